@@ -1,0 +1,33 @@
+# SibylDB build and test entry points. `make test` is what CI runs.
+GO       ?= go
+TAGS     := gms_pure_go
+BIN      := bin/sibyldb
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/sibyldb/sibyldb/internal/server.Version=$(VERSION)
+
+DATA_DIR ?= ./sibyldb-data
+ADDR     ?= 127.0.0.1:3306
+
+export CGO_ENABLED=1
+
+.PHONY: build run test deps bench vet clean
+
+build:
+	$(GO) build -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sibyldb
+
+run: build
+	$(BIN) serve --data-dir $(DATA_DIR) --addr $(ADDR)
+
+# deps installs what a fresh Debian machine lacks for the full test suite.
+deps:
+	@scripts/install-deps.sh
+
+test: deps build
+	$(GO) vet -tags $(TAGS) ./...
+	SIBYLDB_BIN=$(CURDIR)/$(BIN) $(GO) test -tags $(TAGS) -race -count=1 -timeout 30m ./...
+
+bench: build
+	$(GO) run -tags $(TAGS) ./bench/serverbench --sibyldb $(CURDIR)/$(BIN)
+
+clean:
+	rm -rf bin

@@ -1,0 +1,116 @@
+// Command sibyldb is SibylDB: a MySQL-compatible database server with
+// machine learning in SQL.
+//
+//	sibyldb serve [--data-dir DIR] [--addr HOST:PORT] [--root-password PW] [--log-level LEVEL]
+//	sibyldb version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/sibyldb/sibyldb/internal/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: sibyldb <command> [flags]
+
+commands:
+  serve     run the server (sibyldb serve --help for flags)
+  version   print the version
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "version", "--version":
+		fmt.Fprintf(stdout, "sibyldb %s\n", server.Version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "sibyldb: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+}
+
+func serve(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", "./sibyldb-data", "directory holding the databases; created on first start")
+	addr := fs.String("addr", "127.0.0.1:3306", "HOST:PORT to accept MySQL connections on")
+	rootPassword := fs.String("root-password", "", "root's password for a new data dir; required unless --addr is loopback")
+	logLevel := fs.String("log-level", "info", "one of trace, debug, info, warn, error")
+	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for running statements")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "sibyldb serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+
+	log := logrus.StandardLogger()
+	log.SetOutput(stderr)
+	level, err := logrus.ParseLevel(*logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "sibyldb serve: invalid --log-level %q\n", *logLevel)
+		return 2
+	}
+	log.SetLevel(level)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	srv, err := server.New(ctx, server.Config{
+		DataDir:         *dataDir,
+		Addr:            *addr,
+		RootPassword:    *rootPassword,
+		ShutdownTimeout: *shutdownTimeout,
+		Logger:          log,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "sibyldb serve: %v\n", err)
+		return 1
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve() }()
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-served:
+		if err != nil {
+			log.WithError(err).Error("server stopped")
+			_ = srv.Shutdown(context.Background())
+			return 1
+		}
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		log.WithError(err).Error("shutdown")
+		return 1
+	}
+	log.Info("shutdown complete")
+	return 0
+}

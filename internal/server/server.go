@@ -1,0 +1,261 @@
+// Package server runs SibylDB's MySQL-compatible server: the wire protocol
+// and SQL engine from go-mysql-server over embedded Dolt storage, plus the
+// seams SibylDB's ML features plug into (statements, run-time functions,
+// status counters and a persistent catalog).
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	gms "github.com/dolthub/go-mysql-server"
+	gmsserver "github.com/dolthub/go-mysql-server/server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/expression/function"
+	"github.com/dolthub/vitess/go/mysql"
+	"github.com/sirupsen/logrus"
+
+	"github.com/sibyldb/sibyldb/internal/catalog"
+	"github.com/sibyldb/sibyldb/internal/sqlext"
+	"github.com/sibyldb/sibyldb/internal/sqlfunc"
+	"github.com/sibyldb/sibyldb/internal/status"
+)
+
+// Version is SibylDB's release, set at build time with -ldflags.
+var Version = "0.1.0-dev"
+
+// Config is what `sibyldb serve` is started with.
+type Config struct {
+	// DataDir holds every database and SibylDB's own state; created if
+	// missing.
+	DataDir string
+	// Addr is the HOST:PORT to listen on; port 0 picks a free port.
+	Addr string
+	// RootPassword is root's password, applied when the data dir is new.
+	// It may be empty only when Addr is a loopback address.
+	RootPassword string
+	// ShutdownTimeout bounds how long Shutdown waits for running
+	// statements before cancelling them.
+	ShutdownTimeout time.Duration
+	// Statements are added to the grammar (see package sqlext).
+	Statements []sqlext.Statement
+	// Logger receives the server's logs; nil means logrus's standard logger.
+	Logger *logrus.Logger
+}
+
+// Server is a running SibylDB server.
+type Server struct {
+	cfg      Config
+	log      *logrus.Logger
+	storage  *storage
+	engine   *gms.Engine
+	mysql    *gmsserver.Server
+	listener net.Listener
+
+	// Functions holds SQL functions added while the server runs.
+	Functions *sqlfunc.Registry
+	// Status publishes counters in SHOW STATUS.
+	Status *status.Registry
+	// Catalog persists SibylDB objects in the system database.
+	Catalog *catalog.Store
+}
+
+// ErrInsecureRoot is returned for a non-loopback address with no root
+// password: anyone who can reach the port would own the server.
+var ErrInsecureRoot = errors.New("refusing to listen on a non-loopback address with an empty root password (set --root-password)")
+
+// New opens the storage under cfg.DataDir and binds cfg.Addr. Call Serve to
+// accept connections.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = logrus.StandardLogger()
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	loopback, err := isLoopback(cfg.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if !loopback && cfg.RootPassword == "" {
+		return nil, ErrInsecureRoot
+	}
+
+	reg := status.Global()
+	s := &Server{cfg: cfg, log: cfg.Logger, Status: reg}
+	stmts := append([]sqlext.Statement{sqlext.FlushStatus{Counters: reg}}, cfg.Statements...)
+	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
+	installSystemVariables()
+
+	st, err := openStorage(ctx, storageOptions{
+		dataDir:   cfg.DataDir,
+		overrides: sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: parser}},
+		logger:    cfg.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.storage = st
+	s.engine = st.sqlEngine.GetUnderlyingEngine()
+
+	s.Functions = sqlfunc.NewRegistry(s.isBuiltinFunction)
+	// GMS consults this package-level provider before built-ins and the
+	// database provider on every query.
+	analyzer.ExternalFunctionProvider = s.Functions
+
+	if err := s.bootstrap(ctx, loopback); err != nil {
+		_ = st.close()
+		return nil, err
+	}
+
+	s.listener, err = net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		_ = st.close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+
+	sessions := &sessionTable{conns: map[uint32]*connState{}}
+	lock := newWriteLock(reg)
+	se := st.sqlEngine
+	sessionBuilder := func(ctx context.Context, conn *mysql.Conn, addr string) (sql.Session, error) {
+		base, err := sql.BaseSessionFromConnection(ctx, conn, addr)
+		if err != nil {
+			return nil, err
+		}
+		sess, err := se.NewDoltSession(ctx, base)
+		if err != nil {
+			return nil, err
+		}
+		sessions.put(conn.ConnectionID, sess)
+		return sess, nil
+	}
+	wrap := func(e *gms.Engine, sm *gmsserver.SessionManager, h mysql.Handler) (*gms.Engine, *gmsserver.SessionManager, mysql.Handler) {
+		return e, sm, &serializingHandler{Handler: h, lock: lock, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log}
+	}
+	s.mysql, err = gmsserver.NewServer(gmsserver.Config{
+		Protocol: "tcp",
+		Address:  s.listener.Addr().String(),
+		Listener: s.listener,
+		Options:  []gmsserver.Option{wrap},
+	}, s.engine, se.ContextFactory, sessionBuilder, nil)
+	if err != nil {
+		_ = s.listener.Close()
+		_ = st.close()
+		return nil, fmt.Errorf("start MySQL protocol server: %w", err)
+	}
+	return s, nil
+}
+
+// Addr is the address the server accepts connections on.
+func (s *Server) Addr() net.Addr { return s.listener.Addr() }
+
+// Engine is the SQL engine, for packages that plan or run SQL themselves.
+func (s *Server) Engine() *gms.Engine { return s.engine }
+
+// Serve accepts connections until Shutdown. It returns nil after a clean
+// shutdown.
+func (s *Server) Serve() error {
+	s.log.Infof("SibylDB %s listening on %s (data dir %s)", Version, s.Addr(), s.storage.dataDir)
+	return s.mysql.Start()
+}
+
+// Shutdown stops accepting connections, lets running statements finish for
+// up to the configured timeout, cancels the rest, and closes the storage.
+// Every committed transaction is already durable (Dolt syncs its journal on
+// commit), so nothing is lost by the cancellation.
+func (s *Server) Shutdown(ctx context.Context) error {
+	_ = s.mysql.Close()
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+	defer cancel()
+	for s.runningStatements() > 0 {
+		select {
+		case <-ctx.Done():
+			s.log.Warn("shutdown timeout: cancelling running statements")
+			return s.storage.close()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return s.storage.close()
+}
+
+func (s *Server) runningStatements() int {
+	n := 0
+	for _, p := range s.engine.ProcessList.Processes() {
+		if p.Command == sql.ProcessCommandQuery {
+			n++
+		}
+	}
+	return n
+}
+
+// NewContext returns a context in a new session acting as root@localhost,
+// for work the server does on its own behalf.
+func (s *Server) NewContext(ctx context.Context) (*sql.Context, error) {
+	sqlCtx, err := s.storage.sqlEngine.NewDefaultContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sqlCtx.Session.SetClient(sql.Client{User: "root", Address: "localhost"})
+	return sqlCtx, nil
+}
+
+// bootstrap creates root on a new data dir and the system database.
+func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
+	sqlCtx, err := s.NewContext(ctx)
+	if err != nil {
+		return err
+	}
+	defer sql.SessionEnd(sqlCtx.Session)
+	if s.storage.freshPrivileges {
+		db := s.engine.Analyzer.Catalog.MySQLDb
+		ed := db.Editor()
+		db.AddSuperUser(ed, "root", "localhost", s.cfg.RootPassword)
+		if !loopback {
+			db.AddSuperUser(ed, "root", "%", s.cfg.RootPassword)
+		}
+		err := db.Persist(sqlCtx, ed)
+		ed.Close()
+		if err != nil {
+			return fmt.Errorf("create root user: %w", err)
+		}
+	}
+	s.Catalog, err = catalog.Open(sqlCtx, s.engine)
+	if err != nil {
+		return fmt.Errorf("open system catalog: %w", err)
+	}
+	return nil
+}
+
+// isBuiltinFunction reports names that GMS or Dolt already define, so that
+// run-time functions cannot shadow them.
+func (s *Server) isBuiltinFunction(ctx *sql.Context, name string) bool {
+	for _, fn := range function.BuiltIns {
+		if strings.EqualFold(fn.FunctionName(), name) {
+			return true
+		}
+	}
+	if fp, ok := s.engine.Analyzer.Catalog.DbProvider.(sql.FunctionProvider); ok {
+		if _, ok := fp.Function(ctx, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// isLoopback reports whether addr's host only accepts local connections.
+func isLoopback(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, fmt.Errorf("invalid address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return true, nil
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), nil
+}

@@ -1,0 +1,113 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/dolthub/dolt/go/cmd/dolt/commands/engine"
+	"github.com/dolthub/dolt/go/libraries/doltcore/dconfig"
+	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb"
+	"github.com/dolthub/dolt/go/libraries/doltcore/env"
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle"
+	"github.com/dolthub/dolt/go/libraries/utils/filesys"
+	"github.com/dolthub/dolt/go/store/chunks"
+	"github.com/dolthub/go-mysql-server/eventscheduler"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/sirupsen/logrus"
+)
+
+// stateDirName is the directory inside --data-dir that holds SibylDB's own
+// state (Dolt's global config, users and grants). Every other directory in
+// --data-dir is one database, exactly as with `dolt sql-server`.
+const stateDirName = ".sibyldb"
+
+// storage is the embedded Dolt engine rooted at the data directory.
+type storage struct {
+	sqlEngine *engine.SqlEngine
+	dataDir   string
+	// freshPrivileges is true when no users/grants file existed at open: the
+	// server then creates the root account.
+	freshPrivileges bool
+}
+
+// storageOptions are the parts of Config that shape the storage engine.
+type storageOptions struct {
+	dataDir   string
+	overrides sql.EngineOverrides
+	logger    *logrus.Logger
+}
+
+// openStorage opens (creating on first start) the Dolt databases under
+// dataDir and builds the SQL engine over them.
+func openStorage(ctx context.Context, opts storageOptions) (*storage, error) {
+	dataDir, err := filepath.Abs(opts.dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("resolve data dir %q: %w", opts.dataDir, err)
+	}
+	stateDir := filepath.Join(dataDir, stateDirName)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir %q: %w", dataDir, err)
+	}
+	// Dolt reads its global config from $DOLT_ROOT_PATH/.dolt. Point it into
+	// the data dir so that a server never reads or writes the user's home.
+	if err := os.Setenv(dconfig.EnvDoltRootPath, stateDir); err != nil {
+		return nil, fmt.Errorf("set %s: %w", dconfig.EnvDoltRootPath, err)
+	}
+
+	fs, err := filesys.LocalFS.WithWorkingDir(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("open data dir %q: %w", dataDir, err)
+	}
+	homeDir := func() (string, error) { return stateDir, nil }
+	dEnv := env.LoadWithoutDB(ctx, homeDir, fs, doltdb.LocalDirDoltDB, Version)
+	if dEnv.CfgLoadErr != nil {
+		return nil, fmt.Errorf("load storage config: %w", dEnv.CfgLoadErr)
+	}
+	// Commits made by the storage layer need an author; these are the values
+	// used when the user has configured none.
+	dEnv.Config.SetFailsafes(map[string]string{
+		"user.name":  "SibylDB",
+		"user.email": "sibyldb@localhost",
+	})
+	mrEnv, err := env.MultiEnvForDirectory(ctx, dEnv.Config.WriteableConfig(), fs, dEnv.Version, dEnv)
+	if err != nil {
+		return nil, fmt.Errorf("load databases in %q: %w", dataDir, err)
+	}
+
+	privFile := filepath.Join(stateDir, "privileges.db")
+	_, statErr := os.Stat(privFile)
+	fresh := os.IsNotExist(statErr)
+
+	cfg := &engine.SqlEngineConfig{
+		PrivFilePath:               privFile,
+		BranchCtrlFilePath:         filepath.Join(stateDir, "branch_control.db"),
+		DoltCfgDirPath:             stateDir,
+		ServerUser:                 "root",
+		ServerHost:                 "localhost",
+		SkipRootUserInitialization: true,
+		Autocommit:                 true,
+		// Without GC the journal grows with every commit; Dolt's automatic
+		// GC keeps disk use proportional to live data.
+		AutoGCController:     sqle.NewAutoGCController(chunks.SimpleArchive, opts.logger),
+		EventSchedulerStatus: eventscheduler.SchedulerOn,
+		EngineOverrides:      opts.overrides,
+	}
+	se, err := engine.NewSqlEngine(ctx, mrEnv, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("start storage engine: %w", err)
+	}
+	return &storage{sqlEngine: se, dataDir: dataDir, freshPrivileges: fresh}, nil
+}
+
+// close flushes and releases the databases.
+func (s *storage) close() error {
+	// Closing cancels Dolt's background threads, which report the
+	// cancellation itself as an error.
+	if err := s.sqlEngine.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}

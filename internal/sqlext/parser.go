@@ -1,0 +1,210 @@
+// Package sqlext adds SibylDB's statements to the MySQL grammar.
+//
+// GMS parses with vitess, whose grammar cannot be extended from outside. A
+// Parser wraps GMS's parser: statements whose first keyword belongs to a
+// registered extension are offered to that extension first; everything else
+// (and anything the extension declines) goes to GMS unchanged. An extension
+// returns a plan node, which reaches the planner as a vitess
+// InjectedStatement, so our statements run through the same engine,
+// transaction handling and result encoding as built-in ones.
+package sqlext
+
+import (
+	"context"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+)
+
+// Statement is one statement kind SibylDB adds to the grammar.
+type Statement interface {
+	// Keywords are the upper-case first keywords of the statement (e.g.
+	// "FLUSH"). The parser consults the extension only for statements that
+	// begin with one of them, so ordinary queries pay nothing.
+	Keywords() []string
+	// Parse returns the plan for stmt, a single statement without its
+	// trailing delimiter. ok is false when stmt is not this extension's
+	// statement; GMS then parses it. err is a syntax error in a statement
+	// that is recognisably this extension's.
+	Parse(ctx context.Context, stmt string) (node sql.Node, auth ast.AuthInformation, ok bool, err error)
+}
+
+// Parser implements sql.Parser over GMS's MySQL parser plus extensions.
+type Parser struct {
+	base  sql.Parser
+	byKey map[string][]Statement
+}
+
+var _ sql.Parser = (*Parser)(nil)
+
+// NewParser returns a parser that offers statements to exts before GMS.
+func NewParser(base sql.Parser, exts ...Statement) *Parser {
+	p := &Parser{base: base, byKey: map[string][]Statement{}}
+	for _, e := range exts {
+		for _, k := range e.Keywords() {
+			k = strings.ToUpper(k)
+			p.byKey[k] = append(p.byKey[k], e)
+		}
+	}
+	return p
+}
+
+// ParseSimple implements sql.Parser.
+func (p *Parser) ParseSimple(query string) (ast.Statement, error) {
+	if st, ok, err := p.tryExtensions(context.Background(), sql.RemoveSpaceAndDelimiter(query, ';')); ok || err != nil {
+		return st, err
+	}
+	st, err := p.base.ParseSimple(query)
+	return st, syntaxError(err)
+}
+
+// Parse implements sql.Parser.
+func (p *Parser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statement, string, string, error) {
+	return p.ParseWithOptions(ctx, query, ';', multi, sql.LoadSqlMode(ctx).ParserOptions())
+}
+
+// ParseWithOptions implements sql.Parser.
+func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
+	if p.candidate(query) {
+		s := sql.RemoveSpaceAndDelimiter(query, delimiter)
+		first, rest := s, ""
+		if multi {
+			var err error
+			if first, rest, err = ast.SplitStatement(s); err != nil {
+				return nil, "", "", err
+			}
+			first = sql.RemoveSpaceAndDelimiter(first, delimiter)
+			if strings.TrimSpace(rest) == "" {
+				rest = ""
+			}
+		}
+		if st, ok, err := p.tryExtensions(ctx, first); ok || err != nil {
+			return st, first, rest, err
+		}
+	}
+	st, parsed, rest, err := p.base.ParseWithOptions(ctx, query, delimiter, multi, options)
+	return st, parsed, rest, syntaxError(err)
+}
+
+// ParseOneWithOptions implements sql.Parser.
+func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options ast.ParserOptions) (ast.Statement, int, error) {
+	if p.candidate(query) {
+		first, rest, err := ast.SplitStatement(query)
+		if err != nil {
+			return nil, 0, err
+		}
+		st, ok, err := p.tryExtensions(ctx, sql.RemoveSpaceAndDelimiter(first, ';'))
+		if ok || err != nil {
+			next := 0
+			if strings.TrimSpace(rest) != "" {
+				next = len(query) - len(rest)
+			}
+			return st, next, err
+		}
+	}
+	st, next, err := p.base.ParseOneWithOptions(ctx, query, options)
+	return st, next, syntaxError(err)
+}
+
+// candidate reports whether query begins with a keyword some extension owns.
+func (p *Parser) candidate(query string) bool {
+	if len(p.byKey) == 0 {
+		return false
+	}
+	_, ok := p.byKey[FirstKeyword(query)]
+	return ok
+}
+
+func (p *Parser) tryExtensions(ctx context.Context, stmt string) (ast.Statement, bool, error) {
+	for _, e := range p.byKey[FirstKeyword(stmt)] {
+		node, auth, ok, err := e.Parse(ctx, stmt)
+		if err != nil {
+			return nil, true, err
+		}
+		if ok {
+			return ast.InjectedStatement{Statement: injected{node}, Auth: auth}, true, nil
+		}
+	}
+	return nil, false, nil
+}
+
+// injected adapts a plan node to vitess's Injectable.
+type injected struct{ node sql.Node }
+
+func (i injected) WithResolvedChildren([]any) (any, error) { return i.node, nil }
+
+func (i injected) String() string { return i.node.String() }
+
+// FirstKeyword returns the first word of query in upper case, skipping
+// leading white space and comments. It is cheap enough to run on every
+// statement.
+func FirstKeyword(query string) string {
+	s := skipSpaceAndComments(query)
+	end := 0
+	for end < len(s) && isWordByte(s[end]) {
+		end++
+	}
+	return strings.ToUpper(s[:end])
+}
+
+func skipSpaceAndComments(s string) string {
+	for {
+		s = strings.TrimLeft(s, " \t\r\n\f(")
+		switch {
+		case strings.HasPrefix(s, "/*!"):
+			// MySQL executable comment: its content is the statement.
+			s = s[3:]
+			for len(s) > 0 && s[0] >= '0' && s[0] <= '9' {
+				s = s[1:]
+			}
+		case strings.HasPrefix(s, "/*"):
+			i := strings.Index(s[2:], "*/")
+			if i < 0 {
+				return ""
+			}
+			s = s[i+4:]
+		case strings.HasPrefix(s, "#"), strings.HasPrefix(s, "-- "), strings.HasPrefix(s, "--\t"), s == "--":
+			i := strings.IndexByte(s, '\n')
+			if i < 0 {
+				return ""
+			}
+			s = s[i+1:]
+		default:
+			return s
+		}
+	}
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')
+}
+
+// Words splits a statement into upper-cased tokens with vitess's tokenizer,
+// so extensions can match keyword sequences without caring about comments,
+// case or spacing. Quoted strings and identifiers keep their text.
+func Words(stmt string) ([]string, error) {
+	tkn := ast.NewStringTokenizer(stmt)
+	var out []string
+	for {
+		typ, val := tkn.Scan()
+		if typ == 0 || typ == ';' {
+			break
+		}
+		if tkn.LastError != nil {
+			return nil, tkn.LastError
+		}
+		if typ == ast.LEX_ERROR {
+			return nil, sql.ErrSyntaxError.New(stmt)
+		}
+		w := string(val)
+		if w == "" {
+			w = string(rune(typ))
+		}
+		if typ != ast.STRING && typ != ast.ID {
+			w = strings.ToUpper(w)
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
