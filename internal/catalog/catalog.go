@@ -65,8 +65,15 @@ func exec(ctx *sql.Context, engine *gms.Engine, q string) error {
 	return err
 }
 
+// ErrNoTransaction is returned for a write made outside a transaction: it
+// would be silently discarded. Statements always run in one.
+var ErrNoTransaction = errors.New("catalog write outside a transaction")
+
 // Put creates or replaces obj in the transaction of ctx.
 func (s *Store) Put(ctx *sql.Context, obj Object) error {
+	if ctx.GetTransaction() == nil {
+		return ErrNoTransaction
+	}
 	tbl, err := s.table(ctx)
 	if err != nil {
 		return err
@@ -108,8 +115,12 @@ func (s *Store) Get(ctx *sql.Context, kind, name string) (Object, bool, error) {
 	return toObject(row), true, nil
 }
 
-// Delete removes the object and reports whether it existed.
+// Delete removes the object, in the transaction of ctx, and reports whether
+// it existed.
 func (s *Store) Delete(ctx *sql.Context, kind, name string) (bool, error) {
+	if ctx.GetTransaction() == nil {
+		return false, ErrNoTransaction
+	}
 	tbl, err := s.table(ctx)
 	if err != nil {
 		return false, err
@@ -186,6 +197,12 @@ func scan(ctx *sql.Context, tbl sql.Table, fn func(sql.Row) bool) error {
 		}
 		if err != nil {
 			return err
+		}
+		// Dolt hands out large text lazily; materialise it.
+		for i, v := range r {
+			if r[i], err = sql.UnwrapAny(ctx, v); err != nil {
+				return err
+			}
 		}
 		if !fn(r) {
 			return nil

@@ -47,6 +47,8 @@ var dbAccessDenied = regexp.MustCompile(`^Access denied for user .* to database 
 
 var unknownColumn = regexp.MustCompile(`^column ".*" could not be found in any table in scope$`)
 
+var unknownFunction = regexp.MustCompile(`^function: '.*' not found$`)
+
 // nested matches an error GMS wrapped around an already-coded MySQL error.
 var nested = regexp.MustCompile(`^(.*) \(errno (\d+)\) \(sqlstate (\w{5})\)$`)
 
@@ -66,6 +68,8 @@ func mysqlError(err error) error {
 			num = mysql.ERDBAccessDenied
 		} else if unknownColumn.MatchString(msg) {
 			num = mysql.ERBadFieldError
+		} else if unknownFunction.MatchString(msg) {
+			num = mysql.ERSPDoesNotExist
 		} else {
 			for _, g := range genericErrors {
 				if strings.HasPrefix(msg, g.prefix) {

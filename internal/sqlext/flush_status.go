@@ -28,14 +28,14 @@ func (f FlushStatus) Keywords() []string { return []string{"FLUSH"} }
 
 // Parse implements Statement.
 func (f FlushStatus) Parse(_ context.Context, stmt string) (sql.Node, ast.AuthInformation, bool, error) {
-	words, err := Words(stmt)
+	toks, err := Tokens(stmt)
 	if err != nil {
 		return nil, ast.AuthInformation{}, false, nil
 	}
-	if len(words) >= 2 && (words[1] == "LOCAL" || words[1] == "NO_WRITE_TO_BINLOG") {
-		words = append(words[:1], words[2:]...)
+	if len(toks) >= 2 && (toks[1].Is("LOCAL") || toks[1].Is("NO_WRITE_TO_BINLOG")) {
+		toks = append(toks[:1], toks[2:]...)
 	}
-	if len(words) != 2 || words[1] != "STATUS" {
+	if len(toks) != 2 || !toks[1].Is("STATUS") {
 		return nil, ast.AuthInformation{}, false, nil
 	}
 	// MySQL requires RELOAD for every FLUSH; vitess's own FLUSH uses this

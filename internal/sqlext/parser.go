@@ -180,12 +180,24 @@ func isWordByte(b byte) bool {
 	return b == '_' || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')
 }
 
-// Words splits a statement into upper-cased tokens with vitess's tokenizer,
-// so extensions can match keyword sequences without caring about comments,
-// case or spacing. Quoted strings and identifiers keep their text.
-func Words(stmt string) ([]string, error) {
+// Token is one lexical token of a statement.
+type Token struct {
+	// Text is the token as written; strings and quoted identifiers are
+	// unquoted.
+	Text string
+	// String is true for string literals.
+	String bool
+}
+
+// Is reports whether the token is the keyword or bare word kw, in any case.
+func (t Token) Is(kw string) bool { return !t.String && strings.EqualFold(t.Text, kw) }
+
+// Tokens splits a statement with vitess's tokenizer, dropping comments, so
+// extensions match keyword sequences without caring about case, comments or
+// spacing.
+func Tokens(stmt string) ([]Token, error) {
 	tkn := ast.NewStringTokenizer(stmt)
-	var out []string
+	var out []Token
 	for {
 		typ, val := tkn.Scan()
 		if typ == 0 || typ == ';' {
@@ -194,17 +206,17 @@ func Words(stmt string) ([]string, error) {
 		if tkn.LastError != nil {
 			return nil, tkn.LastError
 		}
-		if typ == ast.LEX_ERROR {
-			return nil, sql.ErrSyntaxError.New(stmt)
+		switch typ {
+		case ast.LEX_ERROR:
+			return nil, SyntaxError(stmt)
+		case ast.COMMENT:
+			continue
 		}
-		w := string(val)
-		if w == "" {
-			w = string(rune(typ))
+		t := Token{Text: string(val), String: typ == ast.STRING}
+		if t.Text == "" {
+			t.Text = string(rune(typ))
 		}
-		if typ != ast.STRING && typ != ast.ID {
-			w = strings.ToUpper(w)
-		}
-		out = append(out, w)
+		out = append(out, t)
 	}
 	return out, nil
 }

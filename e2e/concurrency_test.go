@@ -1,0 +1,200 @@
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sibyldb/sibyldb/internal/testserver"
+)
+
+const (
+	clients          = 8
+	updatesPerClient = 250
+)
+
+// hammer runs fn from clients goroutines, each on its own connection, and
+// fails the test on the first error.
+func hammer(t *testing.T, db *sql.DB, fn func(ctx context.Context, conn *sql.Conn, client, i int) error) {
+	t.Helper()
+	db.SetMaxOpenConns(clients)
+	db.SetMaxIdleConns(clients)
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			ctx := context.Background()
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer conn.Close()
+			for i := 0; i < updatesPerClient; i++ {
+				if err := fn(ctx, conn, c, i); err != nil {
+					errs <- fmt.Errorf("client %d op %d: %w", c, i, err)
+					return
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+}
+
+func TestConcurrentUpdatesLoseNothing(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("")
+	mustExec(t, db, "CREATE DATABASE cc",
+		"CREATE TABLE cc.c (id INT PRIMARY KEY, v INT NOT NULL)",
+		"INSERT INTO cc.c VALUES (1, 0), (2, 0)",
+		"CREATE TABLE cc.ins (id INT AUTO_INCREMENT PRIMARY KEY, client INT, i INT)")
+
+	t.Run("autocommit", func(t *testing.T) {
+		hammer(t, db, func(ctx context.Context, conn *sql.Conn, _, _ int) error {
+			_, err := conn.ExecContext(ctx, "UPDATE cc.c SET v = v + 1 WHERE id = 1")
+			return err
+		})
+		require.EqualValues(t, clients*updatesPerClient, queryInt(t, db, "SELECT v FROM cc.c WHERE id = 1"))
+	})
+
+	t.Run("explicit transactions with a read first", func(t *testing.T) {
+		hammer(t, db, func(ctx context.Context, conn *sql.Conn, _, _ int) error {
+			tx, err := conn.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			// The snapshot taken here is older than the lock; the server
+			// must refresh it when the UPDATE takes the lock.
+			var v int
+			if err := tx.QueryRowContext(ctx, "SELECT v FROM cc.c WHERE id = 2").Scan(&v); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE cc.c SET v = v + 1 WHERE id = 2"); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			return tx.Commit()
+		})
+		require.EqualValues(t, clients*updatesPerClient, queryInt(t, db, "SELECT v FROM cc.c WHERE id = 2"))
+	})
+
+	t.Run("concurrent inserts are all kept", func(t *testing.T) {
+		hammer(t, db, func(ctx context.Context, conn *sql.Conn, c, i int) error {
+			_, err := conn.ExecContext(ctx, "INSERT INTO cc.ins (client, i) VALUES (?, ?)", c, i)
+			return err
+		})
+		require.EqualValues(t, clients*updatesPerClient, queryInt(t, db, "SELECT COUNT(*) FROM cc.ins"))
+		require.EqualValues(t, clients*updatesPerClient, queryInt(t, db, "SELECT COUNT(DISTINCT id) FROM cc.ins"))
+	})
+}
+
+func TestReadersDoNotWaitForWriters(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("")
+	mustExec(t, db, "CREATE DATABASE rw", "CREATE TABLE rw.t (id INT PRIMARY KEY, v INT)", "INSERT INTO rw.t VALUES (1, 10)")
+	ctx := context.Background()
+
+	writer, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer writer.Close()
+	_, err = writer.ExecContext(ctx, "BEGIN")
+	require.NoError(t, err)
+	_, err = writer.ExecContext(ctx, "UPDATE rw.t SET v = 20 WHERE id = 1")
+	require.NoError(t, err)
+
+	// A reader, and a read-only transaction, proceed while the writer holds
+	// the lock, and see the last committed value. A reader that waited
+	// would hit the 10 s context deadline.
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var v int
+	require.NoError(t, db.QueryRowContext(rctx, "SELECT v FROM rw.t WHERE id = 1").Scan(&v))
+	require.Equal(t, 10, v)
+	rtx, err := db.BeginTx(rctx, &sql.TxOptions{ReadOnly: true})
+	require.NoError(t, err)
+	require.NoError(t, rtx.QueryRowContext(rctx, "SELECT COUNT(*) FROM rw.t").Scan(&v))
+	require.NoError(t, rtx.Commit())
+
+	// A second writer waits, then gets MySQL's lock wait timeout, and its
+	// connection stays usable.
+	other, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer other.Close()
+	_, err = other.ExecContext(ctx, "SET innodb_lock_wait_timeout = 1")
+	require.NoError(t, err)
+	_, err = other.ExecContext(ctx, "INSERT INTO rw.t VALUES (2, 0)")
+	num, state := mysqlErr(t, err)
+	require.EqualValues(t, 1205, num)
+	require.Equal(t, "HY000", state)
+	require.NoError(t, other.QueryRowContext(ctx, "SELECT 1").Scan(&v))
+
+	_, err = writer.ExecContext(ctx, "COMMIT")
+	require.NoError(t, err)
+
+	// Once the writer commits, the waiting writer's retry succeeds.
+	_, err = other.ExecContext(ctx, "INSERT INTO rw.t VALUES (2, 0)")
+	require.NoError(t, err)
+	require.EqualValues(t, 20, queryInt(t, db, "SELECT v FROM rw.t WHERE id = 1"))
+}
+
+func TestWaitingWriterProceedsWhenHolderDisconnects(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("")
+	mustExec(t, db, "CREATE DATABASE dc", "CREATE TABLE dc.t (id INT PRIMARY KEY)")
+	ctx := context.Background()
+
+	holder := srv.Open(srv.DSN("root", "", ""))
+	conn, err := holder.Conn(ctx)
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "BEGIN")
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "INSERT INTO dc.t VALUES (1)")
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.ExecContext(ctx, "INSERT INTO dc.t VALUES (2)")
+		done <- err
+	}()
+	time.Sleep(300 * time.Millisecond)
+	// The holder vanishes without COMMIT: its transaction is rolled back
+	// and the lock passes on.
+	_ = conn.Close()
+	require.NoError(t, holder.Close())
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("waiting writer did not proceed after the lock holder disconnected")
+	}
+	require.EqualValues(t, 1, queryInt(t, db, "SELECT COUNT(*) FROM dc.t"))
+	require.EqualValues(t, 0, queryInt(t, db, "SELECT COUNT(*) FROM dc.t WHERE id = 1"))
+}
+
+func TestFailedAutocommitStatementChangesNothing(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("")
+	mustExec(t, db, "CREATE DATABASE fa", "CREATE TABLE fa.t (id INT PRIMARY KEY, v INT)", "INSERT INTO fa.t VALUES (5, 0)")
+	// The third row collides: MySQL rolls back the whole statement.
+	_, err := db.Exec("INSERT INTO fa.t VALUES (1, 0), (2, 0), (5, 0)")
+	num, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1062, num)
+	require.EqualValues(t, 1, queryInt(t, db, "SELECT COUNT(*) FROM fa.t"))
+	// And the lock was released: another writer is not blocked.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = db.ExecContext(ctx, "INSERT INTO fa.t VALUES (6, 0)")
+	require.NoError(t, err)
+}

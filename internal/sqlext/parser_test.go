@@ -1,0 +1,117 @@
+package sqlext
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+	"github.com/stretchr/testify/require"
+)
+
+type countingFlusher struct{ n int }
+
+func (c *countingFlusher) Flush() { c.n++ }
+
+func TestFirstKeyword(t *testing.T) {
+	cases := map[string]string{
+		"select 1":                       "SELECT",
+		"  \n\tFlush status":             "FLUSH",
+		"/* hint */ update t set a=1":    "UPDATE",
+		"-- comment\ninsert into t":      "INSERT",
+		"# comment\nshow tables":         "SHOW",
+		"/*!40101 SET NAMES utf8 */":     "SET",
+		"(select 1) union (select 2)":    "SELECT",
+		"":                               "",
+		"/* unterminated":                "",
+		"create model m from t target y": "CREATE",
+	}
+	for in, want := range cases {
+		require.Equal(t, want, FirstKeyword(in), in)
+	}
+}
+
+func TestFlushStatusParse(t *testing.T) {
+	f := FlushStatus{}
+	cases := []struct {
+		stmt string
+		ok   bool
+	}{
+		{"FLUSH STATUS", true},
+		{"flush status", true},
+		{"FLUSH LOCAL STATUS", true},
+		{"FLUSH NO_WRITE_TO_BINLOG STATUS", true},
+		{"FLUSH /* c */ STATUS", true},
+		{"FLUSH PRIVILEGES", false},
+		{"FLUSH TABLES", false},
+		{"FLUSH STATUS EXTRA", false},
+	}
+	for _, c := range cases {
+		_, _, ok, err := f.Parse(context.Background(), c.stmt)
+		require.NoError(t, err, c.stmt)
+		require.Equal(t, c.ok, ok, c.stmt)
+	}
+}
+
+func TestParserRoutesExtensionsAndFallsBack(t *testing.T) {
+	fl := &countingFlusher{}
+	p := NewParser(sql.NewMysqlParser(), FlushStatus{Counters: fl})
+	ctx := context.Background()
+
+	st, err := p.ParseSimple("FLUSH STATUS;")
+	require.NoError(t, err)
+	inj, ok := st.(ast.InjectedStatement)
+	require.True(t, ok, "FLUSH STATUS should be an injected statement, got %T", st)
+	node, err := inj.Statement.WithResolvedChildren(nil)
+	require.NoError(t, err)
+	require.Equal(t, "FLUSH STATUS", node.(sql.Node).String())
+
+	// Other FLUSH forms and ordinary statements go to GMS.
+	st, err = p.ParseSimple("FLUSH PRIVILEGES")
+	require.NoError(t, err)
+	require.IsType(t, &ast.Flush{}, st)
+	st, err = p.ParseSimple("SELECT 1")
+	require.NoError(t, err)
+	require.IsType(t, &ast.Select{}, st)
+
+	// Multi-statement parsing splits after our statement.
+	st, parsed, rest, err := p.ParseWithOptions(ctx, "FLUSH STATUS; SELECT 1", ';', true, ast.ParserOptions{})
+	require.NoError(t, err)
+	require.IsType(t, ast.InjectedStatement{}, st)
+	require.Equal(t, "FLUSH STATUS", parsed)
+	require.Equal(t, " SELECT 1", rest)
+
+	st, next, err := p.ParseOneWithOptions(ctx, "flush local status; select 2", ast.ParserOptions{})
+	require.NoError(t, err)
+	require.IsType(t, ast.InjectedStatement{}, st)
+	require.Equal(t, " select 2", "flush local status; select 2"[next:])
+}
+
+func TestSyntaxErrorsAre1064(t *testing.T) {
+	p := NewParser(sql.NewMysqlParser())
+	for _, q := range []string{"SELEC 1", "CREATE TABLE (", "SELECT * FROM"} {
+		_, err := p.ParseSimple(q)
+		var sqlErr *mysql.SQLError
+		require.True(t, errors.As(err, &sqlErr), "%q: %v", q, err)
+		require.Equal(t, mysql.ERParseError, sqlErr.Num, q)
+		require.Equal(t, "42000", sqlErr.State, q)
+	}
+	// Empty statements keep vitess's sentinel, which GMS relies on.
+	_, err := p.ParseSimple("-- nothing")
+	require.ErrorIs(t, err, ast.ErrEmpty)
+}
+
+func TestTokens(t *testing.T) {
+	toks, err := Tokens("create  Model `My Model` FROM t -- c\n TARGET 'y'")
+	require.NoError(t, err)
+	var texts []string
+	for _, tk := range toks {
+		texts = append(texts, tk.Text)
+	}
+	require.Equal(t, []string{"create", "Model", "My Model", "FROM", "t", "TARGET", "y"}, texts)
+	require.True(t, toks[1].Is("MODEL"))
+	require.True(t, toks[6].String)
+	require.False(t, toks[6].Is("y"), "string literals are not keywords")
+}
