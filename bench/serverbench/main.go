@@ -1,0 +1,359 @@
+// Command serverbench runs the same SQL workloads against SibylDB and, when
+// MariaDB is installed, against a MariaDB server it starts on a free port
+// with its own temporary data dir, and prints a Markdown table of the
+// results side by side. Both servers run on the same machine in the same
+// run, so the ratios are meaningful even on a noisy machine.
+//
+//	go run -tags gms_pure_go ./bench/serverbench --sibyldb bin/sibyldb
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+)
+
+type options struct {
+	sibyldb     string
+	inserts     int
+	selects     int
+	scanRows    int
+	mixedFor    time.Duration
+	clients     int
+	skipMariaDB bool
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.sibyldb, "sibyldb", "bin/sibyldb", "path to the sibyldb binary")
+	flag.IntVar(&o.inserts, "inserts", 2000, "single-row autocommit INSERTs")
+	flag.IntVar(&o.selects, "selects", 20000, "primary-key point SELECTs")
+	flag.IntVar(&o.scanRows, "scan-rows", 1000000, "rows in the scanned table")
+	flag.DurationVar(&o.mixedFor, "mixed-for", 10*time.Second, "duration of the concurrent mixed workload")
+	flag.IntVar(&o.clients, "clients", 8, "clients in the concurrent mixed workload")
+	flag.BoolVar(&o.skipMariaDB, "skip-mariadb", false, "measure SibylDB only")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "serverbench:", err)
+		os.Exit(1)
+	}
+}
+
+type target struct {
+	name    string
+	dsn     string
+	stop    func()
+	results map[string]float64
+}
+
+var workloads = []struct {
+	name   string
+	unit   string
+	target float64 // minimum SibylDB/MariaDB ratio; 0 = none
+	run    func(db *sql.DB, o options) (float64, error)
+}{
+	{"single-row autocommit INSERT", "rows/s", 0.25, benchInsert},
+	{"PK point SELECT", "queries/s", 0.3, benchPointSelect},
+	{"full scan", "rows/s", 0.3, benchScan},
+	{"concurrent mixed (80% read, 20% write)", "ops/s", 0, benchMixed},
+}
+
+func run(o options) error {
+	var targets []*target
+	sib, err := startSibylDB(o.sibyldb)
+	if err != nil {
+		return err
+	}
+	defer sib.stop()
+	targets = append(targets, sib)
+	if !o.skipMariaDB {
+		maria, err := startMariaDB()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "serverbench: MariaDB not measured: %v\n", err)
+		} else {
+			defer maria.stop()
+			targets = append(targets, maria)
+		}
+	}
+	for _, t := range targets {
+		db, err := sql.Open("mysql", t.dsn)
+		if err != nil {
+			return err
+		}
+		db.SetMaxOpenConns(o.clients)
+		db.SetMaxIdleConns(o.clients)
+		if _, err := db.Exec("CREATE DATABASE bench"); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		db.Close()
+		db, err = sql.Open("mysql", t.dsn+"bench")
+		if err != nil {
+			return err
+		}
+		db.SetMaxOpenConns(o.clients)
+		db.SetMaxIdleConns(o.clients)
+		for _, w := range workloads {
+			fmt.Fprintf(os.Stderr, "%s: %s...\n", t.name, w.name)
+			v, err := w.run(db, o)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", t.name, w.name, err)
+			}
+			t.results[w.name] = v
+		}
+		db.Close()
+	}
+	printTable(targets)
+	return nil
+}
+
+func printTable(targets []*target) {
+	fmt.Println("| workload | SibylDB | MariaDB | SibylDB/MariaDB | target |")
+	fmt.Println("|---|---:|---:|---:|---:|")
+	for _, w := range workloads {
+		sib := targets[0].results[w.name]
+		maria, ratio, tgt := "n/a", "n/a", "-"
+		if len(targets) > 1 {
+			m := targets[1].results[w.name]
+			maria = fmt.Sprintf("%.0f %s", m, w.unit)
+			ratio = fmt.Sprintf("%.2fx", sib/m)
+		}
+		if w.target > 0 {
+			tgt = fmt.Sprintf(">= %.2fx", w.target)
+		}
+		fmt.Printf("| %s | %.0f %s | %s | %s | %s |\n", w.name, sib, w.unit, maria, ratio, tgt)
+	}
+}
+
+func benchInsert(db *sql.DB, o options) (float64, error) {
+	if _, err := db.Exec("CREATE TABLE ins (id INT PRIMARY KEY, v INT, s VARCHAR(32))"); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	for i := 0; i < o.inserts; i++ {
+		if _, err := db.Exec("INSERT INTO ins VALUES (?, ?, ?)", i, i*7, "row"); err != nil {
+			return 0, err
+		}
+	}
+	return float64(o.inserts) / time.Since(start).Seconds(), nil
+}
+
+// loadScanTable fills big with n rows using multi-row INSERTs.
+func loadScanTable(db *sql.DB, n int) error {
+	if _, err := db.Exec("CREATE TABLE big (id INT PRIMARY KEY, v INT, s VARCHAR(32))"); err != nil {
+		return err
+	}
+	const batch = 2000
+	var sb strings.Builder
+	for lo := 0; lo < n; lo += batch {
+		sb.Reset()
+		sb.WriteString("INSERT INTO big VALUES ")
+		for i := lo; i < lo+batch && i < n; i++ {
+			if i > lo {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "(%d,%d,'payload-%d')", i, i%1000, i%97)
+		}
+		if _, err := db.Exec(sb.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func benchPointSelect(db *sql.DB, o options) (float64, error) {
+	if err := loadScanTable(db, o.scanRows); err != nil {
+		return 0, err
+	}
+	rng := rand.New(rand.NewSource(1))
+	start := time.Now()
+	var v int
+	var s string
+	for i := 0; i < o.selects; i++ {
+		if err := db.QueryRow("SELECT v, s FROM big WHERE id = ?", rng.Intn(o.scanRows)).Scan(&v, &s); err != nil {
+			return 0, err
+		}
+	}
+	return float64(o.selects) / time.Since(start).Seconds(), nil
+}
+
+func benchScan(db *sql.DB, o options) (float64, error) {
+	start := time.Now()
+	rows, err := db.Query("SELECT id, v, s FROM big")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	var id, v int
+	var s string
+	for rows.Next() {
+		if err := rows.Scan(&id, &v, &s); err != nil {
+			return 0, err
+		}
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if n != o.scanRows {
+		return 0, fmt.Errorf("scan returned %d rows, want %d", n, o.scanRows)
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+func benchMixed(db *sql.DB, o options) (float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), o.mixedFor)
+	defer cancel()
+	var ops atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := 0; c < o.clients; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(int64(c)))
+			for ctx.Err() == nil {
+				id := rng.Intn(o.scanRows)
+				var err error
+				if rng.Intn(10) < 8 {
+					var v int
+					err = db.QueryRowContext(ctx, "SELECT v FROM big WHERE id = ?", id).Scan(&v)
+				} else {
+					_, err = db.ExecContext(ctx, "UPDATE big SET v = v + 1 WHERE id = ?", id)
+				}
+				if err != nil {
+					if ctx.Err() == nil {
+						once.Do(func() { firstErr = err })
+					}
+					return
+				}
+				ops.Add(1)
+			}
+		}(c)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	return float64(ops.Load()) / time.Since(start).Seconds(), nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// startProcess runs cmd and waits until dsn accepts queries.
+func startProcess(name string, cmd *exec.Cmd, dsn string, cleanup func()) (*target, error) {
+	cmd.Stdout, cmd.Stderr = nil, nil
+	if err := cmd.Start(); err != nil {
+		cleanup()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+		cleanup()
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		db, err := sql.Open("mysql", dsn)
+		if err == nil {
+			err = db.Ping()
+			db.Close()
+		}
+		if err == nil {
+			return &target{name: name, dsn: dsn, stop: stop, results: map[string]float64{}}, nil
+		}
+		select {
+		case e := <-exited:
+			cleanup()
+			return nil, fmt.Errorf("%s exited during start-up: %v", name, e)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("%s did not accept connections: %w", name, err)
+		}
+	}
+}
+
+func startSibylDB(bin string) (*target, error) {
+	dir, err := os.MkdirTemp("", "serverbench-sibyldb-")
+	if err != nil {
+		return nil, err
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--addr", addr, "--log-level", "warn")
+	return startProcess("SibylDB", cmd, "root@tcp("+addr+")/", func() { os.RemoveAll(dir) })
+}
+
+func startMariaDB() (*target, error) {
+	mariadbd, err := exec.LookPath("mariadbd")
+	if err != nil {
+		if _, statErr := os.Stat("/usr/sbin/mariadbd"); statErr != nil {
+			return nil, errors.New("mariadbd not installed (apt-get install mariadb-server)")
+		}
+		mariadbd = "/usr/sbin/mariadbd"
+	}
+	installDB, err := exec.LookPath("mariadb-install-db")
+	if err != nil {
+		return nil, errors.New("mariadb-install-db not installed")
+	}
+	dir, err := os.MkdirTemp("", "serverbench-mariadb-")
+	if err != nil {
+		return nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	data := filepath.Join(dir, "data")
+	user := []string{}
+	if os.Geteuid() == 0 {
+		user = []string{"--user=root"}
+	}
+	install := exec.Command(installDB, append([]string{"--no-defaults", "--datadir=" + data,
+		"--auth-root-authentication-method=normal", "--skip-test-db"}, user...)...)
+	if out, err := install.CombinedOutput(); err != nil {
+		cleanup()
+		return nil, fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(mariadbd, append([]string{"--no-defaults", "--datadir=" + data,
+		"--bind-address=127.0.0.1", "--port=" + port, "--socket=" + filepath.Join(dir, "mysqld.sock"),
+		"--pid-file=" + filepath.Join(dir, "mysqld.pid"), "--skip-log-bin"}, user...)...)
+	return startProcess("MariaDB", cmd, "root@tcp("+addr+")/", cleanup)
+}
