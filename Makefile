@@ -22,9 +22,12 @@ run: build
 deps:
 	@scripts/install-deps.sh
 
-test: deps build
+# The end-to-end tests run a race-enabled server binary, so data races in
+# the server under concurrent clients fail the build too.
+test: deps
 	$(GO) vet -tags $(TAGS) ./...
-	SIBYLDB_BIN=$(CURDIR)/$(BIN) $(GO) test -tags $(TAGS) -race -count=1 -timeout 30m ./...
+	$(GO) build -race -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN)-race ./cmd/sibyldb
+	SIBYLDB_BIN=$(CURDIR)/$(BIN)-race $(GO) test -tags $(TAGS) -race -count=1 -timeout 30m ./...
 
 bench: build
 	$(GO) run -tags $(TAGS) ./bench/serverbench --sibyldb $(CURDIR)/$(BIN)

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -44,13 +45,19 @@ func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int64 {
 	return n
 }
 
-func TestVersionCommentSaysSibylDB(t *testing.T) {
+func TestServerIdentityAndDefaults(t *testing.T) {
 	srv := testserver.Start(t)
 	db := srv.DB("")
-	var comment string
-	require.NoError(t, db.QueryRow("SELECT @@version_comment").Scan(&comment))
+	var comment, filePriv string
+	var autoGC, lockWait int
+	require.NoError(t, db.QueryRow("SELECT @@version_comment, @@secure_file_priv, @@dolt_auto_gc_enabled, @@innodb_lock_wait_timeout").
+		Scan(&comment, &filePriv, &autoGC, &lockWait))
 	require.Contains(t, comment, "SibylDB")
 	require.NotContains(t, strings.ToLower(comment), "dolt")
+	require.Equal(t, filepath.Join(srv.DataDir, ".sibyldb", "files"), filePriv, "file I/O confined to the data dir")
+	require.Equal(t, 1, autoGC, "automatic GC keeps the journal from growing without bound")
+	require.Equal(t, 50, lockWait, "MySQL's default lock wait timeout")
+	require.NotContains(t, srv.Log(), "insecure")
 }
 
 func TestCRUDDDLAndPersistence(t *testing.T) {

@@ -11,6 +11,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -59,6 +62,8 @@ func serve(args []string, stderr io.Writer) int {
 	addr := fs.String("addr", "127.0.0.1:3306", "HOST:PORT to accept MySQL connections on")
 	rootPassword := fs.String("root-password", "", "root's password for a new data dir; required unless --addr is loopback")
 	logLevel := fs.String("log-level", "info", "one of trace, debug, info, warn, error")
+	secureFilePriv := fs.String("secure-file-priv", "", "directory LOAD DATA INFILE / INTO OUTFILE may use (default DATA-DIR/.sibyldb/files)")
+	pprofAddr := fs.String("pprof-addr", "", "serve Go's net/http/pprof profiles on this HOST:PORT (off when empty)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for running statements")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -80,6 +85,13 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log.SetLevel(level)
 
+	if *pprofAddr != "" {
+		if err := servePprof(*pprofAddr, log); err != nil {
+			fmt.Fprintf(stderr, "sibyldb serve: --pprof-addr: %v\n", err)
+			return 1
+		}
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -87,6 +99,7 @@ func serve(args []string, stderr io.Writer) int {
 		DataDir:         *dataDir,
 		Addr:            *addr,
 		RootPassword:    *rootPassword,
+		SecureFilePriv:  *secureFilePriv,
 		ShutdownTimeout: *shutdownTimeout,
 		Logger:          log,
 	})
@@ -113,4 +126,15 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log.Info("shutdown complete")
 	return 0
+}
+
+// servePprof exposes the runtime profiles for diagnosing a live server.
+func servePprof(addr string, log *logrus.Logger) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	log.Infof("pprof on http://%s/debug/pprof/", l.Addr())
+	go func() { _ = http.Serve(l, nil) }()
+	return nil
 }

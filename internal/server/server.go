@@ -39,6 +39,10 @@ type Config struct {
 	// RootPassword is root's password, applied when the data dir is new.
 	// It may be empty only when Addr is a loopback address.
 	RootPassword string
+	// SecureFilePriv is the only directory LOAD DATA INFILE and SELECT ...
+	// INTO OUTFILE may use, as MySQL's secure_file_priv. Empty means
+	// DataDir/.sibyldb/files.
+	SecureFilePriv string
 	// ShutdownTimeout bounds how long Shutdown waits for running
 	// statements before cancelling them.
 	ShutdownTimeout time.Duration
@@ -90,7 +94,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, Status: reg}
 	stmts := append([]sqlext.Statement{sqlext.FlushStatus{Counters: reg}}, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
-	installSystemVariables()
+	if err := installSystemVariables(cfg); err != nil {
+		return nil, err
+	}
 
 	st, err := openStorage(ctx, storageOptions{
 		dataDir:   cfg.DataDir,

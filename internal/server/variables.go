@@ -1,13 +1,17 @@
 package server
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
 // installSystemVariables replaces the GMS/Dolt defaults that would mislead
-// MySQL clients.
-func installSystemVariables() {
+// MySQL clients or leave the server open.
+func installSystemVariables(cfg Config) error {
 	sql.SystemVariables.AddSystemVariables([]sql.SystemVariable{
 		// GMS pins innodb_lock_wait_timeout to 1..1. SibylDB's write lock
 		// honours it, so it gets MySQL's range and default (50 s).
@@ -26,4 +30,19 @@ func installSystemVariables() {
 			Default: "SibylDB " + Version + " (MySQL-compatible, machine learning in SQL)",
 		},
 	})
+	// GMS defaults secure_file_priv to "", letting any user with FILE read
+	// every file the server can. MySQL confines file I/O to one directory;
+	// so does SibylDB, inside the data dir unless configured.
+	dir := cfg.SecureFilePriv
+	if dir == "" {
+		dir = filepath.Join(cfg.DataDir, stateDirName, "files")
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("secure_file_priv %q: %w", cfg.SecureFilePriv, err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("create secure_file_priv dir: %w", err)
+	}
+	return sql.SystemVariables.AssignValues(map[string]interface{}{"secure_file_priv": dir})
 }
