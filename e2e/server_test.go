@@ -419,3 +419,11 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 	wg.Wait()
 	require.Contains(t, srv.Log(), "shutdown complete")
 }
+
+func TestSetPersistSurvivesRestart(t *testing.T) {
+	srv := testserver.Start(t)
+	mustExec(t, srv.DB(""), "SET PERSIST innodb_lock_wait_timeout = 7")
+	require.EqualValues(t, 7, queryInt(t, srv.DB(""), "SELECT @@global.innodb_lock_wait_timeout"))
+	srv.Restart()
+	require.EqualValues(t, 7, queryInt(t, srv.DB(""), "SELECT @@global.innodb_lock_wait_timeout"))
+}

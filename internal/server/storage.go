@@ -12,6 +12,7 @@ import (
 	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb"
 	"github.com/dolthub/dolt/go/libraries/doltcore/env"
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle"
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dsess"
 	"github.com/dolthub/dolt/go/libraries/utils/filesys"
 	"github.com/dolthub/dolt/go/store/chunks"
 	"github.com/dolthub/go-mysql-server/eventscheduler"
@@ -75,6 +76,19 @@ func openStorage(ctx context.Context, opts storageOptions) (*storage, error) {
 	mrEnv, err := env.MultiEnvForDirectory(ctx, dEnv.Config.WriteableConfig(), fs, dEnv.Version, dEnv)
 	if err != nil {
 		return nil, fmt.Errorf("load databases in %q: %w", dataDir, err)
+	}
+
+	// Dolt keeps per-database system variables and the values of SET
+	// PERSIST in its config; load them as `dolt sql-server` does.
+	_ = mrEnv.Iter(func(name string, _ *env.DoltEnv) (bool, error) {
+		dsess.DefineSystemVariablesForDB(name)
+		return false, nil
+	})
+	if err := dsess.InitPersistedSystemVars(dEnv); err != nil {
+		return nil, fmt.Errorf("load persisted system variables: %w", err)
+	}
+	if err := dsess.PersistSystemVarDefaults(dEnv); err != nil {
+		return nil, fmt.Errorf("persist server_uuid: %w", err)
 	}
 
 	privFile := filepath.Join(stateDir, "privileges.db")
