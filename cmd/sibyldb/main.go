@@ -63,6 +63,7 @@ func serve(args []string, stderr io.Writer) int {
 	rootPassword := fs.String("root-password", "", "root's password for a new data dir; required unless --addr is loopback")
 	logLevel := fs.String("log-level", "info", "one of trace, debug, info, warn, error")
 	secureFilePriv := fs.String("secure-file-priv", "", "directory LOAD DATA INFILE / INTO OUTFILE may use (default DATA-DIR/.sibyldb/files)")
+	sageMakerURL := fs.String("sagemaker-url", "", "base URL for endpoint names without CREATE ENDPOINT: {url}/endpoints/{name}/invocations")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's net/http/pprof profiles on this HOST:PORT (off when empty)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for running statements")
 	if err := fs.Parse(args); err != nil {
@@ -100,6 +101,7 @@ func serve(args []string, stderr io.Writer) int {
 		Addr:            *addr,
 		RootPassword:    *rootPassword,
 		SecureFilePriv:  *secureFilePriv,
+		SageMakerURL:    *sageMakerURL,
 		ShutdownTimeout: *shutdownTimeout,
 		Logger:          log,
 	})

@@ -37,8 +37,13 @@ type Store struct {
 	engine *gms.Engine
 }
 
-// Open creates the system database and catalog table when missing.
-func Open(ctx *sql.Context, engine *gms.Engine) (*Store, error) {
+// NewStore returns a store to be bound to an engine with Open. It exists
+// before the engine so that packages holding it can be built first.
+func NewStore() *Store { return &Store{} }
+
+// Open binds the store to engine and creates the system database and
+// catalog table when missing.
+func (s *Store) Open(ctx *sql.Context, engine *gms.Engine) error {
 	for _, q := range []string{
 		"CREATE DATABASE IF NOT EXISTS " + Database,
 		"CREATE TABLE IF NOT EXISTS " + Database + "." + objectsTable + ` (
@@ -50,10 +55,11 @@ func Open(ctx *sql.Context, engine *gms.Engine) (*Store, error) {
 		)`,
 	} {
 		if err := exec(ctx, engine, q); err != nil {
-			return nil, fmt.Errorf("catalog bootstrap %q: %w", q, err)
+			return fmt.Errorf("catalog bootstrap %q: %w", q, err)
 		}
 	}
-	return &Store{engine: engine}, nil
+	s.engine = engine
+	return nil
 }
 
 func exec(ctx *sql.Context, engine *gms.Engine, q string) error {

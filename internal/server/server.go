@@ -21,6 +21,8 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
+	"github.com/sibyldb/sibyldb/internal/exec"
+	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/sqlext"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
 	"github.com/sibyldb/sibyldb/internal/status"
@@ -46,6 +48,10 @@ type Config struct {
 	// ShutdownTimeout bounds how long Shutdown waits for running
 	// statements before cancelling them.
 	ShutdownTimeout time.Duration
+	// SageMakerURL is the default of aws_sagemaker_endpoint_url: endpoint
+	// names without CREATE ENDPOINT resolve to
+	// {SageMakerURL}/endpoints/{name}/invocations.
+	SageMakerURL string
 	// Statements are added to the grammar (see package sqlext).
 	Statements []sqlext.Statement
 	// Logger receives the server's logs; nil means logrus's standard logger.
@@ -67,6 +73,8 @@ type Server struct {
 	Status *status.Registry
 	// Catalog persists SibylDB objects in the system database.
 	Catalog *catalog.Store
+	// ML manages ML functions and endpoints.
+	ML *mlfunc.Manager
 }
 
 // ErrInsecureRoot is returned for a non-loopback address with no root
@@ -91,12 +99,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	reg := status.Global()
-	s := &Server{cfg: cfg, log: cfg.Logger, Status: reg}
-	stmts := append([]sqlext.Statement{sqlext.FlushStatus{Counters: reg}}, cfg.Statements...)
+	s := &Server{cfg: cfg, log: cfg.Logger, Status: reg, Catalog: catalog.NewStore()}
+	s.Functions = sqlfunc.NewRegistry(s.isBuiltinFunction)
+	s.ML = mlfunc.NewManager(s.Catalog, s.Functions, reg)
+	stmts := append([]sqlext.Statement{
+		sqlext.FlushStatus{Counters: reg},
+		sqlext.MLStatements{Manager: s.ML},
+	}, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
 	if err := installSystemVariables(cfg); err != nil {
 		return nil, err
 	}
+	sql.SystemVariables.AddSystemVariables(mlfunc.SystemVariables(cfg.SageMakerURL))
+	// The batching rule joins the analyzer's rules when the engine is built.
+	exec.Install()
 
 	st, err := openStorage(ctx, storageOptions{
 		dataDir:   cfg.DataDir,
@@ -108,8 +124,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.storage = st
 	s.engine = st.sqlEngine.GetUnderlyingEngine()
+	exec.InstallExplain(s.engine.Analyzer.ExecBuilder)
 
-	s.Functions = sqlfunc.NewRegistry(s.isBuiltinFunction)
 	// GMS consults this package-level provider before built-ins and the
 	// database provider on every query.
 	analyzer.ExternalFunctionProvider = s.Functions
@@ -230,9 +246,11 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 			return fmt.Errorf("create root user: %w", err)
 		}
 	}
-	s.Catalog, err = catalog.Open(sqlCtx, s.engine)
-	if err != nil {
+	if err := s.Catalog.Open(sqlCtx, s.engine); err != nil {
 		return fmt.Errorf("open system catalog: %w", err)
+	}
+	if err := s.ML.Load(sqlCtx); err != nil {
+		return fmt.Errorf("load ML functions: %w", err)
 	}
 	return nil
 }

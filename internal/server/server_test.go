@@ -80,22 +80,22 @@ func TestFunctionsAddedAndDroppedWhileRunning(t *testing.T) {
 	require.True(t, errors.As(err, &me), "%v", err)
 	require.EqualValues(t, 1305, me.Number, "unknown function: %v", err)
 
-	require.NoError(t, srv.Functions.Register(nil, newAddFunction("twice_plus", 21)))
+	require.NoError(t, srv.Functions.Register(nil, "", newAddFunction("twice_plus", 21)))
 	require.NoError(t, db.QueryRow("SELECT twice_plus(21)").Scan(&n))
 	require.Equal(t, 42, n)
 
-	err = srv.Functions.Register(nil, newAddFunction("TWICE_PLUS", 1))
+	err = srv.Functions.Register(nil, "", newAddFunction("TWICE_PLUS", 1))
 	require.ErrorIs(t, err, sqlfunc.ErrExists)
 
 	ctx, err := srv.NewContext(context.Background())
 	require.NoError(t, err)
 	for _, builtin := range []string{"upper", "CONCAT", "dolt_hashof"} {
-		err = srv.Functions.Register(ctx, newAddFunction(builtin, 1))
+		err = srv.Functions.Register(ctx, "", newAddFunction(builtin, 1))
 		require.ErrorIs(t, err, sqlfunc.ErrShadowsBuiltin, builtin)
 	}
 
-	require.True(t, srv.Functions.Drop("twice_plus"))
-	require.False(t, srv.Functions.Drop("twice_plus"))
+	require.True(t, srv.Functions.Drop("", "twice_plus"))
+	require.False(t, srv.Functions.Drop("", "twice_plus"))
 	err = db.QueryRow("SELECT twice_plus(21)").Scan(&n)
 	require.True(t, errors.As(err, &me), "%v", err)
 	require.EqualValues(t, 1305, me.Number)

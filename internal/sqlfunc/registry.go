@@ -26,13 +26,17 @@ var ErrExists = errors.New("function already exists")
 type BuiltinLookup func(ctx *sql.Context, name string) bool
 
 // Registry is a concurrency-safe set of run-time functions. It implements
-// sql.FunctionProvider.
+// sql.FunctionProvider. A function belongs to one database, as MySQL stored
+// functions do, and is found when that database is current; a function
+// registered with an empty database is found everywhere.
 type Registry struct {
 	builtin BuiltinLookup
 
 	mu  sync.RWMutex
-	fns map[string]sql.Function // keyed by lower-case name
+	fns map[string]sql.Function // keyed by lower-case "db.name"
 }
+
+func fnKey(db, name string) string { return strings.ToLower(db + "." + name) }
 
 var _ sql.FunctionProvider = (*Registry)(nil)
 
@@ -42,35 +46,41 @@ func NewRegistry(builtin BuiltinLookup) *Registry {
 }
 
 // Function implements sql.FunctionProvider.
-func (r *Registry) Function(_ *sql.Context, name string) (sql.Function, bool) {
+func (r *Registry) Function(ctx *sql.Context, name string) (sql.Function, bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	fn, ok := r.fns[strings.ToLower(name)]
+	if ctx != nil && ctx.Session != nil {
+		if fn, ok := r.fns[fnKey(ctx.GetCurrentDatabase(), name)]; ok {
+			return fn, true
+		}
+	}
+	fn, ok := r.fns[fnKey("", name)]
 	return fn, ok
 }
 
-// Register adds fn. It fails if the name is taken by a built-in or by an
-// earlier registration.
-func (r *Registry) Register(ctx *sql.Context, fn sql.Function) error {
+// Register adds fn to database db ("" for every database). It fails if the
+// name is taken by a built-in or by an earlier registration.
+func (r *Registry) Register(ctx *sql.Context, db string, fn sql.Function) error {
 	name := strings.ToLower(fn.FunctionName())
 	if r.builtin != nil && r.builtin(ctx, name) {
 		return fmt.Errorf("function %s: %w", name, ErrShadowsBuiltin)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.fns[name]; ok {
+	k := fnKey(db, name)
+	if _, ok := r.fns[k]; ok {
 		return fmt.Errorf("function %s: %w", name, ErrExists)
 	}
-	r.fns[name] = fn
+	r.fns[k] = fn
 	return nil
 }
 
-// Drop removes the function and reports whether it was registered.
-func (r *Registry) Drop(name string) bool {
-	name = strings.ToLower(name)
+// Drop removes db's function and reports whether it was registered.
+func (r *Registry) Drop(db, name string) bool {
+	k := fnKey(db, name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	_, ok := r.fns[name]
-	delete(r.fns, name)
+	_, ok := r.fns[k]
+	delete(r.fns, k)
 	return ok
 }

@@ -1,0 +1,326 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"golang.org/x/sync/errgroup"
+)
+
+// Site is one batchable function evaluated by a Batch node: the argument
+// expressions of every call of it in the parent node.
+type Site struct {
+	Invoker Invoker
+	Slot    *Slot
+	Args    [][]sql.Expression
+}
+
+// Batch evaluates the model calls of its parent node for many rows at a
+// time. Its rows are its child's rows, unchanged.
+type Batch struct {
+	child sql.Node
+	sites []*Site
+	// firstBatch is the size of the first batch; later batches grow
+	// geometrically to MaxBatch, so a LIMIT stops early without paying for
+	// a large first request.
+	firstBatch int
+}
+
+var _ sql.ExecBuilderNode = (*Batch)(nil)
+
+// NewBatch returns a Batch over child.
+func NewBatch(child sql.Node, sites []*Site) *Batch {
+	return &Batch{child: child, sites: sites, firstBatch: 16}
+}
+
+// Resolved implements sql.Node.
+func (b *Batch) Resolved() bool { return b.child.Resolved() }
+
+// IsReadOnly implements sql.Node.
+func (b *Batch) IsReadOnly() bool { return b.child.IsReadOnly() }
+
+// Schema implements sql.Node.
+func (b *Batch) Schema() sql.Schema { return b.child.Schema() }
+
+// Children implements sql.Node.
+func (b *Batch) Children() []sql.Node { return []sql.Node{b.child} }
+
+// WithChildren implements sql.Node.
+func (b *Batch) WithChildren(children ...sql.Node) (sql.Node, error) {
+	if len(children) != 1 {
+		return nil, sql.ErrInvalidChildrenNumber.New(b, len(children), 1)
+	}
+	nb := *b
+	nb.child = children[0]
+	return &nb, nil
+}
+
+// CollationCoercibility implements sql.Node.
+func (b *Batch) CollationCoercibility(ctx *sql.Context) (sql.CollationID, byte) {
+	return sql.GetCoercibility(ctx, b.child)
+}
+
+// Label is how EXPLAIN names the operator, as Aurora does.
+const Label = "Batched machine learning"
+
+// String implements sql.Node; EXPLAIN prints it.
+func (b *Batch) String() string {
+	p := sql.NewTreePrinter()
+	_ = p.WriteNode("%s (%s)", Label, b.describe())
+	_ = p.WriteChildren(b.child.String())
+	return p.String()
+}
+
+// DebugString implements sql.DebugStringer.
+func (b *Batch) DebugString() string {
+	p := sql.NewTreePrinter()
+	_ = p.WriteNode("%s (%s)", Label, b.describe())
+	_ = p.WriteChildren(sql.DebugString(b.child))
+	return p.String()
+}
+
+func (b *Batch) describe() string {
+	parts := make([]string, len(b.sites))
+	for i, s := range b.sites {
+		parts[i] = fmt.Sprintf("%s, max batch %d", s.Invoker.Name(), s.Invoker.MaxBatch())
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, "; ")
+}
+
+func (b *Batch) maxBatch() int {
+	m := 0
+	for _, s := range b.sites {
+		if n := s.Invoker.MaxBatch(); m == 0 || n < m {
+			m = n
+		}
+	}
+	if m <= 0 {
+		m = 1
+	}
+	return m
+}
+
+func (b *Batch) depth() int {
+	d := 1
+	for _, s := range b.sites {
+		if c := s.Invoker.Concurrency(); c > d {
+			d = c
+		}
+	}
+	return d
+}
+
+// BuildRowIter implements sql.ExecBuilderNode.
+func (b *Batch) BuildRowIter(ctx *sql.Context, builder sql.NodeExecBuilder, row sql.Row) (sql.RowIter, error) {
+	child, err := builder.Build(ctx, b.child, row)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range b.sites {
+		s.Slot.begin(ctx.Pid())
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	it := &batchIter{
+		b:      b,
+		child:  child,
+		jobs:   make(chan *job, b.depth()-1),
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	go it.produce(ctx.WithContext(runCtx))
+	return it, nil
+}
+
+type job struct {
+	rows []sql.Row
+	done chan struct{}
+	err  error
+}
+
+type batchIter struct {
+	b       *Batch
+	child   sql.RowIter
+	jobs    chan *job
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when produce returns
+	prodErr error
+
+	cur *job
+	pos int
+}
+
+// produce reads the child in batches of growing size and starts resolving
+// each batch while the consumer is still working through earlier ones.
+func (it *batchIter) produce(ctx *sql.Context) {
+	defer close(it.done)
+	defer close(it.jobs)
+	size, max := it.b.firstBatch, it.b.maxBatch()
+	for {
+		if size > max {
+			size = max
+		}
+		rows := make([]sql.Row, 0, size)
+		var readErr error
+		for len(rows) < size {
+			r, err := it.child.Next(ctx)
+			if err != nil {
+				readErr = err
+				break
+			}
+			rows = append(rows, r)
+		}
+		if len(rows) > 0 {
+			j := &job{rows: rows, done: make(chan struct{})}
+			calls, err := it.collect(ctx, rows)
+			if err != nil {
+				j.err = err
+				close(j.done)
+			} else {
+				go func() {
+					j.err = resolve(ctx, calls)
+					close(j.done)
+				}()
+			}
+			select {
+			case it.jobs <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+		if readErr != nil {
+			if !errors.Is(readErr, io.EOF) {
+				it.prodErr = readErr
+			}
+			return
+		}
+		size *= 4
+	}
+}
+
+// pending is the work for one function in one batch: tuples this batch
+// claimed and must compute.
+type pending struct {
+	site    *Site
+	entries []*entry
+	args    [][]any
+}
+
+// collect evaluates the call arguments of every row (in the producer
+// goroutine, since expressions are not safe for concurrent use) and claims
+// the tuples no earlier batch has.
+func (it *batchIter) collect(ctx *sql.Context, rows []sql.Row) ([]*pending, error) {
+	var out []*pending
+	for _, s := range it.b.sites {
+		p := &pending{site: s}
+		hits := 0
+		for _, row := range rows {
+			for _, exprs := range s.Args {
+				args := make([]any, len(exprs))
+				for i, e := range exprs {
+					v, err := e.Eval(ctx, row)
+					if err != nil {
+						abandon(append(out, p), err)
+						return nil, err
+					}
+					args[i] = v
+				}
+				if e, mine := s.Slot.claim(ArgsKey(args)); mine {
+					p.entries = append(p.entries, e)
+					p.args = append(p.args, args)
+				} else {
+					hits++
+				}
+			}
+		}
+		if rec, ok := s.Invoker.(CacheHitRecorder); ok && hits > 0 {
+			rec.RecordCacheHits(hits)
+		}
+		if len(p.args) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// abandon fails the entries claimed so far, so nobody waits for them.
+func abandon(work []*pending, err error) {
+	for _, p := range work {
+		for _, e := range p.entries {
+			e.err = err
+			close(e.done)
+		}
+	}
+}
+
+// resolve invokes each function on its claimed tuples, in chunks of at most
+// MaxBatch run concurrently up to the function's concurrency, and publishes
+// the results (or the error) to the entries.
+func resolve(ctx *sql.Context, work []*pending) error {
+	var g errgroup.Group
+	for _, p := range work {
+		inv := p.site.Invoker
+		g.SetLimit(max(1, inv.Concurrency()))
+		step := max(1, inv.MaxBatch())
+		for lo := 0; lo < len(p.args); lo += step {
+			hi := min(lo+step, len(p.args))
+			args, entries := p.args[lo:hi], p.entries[lo:hi]
+			g.Go(func() error {
+				vals, err := inv.Invoke(ctx, args)
+				if err == nil && len(vals) != len(args) {
+					err = fmt.Errorf("%s: %d results for %d rows", inv.Name(), len(vals), len(args))
+				}
+				for i, e := range entries {
+					if err != nil {
+						e.err = err
+					} else {
+						e.val = vals[i]
+					}
+					close(e.done)
+				}
+				return err
+			})
+		}
+	}
+	return g.Wait()
+}
+
+// Next implements sql.RowIter.
+func (it *batchIter) Next(ctx *sql.Context) (sql.Row, error) {
+	for it.cur == nil || it.pos >= len(it.cur.rows) {
+		j, ok := <-it.jobs
+		if !ok {
+			<-it.done
+			if it.prodErr != nil {
+				return nil, it.prodErr
+			}
+			return nil, io.EOF
+		}
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if j.err != nil {
+			return nil, j.err
+		}
+		it.cur, it.pos = j, 0
+	}
+	r := it.cur.rows[it.pos]
+	it.pos++
+	return r, nil
+}
+
+// Close implements sql.RowIter. Requests still in flight are cancelled.
+func (it *batchIter) Close(ctx *sql.Context) error {
+	it.cancel()
+	for range it.jobs {
+	}
+	<-it.done
+	return it.child.Close(ctx)
+}

@@ -1,0 +1,54 @@
+package exec
+
+import (
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/rowexec"
+	"github.com/dolthub/go-mysql-server/sql/transform"
+)
+
+// explainBuilder gives plain (traditional) EXPLAIN of a plan that batches
+// model calls a row whose Extra column says "Batched machine learning", as
+// on Aurora; GMS prints only a placeholder row there. EXPLAIN FORMAT=TREE
+// and EXPLAIN PLAN print the Batch node itself. It is a priority builder:
+// every other node goes to next, then to GMS's own builder.
+type explainBuilder struct {
+	next sql.NodeExecBuilder
+}
+
+// InstallExplain puts the EXPLAIN builder in front of the engine's executor.
+func InstallExplain(b *rowexec.BaseBuilder) {
+	if _, ok := b.PriorityBuilder.(explainBuilder); !ok {
+		b.PriorityBuilder = explainBuilder{next: b.PriorityBuilder}
+	}
+}
+
+// Build implements sql.NodeExecBuilder.
+func (e explainBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
+	if d, ok := n.(*plan.DescribeQuery); ok && !d.Format.Plan && !d.Format.Analyze && containsBatch(d.Child) {
+		return sql.RowsToRowIter(sql.Row{1, "SIMPLE", firstTable(d.Child), "NULL", "ALL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", Label}), nil
+	}
+	if e.next == nil {
+		return nil, nil
+	}
+	return e.next.Build(ctx, n, r)
+}
+
+func firstTable(n sql.Node) string {
+	table := "NULL"
+	transform.Inspect(n, func(n sql.Node) bool {
+		if t, ok := n.(*plan.ResolvedTable); ok {
+			table = t.Name()
+			return false
+		}
+		return table == "NULL"
+	})
+	return table
+}
+
+func containsBatch(n sql.Node) bool {
+	return transform.InspectUp(n, func(n sql.Node) bool {
+		_, ok := n.(*Batch)
+		return ok
+	})
+}

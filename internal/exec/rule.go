@@ -1,0 +1,127 @@
+package exec
+
+import (
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/transform"
+)
+
+// RuleID identifies the batching rule among the analyzer's rules.
+const RuleID analyzer.RuleId = 7000
+
+// Install adds the batching rule to GMS's final analyzer rules, before
+// process tracking. It must run before the engine is built, and it also
+// reaches the analyzer's fast paths for literal INSERT and single-table
+// UPDATE, which run only those final rules.
+func Install() {
+	for _, r := range analyzer.OnceAfterAll {
+		if r.Id == RuleID {
+			return
+		}
+	}
+	rules := make([]analyzer.Rule, 0, len(analyzer.OnceAfterAll)+1)
+	for _, r := range analyzer.OnceAfterAll {
+		if r.Id == analyzer.TrackProcessId {
+			rules = append(rules, analyzer.Rule{Id: RuleID, Apply: batchCalls})
+		}
+		rules = append(rules, r)
+	}
+	analyzer.OnceAfterAll = rules
+}
+
+// batchCalls is the analyzer rule. All calls of one function in a statement
+// share a Slot, so a call the plan evaluates twice (ORDER BY an alias, say)
+// is still sent once.
+func batchCalls(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	if !hasCall(n) {
+		return n, transform.SameTree, nil
+	}
+	slots := map[string]*Slot{}
+	slotFor := func(inv Invoker) *Slot {
+		s, ok := slots[inv.Key()]
+		if !ok {
+			s = NewSlot()
+			slots[inv.Key()] = s
+		}
+		return s
+	}
+	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		ex, ok := n.(sql.Expressioner)
+		if !ok {
+			return n, transform.SameTree, nil
+		}
+		// Point every call in this node at its function's slot.
+		var sites []*Site
+		byKey := map[string]*Site{}
+		exprs := ex.Expressions()
+		changed := false
+		newExprs := make([]sql.Expression, len(exprs))
+		for i, e := range exprs {
+			ne, same, err := transform.Expr(e, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+				c, ok := e.(Call)
+				if !ok {
+					return e, transform.SameTree, nil
+				}
+				inv := c.Invoker()
+				site, ok := byKey[inv.Key()]
+				if !ok {
+					site = &Site{Invoker: inv, Slot: slotFor(inv)}
+					byKey[inv.Key()] = site
+					sites = append(sites, site)
+				}
+				site.Args = append(site.Args, c.Args())
+				return c.WithSlot(site.Slot), transform.NewTree, nil
+			})
+			if err != nil {
+				return nil, transform.SameTree, err
+			}
+			newExprs[i] = ne
+			changed = changed || same == transform.NewTree
+		}
+		if !changed {
+			return n, transform.SameTree, nil
+		}
+		nn, err := ex.WithExpressions(newExprs...)
+		if err != nil {
+			return nil, transform.SameTree, err
+		}
+		if !batchable(nn) {
+			return nn, transform.NewTree, nil
+		}
+		child := nn.Children()[0]
+		nn, err = nn.WithChildren(NewBatch(child, sites))
+		if err != nil {
+			return nil, transform.SameTree, err
+		}
+		return nn, transform.NewTree, nil
+	})
+}
+
+// batchable reports nodes that evaluate their expressions once per row of
+// their only child, which is what a Batch beneath them must see.
+func batchable(n sql.Node) bool {
+	switch n.(type) {
+	case *plan.Project, *plan.Filter, *plan.Sort, *plan.TopN, *plan.GroupBy, *plan.Having, *plan.UpdateSource:
+		return len(n.Children()) == 1
+	}
+	return false
+}
+
+func hasCall(n sql.Node) bool {
+	found := false
+	transform.Inspect(n, func(n sql.Node) bool {
+		if ex, ok := n.(sql.Expressioner); ok {
+			for _, e := range ex.Expressions() {
+				if transform.InspectExpr(e, func(e sql.Expression) bool {
+					_, ok := e.(Call)
+					return ok
+				}) {
+					found = true
+				}
+			}
+		}
+		return !found
+	})
+	return found
+}

@@ -1,0 +1,243 @@
+package mlfunc
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/sibyldb/sibyldb/internal/exec"
+	"github.com/sibyldb/sibyldb/internal/remote"
+)
+
+// DefaultMaxBatch is Aurora's default MAX_BATCH_SIZE.
+const DefaultMaxBatch = 10000
+
+// Param is one declared argument.
+type Param struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// FunctionDef is a function created with CREATE FUNCTION ... ALIAS
+// AWS_SAGEMAKER_INVOKE_ENDPOINT.
+type FunctionDef struct {
+	DB       string    `json:"db"`
+	Name     string    `json:"name"`
+	Params   []Param   `json:"params"`
+	Returns  string    `json:"returns"`
+	Endpoint string    `json:"endpoint"`
+	MaxBatch int       `json:"max_batch_size"`
+	Definer  string    `json:"definer"`
+	Security string    `json:"security"`
+	Created  time.Time `json:"created"`
+
+	paramTypes []sql.Type
+	returnType sql.Type
+}
+
+// resolve parses the declared types; it is the validation CREATE FUNCTION
+// runs and what loading a stored definition repeats.
+func (d *FunctionDef) resolve() error {
+	d.paramTypes = make([]sql.Type, len(d.Params))
+	seen := map[string]bool{}
+	for i, p := range d.Params {
+		if seen[strings.ToLower(p.Name)] {
+			return fmt.Errorf("duplicate parameter '%s'", p.Name)
+		}
+		seen[strings.ToLower(p.Name)] = true
+		t, err := ParseType(p.Type)
+		if err != nil {
+			return fmt.Errorf("parameter '%s': %w", p.Name, err)
+		}
+		d.paramTypes[i] = t
+	}
+	t, err := ParseType(d.Returns)
+	if err != nil {
+		return err
+	}
+	if d.returnType, err = CheckReturnType(t); err != nil {
+		return err
+	}
+	if d.MaxBatch == 0 {
+		d.MaxBatch = DefaultMaxBatch
+	}
+	if d.MaxBatch < 0 {
+		return fmt.Errorf("MAX_BATCH_SIZE must be positive")
+	}
+	return nil
+}
+
+// CreateStatement renders the definition as SHOW CREATE FUNCTION prints it.
+func (d *FunctionDef) CreateStatement() string {
+	params := make([]string, len(d.Params))
+	for i, p := range d.Params {
+		params[i] = fmt.Sprintf("`%s` %s", p.Name, p.Type)
+	}
+	return fmt.Sprintf("CREATE DEFINER=%s FUNCTION `%s`(%s) RETURNS %s SQL SECURITY %s ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME '%s' MAX_BATCH_SIZE %d",
+		d.Definer, d.Name, strings.Join(params, ", "), d.Returns, d.Security, strings.ReplaceAll(d.Endpoint, "'", "''"), d.MaxBatch)
+}
+
+// function makes the sql.Function the registry serves.
+func (m *Manager) function(d *FunctionDef) sql.Function {
+	inv := &invoker{m: m, def: d}
+	return sql.FunctionN{Name: d.Name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
+		if len(args) != len(d.Params) {
+			return nil, mysql.NewSQLError(1318, mysql.SSClientError,
+				"Incorrect number of arguments for FUNCTION %s.%s; expected %d, got %d", d.DB, d.Name, len(d.Params), len(args))
+		}
+		return &call{inv: inv, args: args}, nil
+	}}
+}
+
+// invoker calls one ML function's endpoint; it is the exec.Invoker the
+// batching operator drives.
+type invoker struct {
+	m   *Manager
+	def *FunctionDef
+}
+
+var _ exec.Invoker = (*invoker)(nil)
+
+func (i *invoker) Key() string { return "mlfunc:" + i.def.DB + "." + i.def.Name }
+
+// RecordCacheHits implements exec.CacheHitRecorder.
+func (i *invoker) RecordCacheHits(n int) { i.m.counters.cacheHits.Add(uint64(n)) }
+func (i *invoker) Name() string          { return i.def.Name }
+
+func (i *invoker) MaxBatch() int {
+	if t, err := i.m.resolve(i.def.Endpoint); err == nil {
+		if n := t.ep.Codec.RowsPerRequest(); n > 0 && n < i.def.MaxBatch {
+			return n
+		}
+	}
+	return i.def.MaxBatch
+}
+
+func (i *invoker) Concurrency() int {
+	if t, err := i.m.resolve(i.def.Endpoint); err == nil {
+		return cap(t.sem)
+	}
+	return DefaultConcurrency
+}
+
+// Invoke implements exec.Invoker: arguments are converted to the declared
+// parameter types and sent in one request.
+func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
+	t, err := i.m.resolve(i.def.Endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("ML function '%s': %w", i.def.Name, err)
+	}
+	req := remote.Request{Columns: make([]string, len(i.def.Params)), Rows: make([][]any, len(rows))}
+	for c, p := range i.def.Params {
+		req.Columns[c] = p.Name
+	}
+	for r, row := range rows {
+		conv := make([]any, len(row))
+		for c, v := range row {
+			if v == nil {
+				continue
+			}
+			cv, _, err := i.def.paramTypes[c].Convert(ctx, v)
+			if err != nil {
+				return nil, fmt.Errorf("ML function '%s': argument '%s' value %v is not a valid %s", i.def.Name, i.def.Params[c].Name, v, i.def.paramTypes[c])
+			}
+			if u, err := sql.UnwrapAny(ctx, cv); err == nil {
+				cv = u
+			}
+			conv[c] = cv
+		}
+		req.Rows[r] = conv
+	}
+	i.m.counters.logicalRequests.Add(uint64(len(rows)))
+	out, err := t.invoke(ctx, req, i.m.timeout(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("ML function '%s': %w", i.def.Name, err)
+	}
+	i.m.counters.logicalResponses.Add(uint64(len(out)))
+	return out, nil
+}
+
+// call is one call of an ML function in a query.
+type call struct {
+	inv  *invoker
+	args []sql.Expression
+	slot *exec.Slot
+}
+
+var _ exec.Call = (*call)(nil)
+
+func (c *call) Args() []sql.Expression     { return c.args }
+func (c *call) Invoker() exec.Invoker      { return c.inv }
+func (c *call) Resolved() bool             { return expression.ExpressionsResolved(c.args...) }
+func (c *call) Type() sql.Type             { return c.inv.def.returnType }
+func (c *call) IsNullable() bool           { return true }
+func (c *call) Children() []sql.Expression { return c.args }
+
+func (c *call) String() string {
+	parts := make([]string, len(c.args))
+	for i, a := range c.args {
+		parts[i] = a.String()
+	}
+	return fmt.Sprintf("%s(%s)", c.inv.def.Name, strings.Join(parts, ", "))
+}
+
+func (c *call) WithChildren(children ...sql.Expression) (sql.Expression, error) {
+	if len(children) != len(c.args) {
+		return nil, sql.ErrInvalidChildrenNumber.New(c, len(children), len(c.args))
+	}
+	nc := *c
+	nc.args = children
+	return &nc, nil
+}
+
+func (c *call) WithSlot(s *exec.Slot) exec.Call {
+	nc := *c
+	nc.slot = s
+	return &nc
+}
+
+// Eval returns the batched result when a Batch node computed it, else calls
+// the endpoint for this row alone.
+func (c *call) Eval(ctx *sql.Context, row sql.Row) (any, error) {
+	args := make([]any, len(c.args))
+	for i, a := range c.args {
+		v, err := a.Eval(ctx, row)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = v
+	}
+	v, ok, err := c.slot.Lookup(ctx, args)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		c.inv.m.counters.singleRequests.Add(1)
+		vals, err := c.inv.Invoke(ctx, [][]any{args})
+		if err != nil {
+			return nil, err
+		}
+		v = vals[0]
+	}
+	return c.convert(ctx, v, args)
+}
+
+func (c *call) convert(ctx *sql.Context, v any, args []any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	out, _, err := c.inv.def.returnType.Convert(ctx, v)
+	if err != nil {
+		in := make([]string, len(args))
+		for i, a := range args {
+			in[i], _ = remote.FormatValue(a)
+		}
+		return nil, fmt.Errorf("ML function '%s' returned '%v' for (%s), which is not a valid %s",
+			c.inv.def.Name, v, strings.Join(in, ", "), c.inv.def.returnType)
+	}
+	return out, nil
+}

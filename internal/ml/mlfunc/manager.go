@@ -1,0 +1,339 @@
+// Package mlfunc implements Aurora MySQL's ML functions: SQL functions bound
+// to model endpoints (CREATE FUNCTION ... ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT)
+// and the endpoints they call (CREATE ENDPOINT, SibylDB's extension for
+// serving stacks other than SageMaker).
+package mlfunc
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+
+	"github.com/sibyldb/sibyldb/internal/catalog"
+	"github.com/sibyldb/sibyldb/internal/remote"
+	"github.com/sibyldb/sibyldb/internal/sqlfunc"
+	"github.com/sibyldb/sibyldb/internal/status"
+)
+
+// Catalog kinds of the objects this package stores.
+const (
+	kindFunction = "ml_function"
+	kindEndpoint = "endpoint"
+)
+
+// System variables this package reads.
+const (
+	// VarSageMakerURL is the base URL endpoint names resolve against when
+	// no CREATE ENDPOINT defines them: {base}/endpoints/{name}/invocations.
+	VarSageMakerURL = "aws_sagemaker_endpoint_url"
+	// VarTimeout is the per-request timeout in milliseconds.
+	VarTimeout = "aurora_ml_inference_timeout"
+)
+
+// Errors callers map to MySQL codes.
+var (
+	ErrFunctionExists   = errors.New("function already exists")
+	ErrNoFunction       = errors.New("function does not exist")
+	ErrEndpointExists   = errors.New("endpoint already exists")
+	ErrNoEndpoint       = errors.New("endpoint does not exist")
+	ErrEndpointInUse    = errors.New("endpoint is used by ML functions")
+	ErrUnresolvedTarget = errors.New("endpoint is not defined")
+)
+
+type counters struct {
+	logicalRequests, logicalResponses, actualRequests, actualResponses, cacheHits, retries, singleRequests *status.Counter
+}
+
+// Request implements remote.Counters.
+func (c *counters) Request() { c.actualRequests.Add(1) }
+
+// Response implements remote.Counters.
+func (c *counters) Response() { c.actualResponses.Add(1) }
+
+// Retry implements remote.Counters.
+func (c *counters) Retry() { c.retries.Add(1) }
+
+// Manager owns ML functions and endpoints: their definitions (persisted in
+// the catalog), their registration as SQL functions, and the HTTP clients
+// that call the endpoints.
+type Manager struct {
+	catalog  *catalog.Store
+	funcs    *sqlfunc.Registry
+	counters *counters
+
+	mu        sync.RWMutex
+	defs      map[string]*FunctionDef // db.name, lower case
+	endpoints map[string]EndpointDef  // lower-case name
+	targets   map[string]*target      // resolved clients by endpoint name or URL
+}
+
+// NewManager returns a manager publishing Aurora's counters in reg.
+func NewManager(cat *catalog.Store, funcs *sqlfunc.Registry, reg *status.Registry) *Manager {
+	return &Manager{
+		catalog: cat,
+		funcs:   funcs,
+		counters: &counters{
+			logicalRequests:  reg.Counter("Aurora_ml_logical_request_cnt"),
+			logicalResponses: reg.Counter("Aurora_ml_logical_response_cnt"),
+			actualRequests:   reg.Counter("Aurora_ml_actual_request_cnt"),
+			actualResponses:  reg.Counter("Aurora_ml_actual_response_cnt"),
+			cacheHits:        reg.Counter("Aurora_ml_cache_hit_cnt"),
+			retries:          reg.Counter("Aurora_ml_retry_request_cnt"),
+			singleRequests:   reg.Counter("Aurora_ml_single_request_cnt"),
+		},
+		defs:      map[string]*FunctionDef{},
+		endpoints: map[string]EndpointDef{},
+		targets:   map[string]*target{},
+	}
+}
+
+// SystemVariables are the variables the ML functions read, for the server
+// to register.
+func SystemVariables(sageMakerURL string) []sql.SystemVariable {
+	return []sql.SystemVariable{
+		&sql.MysqlSystemVariable{
+			Name:    VarSageMakerURL,
+			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
+			Dynamic: true,
+			Type:    types.NewSystemStringType(VarSageMakerURL),
+			Default: sageMakerURL,
+		},
+		&sql.MysqlSystemVariable{
+			Name:    VarTimeout,
+			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
+			Dynamic: true,
+			Type:    types.NewSystemIntType(VarTimeout, 1, 3600000, false),
+			Default: int64(30000),
+		},
+	}
+}
+
+func key(db, name string) string { return strings.ToLower(db + "." + name) }
+
+// Load registers the stored functions and endpoints; the server calls it at
+// start-up.
+func (m *Manager) Load(ctx *sql.Context) error {
+	eps, err := m.catalog.List(ctx, kindEndpoint)
+	if err != nil {
+		return err
+	}
+	for _, o := range eps {
+		var d EndpointDef
+		if err := json.Unmarshal([]byte(o.Definition), &d); err != nil {
+			return fmt.Errorf("stored endpoint %s: %w", o.Name, err)
+		}
+		m.endpoints[strings.ToLower(d.Name)] = d
+	}
+	fns, err := m.catalog.List(ctx, kindFunction)
+	if err != nil {
+		return err
+	}
+	for _, o := range fns {
+		d := &FunctionDef{}
+		if err := json.Unmarshal([]byte(o.Definition), d); err != nil {
+			return fmt.Errorf("stored ML function %s: %w", o.Name, err)
+		}
+		if err := d.resolve(); err != nil {
+			return fmt.Errorf("stored ML function %s: %w", o.Name, err)
+		}
+		if err := m.funcs.Register(ctx, d.DB, m.function(d)); err != nil {
+			return fmt.Errorf("stored ML function %s: %w", o.Name, err)
+		}
+		m.defs[key(d.DB, d.Name)] = d
+	}
+	return nil
+}
+
+// CreateFunction validates, stores (in the statement's transaction) and
+// registers an ML function.
+func (m *Manager) CreateFunction(ctx *sql.Context, d *FunctionDef) error {
+	if err := d.resolve(); err != nil {
+		return err
+	}
+	if d.Created.IsZero() {
+		d.Created = time.Now().UTC()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := key(d.DB, d.Name)
+	if _, ok := m.defs[k]; ok {
+		return fmt.Errorf("FUNCTION %s.%s: %w", d.DB, d.Name, ErrFunctionExists)
+	}
+	if err := m.funcs.Register(ctx, d.DB, m.function(d)); err != nil {
+		if errors.Is(err, sqlfunc.ErrExists) {
+			return fmt.Errorf("FUNCTION %s.%s: %w", d.DB, d.Name, ErrFunctionExists)
+		}
+		return err
+	}
+	def, _ := json.Marshal(d)
+	if err := m.catalog.Put(ctx, catalog.Object{Kind: kindFunction, Name: k, Definition: string(def)}); err != nil {
+		m.funcs.Drop(d.DB, d.Name)
+		return err
+	}
+	m.defs[k] = d
+	return nil
+}
+
+// DropFunction removes an ML function; found is false when none exists.
+func (m *Manager) DropFunction(ctx *sql.Context, db, name string) (found bool, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := key(db, name)
+	if _, ok := m.defs[k]; !ok {
+		return false, nil
+	}
+	if _, err := m.catalog.Delete(ctx, kindFunction, k); err != nil {
+		return true, err
+	}
+	m.funcs.Drop(db, name)
+	delete(m.defs, k)
+	return true, nil
+}
+
+// Function returns the ML function db.name.
+func (m *Manager) Function(db, name string) (*FunctionDef, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	d, ok := m.defs[key(db, name)]
+	return d, ok
+}
+
+// Functions lists the ML functions ordered by database and name.
+func (m *Manager) Functions() []*FunctionDef {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]*FunctionDef, 0, len(m.defs))
+	for _, d := range m.defs {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return key(out[i].DB, out[i].Name) < key(out[j].DB, out[j].Name) })
+	return out
+}
+
+// CreateEndpoint validates and stores an endpoint.
+func (m *Manager) CreateEndpoint(ctx *sql.Context, d EndpointDef, orReplace bool) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := strings.ToLower(d.Name)
+	if _, ok := m.endpoints[k]; ok && !orReplace {
+		return fmt.Errorf("endpoint '%s': %w", d.Name, ErrEndpointExists)
+	}
+	return m.putEndpoint(ctx, d)
+}
+
+// AlterEndpoint applies change to a stored endpoint.
+func (m *Manager) AlterEndpoint(ctx *sql.Context, name string, change func(*EndpointDef)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.endpoints[strings.ToLower(name)]
+	if !ok {
+		return fmt.Errorf("endpoint '%s': %w", name, ErrNoEndpoint)
+	}
+	headers := make(map[string]string, len(d.Headers))
+	for k, v := range d.Headers {
+		headers[k] = v
+	}
+	d.Headers = headers
+	change(&d)
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	return m.putEndpoint(ctx, d)
+}
+
+func (m *Manager) putEndpoint(ctx *sql.Context, d EndpointDef) error {
+	def, _ := json.Marshal(d)
+	k := strings.ToLower(d.Name)
+	if err := m.catalog.Put(ctx, catalog.Object{Kind: kindEndpoint, Name: k, Definition: string(def)}); err != nil {
+		return err
+	}
+	m.endpoints[k] = d
+	delete(m.targets, k)
+	return nil
+}
+
+// DropEndpoint removes an endpoint; found is false when none exists.
+func (m *Manager) DropEndpoint(ctx *sql.Context, name string) (found bool, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	k := strings.ToLower(name)
+	if _, ok := m.endpoints[k]; !ok {
+		return false, nil
+	}
+	if _, err := m.catalog.Delete(ctx, kindEndpoint, k); err != nil {
+		return true, err
+	}
+	delete(m.endpoints, k)
+	delete(m.targets, k)
+	return true, nil
+}
+
+// Endpoints lists the endpoints ordered by name.
+func (m *Manager) Endpoints() []EndpointDef {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]EndpointDef, 0, len(m.endpoints))
+	for _, d := range m.endpoints {
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// resolve finds the client for an endpoint name: a CREATE ENDPOINT
+// definition, else a SageMaker-runtime-style URL under
+// aws_sagemaker_endpoint_url.
+func (m *Manager) resolve(name string) (*target, error) {
+	k := strings.ToLower(name)
+	m.mu.RLock()
+	t, ok := m.targets[k]
+	d, defined := m.endpoints[k]
+	m.mu.RUnlock()
+	if ok {
+		return t, nil
+	}
+	if !defined {
+		_, v, _ := sql.SystemVariables.GetGlobal(VarSageMakerURL)
+		base, _ := v.(string)
+		if base == "" {
+			return nil, fmt.Errorf("endpoint '%s': %w (create it with CREATE ENDPOINT %s URL '...', or set %s)", name, ErrUnresolvedTarget, name, VarSageMakerURL)
+		}
+		d = EndpointDef{Name: name, Protocol: remote.SageMaker,
+			URL: strings.TrimRight(base, "/") + "/endpoints/" + name + "/invocations"}
+		k = "url:" + d.URL
+		m.mu.RLock()
+		t, ok = m.targets[k]
+		m.mu.RUnlock()
+		if ok {
+			return t, nil
+		}
+	}
+	t = newTarget(d, m.counters)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if existing, ok := m.targets[k]; ok {
+		return existing, nil
+	}
+	m.targets[k] = t
+	return t, nil
+}
+
+// timeout is aurora_ml_inference_timeout as the session sees it.
+func (m *Manager) timeout(ctx *sql.Context) time.Duration {
+	if v, err := ctx.GetSessionVariable(ctx, VarTimeout); err == nil {
+		if ms, ok := v.(int64); ok && ms > 0 {
+			return time.Duration(ms) * time.Millisecond
+		}
+	}
+	return 30 * time.Second
+}

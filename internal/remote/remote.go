@@ -1,0 +1,256 @@
+// Package remote calls model servers over HTTP: SageMaker-style text/csv
+// endpoints, KServe / Open Inference Protocol v2, MLflow scoring servers and
+// OpenAI-compatible chat servers.
+//
+// Every protocol is a Codec that turns a batch of argument rows into one
+// HTTP request and the response back into one value per row. Transport
+// concerns (timeouts, retries with backoff, connection reuse, counters) are
+// shared and live in Endpoint.
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Protocol names a serving protocol.
+type Protocol string
+
+// The protocols SibylDB speaks.
+const (
+	SageMaker Protocol = "SAGEMAKER"
+	KServeV2  Protocol = "KSERVE_V2"
+	MLflow    Protocol = "MLFLOW"
+	OpenAI    Protocol = "OPENAI"
+)
+
+// ParseProtocol accepts a protocol name in any case.
+func ParseProtocol(s string) (Protocol, error) {
+	switch p := Protocol(strings.ToUpper(s)); p {
+	case SageMaker, KServeV2, MLflow, OpenAI:
+		return p, nil
+	}
+	return "", fmt.Errorf("unknown protocol %q (supported: SAGEMAKER, KSERVE_V2, MLFLOW, OPENAI)", s)
+}
+
+// Request is one batch: the argument values of each row, and the names of
+// the arguments (protocols with named columns use them).
+type Request struct {
+	Columns []string
+	Rows    [][]any
+}
+
+// Codec encodes a batch into an HTTP request body and decodes the response
+// into exactly one value per row (string, float64, bool or nil).
+type Codec interface {
+	// Path is the URL path to post to when the endpoint URL has none.
+	Path(endpointName string) string
+	Encode(req Request) (body []byte, contentType string, err error)
+	Decode(contentType string, body []byte, rows int) ([]any, error)
+	// RowsPerRequest limits a batch; 0 means no limit.
+	RowsPerRequest() int
+}
+
+// Counters receives transport events; the ML layer maps them to Aurora's
+// status counters.
+type Counters interface {
+	Request()
+	Response()
+	Retry()
+}
+
+// Endpoint is a configured model server.
+type Endpoint struct {
+	Name    string
+	URL     string // full URL to post to
+	Codec   Codec
+	Timeout time.Duration
+	// Headers are sent with every request (e.g. Authorization). They are
+	// secrets: never put them in errors or logs.
+	Headers map[string]string
+	// MaxRetries bounds retries of throttled, 5xx and connection failures.
+	MaxRetries int
+	Client     *http.Client
+	Counters   Counters
+}
+
+// MaxResponseBytes caps a response body: a model server that streams without
+// end cannot exhaust the server's memory.
+const MaxResponseBytes = 64 << 20
+
+// Error is a failed call, with what a user needs to fix it.
+type Error struct {
+	Endpoint string
+	Status   int // HTTP status, 0 for transport errors
+	Message  string
+}
+
+func (e *Error) Error() string {
+	if e.Status == 0 {
+		return fmt.Sprintf("endpoint '%s': %s", e.Endpoint, e.Message)
+	}
+	return fmt.Sprintf("endpoint '%s' returned HTTP %d: %s", e.Endpoint, e.Status, e.Message)
+}
+
+// Invoke sends one batch and returns one value per row.
+func (e *Endpoint) Invoke(ctx context.Context, req Request) ([]any, error) {
+	body, ctype, err := e.Codec.Encode(req)
+	if err != nil {
+		return nil, &Error{Endpoint: e.Name, Message: "encode request: " + err.Error()}
+	}
+	respType, respBody, err := e.post(ctx, body, ctype)
+	if err != nil {
+		return nil, err
+	}
+	out, err := e.Codec.Decode(respType, respBody, len(req.Rows))
+	if err != nil {
+		return nil, &Error{Endpoint: e.Name, Message: "invalid response: " + err.Error()}
+	}
+	return out, nil
+}
+
+func (e *Endpoint) post(ctx context.Context, body []byte, ctype string) (string, []byte, error) {
+	backoff := 50 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		ctype, resp, status, err := e.once(ctx, body, ctype)
+		if err == nil && status/100 == 2 {
+			return ctype, resp, nil
+		}
+		retryable := err != nil || status == http.StatusTooManyRequests || status >= 500
+		var callErr *Error
+		if err != nil {
+			callErr = &Error{Endpoint: e.Name, Message: transportMessage(err)}
+		} else {
+			callErr = &Error{Endpoint: e.Name, Status: status, Message: errorMessage(resp)}
+		}
+		if !retryable || attempt >= e.MaxRetries || ctx.Err() != nil {
+			return "", nil, callErr
+		}
+		if e.Counters != nil {
+			e.Counters.Retry()
+		}
+		sleep := backoff + time.Duration(rand.Int63n(int64(backoff)))
+		select {
+		case <-ctx.Done():
+			return "", nil, callErr
+		case <-time.After(sleep):
+		}
+		backoff *= 2
+	}
+}
+
+// once makes a single HTTP request within the endpoint's timeout.
+func (e *Endpoint) once(ctx context.Context, body []byte, ctype string) (string, []byte, int, error) {
+	if e.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.Timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.URL, bytes.NewReader(body))
+	if err != nil {
+		return "", nil, 0, err
+	}
+	req.Header.Set("Content-Type", ctype)
+	req.Header.Set("Accept", "application/json, text/csv")
+	for k, v := range e.Headers {
+		req.Header.Set(k, v)
+	}
+	if e.Counters != nil {
+		e.Counters.Request()
+	}
+	resp, err := e.Client.Do(req)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return "", nil, 0, err
+	}
+	if len(data) > MaxResponseBytes {
+		return "", nil, resp.StatusCode, fmt.Errorf("response larger than %d bytes", MaxResponseBytes)
+	}
+	if e.Counters != nil {
+		e.Counters.Response()
+	}
+	return resp.Header.Get("Content-Type"), data, resp.StatusCode, nil
+}
+
+func transportMessage(err error) string {
+	var netErr net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "request timed out"
+	case errors.Is(err, context.Canceled):
+		return "request cancelled"
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "connection refused") {
+		return "connection refused" + strings.TrimPrefix(msg[i:], ": connection refused")
+	}
+	return msg
+}
+
+// errorMessage extracts a readable message from an error body: the usual
+// JSON "message"/"error" fields, else the text, trimmed.
+func errorMessage(body []byte) string {
+	var m struct {
+		Message string `json:"message"`
+		Error   any    `json:"error"`
+		Detail  string `json:"detail"`
+	}
+	if err := jsonUnmarshal(body, &m); err == nil {
+		switch {
+		case m.Message != "":
+			return trim(m.Message)
+		case m.Detail != "":
+			return trim(m.Detail)
+		case m.Error != nil:
+			if s, ok := m.Error.(string); ok {
+				return trim(s)
+			}
+			if obj, ok := m.Error.(map[string]any); ok {
+				if s, ok := obj["message"].(string); ok {
+					return trim(s)
+				}
+			}
+		}
+	}
+	s := strings.TrimSpace(string(body))
+	if s == "" {
+		return "(empty body)"
+	}
+	return trim(s)
+}
+
+func trim(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "?")
+	}
+	if len(s) > 300 {
+		return s[:300] + "..."
+	}
+	return s
+}
+
+// NewHTTPClient returns a client that keeps connections alive and reuses
+// them across batches; maxConns bounds connections per host.
+func NewHTTPClient(maxConns int) *http.Client {
+	if maxConns <= 0 {
+		maxConns = 8
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = maxConns
+	t.MaxConnsPerHost = maxConns
+	t.Proxy = nil // model endpoints are addressed directly
+	return &http.Client{Transport: t}
+}

@@ -1,0 +1,537 @@
+package sqlext
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
+	"github.com/sibyldb/sibyldb/internal/remote"
+)
+
+// MLStatements are Aurora's ML function statements and SibylDB's endpoint
+// statements:
+//
+//	CREATE [DEFINER = user] FUNCTION [db.]f (p type, ...) RETURNS type
+//	    [SQL SECURITY {DEFINER | INVOKER}] [DEFINER = user]
+//	    ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'name' [MAX_BATCH_SIZE n]
+//	DROP FUNCTION [IF EXISTS] [db.]f            (for ML functions)
+//	SHOW CREATE FUNCTION [db.]f                 (for ML functions)
+//	CREATE [OR REPLACE] ENDPOINT [IF NOT EXISTS] name URL 'url' [options]
+//	ALTER ENDPOINT name [URL 'url'] [options]
+//	DROP ENDPOINT [IF EXISTS] name
+//	SHOW ENDPOINTS
+//
+// where options are PROTOCOL {SAGEMAKER | KSERVE_V2 | MLFLOW | OPENAI},
+// TIMEOUT_MS n, MAX_CONCURRENCY n, MODEL 'name', PROMPT 'text' and
+// HEADERS ('Name' = 'value', ...).
+type MLStatements struct {
+	Manager *mlfunc.Manager
+}
+
+var _ Statement = MLStatements{}
+
+// Keywords implements Statement.
+func (s MLStatements) Keywords() []string { return []string{"CREATE", "DROP", "ALTER", "SHOW"} }
+
+// Parse implements Statement.
+func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.AuthInformation, bool, error) {
+	toks, err := Tokens(stmt)
+	if err != nil || len(toks) < 2 {
+		return nil, ast.AuthInformation{}, false, nil
+	}
+	c := &cursor{toks: toks}
+	currentDB := ""
+	if sctx, ok := ctx.(*sql.Context); ok && sctx.Session != nil {
+		currentDB = sctx.GetCurrentDatabase()
+	}
+	super := ast.AuthInformation{AuthType: ast.AuthType_SUPER, TargetType: ast.AuthTargetType_Global}
+	switch {
+	case toks[0].Is("CREATE") && isMLCreateFunction(toks):
+		def, err := parseCreateFunction(c, currentDB)
+		if err != nil {
+			return nil, ast.AuthInformation{}, true, err
+		}
+		auth := ast.AuthInformation{AuthType: ast.AuthType_CREATE_ROUTINE, TargetType: ast.AuthTargetType_DatabaseIdentifiers, TargetNames: []string{def.DB}}
+		return &mlNode{desc: "CREATE FUNCTION " + def.Name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+			if def.Definer == "" {
+				def.Definer = currentUser(ctx)
+			}
+			if err := s.Manager.CreateFunction(ctx, def); err != nil {
+				return nil, mlError(err)
+			}
+			return okResult(0), nil
+		}}, auth, true, nil
+
+	case c.accept("DROP", "FUNCTION"):
+		c.accept("IF", "EXISTS")
+		db, name, err := c.qualified()
+		if err != nil || !c.done() {
+			return nil, ast.AuthInformation{}, false, nil
+		}
+		if db == "" {
+			db = currentDB
+		}
+		if _, ok := s.Manager.Function(db, name); !ok {
+			return nil, ast.AuthInformation{}, false, nil // a stored function: GMS drops it
+		}
+		auth := ast.AuthInformation{AuthType: ast.AuthType_ALTER_ROUTINE, TargetType: ast.AuthTargetType_DatabaseIdentifiers, TargetNames: []string{db}}
+		return &mlNode{desc: "DROP FUNCTION " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+			found, err := s.Manager.DropFunction(ctx, db, name)
+			if err != nil {
+				return nil, err
+			}
+			if !found {
+				return nil, mysql.NewSQLError(mysql.ERSPDoesNotExist, "42000", "FUNCTION %s.%s does not exist", db, name)
+			}
+			return okResult(0), nil
+		}}, auth, true, nil
+
+	case c.accept("SHOW", "CREATE", "FUNCTION"):
+		db, name, err := c.qualified()
+		if err != nil || !c.done() {
+			return nil, ast.AuthInformation{}, false, nil
+		}
+		if db == "" {
+			db = currentDB
+		}
+		def, ok := s.Manager.Function(db, name)
+		if !ok {
+			return nil, ast.AuthInformation{}, false, nil
+		}
+		return showCreateFunction(def), ast.AuthInformation{AuthType: ast.AuthType_IGNORE}, true, nil
+
+	case c.accept("SHOW", "ENDPOINTS"):
+		if !c.done() {
+			return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
+		}
+		return showEndpoints(s.Manager), super, true, nil
+
+	case toks[0].Is("CREATE") && hasEndpointKeyword(toks):
+		c.pos = 1
+		orReplace := c.accept("OR", "REPLACE")
+		if err := c.expect("ENDPOINT"); err != nil {
+			return nil, ast.AuthInformation{}, true, err
+		}
+		ifNotExists := c.accept("IF", "NOT", "EXISTS")
+		name, err := c.ident()
+		if err != nil {
+			return nil, ast.AuthInformation{}, true, err
+		}
+		def := mlfunc.EndpointDef{Name: name}
+		if err := parseEndpointOptions(c, &def); err != nil {
+			return nil, ast.AuthInformation{}, true, err
+		}
+		if def.URL == "" {
+			return nil, ast.AuthInformation{}, true, SyntaxError("CREATE ENDPOINT " + name + " needs URL '...'")
+		}
+		return &mlNode{desc: "CREATE ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+			err := s.Manager.CreateEndpoint(ctx, def, orReplace)
+			if errors.Is(err, mlfunc.ErrEndpointExists) && ifNotExists {
+				return okResult(0), nil
+			}
+			if err != nil {
+				return nil, mlError(err)
+			}
+			return okResult(0), nil
+		}}, super, true, nil
+
+	case c.accept("ALTER", "ENDPOINT"):
+		name, err := c.ident()
+		if err != nil {
+			return nil, ast.AuthInformation{}, true, err
+		}
+		var change mlfunc.EndpointDef
+		change.Headers = map[string]string{}
+		changed, err := parseEndpointChanges(c, &change)
+		if err != nil {
+			return nil, ast.AuthInformation{}, true, err
+		}
+		return &mlNode{desc: "ALTER ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+			err := s.Manager.AlterEndpoint(ctx, name, func(d *mlfunc.EndpointDef) { changed(d, change) })
+			if err != nil {
+				return nil, mlError(err)
+			}
+			return okResult(0), nil
+		}}, super, true, nil
+
+	case c.accept("DROP", "ENDPOINT"):
+		ifExists := c.accept("IF", "EXISTS")
+		name, err := c.ident()
+		if err != nil || !c.done() {
+			return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
+		}
+		return &mlNode{desc: "DROP ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+			found, err := s.Manager.DropEndpoint(ctx, name)
+			if err != nil {
+				return nil, err
+			}
+			if !found && !ifExists {
+				return nil, mlError(fmt.Errorf("endpoint '%s': %w", name, mlfunc.ErrNoEndpoint))
+			}
+			return okResult(0), nil
+		}}, super, true, nil
+	}
+	return nil, ast.AuthInformation{}, false, nil
+}
+
+// isMLCreateFunction tells Aurora's CREATE FUNCTION ... ALIAS from a
+// stored function, which GMS handles.
+func isMLCreateFunction(toks []Token) bool {
+	fn := false
+	for _, t := range toks {
+		if t.Is("FUNCTION") {
+			fn = true
+		}
+		if fn && t.Is("ALIAS") {
+			return true
+		}
+		if t.Is("BEGIN") || t.Is("RETURN") {
+			return false
+		}
+	}
+	return false
+}
+
+func hasEndpointKeyword(toks []Token) bool {
+	return (len(toks) > 1 && toks[1].Is("ENDPOINT")) || (len(toks) > 3 && toks[1].Is("OR") && toks[3].Is("ENDPOINT"))
+}
+
+func parseCreateFunction(c *cursor, currentDB string) (*mlfunc.FunctionDef, error) {
+	def := &mlfunc.FunctionDef{Security: "DEFINER"}
+	if err := c.expect("CREATE"); err != nil {
+		return nil, err
+	}
+	if c.accept("DEFINER", "=") {
+		u, err := definer(c)
+		if err != nil {
+			return nil, err
+		}
+		def.Definer = u
+	}
+	if err := c.expect("FUNCTION"); err != nil {
+		return nil, err
+	}
+	db, name, err := c.qualified()
+	if err != nil {
+		return nil, err
+	}
+	if db == "" {
+		db = currentDB
+	}
+	if db == "" {
+		return nil, mysql.NewSQLError(mysql.ERNoDb, "3D000", "No database selected")
+	}
+	def.DB, def.Name = db, name
+	if err := c.expect("("); err != nil {
+		return nil, err
+	}
+	for !c.accept(")") {
+		if len(def.Params) > 0 {
+			if err := c.expect(","); err != nil {
+				return nil, err
+			}
+		}
+		pname, err := c.ident()
+		if err != nil {
+			return nil, err
+		}
+		ptype, err := c.typeText()
+		if err != nil {
+			return nil, err
+		}
+		def.Params = append(def.Params, mlfunc.Param{Name: pname, Type: ptype})
+	}
+	if err := c.expect("RETURNS"); err != nil {
+		return nil, err
+	}
+	stops := []string{"SQL", "DEFINER", "ALIAS", "DETERMINISTIC", "NOT", "COMMENT", "LANGUAGE", "CONTAINS", "NO", "READS", "MODIFIES"}
+	if def.Returns, err = c.typeText(stops...); err != nil {
+		return nil, err
+	}
+	for !c.accept("ALIAS") {
+		switch {
+		case c.accept("SQL", "SECURITY", "DEFINER"):
+			def.Security = "DEFINER"
+		case c.accept("SQL", "SECURITY", "INVOKER"):
+			def.Security = "INVOKER"
+		case c.accept("DEFINER", "="):
+			if def.Definer, err = definer(c); err != nil {
+				return nil, err
+			}
+		case c.accept("NOT", "DETERMINISTIC"), c.accept("LANGUAGE", "SQL"):
+		case c.accept("COMMENT"):
+			if _, err := c.str(); err != nil {
+				return nil, err
+			}
+		case c.accept("DETERMINISTIC"):
+			return nil, mlError(errors.New("ML functions are NOT DETERMINISTIC: remove DETERMINISTIC"))
+		case c.atAny("CONTAINS", "NO", "READS", "MODIFIES"):
+			return nil, mlError(fmt.Errorf("%s is not allowed for ML functions", c.near()))
+		default:
+			return nil, SyntaxError(c.near())
+		}
+	}
+	if err := c.expect("AWS_SAGEMAKER_INVOKE_ENDPOINT"); err != nil {
+		return nil, err
+	}
+	if err := c.expect("ENDPOINT", "NAME"); err != nil {
+		return nil, err
+	}
+	if def.Endpoint, err = c.str(); err != nil {
+		return nil, err
+	}
+	if c.accept("MAX_BATCH_SIZE") {
+		n, err := c.integer()
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return nil, mlError(errors.New("MAX_BATCH_SIZE must be greater than 0"))
+		}
+		def.MaxBatch = n
+	}
+	if !c.done() {
+		return nil, SyntaxError(c.near())
+	}
+	return def, nil
+}
+
+// definer reads user[@host] as written after DEFINER =.
+func definer(c *cursor) (string, error) {
+	if c.accept("CURRENT_USER") {
+		c.accept("(", ")")
+		return "", nil
+	}
+	t := c.peek()
+	if c.done() {
+		return "", SyntaxError(c.near())
+	}
+	c.pos++
+	user := "`" + t.Text + "`"
+	if c.peek().Text == "@" || strings.HasPrefix(c.peek().Text, "@") {
+		host := strings.TrimPrefix(c.peek().Text, "@")
+		c.pos++
+		if host == "" {
+			host = c.peek().Text
+			c.pos++
+		}
+		user += "@`" + strings.Trim(host, "`'") + "`"
+	}
+	return user, nil
+}
+
+func currentUser(ctx *sql.Context) string {
+	cl := ctx.Session.Client()
+	return fmt.Sprintf("`%s`@`%s`", cl.User, cl.Address)
+}
+
+// parseEndpointOptions reads CREATE ENDPOINT's options.
+func parseEndpointOptions(c *cursor, d *mlfunc.EndpointDef) error {
+	d.Headers = map[string]string{}
+	apply, err := parseEndpointChanges(c, d)
+	if err != nil {
+		return err
+	}
+	apply(d, *d)
+	return nil
+}
+
+// parseEndpointChanges reads endpoint options into into and returns a
+// function that applies exactly the options given to a definition.
+func parseEndpointChanges(c *cursor, into *mlfunc.EndpointDef) (func(dst *mlfunc.EndpointDef, src mlfunc.EndpointDef), error) {
+	var set []func(dst *mlfunc.EndpointDef, src mlfunc.EndpointDef)
+	for !c.done() {
+		switch {
+		case c.accept("URL"):
+			v, err := c.str()
+			if err != nil {
+				return nil, err
+			}
+			into.URL = v
+			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.URL = s.URL })
+		case c.accept("PROTOCOL"):
+			t := c.peek()
+			c.pos++
+			p, err := remote.ParseProtocol(t.Text)
+			if err != nil {
+				return nil, mlError(err)
+			}
+			into.Protocol = p
+			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.Protocol = s.Protocol })
+		case c.accept("TIMEOUT_MS"):
+			n, err := c.integer()
+			if err != nil {
+				return nil, err
+			}
+			into.TimeoutMS = n
+			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.TimeoutMS = s.TimeoutMS })
+		case c.accept("MAX_CONCURRENCY"):
+			n, err := c.integer()
+			if err != nil {
+				return nil, err
+			}
+			into.MaxConcurrency = n
+			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.MaxConcurrency = s.MaxConcurrency })
+		case c.accept("MODEL"):
+			v, err := c.str()
+			if err != nil {
+				return nil, err
+			}
+			into.Model = v
+			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.Model = s.Model })
+		case c.accept("PROMPT"):
+			v, err := c.str()
+			if err != nil {
+				return nil, err
+			}
+			into.Prompt = v
+			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.Prompt = s.Prompt })
+		case c.accept("HEADERS"):
+			if err := c.expect("("); err != nil {
+				return nil, err
+			}
+			for !c.accept(")") {
+				if len(into.Headers) > 0 {
+					if err := c.expect(","); err != nil {
+						return nil, err
+					}
+				}
+				k, err := c.str()
+				if err != nil {
+					return nil, err
+				}
+				if err := c.expect("="); err != nil {
+					return nil, err
+				}
+				v, err := c.str()
+				if err != nil {
+					return nil, err
+				}
+				into.Headers[k] = v
+			}
+			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) {
+				d.Headers = map[string]string{}
+				for k, v := range s.Headers {
+					d.Headers[k] = v
+				}
+			})
+		default:
+			return nil, SyntaxError(c.near())
+		}
+	}
+	return func(dst *mlfunc.EndpointDef, src mlfunc.EndpointDef) {
+		for _, f := range set {
+			f(dst, src)
+		}
+	}, nil
+}
+
+// mlError reports a semantic error in an ML statement as MySQL's generic
+// error with the reason.
+func mlError(err error) error {
+	var sqlErr *mysql.SQLError
+	if errors.As(err, &sqlErr) {
+		return err
+	}
+	switch {
+	case errors.Is(err, mlfunc.ErrFunctionExists):
+		return mysql.NewSQLError(1304, "42000", "%s", err.Error())
+	}
+	return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "%s", err.Error())
+}
+
+func okResult(n int) sql.RowIter {
+	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(n)))
+}
+
+// mlNode runs an ML DDL statement.
+type mlNode struct {
+	desc string
+	run  func(*sql.Context) (sql.RowIter, error)
+}
+
+var _ sql.ExecSourceRel = (*mlNode)(nil)
+
+func (n *mlNode) Resolved() bool       { return true }
+func (n *mlNode) IsReadOnly() bool     { return false }
+func (n *mlNode) String() string       { return n.desc }
+func (n *mlNode) Schema() sql.Schema   { return types.OkResultSchema }
+func (n *mlNode) Children() []sql.Node { return nil }
+func (n *mlNode) CollationCoercibility(*sql.Context) (sql.CollationID, byte) {
+	return sql.Collation_binary, 7
+}
+func (n *mlNode) WithChildren(children ...sql.Node) (sql.Node, error) {
+	if len(children) != 0 {
+		return nil, sql.ErrInvalidChildrenNumber.New(n, len(children), 0)
+	}
+	return n, nil
+}
+func (n *mlNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) { return n.run(ctx) }
+
+// rowsNode returns fixed rows (SHOW statements).
+type rowsNode struct {
+	desc   string
+	schema sql.Schema
+	rows   func() []sql.Row
+}
+
+var _ sql.ExecSourceRel = (*rowsNode)(nil)
+
+func (n *rowsNode) Resolved() bool       { return true }
+func (n *rowsNode) IsReadOnly() bool     { return true }
+func (n *rowsNode) String() string       { return n.desc }
+func (n *rowsNode) Schema() sql.Schema   { return n.schema }
+func (n *rowsNode) Children() []sql.Node { return nil }
+func (n *rowsNode) CollationCoercibility(*sql.Context) (sql.CollationID, byte) {
+	return sql.Collation_binary, 7
+}
+func (n *rowsNode) WithChildren(children ...sql.Node) (sql.Node, error) {
+	if len(children) != 0 {
+		return nil, sql.ErrInvalidChildrenNumber.New(n, len(children), 0)
+	}
+	return n, nil
+}
+func (n *rowsNode) RowIter(*sql.Context, sql.Row) (sql.RowIter, error) {
+	return sql.RowsToRowIter(n.rows()...), nil
+}
+
+func textCol(name string) *sql.Column {
+	return &sql.Column{Name: name, Type: types.LongText, Nullable: true}
+}
+
+func showCreateFunction(d *mlfunc.FunctionDef) sql.Node {
+	return &rowsNode{
+		desc: "SHOW CREATE FUNCTION " + d.Name,
+		schema: sql.Schema{textCol("Function"), textCol("sql_mode"), textCol("Create Function"),
+			textCol("character_set_client"), textCol("collation_connection"), textCol("Database Collation")},
+		rows: func() []sql.Row {
+			return []sql.Row{{d.Name, "", d.CreateStatement(), "utf8mb4", "utf8mb4_0900_bin", "utf8mb4_0900_bin"}}
+		},
+	}
+}
+
+func showEndpoints(m *mlfunc.Manager) sql.Node {
+	return &rowsNode{
+		desc: "SHOW ENDPOINTS",
+		schema: sql.Schema{textCol("Name"), textCol("URL"), textCol("Protocol"),
+			{Name: "Timeout_ms", Type: types.Int64, Nullable: true},
+			{Name: "Max_concurrency", Type: types.Int64, Nullable: true},
+			textCol("Model"), textCol("Headers")},
+		rows: func() []sql.Row {
+			var rows []sql.Row
+			for _, d := range m.Endpoints() {
+				// Header values are secrets: only their names are shown.
+				rows = append(rows, sql.Row{d.Name, d.URL, string(d.Protocol), int64(d.TimeoutMS),
+					int64(d.MaxConcurrency), d.Model, strings.Join(d.HeaderNames(), ", ")})
+			}
+			return rows
+		},
+	}
+}
