@@ -29,9 +29,52 @@ type Batch struct {
 	// geometrically to MaxBatch, so a LIMIT stops early without paying for
 	// a large first request.
 	firstBatch int
+	// prefetch marks a Batch over a row source whose own expressions hold
+	// the calls (INSERT ... VALUES): the arguments are constants for the
+	// statement, so they are all evaluated and resolved before the child
+	// produces its first row.
+	prefetch bool
 }
 
 var _ sql.ExecBuilderNode = (*Batch)(nil)
+var _ sql.Expressioner = (*Batch)(nil)
+
+// Expressions implements sql.Expressioner. The argument expressions are
+// exposed so that analyzer passes after ours (column index assignment in
+// particular, when a subquery is analyzed again inside its parent) keep
+// them in step with the rows Batch sees.
+func (b *Batch) Expressions() []sql.Expression {
+	var out []sql.Expression
+	for _, s := range b.sites {
+		for _, args := range s.Args {
+			out = append(out, args...)
+		}
+	}
+	return out
+}
+
+// WithExpressions implements sql.Expressioner.
+func (b *Batch) WithExpressions(exprs ...sql.Expression) (sql.Node, error) {
+	nb := *b
+	nb.sites = make([]*Site, len(b.sites))
+	i := 0
+	for si, s := range b.sites {
+		ns := *s
+		ns.Args = make([][]sql.Expression, len(s.Args))
+		for ai, args := range s.Args {
+			if i+len(args) > len(exprs) {
+				return nil, sql.ErrInvalidChildrenNumber.New(b, len(exprs), i+len(args))
+			}
+			ns.Args[ai] = exprs[i : i+len(args)]
+			i += len(args)
+		}
+		nb.sites[si] = &ns
+	}
+	if i != len(exprs) {
+		return nil, sql.ErrInvalidChildrenNumber.New(b, len(exprs), i)
+	}
+	return &nb, nil
+}
 
 // NewBatch returns a Batch over child.
 func NewBatch(child sql.Node, sites []*Site) *Batch {
@@ -116,20 +159,39 @@ func (b *Batch) depth() int {
 	return d
 }
 
+// NewPrefetch returns a Batch that resolves the calls in source's own
+// expressions before source runs.
+func NewPrefetch(source sql.Node, sites []*Site) *Batch {
+	b := NewBatch(source, sites)
+	b.prefetch = true
+	return b
+}
+
 // BuildRowIter implements sql.ExecBuilderNode.
 func (b *Batch) BuildRowIter(ctx *sql.Context, builder sql.NodeExecBuilder, row sql.Row) (sql.RowIter, error) {
+	for _, s := range b.sites {
+		s.Slot.begin(ctx.Pid())
+	}
+	if b.prefetch {
+		it := &batchIter{b: b}
+		work, err := it.collect(ctx, []sql.Row{row})
+		if err != nil {
+			return nil, err
+		}
+		if err := resolve(ctx, work); err != nil {
+			return nil, err
+		}
+		return builder.Build(ctx, b.child, row)
+	}
 	child, err := builder.Build(ctx, b.child, row)
 	if err != nil {
 		return nil, err
-	}
-	for _, s := range b.sites {
-		s.Slot.begin(ctx.Pid())
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	it := &batchIter{
 		b:      b,
 		child:  child,
-		jobs:   make(chan *job, b.depth()-1),
+		jobs:   make(chan *job),
 		cancel: cancel,
 		done:   make(chan struct{}),
 	}
@@ -156,11 +218,15 @@ type batchIter struct {
 }
 
 // produce reads the child in batches of growing size and starts resolving
-// each batch while the consumer is still working through earlier ones.
+// each batch while the consumer works through the previous one: one batch
+// is in flight ahead of the consumer, and a batch of up to MaxBatch x
+// Concurrency rows goes out as Concurrency parallel requests. A consumer
+// that stops early (LIMIT) has paid for at most the next, still small,
+// batch.
 func (it *batchIter) produce(ctx *sql.Context) {
 	defer close(it.done)
 	defer close(it.jobs)
-	size, max := it.b.firstBatch, it.b.maxBatch()
+	size, max := it.b.firstBatch, it.b.maxBatch()*it.b.depth()
 	for {
 		if size > max {
 			size = max

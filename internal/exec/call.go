@@ -52,6 +52,8 @@ type Call interface {
 	Invoker() Invoker
 	// WithSlot returns the call reading batched results from slot.
 	WithSlot(*Slot) Call
+	// Slot is the slot the call reads, nil before the batching rule ran.
+	Slot() *Slot
 }
 
 // Slot holds the results of one function during one statement execution,

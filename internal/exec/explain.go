@@ -26,7 +26,7 @@ func InstallExplain(b *rowexec.BaseBuilder) {
 // Build implements sql.NodeExecBuilder.
 func (e explainBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
 	if d, ok := n.(*plan.DescribeQuery); ok && !d.Format.Plan && !d.Format.Analyze && containsBatch(d.Child) {
-		return sql.RowsToRowIter(sql.Row{1, "SIMPLE", firstTable(d.Child), "NULL", "ALL", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", Label}), nil
+		return sql.RowsToRowIter(sql.Row{1, "SIMPLE", firstTable(d.Child), nil, "ALL", nil, nil, nil, nil, nil, nil, Label}), nil
 	}
 	if e.next == nil {
 		return nil, nil
@@ -34,14 +34,13 @@ func (e explainBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowI
 	return e.next.Build(ctx, n, r)
 }
 
-func firstTable(n sql.Node) string {
-	table := "NULL"
+func firstTable(n sql.Node) any {
+	var table any
 	transform.Inspect(n, func(n sql.Node) bool {
-		if t, ok := n.(*plan.ResolvedTable); ok {
+		if t, ok := n.(*plan.ResolvedTable); ok && table == nil {
 			table = t.Name()
-			return false
 		}
-		return table == "NULL"
+		return table == nil
 	})
 	return table
 }

@@ -60,7 +60,9 @@ func batchCalls(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scop
 		for i, e := range exprs {
 			ne, same, err := transform.Expr(e, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
 				c, ok := e.(Call)
-				if !ok {
+				if !ok || c.Slot() != nil {
+					// Not a call, or batched already (a subquery's plan is
+					// analyzed on its own and again inside its parent).
 					return e, transform.SameTree, nil
 				}
 				inv := c.Invoker()
@@ -85,6 +87,9 @@ func batchCalls(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scop
 		nn, err := ex.WithExpressions(newExprs...)
 		if err != nil {
 			return nil, transform.SameTree, err
+		}
+		if _, ok := nn.(*plan.Values); ok {
+			return NewPrefetch(nn, sites), transform.NewTree, nil
 		}
 		if !batchable(nn) {
 			return nn, transform.NewTree, nil

@@ -70,16 +70,14 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		}}, auth, true, nil
 
 	case c.accept("DROP", "FUNCTION"):
-		c.accept("IF", "EXISTS")
+		// GMS's grammar has no DROP FUNCTION, so every form is handled here.
+		ifExists := c.accept("IF", "EXISTS")
 		db, name, err := c.qualified()
 		if err != nil || !c.done() {
-			return nil, ast.AuthInformation{}, false, nil
+			return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
 		}
 		if db == "" {
 			db = currentDB
-		}
-		if _, ok := s.Manager.Function(db, name); !ok {
-			return nil, ast.AuthInformation{}, false, nil // a stored function: GMS drops it
 		}
 		auth := ast.AuthInformation{AuthType: ast.AuthType_ALTER_ROUTINE, TargetType: ast.AuthTargetType_DatabaseIdentifiers, TargetNames: []string{db}}
 		return &mlNode{desc: "DROP FUNCTION " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
@@ -87,8 +85,11 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 			if err != nil {
 				return nil, err
 			}
-			if !found {
+			if !found && !ifExists {
 				return nil, mysql.NewSQLError(mysql.ERSPDoesNotExist, "42000", "FUNCTION %s.%s does not exist", db, name)
+			}
+			if !found {
+				ctx.Warn(mysql.ERSPDoesNotExist, "FUNCTION %s.%s does not exist", db, name)
 			}
 			return okResult(0), nil
 		}}, auth, true, nil

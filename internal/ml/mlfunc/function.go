@@ -185,6 +185,15 @@ func (c *call) String() string {
 	return fmt.Sprintf("%s(%s)", c.inv.def.Name, strings.Join(parts, ", "))
 }
 
+// DebugString implements sql.DebugStringer (EXPLAIN FORMAT=DEBUG).
+func (c *call) DebugString() string {
+	parts := make([]string, len(c.args))
+	for i, a := range c.args {
+		parts[i] = sql.DebugString(a)
+	}
+	return fmt.Sprintf("%s(%s)", c.inv.def.Name, strings.Join(parts, ", "))
+}
+
 func (c *call) WithChildren(children ...sql.Expression) (sql.Expression, error) {
 	if len(children) != len(c.args) {
 		return nil, sql.ErrInvalidChildrenNumber.New(c, len(children), len(c.args))
@@ -193,6 +202,8 @@ func (c *call) WithChildren(children ...sql.Expression) (sql.Expression, error) 
 	nc.args = children
 	return &nc, nil
 }
+
+func (c *call) Slot() *exec.Slot { return c.slot }
 
 func (c *call) WithSlot(s *exec.Slot) exec.Call {
 	nc := *c

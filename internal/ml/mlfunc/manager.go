@@ -44,7 +44,7 @@ var (
 	ErrEndpointExists   = errors.New("endpoint already exists")
 	ErrNoEndpoint       = errors.New("endpoint does not exist")
 	ErrEndpointInUse    = errors.New("endpoint is used by ML functions")
-	ErrUnresolvedTarget = errors.New("endpoint is not defined")
+	ErrUnresolvedTarget = errors.New("no model server")
 )
 
 type counters struct {
@@ -306,7 +306,7 @@ func (m *Manager) resolve(name string) (*target, error) {
 		_, v, _ := sql.SystemVariables.GetGlobal(VarSageMakerURL)
 		base, _ := v.(string)
 		if base == "" {
-			return nil, fmt.Errorf("endpoint '%s': %w (create it with CREATE ENDPOINT %s URL '...', or set %s)", name, ErrUnresolvedTarget, name, VarSageMakerURL)
+			return nil, fmt.Errorf("%w: endpoint '%s' is not defined (create it with CREATE ENDPOINT %s URL '...', or set %s)", ErrUnresolvedTarget, name, name, VarSageMakerURL)
 		}
 		d = EndpointDef{Name: name, Protocol: remote.SageMaker,
 			URL: strings.TrimRight(base, "/") + "/endpoints/" + name + "/invocations"}

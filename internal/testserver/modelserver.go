@@ -1,0 +1,322 @@
+package testserver
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// ModelServer is a real HTTP model server on loopback that speaks the
+// serving protocols exactly (SageMaker text/csv invocations, KServe v2,
+// MLflow scoring, OpenAI chat completions), computes its answers with
+// Score, and counts what it receives so tests can check batching.
+type ModelServer struct {
+	URL string
+
+	// Score maps one row of argument values (as text; nil for NULL) to the
+	// result. Default: the first value, echoed.
+	Score func(row []*string) string
+	// JSONResponses answers SageMaker CSV requests with JSON predictions.
+	JSONResponses bool
+	// Delay is added to every request (a slow model).
+	Delay time.Duration
+	// Fail, when set, decides per request whether to fail and with what
+	// status and body (status 0 = no failure).
+	Fail func(n int64) (status int, body string)
+
+	requests atomic.Int64
+	rows     atomic.Int64
+	mu       sync.Mutex
+	batches  []int
+	paths    []string
+	headers  []http.Header
+	srv      *httptest.Server
+}
+
+// StartModelServer starts a model server that is closed when the test ends.
+func StartModelServer(t testing.TB) *ModelServer {
+	m := &ModelServer{}
+	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
+	m.URL = m.srv.URL
+	t.Cleanup(m.srv.Close)
+	return m
+}
+
+// Close stops the server (to test an endpoint going away).
+func (m *ModelServer) Close() { m.srv.Close() }
+
+// Requests is the number of requests received.
+func (m *ModelServer) Requests() int64 { return m.requests.Load() }
+
+// Rows is the number of rows received.
+func (m *ModelServer) Rows() int64 { return m.rows.Load() }
+
+// Batches lists the rows per request, in arrival order.
+func (m *ModelServer) Batches() []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]int(nil), m.batches...)
+}
+
+// Paths lists the request paths.
+func (m *ModelServer) Paths() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.paths...)
+}
+
+// LastHeader returns a header of the last request.
+func (m *ModelServer) LastHeader(name string) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.headers) == 0 {
+		return ""
+	}
+	return m.headers[len(m.headers)-1].Get(name)
+}
+
+// Reset clears the counts.
+func (m *ModelServer) Reset() {
+	m.requests.Store(0)
+	m.rows.Store(0)
+	m.mu.Lock()
+	m.batches, m.paths, m.headers = nil, nil, nil
+	m.mu.Unlock()
+}
+
+func (m *ModelServer) score(row []*string) string {
+	if m.Score != nil {
+		return m.Score(row)
+	}
+	if len(row) == 0 || row[0] == nil {
+		return ""
+	}
+	return *row[0]
+}
+
+func (m *ModelServer) serve(w http.ResponseWriter, r *http.Request) {
+	n := m.requests.Add(1)
+	if r.Method == http.MethodGet {
+		w.WriteHeader(http.StatusOK) // /ping, /v2/health/ready
+		return
+	}
+	if m.Delay > 0 {
+		time.Sleep(m.Delay)
+	}
+	if m.Fail != nil {
+		if status, body := m.Fail(n); status != 0 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_, _ = io.WriteString(w, body)
+			return
+		}
+	}
+	body, _ := io.ReadAll(r.Body)
+	var rows [][]*string
+	var err error
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/invocations") && strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv"):
+		rows, err = parseCSV(body)
+	case strings.HasSuffix(r.URL.Path, "/invocations"):
+		rows, err = parseMLflow(body)
+	case strings.HasSuffix(r.URL.Path, "/infer"):
+		rows, err = parseKServe(body)
+	case strings.HasSuffix(r.URL.Path, "/chat/completions"):
+		rows, err = parseChat(body)
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	m.rows.Add(int64(len(rows)))
+	m.mu.Lock()
+	m.batches = append(m.batches, len(rows))
+	m.paths = append(m.paths, r.URL.Path)
+	m.headers = append(m.headers, r.Header.Clone())
+	m.mu.Unlock()
+
+	results := make([]string, len(rows))
+	for i, row := range rows {
+		results[i] = m.score(row)
+	}
+	switch {
+	case strings.HasSuffix(r.URL.Path, "/infer"):
+		data := make([]any, len(results))
+		for i, s := range results {
+			data[i] = s
+		}
+		writeJSON(w, map[string]any{"model_name": "m", "outputs": []map[string]any{
+			{"name": "output-0", "shape": []int{len(results)}, "datatype": "BYTES", "data": data}}})
+	case strings.HasSuffix(r.URL.Path, "/chat/completions"):
+		writeJSON(w, map[string]any{"id": "c", "object": "chat.completion", "choices": []map[string]any{
+			{"index": 0, "message": map[string]string{"role": "assistant", "content": results[0]}, "finish_reason": "stop"}}})
+	case strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") && !m.JSONResponses:
+		w.Header().Set("Content-Type", "text/csv")
+		cw := csv.NewWriter(w)
+		for _, s := range results {
+			_ = cw.Write([]string{s})
+		}
+		cw.Flush()
+	default:
+		writeJSON(w, map[string]any{"predictions": results})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// parseCSV reads text/csv rows; an unquoted empty field is NULL.
+func parseCSV(body []byte) ([][]*string, error) {
+	var rows [][]*string
+	for len(body) > 0 {
+		// One record per line, honouring quotes that span lines.
+		rec, rest, err := nextCSVRecord(body)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, rec)
+		body = rest
+	}
+	return rows, nil
+}
+
+func nextCSVRecord(b []byte) ([]*string, []byte, error) {
+	var rec []*string
+	var field strings.Builder
+	quoted, inQuotes, i := false, false, 0
+	emit := func() {
+		s := field.String()
+		if s == "" && !quoted {
+			rec = append(rec, nil)
+		} else {
+			rec = append(rec, &s)
+		}
+		field.Reset()
+		quoted = false
+	}
+	for i < len(b) {
+		c := b[i]
+		switch {
+		case inQuotes && c == '"' && i+1 < len(b) && b[i+1] == '"':
+			field.WriteByte('"')
+			i++
+		case inQuotes && c == '"':
+			inQuotes = false
+		case inQuotes:
+			field.WriteByte(c)
+		case c == '"':
+			inQuotes, quoted = true, true
+		case c == ',':
+			emit()
+		case c == '\r' && i+1 < len(b) && b[i+1] == '\n':
+		case c == '\n':
+			emit()
+			return rec, b[i+1:], nil
+		default:
+			field.WriteByte(c)
+		}
+		i++
+	}
+	if inQuotes {
+		return nil, nil, fmt.Errorf("unterminated quote")
+	}
+	emit()
+	return rec, nil, nil
+}
+
+func strs(vals []any) []*string {
+	out := make([]*string, len(vals))
+	for i, v := range vals {
+		if v == nil {
+			continue
+		}
+		s := fmt.Sprint(v)
+		if f, ok := v.(float64); ok {
+			s = fmt.Sprintf("%g", f)
+		}
+		out[i] = &s
+	}
+	return out
+}
+
+func parseMLflow(body []byte) ([][]*string, error) {
+	var req struct {
+		DataframeSplit struct {
+			Columns []string `json:"columns"`
+			Data    [][]any  `json:"data"`
+		} `json:"dataframe_split"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, err
+	}
+	rows := make([][]*string, len(req.DataframeSplit.Data))
+	for i, r := range req.DataframeSplit.Data {
+		if len(r) != len(req.DataframeSplit.Columns) {
+			return nil, fmt.Errorf("row %d has %d values for %d columns", i, len(r), len(req.DataframeSplit.Columns))
+		}
+		rows[i] = strs(r)
+	}
+	return rows, nil
+}
+
+func parseKServe(body []byte) ([][]*string, error) {
+	var req struct {
+		Inputs []struct {
+			Shape    []int  `json:"shape"`
+			Datatype string `json:"datatype"`
+			Data     []any  `json:"data"`
+		} `json:"inputs"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Inputs) != 1 || len(req.Inputs[0].Shape) != 2 {
+		return nil, fmt.Errorf("want one input tensor of rank 2")
+	}
+	in := req.Inputs[0]
+	n, k := in.Shape[0], in.Shape[1]
+	if len(in.Data) != n*k {
+		return nil, fmt.Errorf("shape %v but %d values", in.Shape, len(in.Data))
+	}
+	rows := make([][]*string, n)
+	for i := range rows {
+		rows[i] = strs(in.Data[i*k : (i+1)*k])
+	}
+	return rows, nil
+}
+
+func parseChat(body []byte) ([][]*string, error) {
+	var req struct {
+		Model    string `json:"model"`
+		Messages []struct {
+			Role    string `json:"role"`
+			Content string `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Messages) == 0 {
+		return nil, fmt.Errorf("no messages")
+	}
+	last := req.Messages[len(req.Messages)-1].Content
+	parts := strings.Split(last, "\n")
+	row := make([]*string, len(parts))
+	for i := range parts {
+		row[i] = &parts[i]
+	}
+	return [][]*string{row}, nil
+}
