@@ -7,6 +7,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"golang.org/x/sync/errgroup"
@@ -212,6 +213,9 @@ type batchIter struct {
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when produce returns
 	prodErr error
+	// inflight counts resolving batches; Close waits for them so no request
+	// outlives its statement.
+	inflight sync.WaitGroup
 
 	cur *job
 	pos int
@@ -241,6 +245,9 @@ func (it *batchIter) produce(ctx *sql.Context) {
 			}
 			rows = append(rows, r)
 		}
+		if ctx.Err() != nil {
+			return // the consumer has closed the iterator
+		}
 		if len(rows) > 0 {
 			j := &job{rows: rows, done: make(chan struct{})}
 			calls, err := it.collect(ctx, rows)
@@ -248,7 +255,9 @@ func (it *batchIter) produce(ctx *sql.Context) {
 				j.err = err
 				close(j.done)
 			} else {
+				it.inflight.Add(1)
 				go func() {
+					defer it.inflight.Done()
 					j.err = resolve(ctx, calls)
 					close(j.done)
 				}()
@@ -385,8 +394,7 @@ func (it *batchIter) Next(ctx *sql.Context) (sql.Row, error) {
 // Close implements sql.RowIter. Requests still in flight are cancelled.
 func (it *batchIter) Close(ctx *sql.Context) error {
 	it.cancel()
-	for range it.jobs {
-	}
 	<-it.done
+	it.inflight.Wait()
 	return it.child.Close(ctx)
 }
