@@ -34,7 +34,7 @@ func doubler(row []*string) string {
 func mlSetup(t *testing.T, n, distinct int, protocol string, extra ...string) (*testserver.Server, *testserver.ModelServer, *sql.DB) {
 	t.Helper()
 	model := testserver.StartModelServer(t)
-	model.Score = doubler
+	model.Set(func(b *testserver.Behaviour) { b.Score = doubler })
 	srv := testserver.Start(t, extra...)
 	db := srv.DB("", "multiStatements=true")
 	mustExec(t, db, "CREATE DATABASE ml", "CREATE TABLE ml.nums (id INT PRIMARY KEY, x DOUBLE)")
@@ -202,18 +202,7 @@ func TestCSVQuotingNullsAndUnicode(t *testing.T) {
 	model := testserver.StartModelServer(t)
 	// JSON answers carry the echo back byte for byte (CSV readers fold a
 	// quoted CRLF into LF), so this checks exactly what was sent.
-	model.JSONResponses = true
-	model.Score = func(row []*string) string { // echo the row as "a|b" with NULL as <null>
-		parts := make([]string, len(row))
-		for i, v := range row {
-			if v == nil {
-				parts[i] = "<null>"
-			} else {
-				parts[i] = *v
-			}
-		}
-		return strings.Join(parts, "|")
-	}
+	model.Set(func(b *testserver.Behaviour) { b.JSONResponses = true; b.Score = echoRow })
 	srv := testserver.Start(t)
 	db := srv.DB("", "multiStatements=true")
 	mustExec(t, db, "CREATE DATABASE q")
@@ -249,6 +238,19 @@ func TestCSVQuotingNullsAndUnicode(t *testing.T) {
 	require.Equal(t, "<null>|<null>", got[100])
 }
 
+// echoRow answers a row as "a|b", NULL as <null>.
+func echoRow(row []*string) string {
+	parts := make([]string, len(row))
+	for i, v := range row {
+		if v == nil {
+			parts[i] = "<null>"
+		} else {
+			parts[i] = *v
+		}
+	}
+	return strings.Join(parts, "|")
+}
+
 func TestProtocols(t *testing.T) {
 	for _, p := range []string{"KSERVE_V2", "MLFLOW", "OPENAI"} {
 		t.Run(p, func(t *testing.T) {
@@ -273,7 +275,7 @@ func TestProtocols(t *testing.T) {
 
 func TestSageMakerURLResolution(t *testing.T) {
 	model := testserver.StartModelServer(t)
-	model.Score = doubler
+	model.Set(func(b *testserver.Behaviour) { b.Score = doubler })
 	srv := testserver.Start(t, "--sagemaker-url", model.URL)
 	db := srv.DB("", "multiStatements=true")
 	mustExec(t, db, "CREATE DATABASE s", "USE s",
@@ -294,8 +296,10 @@ func TestEndpointFailuresFailTheStatement(t *testing.T) {
 	mustExec(t, db, "CREATE TABLE copy1 (id INT PRIMARY KEY, y DOUBLE)")
 
 	t.Run("HTTP 500 with message, no partial write", func(t *testing.T) {
-		model.Fail = func(int64) (int, string) { return 500, `{"message":"model crashed: out of memory"}` }
-		defer func() { model.Fail = nil }()
+		model.Set(func(b *testserver.Behaviour) {
+			b.Fail = func(int64) (int, string) { return 500, `{"message":"model crashed: out of memory"}` }
+		})
+		defer model.Set(func(b *testserver.Behaviour) { b.Fail = nil })
 		_, err := db.Exec("INSERT INTO copy1 SELECT id, twice(x) FROM nums")
 		require.ErrorContains(t, err, "twice")
 		require.ErrorContains(t, err, "endpoint 'model' returned HTTP 500: model crashed: out of memory")
@@ -305,21 +309,23 @@ func TestEndpointFailuresFailTheStatement(t *testing.T) {
 	t.Run("throttling is retried", func(t *testing.T) {
 		model.Reset()
 		var calls atomic.Int64
-		model.Fail = func(int64) (int, string) {
-			if calls.Add(1) <= 2 {
-				return 429, `{"message":"slow down"}`
+		model.Set(func(b *testserver.Behaviour) {
+			b.Fail = func(int64) (int, string) {
+				if calls.Add(1) <= 2 {
+					return 429, `{"message":"slow down"}`
+				}
+				return 0, ""
 			}
-			return 0, ""
-		}
-		defer func() { model.Fail = nil }()
+		})
+		defer model.Set(func(b *testserver.Behaviour) { b.Fail = nil })
 		mustExec(t, db, "FLUSH STATUS")
 		require.EqualValues(t, 50, queryInt(t, db, "SELECT COUNT(*) FROM nums WHERE twice(x) = 2 * x"))
 		require.EqualValues(t, 2, mlStatus(t, db)["Aurora_ml_retry_request_cnt"])
 	})
 
 	t.Run("bad value for the return type", func(t *testing.T) {
-		model.Score = func(row []*string) string { return "not-a-number" }
-		defer func() { model.Score = doubler }()
+		model.Set(func(b *testserver.Behaviour) { b.Score = func([]*string) string { return "not-a-number" } })
+		defer model.Set(func(b *testserver.Behaviour) { b.Score = doubler })
 		_, err := db.Exec("SELECT twice(x) FROM nums")
 		require.ErrorContains(t, err, "ML function 'twice' returned 'not-a-number'")
 		require.ErrorContains(t, err, "double")
@@ -327,8 +333,11 @@ func TestEndpointFailuresFailTheStatement(t *testing.T) {
 
 	t.Run("timeout", func(t *testing.T) {
 		mustExec(t, db, "ALTER ENDPOINT model TIMEOUT_MS 200")
-		model.Delay = 2 * time.Second
-		defer func() { model.Delay = 0; mustExec(t, db, "ALTER ENDPOINT model TIMEOUT_MS 0") }()
+		model.Set(func(b *testserver.Behaviour) { b.Delay = 2 * time.Second })
+		defer func() {
+			model.Set(func(b *testserver.Behaviour) { b.Delay = 0 })
+			mustExec(t, db, "ALTER ENDPOINT model TIMEOUT_MS 0")
+		}()
 		start := time.Now()
 		_, err := db.Exec("SELECT twice(x) FROM nums")
 		require.ErrorContains(t, err, "timed out")
@@ -347,7 +356,7 @@ func TestEndpointFailuresFailTheStatement(t *testing.T) {
 
 func TestLimitDoesNotOverInfer(t *testing.T) {
 	_, model, db := mlSetup(t, 5000, 5000, "SAGEMAKER")
-	model.Delay = 20 * time.Millisecond
+	model.Set(func(b *testserver.Behaviour) { b.Delay = 20 * time.Millisecond })
 	rows, err := db.Query("SELECT twice(x) FROM nums LIMIT 5")
 	require.NoError(t, err)
 	n := 0
@@ -361,13 +370,15 @@ func TestLimitDoesNotOverInfer(t *testing.T) {
 
 func TestMLFunctionInTriggerAndPreparedStatement(t *testing.T) {
 	model := testserver.StartModelServer(t)
-	model.Score = func(row []*string) string { // fraud if amount > 1000
-		f, _ := strconv.ParseFloat(*row[0], 64)
-		if f > 1000 {
-			return "True"
+	model.Set(func(b *testserver.Behaviour) {
+		b.Score = func(row []*string) string { // fraud if amount > 1000
+			f, _ := strconv.ParseFloat(*row[0], 64)
+			if f > 1000 {
+				return "True"
+			}
+			return "False"
 		}
-		return "False"
-	}
+	})
 	srv := testserver.Start(t)
 	db := srv.DB("", "multiStatements=true")
 	mustExec(t, db, "CREATE DATABASE f")

@@ -21,16 +21,7 @@ import (
 type ModelServer struct {
 	URL string
 
-	// Score maps one row of argument values (as text; nil for NULL) to the
-	// result. Default: the first value, echoed.
-	Score func(row []*string) string
-	// JSONResponses answers SageMaker CSV requests with JSON predictions.
-	JSONResponses bool
-	// Delay is added to every request (a slow model).
-	Delay time.Duration
-	// Fail, when set, decides per request whether to fail and with what
-	// status and body (status 0 = no failure).
-	Fail func(n int64) (status int, body string)
+	behaviour Behaviour // guarded by mu; change it with Set
 
 	requests atomic.Int64
 	rows     atomic.Int64
@@ -41,12 +32,40 @@ type ModelServer struct {
 	srv      *httptest.Server
 }
 
+// Behaviour is what the server does with a request.
+type Behaviour struct {
+	// Score maps one row of argument values (as text; nil for NULL) to the
+	// result. Default: the first value, echoed.
+	Score func(row []*string) string
+	// JSONResponses answers SageMaker CSV requests with JSON predictions.
+	JSONResponses bool
+	// Delay is added to every request (a slow model).
+	Delay time.Duration
+	// Fail, when set, decides per request whether to fail and with what
+	// status and body (status 0 = no failure).
+	Fail func(n int64) (status int, body string)
+}
+
+// Set changes the server's Behaviour safely while it serves.
+func (m *ModelServer) Set(change func(b *Behaviour)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	change(&m.behaviour)
+}
+
 // StartModelServer starts a model server that is closed when the test ends.
 func StartModelServer(t testing.TB) *ModelServer {
+	m := NewModelServer()
+	t.Cleanup(m.Close)
+	return m
+}
+
+// NewModelServer starts a model server on a free loopback port; Close
+// stops it. Benchmarks use it directly.
+func NewModelServer() *ModelServer {
 	m := &ModelServer{}
 	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
 	m.URL = m.srv.URL
-	t.Cleanup(m.srv.Close)
 	return m
 }
 
@@ -92,9 +111,9 @@ func (m *ModelServer) Reset() {
 	m.mu.Unlock()
 }
 
-func (m *ModelServer) score(row []*string) string {
-	if m.Score != nil {
-		return m.Score(row)
+func score(b Behaviour, row []*string) string {
+	if b.Score != nil {
+		return b.Score(row)
 	}
 	if len(row) == 0 || row[0] == nil {
 		return ""
@@ -104,15 +123,18 @@ func (m *ModelServer) score(row []*string) string {
 
 func (m *ModelServer) serve(w http.ResponseWriter, r *http.Request) {
 	n := m.requests.Add(1)
+	m.mu.Lock()
+	b := m.behaviour
+	m.mu.Unlock()
 	if r.Method == http.MethodGet {
 		w.WriteHeader(http.StatusOK) // /ping, /v2/health/ready
 		return
 	}
-	if m.Delay > 0 {
-		time.Sleep(m.Delay)
+	if b.Delay > 0 {
+		time.Sleep(b.Delay)
 	}
-	if m.Fail != nil {
-		if status, body := m.Fail(n); status != 0 {
+	if b.Fail != nil {
+		if status, body := b.Fail(n); status != 0 {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(status)
 			_, _ = io.WriteString(w, body)
@@ -148,7 +170,7 @@ func (m *ModelServer) serve(w http.ResponseWriter, r *http.Request) {
 
 	results := make([]string, len(rows))
 	for i, row := range rows {
-		results[i] = m.score(row)
+		results[i] = score(b, row)
 	}
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/infer"):
@@ -161,7 +183,7 @@ func (m *ModelServer) serve(w http.ResponseWriter, r *http.Request) {
 	case strings.HasSuffix(r.URL.Path, "/chat/completions"):
 		writeJSON(w, map[string]any{"id": "c", "object": "chat.completion", "choices": []map[string]any{
 			{"index": 0, "message": map[string]string{"role": "assistant", "content": results[0]}, "finish_reason": "stop"}}})
-	case strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") && !m.JSONResponses:
+	case strings.HasPrefix(r.Header.Get("Content-Type"), "text/csv") && !b.JSONResponses:
 		w.Header().Set("Content-Type", "text/csv")
 		cw := csv.NewWriter(w)
 		for _, s := range results {

@@ -88,6 +88,11 @@ func Start(t testing.TB, extra ...string) *Server {
 		if s.running() {
 			s.Kill()
 		}
+		// make test runs a race-enabled server; a race it reports fails
+		// the test that provoked it.
+		if strings.Contains(s.Log(), "WARNING: DATA RACE") {
+			t.Errorf("the server reported a data race")
+		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", s.Log())
 		}
