@@ -35,6 +35,14 @@ type options struct {
 	mixedFor    time.Duration
 	clients     int
 	skipMariaDB bool
+	suite       string
+
+	mlRows        int
+	mlPerRowRows  int
+	mlBatch       int
+	mlConcurrency int
+	mlLatency     time.Duration
+	trials        int
 }
 
 func main() {
@@ -46,6 +54,13 @@ func main() {
 	flag.DurationVar(&o.mixedFor, "mixed-for", 10*time.Second, "duration of the concurrent mixed workload")
 	flag.IntVar(&o.clients, "clients", 8, "clients in the concurrent mixed workload")
 	flag.BoolVar(&o.skipMariaDB, "skip-mariadb", false, "measure SibylDB only")
+	flag.StringVar(&o.suite, "suite", "all", "which workloads: server, ml or all")
+	flag.IntVar(&o.mlRows, "ml-rows", 100000, "rows scored by the ML workloads")
+	flag.IntVar(&o.mlPerRowRows, "ml-per-row-rows", 1000, "rows scored one request at a time (then scaled to rows/s)")
+	flag.IntVar(&o.mlBatch, "ml-batch", 10000, "MAX_BATCH_SIZE of the batched functions and the Go client")
+	flag.IntVar(&o.mlConcurrency, "ml-concurrency", 4, "endpoint MAX_CONCURRENCY and Go client concurrency")
+	flag.IntVar(&o.trials, "trials", 5, "runs of each ML timing; the median is reported")
+	flag.DurationVar(&o.mlLatency, "ml-latency", 2*time.Millisecond, "latency the model server adds per request")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "serverbench:", err)
@@ -79,6 +94,22 @@ func run(o options) error {
 		return err
 	}
 	defer sib.stop()
+	if o.suite == "ml" || o.suite == "all" {
+		fmt.Fprintln(os.Stderr, "SibylDB: ML endpoint functions...")
+		res, err := runML(o, sib)
+		if err != nil {
+			return fmt.Errorf("ML suite: %w", err)
+		}
+		fmt.Println("| ML workload | SibylDB | target |")
+		fmt.Println("|---|---:|---:|")
+		for _, r := range res {
+			fmt.Printf("| %s | %s | %s |\n", r.name, r.value, r.target)
+		}
+		fmt.Println()
+		if o.suite == "ml" {
+			return nil
+		}
+	}
 	targets = append(targets, sib)
 	if !o.skipMariaDB {
 		maria, err := startMariaDB()

@@ -175,7 +175,7 @@ func (b *Batch) BuildRowIter(ctx *sql.Context, builder sql.NodeExecBuilder, row 
 	}
 	if b.prefetch {
 		it := &batchIter{b: b}
-		work, err := it.collect(ctx, []sql.Row{row})
+		work, err := it.collect(ctx, []sql.Row{row}, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -202,8 +202,10 @@ func (b *Batch) BuildRowIter(ctx *sql.Context, builder sql.NodeExecBuilder, row 
 
 type job struct {
 	rows []sql.Row
-	done chan struct{}
-	err  error
+	// perRow holds, for sites with one call per row, each row's entry.
+	perRow map[*Site][]*entry
+	done   chan struct{}
+	err    error
 }
 
 type batchIter struct {
@@ -249,8 +251,8 @@ func (it *batchIter) produce(ctx *sql.Context) {
 			return // the consumer has closed the iterator
 		}
 		if len(rows) > 0 {
-			j := &job{rows: rows, done: make(chan struct{})}
-			calls, err := it.collect(ctx, rows)
+			j := &job{rows: rows, done: make(chan struct{}), perRow: map[*Site][]*entry{}}
+			calls, err := it.collect(ctx, rows, j)
 			if err != nil {
 				j.err = err
 				close(j.done)
@@ -284,41 +286,47 @@ type pending struct {
 	site    *Site
 	entries []*entry
 	args    [][]any
+	done    chan struct{} // shared by entries
 }
 
 // collect evaluates the call arguments of every row (in the producer
 // goroutine, since expressions are not safe for concurrent use) and claims
 // the tuples no earlier batch has.
-func (it *batchIter) collect(ctx *sql.Context, rows []sql.Row) ([]*pending, error) {
+func (it *batchIter) collect(ctx *sql.Context, rows []sql.Row, j *job) ([]*pending, error) {
 	var out []*pending
 	for _, s := range it.b.sites {
-		p := &pending{site: s}
-		hits := 0
+		tuples := make([][]any, 0, len(rows)*len(s.Args))
+		keys := make([]string, 0, cap(tuples))
 		for _, row := range rows {
 			for _, exprs := range s.Args {
 				args := make([]any, len(exprs))
 				for i, e := range exprs {
 					v, err := e.Eval(ctx, row)
 					if err != nil {
-						abandon(append(out, p), err)
+						abandon(out, err)
 						return nil, err
 					}
 					args[i] = v
 				}
-				if e, mine := s.Slot.claim(ArgsKey(args)); mine {
-					p.entries = append(p.entries, e)
-					p.args = append(p.args, args)
-				} else {
-					hits++
-				}
+				tuples = append(tuples, args)
+				keys = append(keys, ArgsKey(args))
 			}
 		}
+		all, mine, done, hits := s.Slot.claim(keys)
 		if rec, ok := s.Invoker.(CacheHitRecorder); ok && hits > 0 {
 			rec.RecordCacheHits(hits)
 		}
-		if len(p.args) > 0 {
-			out = append(out, p)
+		if j != nil && len(s.Args) == 1 {
+			j.perRow[s] = all
 		}
+		if len(mine) == 0 {
+			continue
+		}
+		p := &pending{site: s, entries: make([]*entry, len(mine)), args: make([][]any, len(mine)), done: done}
+		for i, k := range mine {
+			p.entries[i], p.args[i] = all[k], tuples[k]
+		}
+		out = append(out, p)
 	}
 	return out, nil
 }
@@ -328,8 +336,8 @@ func abandon(work []*pending, err error) {
 	for _, p := range work {
 		for _, e := range p.entries {
 			e.err = err
-			close(e.done)
 		}
+		close(p.done)
 	}
 }
 
@@ -356,13 +364,16 @@ func resolve(ctx *sql.Context, work []*pending) error {
 					} else {
 						e.val = vals[i]
 					}
-					close(e.done)
 				}
 				return err
 			})
 		}
 	}
-	return g.Wait()
+	err := g.Wait()
+	for _, p := range work {
+		close(p.done)
+	}
+	return err
 }
 
 // Next implements sql.RowIter.
@@ -387,6 +398,9 @@ func (it *batchIter) Next(ctx *sql.Context) (sql.Row, error) {
 		it.cur, it.pos = j, 0
 	}
 	r := it.cur.rows[it.pos]
+	for s, entries := range it.cur.perRow {
+		s.Slot.setCurrent(r, entries[it.pos])
+	}
 	it.pos++
 	return r, nil
 }

@@ -83,6 +83,7 @@ func (builder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, erro
 
 func newBatch(inv *squarer, n, mod int) (*Batch, *Slot) {
 	slot := NewSlot()
+	slot.exclusive = true
 	arg := expression.NewGetField(1, types.Int64, "x", false)
 	return NewBatch(&rows{n: n, mod: mod}, []*Site{{Invoker: inv, Slot: slot, Args: [][]sql.Expression{{arg}}}}), slot
 }
@@ -97,7 +98,7 @@ func TestBatchResolvesEveryRowInOrderWithGrowingBatches(t *testing.T) {
 		r, err := it.Next(ctx)
 		require.NoError(t, err)
 		require.Equal(t, int64(i), r[0], "rows keep their order")
-		v, ok, err := slot.Lookup(ctx, []any{r[1]})
+		v, ok, err := slot.Lookup(ctx, r, []any{r[1]})
 		require.NoError(t, err)
 		require.True(t, ok, "row %d has its result before it is returned", i)
 		require.Equal(t, r[1].(int64)*r[1].(int64), v)
@@ -146,7 +147,7 @@ func TestBatchStopsEarlyAndPropagatesErrors(t *testing.T) {
 	require.NoError(t, err)
 	_, err = sql.RowIterToRows(ctx, it)
 	require.ErrorIs(t, err, boom)
-	_, _, err = slot.Lookup(ctx, []any{int64(3)})
+	_, _, err = slot.Lookup(ctx, nil, []any{int64(3)})
 	require.ErrorIs(t, err, boom, "waiting lookups get the failure, never hang")
 }
 
@@ -162,7 +163,7 @@ func TestPrefetchResolvesBeforeTheSourceRuns(t *testing.T) {
 	_, err := b.BuildRowIter(ctx, builder{}, nil)
 	require.NoError(t, err)
 	require.Equal(t, []int{10, 10, 5}, inv.batches)
-	v, ok, err := slot.Lookup(ctx, []any{int64(7)})
+	v, ok, err := slot.Lookup(ctx, nil, []any{int64(7)})
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.EqualValues(t, 49, v)

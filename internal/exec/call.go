@@ -14,8 +14,9 @@
 package exec
 
 import (
+	"encoding/binary"
+	"math"
 	"strconv"
-	"strings"
 	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -62,9 +63,18 @@ type Slot struct {
 	mu      sync.Mutex
 	pid     uint64
 	entries map[string]*entry
+	// exclusive is set when one Batch node in the plan feeds this slot.
+	// Then curRow and cur, the row that node returned last and its result,
+	// let the parent find the result of the call it evaluates on that very
+	// row without hashing the arguments.
+	exclusive bool
+	curRow    sql.Row
+	cur       *entry
 }
 
 type entry struct {
+	// done is closed when val or err is set; the entries one batch claims
+	// share it.
 	done chan struct{}
 	val  any
 	err  error
@@ -84,27 +94,60 @@ func (s *Slot) begin(pid uint64) {
 	}
 }
 
-// claim returns the entry for key and whether the caller must compute it.
-func (s *Slot) claim(key string) (*entry, bool) {
+// claim takes, under one lock, the keys no one has claimed yet. It returns
+// the entry of every key, the indexes of the keys the caller must compute,
+// the channel to close once they are computed, and how many keys were
+// already claimed (cache hits).
+func (s *Slot) claim(keys []string) (all []*entry, mine []int, done chan struct{}, hits int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.entries[key]; ok {
-		return e, false
+	all = make([]*entry, len(keys))
+	for i, k := range keys {
+		if e, ok := s.entries[k]; ok {
+			all[i] = e
+			hits++
+			continue
+		}
+		if done == nil {
+			done = make(chan struct{})
+		}
+		e := &entry{done: done}
+		s.entries[k] = e
+		all[i] = e
+		mine = append(mine, i)
 	}
-	e := &entry{done: make(chan struct{})}
-	s.entries[key] = e
-	return e, true
+	return all, mine, done, hits
 }
 
-// Lookup returns the result for args computed by a Batch node of the current
-// statement, waiting if it is in flight. ok is false when no batch covered
-// args (the caller then evaluates it alone).
-func (s *Slot) Lookup(ctx *sql.Context, args []any) (any, bool, error) {
+// setCurrent records the row a Batch node is about to return.
+func (s *Slot) setCurrent(row sql.Row, e *entry) {
+	if !s.exclusive {
+		return
+	}
+	s.mu.Lock()
+	s.curRow, s.cur = row, e
+	s.mu.Unlock()
+}
+
+func sameRow(a, b sql.Row) bool {
+	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
+}
+
+// Lookup returns the result for args, evaluated on row, computed by a Batch
+// node of the current statement, waiting if it is in flight. ok is false
+// when no batch covered args (the caller then evaluates it alone).
+func (s *Slot) Lookup(ctx *sql.Context, row sql.Row, args []any) (any, bool, error) {
 	if s == nil {
 		return nil, false, nil
 	}
 	s.mu.Lock()
-	e, ok := s.entries[ArgsKey(args)]
+	var e *entry
+	ok := false
+	if s.cur != nil && sameRow(row, s.curRow) {
+		e, ok = s.cur, true
+	} else {
+		e, ok = s.entries[ArgsKey(args)]
+	}
 	current := s.pid == ctx.Pid()
 	s.mu.Unlock()
 	if !ok || !current {
@@ -118,23 +161,42 @@ func (s *Slot) Lookup(ctx *sql.Context, args []any) (any, bool, error) {
 	return e.val, true, e.err
 }
 
-// ArgsKey encodes an argument tuple as a map key. NULL is distinct from
-// the empty string.
+// ArgsKey encodes an argument tuple as a map key. It runs for every row of
+// a batched statement, so common types get a compact binary form instead of
+// their text. NULL, the empty string and differently typed values all get
+// distinct keys.
 func ArgsKey(args []any) string {
-	var b strings.Builder
-	for i, a := range args {
-		if i > 0 {
-			b.WriteByte(0x1f)
+	var buf [64]byte
+	b := buf[:0]
+	for _, a := range args {
+		switch v := a.(type) {
+		case nil:
+			b = append(b, 'n')
+		case int64:
+			b = append(b, 'i')
+			b = binary.LittleEndian.AppendUint64(b, uint64(v))
+		case int32:
+			b = append(b, 'i')
+			b = binary.LittleEndian.AppendUint64(b, uint64(int64(v)))
+		case int:
+			b = append(b, 'i')
+			b = binary.LittleEndian.AppendUint64(b, uint64(int64(v)))
+		case float64:
+			b = append(b, 'f')
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+		case string:
+			b = append(b, 's')
+			b = binary.AppendUvarint(b, uint64(len(v)))
+			b = append(b, v...)
+		default:
+			s, err := remote.FormatValue(a)
+			if err != nil {
+				s = "?" + strconv.Quote(err.Error())
+			}
+			b = append(b, 'o')
+			b = binary.AppendUvarint(b, uint64(len(s)))
+			b = append(b, s...)
 		}
-		if a == nil {
-			b.WriteByte(0)
-			continue
-		}
-		s, err := remote.FormatValue(a)
-		if err != nil {
-			s = "?" + strconv.Quote(err.Error())
-		}
-		b.WriteString(s)
 	}
-	return b.String()
+	return string(b)
 }

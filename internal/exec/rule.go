@@ -38,6 +38,12 @@ func batchCalls(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scop
 		return n, transform.SameTree, nil
 	}
 	slots := map[string]*Slot{}
+	feeds := map[*Slot]int{}
+	defer func() {
+		for s, n := range feeds {
+			s.exclusive = n == 1
+		}
+	}()
 	slotFor := func(inv Invoker) *Slot {
 		s, ok := slots[inv.Key()]
 		if !ok {
@@ -69,6 +75,7 @@ func batchCalls(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scop
 				site, ok := byKey[inv.Key()]
 				if !ok {
 					site = &Site{Invoker: inv, Slot: slotFor(inv)}
+					feeds[site.Slot]++
 					byKey[inv.Key()] = site
 					sites = append(sites, site)
 				}

@@ -222,7 +222,7 @@ func (c *call) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		}
 		args[i] = v
 	}
-	v, ok, err := c.slot.Lookup(ctx, args)
+	v, ok, err := c.slot.Lookup(ctx, row, args)
 	if err != nil {
 		return nil, err
 	}
