@@ -81,6 +81,9 @@ type Endpoint struct {
 	MaxRetries int
 	Client     *http.Client
 	Counters   Counters
+	// Sign, when set, signs each request just before it is sent (AWS
+	// SigV4 for real SageMaker endpoints); body is the request payload.
+	Sign func(ctx context.Context, req *http.Request, body []byte) error
 }
 
 // MaxResponseBytes caps a response body: a model server that streams without
@@ -163,6 +166,11 @@ func (e *Endpoint) once(ctx context.Context, body []byte, ctype string) (string,
 	req.Header.Set("Accept", "application/json, text/csv")
 	for k, v := range e.Headers {
 		req.Header.Set(k, v)
+	}
+	if e.Sign != nil {
+		if err := e.Sign(ctx, req, body); err != nil {
+			return "", nil, 0, err
+		}
 	}
 	if e.Counters != nil {
 		e.Counters.Request()

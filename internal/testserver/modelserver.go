@@ -29,6 +29,7 @@ type ModelServer struct {
 	batches  []int
 	paths    []string
 	headers  []http.Header
+	last     Recorded
 	srv      *httptest.Server
 }
 
@@ -90,6 +91,20 @@ func (m *ModelServer) Paths() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]string(nil), m.paths...)
+}
+
+// Recorded is a request as the server received it.
+type Recorded struct {
+	Method, Host, Path string
+	Header             http.Header
+	Body               []byte
+}
+
+// Last returns the last scoring request received.
+func (m *ModelServer) Last() Recorded {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.last
 }
 
 // LastHeader returns a header of the last request.
@@ -166,6 +181,7 @@ func (m *ModelServer) serve(w http.ResponseWriter, r *http.Request) {
 	m.batches = append(m.batches, len(rows))
 	m.paths = append(m.paths, r.URL.Path)
 	m.headers = append(m.headers, r.Header.Clone())
+	m.last = Recorded{Method: r.Method, Host: r.Host, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
 	m.mu.Unlock()
 
 	results := make([]string, len(rows))

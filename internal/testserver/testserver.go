@@ -67,6 +67,8 @@ type Server struct {
 	// Addr is HOST:PORT once started; restarts reuse it.
 	Addr string
 	Args []string
+	// Env is added to the server's environment.
+	Env []string
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -82,7 +84,13 @@ var listenRE = regexp.MustCompile(`listening on (\S+)`)
 // The server is stopped when the test ends.
 func Start(t testing.TB, extra ...string) *Server {
 	t.Helper()
-	s := &Server{t: t, Bin: Binary(t), DataDir: t.TempDir(), Addr: "127.0.0.1:0", Args: extra}
+	return StartWithEnv(t, nil, extra...)
+}
+
+// StartWithEnv is Start with extra environment variables (NAME=value).
+func StartWithEnv(t testing.TB, env []string, extra ...string) *Server {
+	t.Helper()
+	s := &Server{t: t, Bin: Binary(t), DataDir: t.TempDir(), Addr: "127.0.0.1:0", Args: extra, Env: env}
 	s.start()
 	t.Cleanup(func() {
 		if s.running() {
@@ -104,6 +112,9 @@ func (s *Server) start() {
 	s.t.Helper()
 	args := append([]string{"serve", "--data-dir", s.DataDir, "--addr", s.Addr}, s.Args...)
 	cmd := exec.Command(s.Bin, args...)
+	if len(s.Env) > 0 {
+		cmd.Env = append(os.Environ(), s.Env...)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		s.t.Fatal(err)

@@ -5,9 +5,11 @@
 package mlfunc
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -67,6 +69,10 @@ type Manager struct {
 	catalog  *catalog.Store
 	funcs    *sqlfunc.Registry
 	counters *counters
+
+	awsOnce sync.Once
+	aws     *remote.AWS
+	awsErr  error
 
 	mu        sync.RWMutex
 	defs      map[string]*FunctionDef // db.name, lower case
@@ -292,7 +298,8 @@ func (m *Manager) Endpoints() []EndpointDef {
 
 // resolve finds the client for an endpoint name: a CREATE ENDPOINT
 // definition, else a SageMaker-runtime-style URL under
-// aws_sagemaker_endpoint_url.
+// aws_sagemaker_endpoint_url, else real Amazon SageMaker when the AWS
+// credential chain yields a region.
 func (m *Manager) resolve(name string) (*target, error) {
 	k := strings.ToLower(name)
 	m.mu.RLock()
@@ -305,11 +312,19 @@ func (m *Manager) resolve(name string) (*target, error) {
 	if !defined {
 		_, v, _ := sql.SystemVariables.GetGlobal(VarSageMakerURL)
 		base, _ := v.(string)
+		var sign func(context.Context, *http.Request, []byte) error
 		if base == "" {
-			return nil, fmt.Errorf("%w: endpoint '%s' is not defined (create it with CREATE ENDPOINT %s URL '...', or set %s)", ErrUnresolvedTarget, name, name, VarSageMakerURL)
+			m.awsOnce.Do(func() { m.aws, m.awsErr = remote.LoadAWS(context.Background()) })
+			if m.awsErr != nil {
+				return nil, fmt.Errorf("%w: endpoint '%s' is not defined (create it with CREATE ENDPOINT %s URL '...', set %s, or configure AWS: %v)",
+					ErrUnresolvedTarget, name, name, VarSageMakerURL, m.awsErr)
+			}
+			d = EndpointDef{Name: name, Protocol: remote.SageMaker, URL: m.aws.InvocationsURL(name)}
+			sign = m.aws.Sign
+		} else {
+			d = EndpointDef{Name: name, Protocol: remote.SageMaker,
+				URL: strings.TrimRight(base, "/") + "/endpoints/" + name + "/invocations"}
 		}
-		d = EndpointDef{Name: name, Protocol: remote.SageMaker,
-			URL: strings.TrimRight(base, "/") + "/endpoints/" + name + "/invocations"}
 		k = "url:" + d.URL
 		m.mu.RLock()
 		t, ok = m.targets[k]
@@ -317,15 +332,22 @@ func (m *Manager) resolve(name string) (*target, error) {
 		if ok {
 			return t, nil
 		}
+		t = newTarget(d, m.counters)
+		t.ep.Sign = sign
+		return m.remember(k, t), nil
 	}
-	t = newTarget(d, m.counters)
+	return m.remember(k, newTarget(d, m.counters)), nil
+}
+
+// remember caches t under k unless another session got there first.
+func (m *Manager) remember(k string, t *target) *target {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if existing, ok := m.targets[k]; ok {
-		return existing, nil
+		return existing
 	}
 	m.targets[k] = t
-	return t, nil
+	return t
 }
 
 // timeout is aurora_ml_inference_timeout as the session sees it.
