@@ -511,3 +511,51 @@ func TestCreateFunctionValidation(t *testing.T) {
 	_, err := db.Exec("SELECT ok1('a')")
 	require.ErrorContains(t, err, "expected 3, got 1")
 }
+
+func TestMLFunctionsInProceduresAndCorrelatedSubqueries(t *testing.T) {
+	_, model, db := mlSetup(t, 20, 20, "SAGEMAKER")
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx := context.Background()
+	_, err = conn.ExecContext(ctx, `CREATE PROCEDURE score_sum(IN lim INT, OUT total DOUBLE)
+		BEGIN
+		  SELECT SUM(twice(x)) INTO total FROM nums WHERE id < lim;
+		END`)
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "CALL score_sum(10, @t)")
+	require.NoError(t, err)
+	var total float64
+	require.NoError(t, conn.QueryRowContext(ctx, "SELECT @t").Scan(&total))
+	require.Equal(t, 90.0, total) // 2 * (0+1+...+9)
+
+	// A correlated subquery cannot be batched by its parent; its calls run
+	// one row at a time and still give the right answer.
+	model.Reset()
+	mustExec(t, db, "FLUSH STATUS")
+	var n int64
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*) FROM nums a
+		WHERE (SELECT twice(b.x) FROM nums b WHERE b.id = a.id) = 2 * a.x`).Scan(&n))
+	require.EqualValues(t, 20, n)
+	require.Greater(t, model.Rows(), int64(0))
+}
+
+func TestEndpointFailingMidStatementLeavesNoPartialWrite(t *testing.T) {
+	_, model, db := mlSetup(t, 2000, 2000, "SAGEMAKER")
+	mustExec(t, db, "CREATE TABLE scored (id INT PRIMARY KEY, y DOUBLE)")
+	// The first two batches succeed, then the endpoint goes down.
+	model.Set(func(b *testserver.Behaviour) {
+		b.Fail = func(n int64) (int, string) {
+			if n > 2 {
+				return 503, `{"message":"endpoint is being updated"}`
+			}
+			return 0, ""
+		}
+	})
+	_, err := db.Exec("INSERT INTO scored SELECT id, twice(x) FROM nums")
+	require.ErrorContains(t, err, "HTTP 503")
+	require.EqualValues(t, 0, queryInt(t, db, "SELECT COUNT(*) FROM scored"), "a failed statement writes nothing")
+	_, err = db.Exec("UPDATE nums SET x = twice(x)")
+	require.ErrorContains(t, err, "HTTP 503")
+	require.EqualValues(t, 1999*2000/2, queryInt(t, db, "SELECT CAST(SUM(x) AS SIGNED) FROM nums"), "a failed UPDATE changes nothing")
+}
