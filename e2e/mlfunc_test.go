@@ -559,3 +559,45 @@ func TestEndpointFailingMidStatementLeavesNoPartialWrite(t *testing.T) {
 	require.ErrorContains(t, err, "HTTP 503")
 	require.EqualValues(t, 1999*2000/2, queryInt(t, db, "SELECT CAST(SUM(x) AS SIGNED) FROM nums"), "a failed UPDATE changes nothing")
 }
+
+func TestFunctionsListedInRoutinesAndStats(t *testing.T) {
+	_, model, db := mlSetup(t, 100, 100, "SAGEMAKER")
+	mustExec(t, db, "CREATE PROCEDURE plain_proc() SELECT 1")
+	require.EqualValues(t, 100, queryInt(t, db, "SELECT COUNT(*) FROM nums WHERE twice(x) = 2 * x"))
+
+	var dbName, name, typ, security, lang string
+	require.NoError(t, db.QueryRow(`SELECT routine_schema, routine_name, routine_type, security_type, external_language
+		FROM information_schema.routines WHERE routine_name = 'twice'`).Scan(&dbName, &name, &typ, &security, &lang))
+	require.Equal(t, []string{"ml", "twice", "FUNCTION", "DEFINER", "AWS_SAGEMAKER_INVOKE_ENDPOINT"}, []string{dbName, name, typ, security, lang})
+	require.EqualValues(t, 1, queryInt(t, db, "SELECT COUNT(*) FROM information_schema.routines WHERE routine_name = 'plain_proc'"),
+		"stored procedures are still listed")
+
+	rows, err := db.Query("SHOW FUNCTION STATUS LIKE 'twi%'")
+	require.NoError(t, err)
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	n := 0
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		require.NoError(t, rows.Scan(ptrs...))
+		require.Equal(t, "twice", vals[1].String)
+		n++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 1, n)
+
+	var reqs, nrows, single, errs int64
+	var p50, p99 sql.NullFloat64
+	require.NoError(t, db.QueryRow(`SELECT requests, rows_scored, single_calls, errors, latency_p50_ms, latency_p99_ms
+		FROM information_schema.ML_FUNCTION_STATS WHERE function_schema = 'ml' AND function_name = 'twice'`).
+		Scan(&reqs, &nrows, &single, &errs, &p50, &p99))
+	require.EqualValues(t, model.Requests(), reqs)
+	require.EqualValues(t, 100, nrows)
+	require.Zero(t, single)
+	require.Zero(t, errs)
+	require.True(t, p50.Valid && p99.Valid && p50.Float64 > 0 && p99.Float64 >= p50.Float64, "p50 %v p99 %v", p50, p99)
+}

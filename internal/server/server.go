@@ -22,6 +22,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/exec"
+	"github.com/sibyldb/sibyldb/internal/infoschema"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/sqlext"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
@@ -125,6 +126,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.storage = st
 	s.engine = st.sqlEngine.GetUnderlyingEngine()
 	exec.InstallExplain(s.engine.Analyzer.ExecBuilder)
+	info := infoschema.Wrap(s.engine.Analyzer.Catalog.InfoSchema)
+	info.AddRows("routines", s.ML.RoutineRows)
+	info.AddTable(mlfunc.StatsTable, mlfunc.StatsSchema, s.ML.StatsRows)
+	s.engine.Analyzer.Catalog.InfoSchema = info
 
 	// GMS consults this package-level provider before built-ins and the
 	// database provider on every query.

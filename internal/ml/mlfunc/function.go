@@ -153,10 +153,16 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 		req.Rows[r] = conv
 	}
 	i.m.counters.logicalRequests.Add(uint64(len(rows)))
+	st := i.m.stats(i.def)
+	st.requests.Add(1)
+	start := time.Now()
 	out, err := t.invoke(ctx, req, i.m.timeout(ctx))
+	st.observe(time.Since(start))
 	if err != nil {
+		st.errors.Add(1)
 		return nil, fmt.Errorf("ML function '%s': %w", i.def.Name, err)
 	}
+	st.rows.Add(uint64(len(out)))
 	i.m.counters.logicalResponses.Add(uint64(len(out)))
 	return out, nil
 }
@@ -228,6 +234,7 @@ func (c *call) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	}
 	if !ok {
 		c.inv.m.counters.singleRequests.Add(1)
+		c.inv.m.stats(c.inv.def).single.Add(1)
 		vals, err := c.inv.Invoke(ctx, [][]any{args})
 		if err != nil {
 			return nil, err

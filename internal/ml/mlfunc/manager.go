@@ -78,6 +78,7 @@ type Manager struct {
 	defs      map[string]*FunctionDef // db.name, lower case
 	endpoints map[string]EndpointDef  // lower-case name
 	targets   map[string]*target      // resolved clients by endpoint name or URL
+	fnStats   map[string]*fnStats     // db.name, lower case
 }
 
 // NewManager returns a manager publishing Aurora's counters in reg.
@@ -97,6 +98,7 @@ func NewManager(cat *catalog.Store, funcs *sqlfunc.Registry, reg *status.Registr
 		defs:      map[string]*FunctionDef{},
 		endpoints: map[string]EndpointDef{},
 		targets:   map[string]*target{},
+		fnStats:   map[string]*fnStats{},
 	}
 }
 
