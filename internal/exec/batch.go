@@ -410,5 +410,9 @@ func (it *batchIter) Close(ctx *sql.Context) error {
 	it.cancel()
 	<-it.done
 	it.inflight.Wait()
-	return it.child.Close(ctx)
+	err := it.child.Close(ctx)
+	for _, s := range it.b.sites {
+		s.Slot.release(ctx.Pid())
+	}
+	return err
 }

@@ -145,10 +145,14 @@ func TestBatchStopsEarlyAndPropagatesErrors(t *testing.T) {
 	b, slot := newBatch(failing, 50, 50)
 	it, err = b.BuildRowIter(ctx, builder{}, nil)
 	require.NoError(t, err)
-	_, err = sql.RowIterToRows(ctx, it)
+	_, err = it.Next(ctx)
 	require.ErrorIs(t, err, boom)
 	_, _, err = slot.Lookup(ctx, nil, []any{int64(3)})
 	require.ErrorIs(t, err, boom, "waiting lookups get the failure, never hang")
+	require.NoError(t, it.Close(ctx))
+	_, ok, err := slot.Lookup(ctx, nil, []any{int64(3)})
+	require.NoError(t, err)
+	require.False(t, ok, "results are released when the statement's Batch closes")
 }
 
 func TestPrefetchResolvesBeforeTheSourceRuns(t *testing.T) {

@@ -119,6 +119,18 @@ func (s *Slot) claim(keys []string) (all []*entry, mine []int, done chan struct{
 	return all, mine, done, hits
 }
 
+// release drops the results of execution pid once its Batch node closes:
+// a prepared plan keeps its slots between executions, and should not keep
+// a large statement's results with them.
+func (s *Slot) release(pid uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pid == pid {
+		s.entries = map[string]*entry{}
+		s.curRow, s.cur = nil, nil
+	}
+}
+
 // setCurrent records the row a Batch node is about to return.
 func (s *Slot) setCurrent(row sql.Row, e *entry) {
 	if !s.exclusive {
