@@ -58,18 +58,7 @@ func mlSetup(t *testing.T, n, distinct int, protocol string, extra ...string) (*
 
 func mlStatus(t *testing.T, db *sql.DB) map[string]int64 {
 	t.Helper()
-	rows, err := db.Query("SHOW GLOBAL STATUS LIKE 'Aurora_ml%'")
-	require.NoError(t, err)
-	defer rows.Close()
-	m := map[string]int64{}
-	for rows.Next() {
-		var k string
-		var v int64
-		require.NoError(t, rows.Scan(&k, &v))
-		m[k] = v
-	}
-	require.NoError(t, rows.Err())
-	return m
+	return globalStatus(t, db, "Aurora_ml%")
 }
 
 func TestEndpointFunctionBatchesWholeTable(t *testing.T) {

@@ -38,6 +38,23 @@ func mustExec(t *testing.T, db interface {
 	}
 }
 
+// globalStatus reads SHOW GLOBAL STATUS LIKE pattern as name -> value.
+func globalStatus(t *testing.T, db *sql.DB, pattern string) map[string]int64 {
+	t.Helper()
+	rows, err := db.Query("SHOW GLOBAL STATUS LIKE ?", pattern)
+	require.NoError(t, err)
+	defer rows.Close()
+	m := map[string]int64{}
+	for rows.Next() {
+		var k string
+		var v int64
+		require.NoError(t, rows.Scan(&k, &v))
+		m[k] = v
+	}
+	require.NoError(t, rows.Err())
+	return m
+}
+
 func queryInt(t *testing.T, db *sql.DB, q string, args ...any) int64 {
 	t.Helper()
 	var n int64
@@ -368,20 +385,7 @@ func TestFlushStatusResetsCounters(t *testing.T) {
 	_, err = holder.ExecContext(ctx, "COMMIT")
 	require.NoError(t, err)
 
-	status := func() map[string]int64 {
-		rows, err := db.Query("SHOW GLOBAL STATUS LIKE 'Sibyl_write_lock%'")
-		require.NoError(t, err)
-		defer rows.Close()
-		m := map[string]int64{}
-		for rows.Next() {
-			var k string
-			var v int64
-			require.NoError(t, rows.Scan(&k, &v))
-			m[k] = v
-		}
-		require.NoError(t, rows.Err())
-		return m
-	}
+	status := func() map[string]int64 { return globalStatus(t, db, "Sibyl_write_lock%") }
 	before := status()
 	require.GreaterOrEqual(t, before["Sibyl_write_lock_waits"], int64(1))
 	require.GreaterOrEqual(t, before["Sibyl_write_lock_timeouts"], int64(1))

@@ -182,21 +182,26 @@ func benchInsert(db *sql.DB, o options) (float64, error) {
 	return float64(o.inserts) / time.Since(start).Seconds(), nil
 }
 
-// loadScanTable fills big with n rows using multi-row INSERTs.
+// loadScanTable fills big with n rows.
 func loadScanTable(db *sql.DB, n int) error {
 	if _, err := db.Exec("CREATE TABLE big (id INT PRIMARY KEY, v INT, s VARCHAR(32))"); err != nil {
 		return err
 	}
+	return insertRows(db, "big", n, func(i int) string { return fmt.Sprintf("(%d,%d,'payload-%d')", i, i%1000, i%97) })
+}
+
+// insertRows inserts rows 0..n-1 of table with multi-row INSERTs.
+func insertRows(db *sql.DB, table string, n int, row func(i int) string) error {
 	const batch = 2000
 	var sb strings.Builder
 	for lo := 0; lo < n; lo += batch {
 		sb.Reset()
-		sb.WriteString("INSERT INTO big VALUES ")
+		sb.WriteString("INSERT INTO " + table + " VALUES ")
 		for i := lo; i < lo+batch && i < n; i++ {
 			if i > lo {
 				sb.WriteByte(',')
 			}
-			fmt.Fprintf(&sb, "(%d,%d,'payload-%d')", i, i%1000, i%97)
+			sb.WriteString(row(i))
 		}
 		if _, err := db.Exec(sb.String()); err != nil {
 			return err

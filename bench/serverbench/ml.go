@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -121,22 +120,7 @@ func median(ds []time.Duration) time.Duration {
 }
 
 func loadNums(db *sql.DB, n int) error {
-	const batch = 2000
-	var sb strings.Builder
-	for lo := 0; lo < n; lo += batch {
-		sb.Reset()
-		sb.WriteString("INSERT INTO nums VALUES ")
-		for i := lo; i < lo+batch && i < n; i++ {
-			if i > lo {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, "(%d,%d)", i, i)
-		}
-		if _, err := db.Exec(sb.String()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return insertRows(db, "nums", n, func(i int) string { return fmt.Sprintf("(%d,%d)", i, i) })
 }
 
 // goClient is what an application does without SibylDB: read the rows,

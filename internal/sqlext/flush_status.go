@@ -45,42 +45,20 @@ func (f FlushStatus) Parse(_ context.Context, stmt string) (sql.Node, ast.AuthIn
 		TargetType:  ast.AuthTargetType_DatabaseIdentifiers,
 		TargetNames: []string{"mysql"},
 	}
-	return &flushStatusNode{counters: f.Counters}, auth, true, nil
-}
-
-type flushStatusNode struct {
-	counters Flusher
-}
-
-var _ sql.ExecSourceRel = (*flushStatusNode)(nil)
-
-func (n *flushStatusNode) Resolved() bool       { return true }
-func (n *flushStatusNode) IsReadOnly() bool     { return true }
-func (n *flushStatusNode) String() string       { return "FLUSH STATUS" }
-func (n *flushStatusNode) Schema() sql.Schema   { return types.OkResultSchema }
-func (n *flushStatusNode) Children() []sql.Node { return nil }
-func (n *flushStatusNode) CollationCoercibility(*sql.Context) (sql.CollationID, byte) {
-	return sql.Collation_binary, 7
-}
-
-func (n *flushStatusNode) WithChildren(children ...sql.Node) (sql.Node, error) {
-	if len(children) != 0 {
-		return nil, sql.ErrInvalidChildrenNumber.New(n, len(children), 0)
-	}
-	return n, nil
-}
-
-func (n *flushStatusNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) {
-	if n.counters != nil {
-		n.counters.Flush()
-	}
-	for name, v := range ctx.Session.GetAllStatusVariables(ctx) {
-		if _, ok := v.Value().(uint64); !ok {
-			continue
-		}
-		if err := ctx.Session.SetStatusVariable(ctx, name, uint64(0)); err != nil {
-			return nil, fmt.Errorf("flush status %s: %w", name, err)
-		}
-	}
-	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(0))), nil
+	node := &stmtNode{desc: "FLUSH STATUS", schema: types.OkResultSchema, readOnly: true,
+		run: func(ctx *sql.Context) (sql.RowIter, error) {
+			if f.Counters != nil {
+				f.Counters.Flush()
+			}
+			for name, v := range ctx.Session.GetAllStatusVariables(ctx) {
+				if _, ok := v.Value().(uint64); !ok {
+					continue
+				}
+				if err := ctx.Session.SetStatusVariable(ctx, name, uint64(0)); err != nil {
+					return nil, fmt.Errorf("flush status %s: %w", name, err)
+				}
+			}
+			return okResult(0), nil
+		}}
+	return node, auth, true, nil
 }

@@ -59,7 +59,7 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 			return nil, ast.AuthInformation{}, true, err
 		}
 		auth := ast.AuthInformation{AuthType: ast.AuthType_CREATE_ROUTINE, TargetType: ast.AuthTargetType_DatabaseIdentifiers, TargetNames: []string{def.DB}}
-		return &mlNode{desc: "CREATE FUNCTION " + def.Name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+		return &stmtNode{schema: types.OkResultSchema, desc: "CREATE FUNCTION " + def.Name, run: func(ctx *sql.Context) (sql.RowIter, error) {
 			if def.Definer == "" {
 				def.Definer = currentUser(ctx)
 			}
@@ -80,7 +80,7 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 			db = currentDB
 		}
 		auth := ast.AuthInformation{AuthType: ast.AuthType_ALTER_ROUTINE, TargetType: ast.AuthTargetType_DatabaseIdentifiers, TargetNames: []string{db}}
-		return &mlNode{desc: "DROP FUNCTION " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+		return &stmtNode{schema: types.OkResultSchema, desc: "DROP FUNCTION " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
 			found, err := s.Manager.DropFunction(ctx, db, name)
 			if err != nil {
 				return nil, err
@@ -132,7 +132,7 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		if def.URL == "" {
 			return nil, ast.AuthInformation{}, true, SyntaxError("CREATE ENDPOINT " + name + " needs URL '...'")
 		}
-		return &mlNode{desc: "CREATE ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+		return &stmtNode{schema: types.OkResultSchema, desc: "CREATE ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
 			err := s.Manager.CreateEndpoint(ctx, def, orReplace)
 			if errors.Is(err, mlfunc.ErrEndpointExists) && ifNotExists {
 				return okResult(0), nil
@@ -154,7 +154,7 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		if err != nil {
 			return nil, ast.AuthInformation{}, true, err
 		}
-		return &mlNode{desc: "ALTER ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+		return &stmtNode{schema: types.OkResultSchema, desc: "ALTER ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
 			err := s.Manager.AlterEndpoint(ctx, name, func(d *mlfunc.EndpointDef) { changed(d, change) })
 			if err != nil {
 				return nil, mlError(err)
@@ -168,7 +168,7 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		if err != nil || !c.done() {
 			return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
 		}
-		return &mlNode{desc: "DROP ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+		return &stmtNode{schema: types.OkResultSchema, desc: "DROP ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
 			found, err := s.Manager.DropEndpoint(ctx, name)
 			if err != nil {
 				return nil, err
@@ -333,15 +333,11 @@ func currentUser(ctx *sql.Context) string {
 	return fmt.Sprintf("`%s`@`%s`", cl.User, cl.Address)
 }
 
-// parseEndpointOptions reads CREATE ENDPOINT's options.
+// parseEndpointOptions reads CREATE ENDPOINT's options into d.
 func parseEndpointOptions(c *cursor, d *mlfunc.EndpointDef) error {
 	d.Headers = map[string]string{}
-	apply, err := parseEndpointChanges(c, d)
-	if err != nil {
-		return err
-	}
-	apply(d, *d)
-	return nil
+	_, err := parseEndpointChanges(c, d)
+	return err
 }
 
 // parseEndpointChanges reads endpoint options into into and returns a
@@ -452,87 +448,38 @@ func okResult(n int) sql.RowIter {
 	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(n)))
 }
 
-// mlNode runs an ML DDL statement.
-type mlNode struct {
-	desc string
-	run  func(*sql.Context) (sql.RowIter, error)
-}
-
-var _ sql.ExecSourceRel = (*mlNode)(nil)
-
-func (n *mlNode) Resolved() bool       { return true }
-func (n *mlNode) IsReadOnly() bool     { return false }
-func (n *mlNode) String() string       { return n.desc }
-func (n *mlNode) Schema() sql.Schema   { return types.OkResultSchema }
-func (n *mlNode) Children() []sql.Node { return nil }
-func (n *mlNode) CollationCoercibility(*sql.Context) (sql.CollationID, byte) {
-	return sql.Collation_binary, 7
-}
-func (n *mlNode) WithChildren(children ...sql.Node) (sql.Node, error) {
-	if len(children) != 0 {
-		return nil, sql.ErrInvalidChildrenNumber.New(n, len(children), 0)
-	}
-	return n, nil
-}
-func (n *mlNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) { return n.run(ctx) }
-
-// rowsNode returns fixed rows (SHOW statements).
-type rowsNode struct {
-	desc   string
-	schema sql.Schema
-	rows   func() []sql.Row
-}
-
-var _ sql.ExecSourceRel = (*rowsNode)(nil)
-
-func (n *rowsNode) Resolved() bool       { return true }
-func (n *rowsNode) IsReadOnly() bool     { return true }
-func (n *rowsNode) String() string       { return n.desc }
-func (n *rowsNode) Schema() sql.Schema   { return n.schema }
-func (n *rowsNode) Children() []sql.Node { return nil }
-func (n *rowsNode) CollationCoercibility(*sql.Context) (sql.CollationID, byte) {
-	return sql.Collation_binary, 7
-}
-func (n *rowsNode) WithChildren(children ...sql.Node) (sql.Node, error) {
-	if len(children) != 0 {
-		return nil, sql.ErrInvalidChildrenNumber.New(n, len(children), 0)
-	}
-	return n, nil
-}
-func (n *rowsNode) RowIter(*sql.Context, sql.Row) (sql.RowIter, error) {
-	return sql.RowsToRowIter(n.rows()...), nil
-}
-
 func textCol(name string) *sql.Column {
 	return &sql.Column{Name: name, Type: types.LongText, Nullable: true}
 }
 
 func showCreateFunction(d *mlfunc.FunctionDef) sql.Node {
-	return &rowsNode{
-		desc: "SHOW CREATE FUNCTION " + d.Name,
+	return &stmtNode{
+		desc:     "SHOW CREATE FUNCTION " + d.Name,
+		readOnly: true,
 		schema: sql.Schema{textCol("Function"), textCol("sql_mode"), textCol("Create Function"),
 			textCol("character_set_client"), textCol("collation_connection"), textCol("Database Collation")},
-		rows: func() []sql.Row {
-			return []sql.Row{{d.Name, "", d.CreateStatement(), "utf8mb4", "utf8mb4_0900_bin", "utf8mb4_0900_bin"}}
+		run: func(*sql.Context) (sql.RowIter, error) {
+			return sql.RowsToRowIter(sql.Row{d.Name, "", d.CreateStatement(), "utf8mb4", "utf8mb4_0900_bin", "utf8mb4_0900_bin"}), nil
 		},
 	}
 }
 
 func showEndpoints(m *mlfunc.Manager) sql.Node {
-	return &rowsNode{
-		desc: "SHOW ENDPOINTS",
+	return &stmtNode{
+		desc:     "SHOW ENDPOINTS",
+		readOnly: true,
 		schema: sql.Schema{textCol("Name"), textCol("URL"), textCol("Protocol"),
 			{Name: "Timeout_ms", Type: types.Int64, Nullable: true},
 			{Name: "Max_concurrency", Type: types.Int64, Nullable: true},
 			textCol("Model"), textCol("Headers")},
-		rows: func() []sql.Row {
+		run: func(*sql.Context) (sql.RowIter, error) {
 			var rows []sql.Row
 			for _, d := range m.Endpoints() {
 				// Header values are secrets: only their names are shown.
 				rows = append(rows, sql.Row{d.Name, d.URL, string(d.Protocol), int64(d.TimeoutMS),
 					int64(d.MaxConcurrency), d.Model, strings.Join(d.HeaderNames(), ", ")})
 			}
-			return rows
+			return sql.RowsToRowIter(rows...), nil
 		},
 	}
 }
