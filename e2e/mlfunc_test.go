@@ -470,6 +470,19 @@ func TestFunctionDDLAndRestart(t *testing.T) {
 	require.ErrorContains(t, err, "does not exist")
 }
 
+func TestEndpointHeadersNeverLogged(t *testing.T) {
+	srv := testserver.Start(t, "--log-level", "trace")
+	db := srv.DB("", "multiStatements=true")
+	mustExec(t, db, "CREATE ENDPOINT e URL 'http://127.0.0.1:9' HEADERS ('Authorization' = 'Bearer first-s3cret')",
+		"ALTER ENDPOINT e HEADERS ('X-Api-Key' = 'second-s3cret')")
+	_, err := db.Exec("CREATE ENDPOINT e2 URL 'ftp://x' HEADERS ('A' = 'third-s3cret')")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "s3cret")
+	require.Eventually(t, func() bool { return strings.Contains(srv.Log(), "ALTER ENDPOINT e HEADERS") }, 5*time.Second, 50*time.Millisecond,
+		"statements are logged at trace level")
+	require.NotContains(t, srv.Log(), "s3cret")
+}
+
 func TestCreateFunctionValidation(t *testing.T) {
 	_, _, db := mlSetup(t, 0, 1, "SAGEMAKER")
 	cases := []struct {

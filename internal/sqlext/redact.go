@@ -1,0 +1,76 @@
+package sqlext
+
+import (
+	"regexp"
+	"strings"
+)
+
+var headersKeyword = regexp.MustCompile(`(?i)\bHEADERS\s*\(`)
+
+// Redact replaces the header values of CREATE/ALTER ENDPOINT ... HEADERS
+// ('Name' = 'value', ...) in a statement's text with '***', so that the
+// statement can be logged: header values are credentials.
+func Redact(stmt string) string {
+	locs := headersKeyword.FindAllStringIndex(stmt, -1)
+	if locs == nil {
+		return stmt
+	}
+	var b strings.Builder
+	last := 0
+	for _, loc := range locs {
+		if loc[0] < last {
+			continue
+		}
+		b.WriteString(stmt[last:loc[1]])
+		i := loc[1]
+		afterEquals := false
+		for i < len(stmt) && stmt[i] != ')' {
+			c := stmt[i]
+			switch {
+			case c == '=':
+				afterEquals = true
+				b.WriteByte(c)
+				i++
+			case c == '\'' || c == '"':
+				end := closingQuote(stmt, i)
+				if afterEquals {
+					b.WriteString("'***'")
+					afterEquals = false
+				} else {
+					b.WriteString(stmt[i:end])
+				}
+				i = end
+			case c == ',':
+				afterEquals = false
+				b.WriteByte(c)
+				i++
+			default:
+				b.WriteByte(c)
+				i++
+			}
+		}
+		last = i
+	}
+	b.WriteString(stmt[last:])
+	return b.String()
+}
+
+// closingQuote returns the index just past the string literal starting at
+// i, honouring doubled quotes and backslash escapes.
+func closingQuote(s string, i int) int {
+	q := s[i]
+	j := i + 1
+	for j < len(s) {
+		switch {
+		case s[j] == '\\':
+			j += 2
+		case s[j] == q && j+1 < len(s) && s[j+1] == q:
+			j += 2
+		case s[j] == q:
+			return j + 1
+		default:
+			j++
+		}
+	}
+	return len(s)
+}
