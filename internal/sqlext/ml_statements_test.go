@@ -91,9 +91,9 @@ func TestParseEndpointOptions(t *testing.T) {
 func TestRedact(t *testing.T) {
 	cases := map[string]string{
 		"CREATE ENDPOINT e URL 'http://x' HEADERS ('Authorization' = 'Bearer s3cret', 'X-K' = 'it''s')": "CREATE ENDPOINT e URL 'http://x' HEADERS ('Authorization' = '***', 'X-K' = '***')",
-		"alter endpoint e headers('A'='b\\'c') TIMEOUT_MS 5":                                          "alter endpoint e headers('A'='***') TIMEOUT_MS 5",
-		"SELECT 'headers (x = y)' FROM t":                                                             "SELECT 'headers (x = y)' FROM t",
-		"SELECT 1":                                                                                    "SELECT 1",
+		"alter endpoint e headers('A'='b\\'c') TIMEOUT_MS 5":                                            "alter endpoint e headers('A'='***') TIMEOUT_MS 5",
+		"SELECT 'headers (x = y)' FROM t":                                                               "SELECT 'headers (x = y)' FROM t",
+		"SELECT 1":                                                                                      "SELECT 1",
 	}
 	for in, want := range cases {
 		require.Equal(t, want, Redact(in), in)
