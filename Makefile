@@ -10,7 +10,7 @@ ADDR     ?= 127.0.0.1:3306
 
 export CGO_ENABLED=1
 
-.PHONY: build run test deps bench vet clean
+.PHONY: build run test deps bench fuzz clean
 
 build:
 	$(GO) build -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sibyldb
@@ -28,6 +28,19 @@ test: deps
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) build -race -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN)-race ./cmd/sibyldb
 	SIBYLDB_BIN=$(CURDIR)/$(BIN)-race $(GO) test -tags $(TAGS) -race -count=1 -timeout 30m ./...
+	$(MAKE) fuzz FUZZTIME=10s
+
+# fuzz runs every fuzz target for FUZZTIME (make fuzz FUZZTIME=10m for a
+# longer hunt); go test alone runs only their seed corpora.
+FUZZTIME ?= 1m
+FUZZ_TARGETS := ./internal/remote:FuzzDecodePredictions ./internal/remote:FuzzSageMakerCSVRoundTrip \
+	./internal/sqlext:FuzzParse ./internal/sqlext:FuzzRedact
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 bench: build
 	$(GO) run -tags $(TAGS) ./bench/serverbench --sibyldb $(CURDIR)/$(BIN)
