@@ -171,6 +171,11 @@ func NewPrefetch(source sql.Node, sites []*Site) *Batch {
 // BuildRowIter implements sql.ExecBuilderNode.
 func (b *Batch) BuildRowIter(ctx *sql.Context, builder sql.NodeExecBuilder, row sql.Row) (sql.RowIter, error) {
 	for _, s := range b.sites {
+		if a, ok := s.Invoker.(Authorizer); ok {
+			if err := a.Authorize(ctx); err != nil {
+				return nil, err
+			}
+		}
 		s.Slot.begin(ctx.Pid())
 	}
 	if b.prefetch {

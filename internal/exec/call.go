@@ -38,6 +38,13 @@ type Invoker interface {
 	Invoke(ctx *sql.Context, args [][]any) ([]any, error)
 }
 
+// Authorizer is implemented by invokers whose use needs privileges. Batch
+// checks them once, in the session's goroutine, before any row is read or
+// any request sent.
+type Authorizer interface {
+	Authorize(ctx *sql.Context) error
+}
+
 // CacheHitRecorder is implemented by invokers that count argument tuples a
 // statement needed again and got without a new request.
 type CacheHitRecorder interface {

@@ -24,6 +24,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/infoschema"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
+	"github.com/sibyldb/sibyldb/internal/privilege"
 	"github.com/sibyldb/sibyldb/internal/sqlext"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
 	"github.com/sibyldb/sibyldb/internal/status"
@@ -76,6 +77,8 @@ type Server struct {
 	Catalog *catalog.Store
 	// ML manages ML functions and endpoints.
 	ML *mlfunc.Manager
+
+	privileges *privilege.Checker
 }
 
 // ErrInsecureRoot is returned for a non-loopback address with no root
@@ -104,9 +107,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, Status: reg, Catalog: catalog.NewStore()}
 	s.Functions = sqlfunc.NewRegistry(s.isBuiltinFunction)
 	s.ML = mlfunc.NewManager(s.Catalog, s.Functions, reg)
+	s.privileges = &privilege.Checker{}
+	s.ML.Authorize = s.authorizeML
 	stmts := append([]sqlext.Statement{
 		sqlext.FlushStatus{Counters: reg},
 		sqlext.MLStatements{Manager: s.ML},
+		sqlext.PrivilegeStatements{Checker: s.privileges},
 	}, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
 	if err := installSystemVariables(cfg); err != nil {
@@ -127,6 +133,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.storage = st
 	s.engine = st.sqlEngine.GetUnderlyingEngine()
 	exec.InstallExplain(s.engine.Analyzer.ExecBuilder)
+	s.privileges.Bind(s.engine.Analyzer.Catalog.MySQLDb)
 	info := infoschema.Wrap(s.engine.Analyzer.Catalog.InfoSchema)
 	info.AddRows("routines", s.ML.RoutineRows)
 	info.AddTable(mlfunc.StatsTable, mlfunc.StatsSchema, s.ML.StatsRows)
@@ -252,11 +259,31 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 			return fmt.Errorf("create root user: %w", err)
 		}
 	}
+	if err := s.privileges.EnsureRoles(sqlCtx); err != nil {
+		return fmt.Errorf("create ML roles: %w", err)
+	}
 	if err := s.Catalog.Open(sqlCtx, s.engine); err != nil {
 		return fmt.Errorf("open system catalog: %w", err)
 	}
 	if err := s.ML.Load(sqlCtx); err != nil {
 		return fmt.Errorf("load ML functions: %w", err)
+	}
+	return nil
+}
+
+// authorizeML enforces MySQL's EXECUTE on the function and Aurora's INVOKE
+// SAGEMAKER: held by the definer for SQL SECURITY DEFINER functions, by the
+// caller for SQL SECURITY INVOKER ones.
+func (s *Server) authorizeML(ctx *sql.Context, d *mlfunc.FunctionDef) error {
+	if !s.privileges.CanExecute(ctx, d.DB, d.Name) {
+		return privilege.ExecuteDenied(ctx, d.DB, d.Name)
+	}
+	var who privilege.Account
+	if !strings.EqualFold(d.Security, "INVOKER") && d.Definer != "" {
+		who = privilege.ParseAccount(d.Definer)
+	}
+	if !s.privileges.Allowed(ctx, who, privilege.InvokeSageMaker) {
+		return privilege.Denied(privilege.InvokeSageMaker)
 	}
 	return nil
 }

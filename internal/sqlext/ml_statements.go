@@ -304,28 +304,18 @@ func parseCreateFunction(c *cursor, currentDB string) (*mlfunc.FunctionDef, erro
 	return def, nil
 }
 
-// definer reads user[@host] as written after DEFINER =.
+// definer reads the account after DEFINER = (CURRENT_USER means the
+// creating session's user, filled in at execution).
 func definer(c *cursor) (string, error) {
 	if c.accept("CURRENT_USER") {
 		c.accept("(", ")")
 		return "", nil
 	}
-	t := c.peek()
-	if c.done() {
-		return "", SyntaxError(c.near())
+	a, err := account(c)
+	if err != nil {
+		return "", err
 	}
-	c.pos++
-	user := "`" + t.Text + "`"
-	if c.peek().Text == "@" || strings.HasPrefix(c.peek().Text, "@") {
-		host := strings.TrimPrefix(c.peek().Text, "@")
-		c.pos++
-		if host == "" {
-			host = c.peek().Text
-			c.pos++
-		}
-		user += "@`" + strings.Trim(host, "`'") + "`"
-	}
-	return user, nil
+	return fmt.Sprintf("`%s`@`%s`", a.User, a.Host), nil
 }
 
 func currentUser(ctx *sql.Context) string {

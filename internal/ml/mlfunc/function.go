@@ -104,6 +104,14 @@ var _ exec.Invoker = (*invoker)(nil)
 
 func (i *invoker) Key() string { return "mlfunc:" + i.def.DB + "." + i.def.Name }
 
+// Authorize implements exec.Authorizer.
+func (i *invoker) Authorize(ctx *sql.Context) error {
+	if i.m.Authorize == nil {
+		return nil
+	}
+	return i.m.Authorize(ctx, i.def)
+}
+
 // RecordCacheHits implements exec.CacheHitRecorder.
 func (i *invoker) RecordCacheHits(n int) { i.m.counters.cacheHits.Add(uint64(n)) }
 func (i *invoker) Name() string          { return i.def.Name }
@@ -233,6 +241,9 @@ func (c *call) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		return nil, err
 	}
 	if !ok {
+		if err := c.inv.Authorize(ctx); err != nil {
+			return nil, err
+		}
 		c.inv.m.counters.singleRequests.Add(1)
 		c.inv.m.stats(c.inv.def).single.Add(1)
 		vals, err := c.inv.Invoke(ctx, [][]any{args})

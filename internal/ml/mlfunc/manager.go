@@ -66,6 +66,10 @@ func (c *counters) Retry() { c.retries.Add(1) }
 // the catalog), their registration as SQL functions, and the HTTP clients
 // that call the endpoints.
 type Manager struct {
+	// Authorize, when set, decides whether the session may call a
+	// function; it runs before any row is sent.
+	Authorize func(ctx *sql.Context, d *FunctionDef) error
+
 	catalog  *catalog.Store
 	funcs    *sqlfunc.Registry
 	counters *counters

@@ -1,0 +1,148 @@
+// Package privilege implements Aurora MySQL's ML privileges on top of GMS's
+// accounts: GRANT INVOKE SAGEMAKER / INVOKE COMPREHEND ON *.* (Aurora v2)
+// and the roles AWS_SAGEMAKER_ACCESS / AWS_COMPREHEND_ACCESS (Aurora v3).
+//
+// They are GMS dynamic privileges, so they persist with the other grants and
+// SHOW GRANTS lists them. GMS's grammar only accepts a fixed set of dynamic
+// privilege names, so the GRANT and REVOKE forms are parsed by SibylDB and
+// applied here through the account editor.
+package privilege
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/mysql_db"
+	"github.com/dolthub/vitess/go/mysql"
+)
+
+// The dynamic privileges, as stored.
+const (
+	InvokeSageMaker  = "INVOKE_SAGEMAKER"
+	InvokeComprehend = "INVOKE_COMPREHEND"
+)
+
+// Roles maps the Aurora v3 role names to the privilege each carries.
+var Roles = map[string]string{
+	"AWS_SAGEMAKER_ACCESS":  InvokeSageMaker,
+	"AWS_COMPREHEND_ACCESS": InvokeComprehend,
+}
+
+// Display is how a privilege is written in GRANT and in errors.
+func Display(priv string) string { return strings.ReplaceAll(priv, "_", " ") }
+
+// Account is user@host.
+type Account struct{ User, Host string }
+
+func (a Account) String() string { return fmt.Sprintf("'%s'@'%s'", a.User, a.Host) }
+
+// ParseAccount splits "`u`@`h`", "'u'@'h'" or "u" (host %).
+func ParseAccount(s string) Account {
+	user, host, found := strings.Cut(s, "@")
+	if !found {
+		host = "%"
+	}
+	trim := func(v string) string { return strings.Trim(v, "`'\"") }
+	return Account{User: trim(user), Host: trim(host)}
+}
+
+// Checker grants, revokes and checks the ML privileges.
+type Checker struct {
+	db *mysql_db.MySQLDb
+}
+
+// Bind attaches the server's account database; the checker exists before
+// the engine so that the statements using it can be registered first.
+func (c *Checker) Bind(db *mysql_db.MySQLDb) { c.db = db }
+
+// CanExecute reports whether the session's user may execute db.fn
+// (EXECUTE granted globally, on the database or on the routine).
+func (c *Checker) CanExecute(ctx *sql.Context, db, fn string) bool {
+	return c.db.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(
+		sql.PrivilegeCheckSubject{Database: db, Routine: fn}, sql.PrivilegeType_Execute))
+}
+
+// ExecuteDenied is MySQL's ER_PROCACCESS_DENIED_ERROR.
+func ExecuteDenied(ctx *sql.Context, db, fn string) error {
+	cl := ctx.Session.Client()
+	return mysql.NewSQLError(1370, "42000", "execute command denied to user '%s'@'%s' for routine '%s.%s'", cl.User, cl.Address, db, fn)
+}
+
+// EnsureRoles creates the Aurora v3 roles with their privileges when they
+// do not exist yet.
+func (c *Checker) EnsureRoles(ctx *sql.Context) error {
+	ed := c.db.Editor()
+	defer ed.Close()
+	changed := false
+	for role, priv := range Roles {
+		if c.db.GetUser(ed, role, "%", true) != nil {
+			continue
+		}
+		ps := mysql_db.NewPrivilegeSet()
+		ps.AddGlobalDynamic(false, priv)
+		ed.PutUser(&mysql_db.User{User: role, Host: "%", PrivilegeSet: ps, Plugin: "mysql_native_password",
+			PasswordLastChanged: time.Now().UTC(), Locked: true, IsRole: true})
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	return c.db.Persist(ctx, ed)
+}
+
+// Grant gives priv to the accounts.
+func (c *Checker) Grant(ctx *sql.Context, priv string, accounts []Account, withGrantOption bool) error {
+	return c.edit(ctx, accounts, func(u *mysql_db.User) { u.PrivilegeSet.AddGlobalDynamic(withGrantOption, priv) })
+}
+
+// Revoke takes priv from the accounts.
+func (c *Checker) Revoke(ctx *sql.Context, priv string, accounts []Account) error {
+	// GMS stores dynamic privileges lower-cased but removes them as given.
+	return c.edit(ctx, accounts, func(u *mysql_db.User) { u.PrivilegeSet.RemoveGlobalDynamic(strings.ToLower(priv)) })
+}
+
+func (c *Checker) edit(ctx *sql.Context, accounts []Account, change func(*mysql_db.User)) error {
+	ed := c.db.Editor()
+	defer ed.Close()
+	for _, a := range accounts {
+		u := c.db.GetUser(ed, a.User, a.Host, false)
+		if u == nil {
+			return mysql.NewSQLError(1133, "42000", "Can't find any matching row in the user table for %s", a)
+		}
+		change(u)
+		ed.PutUser(u)
+	}
+	return c.db.Persist(ctx, ed)
+}
+
+// Allowed reports whether account holds priv, directly, through a granted
+// role, or as a super user. The zero Account means the session's user.
+func (c *Checker) Allowed(ctx *sql.Context, account Account, priv string) bool {
+	if !c.db.Enabled() {
+		return true
+	}
+	if account == (Account{}) {
+		return c.db.UserHasPrivileges(ctx, sql.NewDynamicPrivilegedOperation(priv))
+	}
+	rd := c.db.Reader()
+	defer rd.Close()
+	u := c.db.GetUser(rd, account.User, account.Host, false)
+	if u == nil {
+		return false
+	}
+	ps := u.PrivilegeSet.Copy()
+	for _, edge := range rd.GetToUserRoleEdges(mysql_db.RoleEdgesToKey{ToHost: u.Host, ToUser: u.User}) {
+		if role := c.db.GetUser(rd, edge.FromUser, edge.FromHost, true); role != nil {
+			ps.UnionWith(role.PrivilegeSet)
+		}
+	}
+	return ps.Has(sql.PrivilegeType_Super) || ps.HasDynamic(priv)
+}
+
+// Denied is MySQL's ER_SPECIFIC_ACCESS_DENIED_ERROR for priv.
+func Denied(priv string) error {
+	return mysql.NewSQLError(mysql.ERSpecifiedAccessDenied, "42000",
+		"Access denied; you need (at least one of) the %s privilege(s) for this operation", Display(priv))
+}

@@ -1,0 +1,111 @@
+package sqlext
+
+import (
+	"context"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/sibyldb/sibyldb/internal/privilege"
+)
+
+// PrivilegeStatements are Aurora MySQL v2's ML grants:
+//
+//	GRANT INVOKE {SAGEMAKER | COMPREHEND} ON *.* TO account [, ...] [WITH GRANT OPTION]
+//	REVOKE INVOKE {SAGEMAKER | COMPREHEND} ON *.* FROM account [, ...]
+//
+// Aurora v3's roles (GRANT AWS_SAGEMAKER_ACCESS TO account) are ordinary
+// roles and need nothing here.
+type PrivilegeStatements struct {
+	Checker *privilege.Checker
+}
+
+var _ Statement = PrivilegeStatements{}
+
+// Keywords implements Statement.
+func (p PrivilegeStatements) Keywords() []string { return []string{"GRANT", "REVOKE"} }
+
+// Parse implements Statement.
+func (p PrivilegeStatements) Parse(_ context.Context, stmt string) (sql.Node, ast.AuthInformation, bool, error) {
+	toks, err := Tokens(stmt)
+	if err != nil || len(toks) < 2 || !toks[1].Is("INVOKE") {
+		return nil, ast.AuthInformation{}, false, nil
+	}
+	c := &cursor{toks: toks}
+	grant := c.accept("GRANT")
+	if !grant {
+		c.accept("REVOKE")
+	}
+	c.accept("INVOKE")
+	var priv string
+	switch {
+	case c.accept("SAGEMAKER"):
+		priv = privilege.InvokeSageMaker
+	case c.accept("COMPREHEND"):
+		priv = privilege.InvokeComprehend
+	default:
+		return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
+	}
+	if err := c.expect("ON", "*", ".", "*"); err != nil {
+		return nil, ast.AuthInformation{}, true, err
+	}
+	if grant {
+		err = c.expect("TO")
+	} else {
+		err = c.expect("FROM")
+	}
+	if err != nil {
+		return nil, ast.AuthInformation{}, true, err
+	}
+	var accounts []privilege.Account
+	for {
+		a, err := account(c)
+		if err != nil {
+			return nil, ast.AuthInformation{}, true, err
+		}
+		accounts = append(accounts, a)
+		if !c.accept(",") {
+			break
+		}
+	}
+	withGrant := grant && c.accept("WITH", "GRANT", "OPTION")
+	if !c.done() {
+		return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
+	}
+	desc := strings.ToUpper(toks[0].Text) + " " + privilege.Display(priv)
+	node := &stmtNode{desc: desc, schema: types.OkResultSchema, run: func(ctx *sql.Context) (sql.RowIter, error) {
+		var err error
+		if grant {
+			err = p.Checker.Grant(ctx, priv, accounts, withGrant)
+		} else {
+			err = p.Checker.Revoke(ctx, priv, accounts)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return okResult(0), nil
+	}}
+	// Granting ML access is an administrator's act.
+	return node, ast.AuthInformation{AuthType: ast.AuthType_SUPER, TargetType: ast.AuthTargetType_Global}, true, nil
+}
+
+// account reads user[@host] in any quoting; the host defaults to %.
+func account(c *cursor) (privilege.Account, error) {
+	if c.done() {
+		return privilege.Account{}, SyntaxError(c.near())
+	}
+	a := privilege.Account{User: c.peek().Text, Host: "%"}
+	c.pos++
+	if t := c.peek(); !t.String && strings.HasPrefix(t.Text, "@") {
+		c.pos++
+		host := strings.TrimPrefix(t.Text, "@")
+		if host == "" && !c.done() {
+			host = c.peek().Text
+			c.pos++
+		}
+		a.Host = strings.Trim(host, "`'\"")
+	}
+	return a, nil
+}
