@@ -63,6 +63,9 @@ func serve(args []string, stderr io.Writer) int {
 	rootPassword := fs.String("root-password", "", "root's password for a new data dir; required unless --addr is loopback")
 	logLevel := fs.String("log-level", "info", "one of trace, debug, info, warn, error")
 	secureFilePriv := fs.String("secure-file-priv", "", "directory LOAD DATA INFILE / INTO OUTFILE may use (default DATA-DIR/.sibyldb/files)")
+	tlsCert := fs.String("tls-cert", "", "PEM certificate for TLS client connections")
+	tlsKey := fs.String("tls-key", "", "PEM private key for --tls-cert")
+	requireTLS := fs.Bool("require-secure-transport", false, "refuse client connections without TLS")
 	sageMakerURL := fs.String("sagemaker-url", "", "base URL for endpoint names without CREATE ENDPOINT: {url}/endpoints/{name}/invocations")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's net/http/pprof profiles on this HOST:PORT (off when empty)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for running statements")
@@ -97,13 +100,17 @@ func serve(args []string, stderr io.Writer) int {
 	defer stop()
 
 	srv, err := server.New(ctx, server.Config{
-		DataDir:         *dataDir,
-		Addr:            *addr,
-		RootPassword:    *rootPassword,
-		SecureFilePriv:  *secureFilePriv,
-		SageMakerURL:    *sageMakerURL,
-		ShutdownTimeout: *shutdownTimeout,
-		Logger:          log,
+		DataDir:        *dataDir,
+		Addr:           *addr,
+		RootPassword:   *rootPassword,
+		SecureFilePriv: *secureFilePriv,
+		SageMakerURL:   *sageMakerURL,
+		TLSCert:        *tlsCert,
+		TLSKey:         *tlsKey,
+
+		RequireSecureTransport: *requireTLS,
+		ShutdownTimeout:        *shutdownTimeout,
+		Logger:                 log,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "sibyldb serve: %v\n", err)

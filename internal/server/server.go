@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -50,6 +51,12 @@ type Config struct {
 	// ShutdownTimeout bounds how long Shutdown waits for running
 	// statements before cancelling them.
 	ShutdownTimeout time.Duration
+	// TLSCert and TLSKey are PEM files; with them clients may connect over
+	// TLS.
+	TLSCert, TLSKey string
+	// RequireSecureTransport refuses connections that do not use TLS
+	// (MySQL's require_secure_transport).
+	RequireSecureTransport bool
 	// SageMakerURL is the default of aws_sagemaker_endpoint_url: endpoint
 	// names without CREATE ENDPOINT resolve to
 	// {SageMakerURL}/endpoints/{name}/invocations.
@@ -101,6 +108,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if !loopback && cfg.RootPassword == "" {
 		return nil, ErrInsecureRoot
+	}
+
+	tlsConfig, err := loadTLS(cfg)
+	if err != nil {
+		return nil, err
 	}
 
 	reg := status.Global()
@@ -173,10 +185,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return e, sm, &serializingHandler{Handler: h, lock: lock, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log}
 	}
 	s.mysql, err = gmsserver.NewServer(gmsserver.Config{
-		Protocol: "tcp",
-		Address:  s.listener.Addr().String(),
-		Listener: s.listener,
-		Options:  []gmsserver.Option{wrap},
+		Protocol:               "tcp",
+		Address:                s.listener.Addr().String(),
+		Listener:               s.listener,
+		Options:                []gmsserver.Option{wrap},
+		TLSConfig:              tlsConfig,
+		RequireSecureTransport: cfg.RequireSecureTransport,
 	}, s.engine, se.ContextFactory, sessionBuilder, nil)
 	if err != nil {
 		_ = s.listener.Close()
@@ -302,6 +316,24 @@ func (s *Server) isBuiltinFunction(ctx *sql.Context, name string) bool {
 		}
 	}
 	return false
+}
+
+// loadTLS reads the server certificate when one is configured.
+func loadTLS(cfg Config) (*tls.Config, error) {
+	if cfg.TLSCert == "" && cfg.TLSKey == "" {
+		if cfg.RequireSecureTransport {
+			return nil, errors.New("require_secure_transport needs --tls-cert and --tls-key")
+		}
+		return nil, nil
+	}
+	if cfg.TLSCert == "" || cfg.TLSKey == "" {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS certificate: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // isLoopback reports whether addr's host only accepts local connections.

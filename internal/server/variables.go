@@ -44,5 +44,9 @@ func installSystemVariables(cfg Config) error {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return fmt.Errorf("create secure_file_priv dir: %w", err)
 	}
-	return sql.SystemVariables.AssignValues(map[string]interface{}{"secure_file_priv": dir})
+	secure := int8(0)
+	if cfg.RequireSecureTransport {
+		secure = 1
+	}
+	return sql.SystemVariables.AssignValues(map[string]interface{}{"secure_file_priv": dir, "require_secure_transport": secure})
 }

@@ -264,9 +264,21 @@ func (s *Server) Mariadb(input string, args ...string) (string, error) {
 		s.t.Skip("mariadb CLI not installed (make deps installs it)")
 	}
 	host, port, _ := strings.Cut(s.Addr, ":")
-	base := []string{"--protocol=TCP", "-h", host, "-P", port, "--batch", "--skip-ssl"}
+	base := []string{"--protocol=TCP", "-h", host, "-P", port, "--batch"}
+	if !containsPrefix(args, "--ssl") {
+		base = append(base, "--skip-ssl")
+	}
 	cmd := exec.Command(cli, append(base, args...)...)
 	cmd.Stdin = strings.NewReader(input)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+func containsPrefix(args []string, prefix string) bool {
+	for _, a := range args {
+		if strings.HasPrefix(a, prefix) {
+			return true
+		}
+	}
+	return false
 }

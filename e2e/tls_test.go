@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"database/sql"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sibyldb/sibyldb/internal/testserver"
+)
+
+// selfSigned writes a certificate for 127.0.0.1 and its key, and returns
+// their paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "sibyldb-test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	require.NoError(t, os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600))
+	kb, err := x509.MarshalECPrivateKey(key)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600))
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+func TestTLSClientConnections(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	srv := testserver.Start(t, "--tls-cert", certFile, "--tls-key", keyFile, "--require-secure-transport")
+	require.NoError(t, mysql.RegisterTLSConfig("sibyldb-test", &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
+
+	// A verified TLS connection works.
+	db := srv.Open(srv.DSN("root", "", "", "tls=sibyldb-test"))
+	require.EqualValues(t, 1, queryInt(t, db, "SELECT @@require_secure_transport"))
+
+	// A plain connection is refused.
+	plain, err := sql.Open("mysql", srv.DSN("root", "", ""))
+	require.NoError(t, err)
+	defer plain.Close()
+	require.Error(t, plain.Ping())
+
+	// The mariadb client connects with TLS too.
+	out, err := srv.Mariadb("SELECT 42;\n", "-u", "root", "--ssl", "--ssl-ca", certFile)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "42")
+}
+
+func TestTLSFlagsAreValidated(t *testing.T) {
+	bin := testserver.Binary(t)
+	out, err := runCommand(t, bin, "serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--require-secure-transport")
+	require.Error(t, err)
+	require.Contains(t, out, "--tls-cert")
+	out, err = runCommand(t, bin, "serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key")
+	require.Error(t, err)
+	require.Contains(t, out, "load TLS certificate")
+}
