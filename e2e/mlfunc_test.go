@@ -456,9 +456,18 @@ func TestFunctionDDLAndRestart(t *testing.T) {
 	require.EqualValues(t, 10, queryInt(t, db, "SELECT COUNT(*) FROM nums WHERE twice(x) = 2 * x"))
 	require.Equal(t, "Bearer s3cret-token", model.LastHeader("Authorization"))
 
+	// Stored sealed: the catalog row (and so dumps and clones) has only ciphertext.
+	var stored string
+	require.NoError(t, db.QueryRow("SELECT definition FROM sibyl.catalog_objects WHERE kind = 'endpoint' AND name = 'model'").Scan(&stored))
+	require.Contains(t, stored, "sealed_headers")
+	require.NotContains(t, stored, "s3cret-token")
+	require.NotContains(t, stored, "Authorization")
+
 	srv.Restart()
 	db = srv.DB("ml")
+	model.Reset()
 	require.EqualValues(t, 10, queryInt(t, db, "SELECT COUNT(*) FROM nums WHERE twice(x) = 2 * x"), "functions and endpoints survive restart")
+	require.Equal(t, "Bearer s3cret-token", model.LastHeader("Authorization"), "headers are unsealed at start-up")
 	require.NotContains(t, srv.Log(), "s3cret-token")
 
 	mustExec(t, db, "DROP FUNCTION twice")

@@ -66,6 +66,7 @@ func serve(args []string, stderr io.Writer) int {
 	tlsCert := fs.String("tls-cert", "", "PEM certificate for TLS client connections")
 	tlsKey := fs.String("tls-key", "", "PEM private key for --tls-cert")
 	requireTLS := fs.Bool("require-secure-transport", false, "refuse client connections without TLS")
+	secretKeyFile := fs.String("secret-key-file", "", "key (hex) encrypting stored endpoint credentials (default DATA-DIR/.sibyldb/secret.key; SIBYLDB_SECRET_KEY overrides)")
 	sageMakerURL := fs.String("sagemaker-url", "", "base URL for endpoint names without CREATE ENDPOINT: {url}/endpoints/{name}/invocations")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's net/http/pprof profiles on this HOST:PORT (off when empty)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for running statements")
@@ -105,6 +106,7 @@ func serve(args []string, stderr io.Writer) int {
 		RootPassword:   *rootPassword,
 		SecureFilePriv: *secureFilePriv,
 		SageMakerURL:   *sageMakerURL,
+		SecretKeyFile:  *secretKeyFile,
 		TLSCert:        *tlsCert,
 		TLSKey:         *tlsKey,
 

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -26,6 +28,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/infoschema"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/privilege"
+	"github.com/sibyldb/sibyldb/internal/secret"
 	"github.com/sibyldb/sibyldb/internal/sqlext"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
 	"github.com/sibyldb/sibyldb/internal/status"
@@ -57,6 +60,10 @@ type Config struct {
 	// RequireSecureTransport refuses connections that do not use TLS
 	// (MySQL's require_secure_transport).
 	RequireSecureTransport bool
+	// SecretKeyFile holds the key that encrypts stored credentials
+	// (hex); empty means DataDir/.sibyldb/secret.key, created if missing.
+	// SIBYLDB_SECRET_KEY overrides both.
+	SecretKeyFile string
 	// SageMakerURL is the default of aws_sagemaker_endpoint_url: endpoint
 	// names without CREATE ENDPOINT resolve to
 	// {SageMakerURL}/endpoints/{name}/invocations.
@@ -114,11 +121,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(filepath.Join(cfg.DataDir, stateDirName), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	keyFile := cfg.SecretKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(cfg.DataDir, stateDirName, "secret.key")
+	}
+	secrets, err := secret.Load(keyFile)
+	if err != nil {
+		return nil, err
+	}
 
 	reg := status.Global()
 	s := &Server{cfg: cfg, log: cfg.Logger, Status: reg, Catalog: catalog.NewStore()}
 	s.Functions = sqlfunc.NewRegistry(s.isBuiltinFunction)
 	s.ML = mlfunc.NewManager(s.Catalog, s.Functions, reg)
+	s.ML.Secrets = secrets
 	s.privileges = &privilege.Checker{}
 	s.ML.Authorize = s.authorizeML
 	stmts := append([]sqlext.Statement{

@@ -13,14 +13,16 @@ import (
 
 // EndpointDef is a model server created with CREATE ENDPOINT.
 type EndpointDef struct {
-	Name           string            `json:"name"`
-	URL            string            `json:"url"`
-	Protocol       remote.Protocol   `json:"protocol"`
-	TimeoutMS      int               `json:"timeout_ms,omitempty"`
-	MaxConcurrency int               `json:"max_concurrency,omitempty"`
-	Model          string            `json:"model,omitempty"`
-	Prompt         string            `json:"prompt,omitempty"`
-	Headers        map[string]string `json:"headers,omitempty"`
+	Name           string          `json:"name"`
+	URL            string          `json:"url"`
+	Protocol       remote.Protocol `json:"protocol"`
+	TimeoutMS      int             `json:"timeout_ms,omitempty"`
+	MaxConcurrency int             `json:"max_concurrency,omitempty"`
+	Model          string          `json:"model,omitempty"`
+	Prompt         string          `json:"prompt,omitempty"`
+	// Headers are secrets: kept in memory, stored only sealed.
+	Headers       map[string]string `json:"-"`
+	SealedHeaders string            `json:"sealed_headers,omitempty"`
 }
 
 // DefaultConcurrency is how many requests one endpoint has in flight when

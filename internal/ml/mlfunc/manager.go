@@ -62,6 +62,12 @@ func (c *counters) Response() { c.actualResponses.Add(1) }
 // Retry implements remote.Counters.
 func (c *counters) Retry() { c.retries.Add(1) }
 
+// Sealer encrypts values at rest (package secret's Box).
+type Sealer interface {
+	Seal(plaintext []byte) (string, error)
+	Open(sealed string) ([]byte, error)
+}
+
 // Manager owns ML functions and endpoints: their definitions (persisted in
 // the catalog), their registration as SQL functions, and the HTTP clients
 // that call the endpoints.
@@ -69,6 +75,8 @@ type Manager struct {
 	// Authorize, when set, decides whether the session may call a
 	// function; it runs before any row is sent.
 	Authorize func(ctx *sql.Context, d *FunctionDef) error
+	// Secrets seals endpoint headers before they are stored.
+	Secrets Sealer
 
 	catalog  *catalog.Store
 	funcs    *sqlfunc.Registry
@@ -140,6 +148,19 @@ func (m *Manager) Load(ctx *sql.Context) error {
 		var d EndpointDef
 		if err := json.Unmarshal([]byte(o.Definition), &d); err != nil {
 			return fmt.Errorf("stored endpoint %s: %w", o.Name, err)
+		}
+		if d.SealedHeaders != "" {
+			if m.Secrets == nil {
+				return fmt.Errorf("stored endpoint %s has sealed headers and no secret key is configured", o.Name)
+			}
+			plain, err := m.Secrets.Open(d.SealedHeaders)
+			if err != nil {
+				return fmt.Errorf("stored endpoint %s headers: %w", o.Name, err)
+			}
+			if err := json.Unmarshal(plain, &d.Headers); err != nil {
+				return fmt.Errorf("stored endpoint %s headers: %w", o.Name, err)
+			}
+			d.SealedHeaders = ""
 		}
 		m.endpoints[strings.ToLower(d.Name)] = d
 	}
@@ -264,7 +285,19 @@ func (m *Manager) AlterEndpoint(ctx *sql.Context, name string, change func(*Endp
 }
 
 func (m *Manager) putEndpoint(ctx *sql.Context, d EndpointDef) error {
-	def, _ := json.Marshal(d)
+	stored := d
+	if len(d.Headers) > 0 {
+		if m.Secrets == nil {
+			return errors.New("endpoint headers need a secret key to be stored")
+		}
+		plain, _ := json.Marshal(d.Headers)
+		sealed, err := m.Secrets.Seal(plain)
+		if err != nil {
+			return fmt.Errorf("seal endpoint headers: %w", err)
+		}
+		stored.SealedHeaders = sealed
+	}
+	def, _ := json.Marshal(stored)
 	k := strings.ToLower(d.Name)
 	if err := m.catalog.Put(ctx, catalog.Object{Kind: kindEndpoint, Name: k, Definition: string(def)}); err != nil {
 		return err
