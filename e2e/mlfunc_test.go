@@ -612,3 +612,47 @@ func TestFunctionsListedInRoutinesAndStats(t *testing.T) {
 	require.Zero(t, errs)
 	require.True(t, p50.Valid && p99.Valid && p50.Float64 > 0 && p99.Float64 >= p50.Float64, "p50 %v p99 %v", p50, p99)
 }
+
+func TestPerStatementLimits(t *testing.T) {
+	_, model, db := mlSetup(t, 1000, 1000, "SAGEMAKER")
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx := context.Background()
+
+	_, err = conn.ExecContext(ctx, "SET sibyl_ml_max_rows_per_statement = 100")
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "SELECT twice(x) FROM nums")
+	require.ErrorContains(t, err, "sibyl_ml_max_rows_per_statement = 100")
+	require.LessOrEqual(t, model.Rows(), int64(100), "the request that would pass the limit is never sent")
+
+	// Under the limit the statement runs; the limit is per statement.
+	var n int64
+	require.NoError(t, conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM nums WHERE id < 50 AND twice(x) = 2 * x").Scan(&n))
+	require.EqualValues(t, 50, n)
+	require.NoError(t, conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM nums WHERE id < 50 AND twice(x) = 2 * x").Scan(&n))
+
+	_, err = conn.ExecContext(ctx, "SET sibyl_ml_max_rows_per_statement = 0")
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "SET sibyl_ml_max_requests_per_statement = 2")
+	require.NoError(t, err)
+	model.Reset()
+	_, err = conn.ExecContext(ctx, "SELECT twice(x) FROM nums")
+	require.ErrorContains(t, err, "sibyl_ml_max_requests_per_statement = 2")
+	require.LessOrEqual(t, model.Requests(), int64(2))
+}
+
+func TestCircuitBreakerFailsFast(t *testing.T) {
+	_, model, db := mlSetup(t, 10, 10, "SAGEMAKER")
+	model.Set(func(b *testserver.Behaviour) {
+		b.Fail = func(int64) (int, string) { return 503, `{"message":"down"}` }
+	})
+	for i := 0; i < 5; i++ {
+		_, err := db.Exec("SELECT twice(1)")
+		require.ErrorContains(t, err, "HTTP 503")
+	}
+	before := model.Requests()
+	_, err := db.Exec("SELECT twice(1)")
+	require.ErrorContains(t, err, "failing fast after 5 consecutive failures")
+	require.Equal(t, before, model.Requests(), "an open circuit sends nothing")
+}

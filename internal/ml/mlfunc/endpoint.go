@@ -2,10 +2,12 @@ package mlfunc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sibyldb/sibyldb/internal/remote"
@@ -65,9 +67,57 @@ type target struct {
 	// fixedTimeout is the endpoint's TIMEOUT_MS; without one each call uses
 	// aurora_ml_inference_timeout as the calling session sees it.
 	fixedTimeout bool
+	breaker      breaker
+}
+
+// The circuit breaker: after breakerThreshold consecutive failed calls
+// (each already retried), an endpoint fails fast for breakerCooldown, then
+// lets one call through to probe it.
+const (
+	breakerThreshold = 5
+	breakerCooldown  = 10 * time.Second
+)
+
+type breaker struct {
+	mu        sync.Mutex
+	failures  int
+	openUntil time.Time
+}
+
+func (b *breaker) allow(name string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if wait := time.Until(b.openUntil); wait > 0 {
+		return &remote.Error{Endpoint: name, Message: fmt.Sprintf(
+			"failing fast after %d consecutive failures; retrying the endpoint in %s", breakerThreshold, wait.Round(time.Second))}
+	}
+	return nil
+}
+
+// record notes a call's outcome. Only failures that say the endpoint is
+// unwell count: transport errors, throttling and 5xx, not bad requests or
+// calls the statement itself cancelled.
+func (b *breaker) record(ctx context.Context, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var re *remote.Error
+	switch {
+	case err == nil:
+		b.failures = 0
+	case ctx.Err() != nil:
+	case errors.As(err, &re) && (re.Status == 0 || re.Status == 429 || re.Status >= 500):
+		b.failures++
+		if b.failures >= breakerThreshold {
+			b.openUntil = time.Now().Add(breakerCooldown)
+			b.failures = breakerThreshold - 1 // one more failure after the cool-down reopens it
+		}
+	}
 }
 
 func (t *target) invoke(ctx context.Context, req remote.Request, timeout time.Duration) ([]any, error) {
+	if err := t.breaker.allow(t.ep.Name); err != nil {
+		return nil, err
+	}
 	select {
 	case t.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -78,7 +128,9 @@ func (t *target) invoke(ctx context.Context, req remote.Request, timeout time.Du
 	if !t.fixedTimeout {
 		ep.Timeout = timeout
 	}
-	return ep.Invoke(ctx, req)
+	out, err := ep.Invoke(ctx, req)
+	t.breaker.record(ctx, err)
+	return out, err
 }
 
 func newTarget(d EndpointDef, c remote.Counters) *target {

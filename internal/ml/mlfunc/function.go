@@ -104,8 +104,10 @@ var _ exec.Invoker = (*invoker)(nil)
 
 func (i *invoker) Key() string { return "mlfunc:" + i.def.DB + "." + i.def.Name }
 
-// Authorize implements exec.Authorizer.
+// Authorize implements exec.Authorizer: privileges, and the statement's
+// limits, are settled before any row is sent.
 func (i *invoker) Authorize(ctx *sql.Context) error {
+	i.m.startStatement(ctx)
 	if i.m.Authorize == nil {
 		return nil
 	}
@@ -159,6 +161,9 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 			conv[c] = cv
 		}
 		req.Rows[r] = conv
+	}
+	if err := i.m.reserve(ctx.Pid(), i.def.Name, len(rows)); err != nil {
+		return nil, err
 	}
 	i.m.counters.logicalRequests.Add(uint64(len(rows)))
 	st := i.m.stats(i.def)

@@ -91,6 +91,7 @@ type Manager struct {
 	endpoints map[string]EndpointDef  // lower-case name
 	targets   map[string]*target      // resolved clients by endpoint name or URL
 	fnStats   map[string]*fnStats     // db.name, lower case
+	usage     statements
 }
 
 // NewManager returns a manager publishing Aurora's counters in reg.
@@ -117,7 +118,7 @@ func NewManager(cat *catalog.Store, funcs *sqlfunc.Registry, reg *status.Registr
 // SystemVariables are the variables the ML functions read, for the server
 // to register.
 func SystemVariables(sageMakerURL string) []sql.SystemVariable {
-	return []sql.SystemVariable{
+	vars := []sql.SystemVariable{
 		&sql.MysqlSystemVariable{
 			Name:    VarSageMakerURL,
 			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
@@ -133,6 +134,7 @@ func SystemVariables(sageMakerURL string) []sql.SystemVariable {
 			Default: int64(30000),
 		},
 	}
+	return append(vars, limitVariables()...)
 }
 
 func key(db, name string) string { return strings.ToLower(db + "." + name) }
