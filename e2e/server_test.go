@@ -433,3 +433,35 @@ func TestSetPersistSurvivesRestart(t *testing.T) {
 	srv.Restart()
 	require.EqualValues(t, 7, queryInt(t, srv.DB(""), "SELECT @@global.innodb_lock_wait_timeout"))
 }
+
+func TestMaxConnections(t *testing.T) {
+	srv := testserver.Start(t)
+	mustExec(t, srv.DB(""), "SET PERSIST max_connections = 3")
+	srv.Restart()
+	db := srv.DB("")
+	db.SetMaxOpenConns(10)
+	db.SetMaxIdleConns(0) // a released connection is really closed
+	ctx := context.Background()
+	var conns []*sql.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for len(conns) < 3 {
+		c, err := db.Conn(ctx)
+		require.NoError(t, err)
+		require.NoError(t, c.PingContext(ctx))
+		conns = append(conns, c)
+	}
+	extra, err := sql.Open("mysql", srv.DSN("root", "", "", "timeout=5s"))
+	require.NoError(t, err)
+	defer extra.Close()
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.Error(t, extra.PingContext(pctx), "a fourth connection is refused")
+	conns[0].Close()
+	conns = conns[1:]
+	require.Eventually(t, func() bool { return extra.PingContext(ctx) == nil }, 10*time.Second, 100*time.Millisecond,
+		"a slot frees when a connection closes")
+}

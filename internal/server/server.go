@@ -203,14 +203,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	wrap := func(e *gms.Engine, sm *gmsserver.SessionManager, h mysql.Handler) (*gms.Engine, *gmsserver.SessionManager, mysql.Handler) {
 		return e, sm, &serializingHandler{Handler: h, lock: lock, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log}
 	}
-	s.mysql, err = gmsserver.NewServer(gmsserver.Config{
+	// NewConfig applies max_connections and the net timeouts, so SET
+	// PERSIST max_connections takes effect at the next start, as in MySQL.
+	mysqlCfg, err := gmsserver.Config{
 		Protocol:               "tcp",
 		Address:                s.listener.Addr().String(),
 		Listener:               s.listener,
 		Options:                []gmsserver.Option{wrap},
 		TLSConfig:              tlsConfig,
 		RequireSecureTransport: cfg.RequireSecureTransport,
-	}, s.engine, se.ContextFactory, sessionBuilder, nil)
+	}.NewConfig()
+	if err != nil {
+		_ = s.listener.Close()
+		_ = st.close()
+		return nil, err
+	}
+	s.mysql, err = gmsserver.NewServer(mysqlCfg, s.engine, se.ContextFactory, sessionBuilder, nil)
 	if err != nil {
 		_ = s.listener.Close()
 		_ = st.close()
