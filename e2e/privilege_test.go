@@ -32,10 +32,24 @@ func TestMLPrivileges(t *testing.T) {
 	}
 
 	denied("SELECT inv_twice(x) FROM nums", 1370, "execute command denied")
-	mustExec(t, root, "GRANT EXECUTE ON ml.* TO analyst")
+	// EXECUTE on the one function (GMS's own GRANT refuses this form).
+	mustExec(t, root, "GRANT EXECUTE ON FUNCTION ml.inv_twice TO analyst")
 	denied("SELECT inv_twice(x) FROM nums", 1227, "INVOKE SAGEMAKER")
+	denied("SELECT twice(x) FROM nums", 1370, "execute command denied")
+	mustExec(t, root, "REVOKE EXECUTE ON FUNCTION ml.inv_twice FROM analyst")
+	denied("SELECT inv_twice(1)", 1370, "execute command denied")
+	mustExec(t, root, "GRANT EXECUTE ON ml.* TO analyst")
 	denied("SELECT inv_twice(1)", 1227, "INVOKE SAGEMAKER")
 	allowed("SELECT twice(x) FROM nums") // SQL SECURITY DEFINER: root's privileges apply
+
+	// Managing endpoints needs SUPER or CREATE ENDPOINT.
+	denied("CREATE ENDPOINT mine URL 'http://127.0.0.1:9'", 1227, "CREATE ENDPOINT")
+	denied("SHOW ENDPOINTS", 1227, "CREATE ENDPOINT")
+	mustExec(t, root, "GRANT CREATE ENDPOINT ON *.* TO analyst")
+	allowed("CREATE ENDPOINT mine URL 'http://127.0.0.1:9'")
+	allowed("DROP ENDPOINT mine")
+	mustExec(t, root, "REVOKE CREATE ENDPOINT ON *.* FROM analyst")
+	denied("DROP ENDPOINT IF EXISTS model", 1227, "CREATE ENDPOINT")
 
 	mustExec(t, root, "GRANT INVOKE SAGEMAKER ON *.* TO analyst")
 	allowed("SELECT inv_twice(x) FROM nums")

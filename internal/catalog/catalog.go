@@ -160,7 +160,10 @@ func (s *Store) List(ctx *sql.Context, kind string) ([]Object, error) {
 }
 
 func (s *Store) table(ctx *sql.Context) (sql.Table, error) {
-	db, err := s.engine.Analyzer.Catalog.Database(ctx, Database)
+	// The catalog is the server's own: it is reached through the storage
+	// provider, not the privilege-checking catalog, so a user allowed to
+	// create a function need not be allowed to read the sibyl database.
+	db, err := s.engine.Analyzer.Catalog.DbProvider.Database(ctx, Database)
 	if err != nil {
 		return nil, fmt.Errorf("catalog database: %w", err)
 	}

@@ -142,7 +142,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.ML.Authorize = s.authorizeML
 	stmts := append([]sqlext.Statement{
 		sqlext.FlushStatus{Counters: reg},
-		sqlext.MLStatements{Manager: s.ML},
+		sqlext.MLStatements{Manager: s.ML, Privileges: s.privileges},
 		sqlext.PrivilegeStatements{Checker: s.privileges},
 	}, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)

@@ -12,6 +12,7 @@ import (
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
+	"github.com/sibyldb/sibyldb/internal/privilege"
 	"github.com/sibyldb/sibyldb/internal/remote"
 )
 
@@ -33,6 +34,19 @@ import (
 // HEADERS ('Name' = 'value', ...).
 type MLStatements struct {
 	Manager *mlfunc.Manager
+	// Privileges decides who may manage endpoints (SUPER or CREATE
+	// ENDPOINT); nil allows everyone.
+	Privileges *privilege.Checker
+}
+
+// endpointAdmin guards the endpoint statements.
+func (s MLStatements) endpointAdmin(run func(*sql.Context) (sql.RowIter, error)) func(*sql.Context) (sql.RowIter, error) {
+	return func(ctx *sql.Context) (sql.RowIter, error) {
+		if s.Privileges != nil && !s.Privileges.Allowed(ctx, privilege.Account{}, privilege.CreateEndpoint) {
+			return nil, privilege.Denied(privilege.CreateEndpoint)
+		}
+		return run(ctx)
+	}
 }
 
 var _ Statement = MLStatements{}
@@ -51,7 +65,8 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 	if sctx, ok := ctx.(*sql.Context); ok && sctx.Session != nil {
 		currentDB = sctx.GetCurrentDatabase()
 	}
-	super := ast.AuthInformation{AuthType: ast.AuthType_SUPER, TargetType: ast.AuthTargetType_Global}
+	// Endpoint statements check SUPER or CREATE ENDPOINT when they run.
+	super := ast.AuthInformation{AuthType: ast.AuthType_IGNORE}
 	switch {
 	case toks[0].Is("CREATE") && isMLCreateFunction(toks):
 		def, err := parseCreateFunction(c, currentDB)
@@ -112,7 +127,9 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		if !c.done() {
 			return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
 		}
-		return showEndpoints(s.Manager), super, true, nil
+		show := showEndpoints(s.Manager).(*stmtNode)
+		show.run = s.endpointAdmin(show.run)
+		return show, super, true, nil
 
 	case toks[0].Is("CREATE") && hasEndpointKeyword(toks):
 		c.pos = 1
@@ -132,7 +149,7 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		if def.URL == "" {
 			return nil, ast.AuthInformation{}, true, SyntaxError("CREATE ENDPOINT " + name + " needs URL '...'")
 		}
-		return &stmtNode{schema: types.OkResultSchema, desc: "CREATE ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+		return &stmtNode{schema: types.OkResultSchema, desc: "CREATE ENDPOINT " + name, run: s.endpointAdmin(func(ctx *sql.Context) (sql.RowIter, error) {
 			err := s.Manager.CreateEndpoint(ctx, def, orReplace)
 			if errors.Is(err, mlfunc.ErrEndpointExists) && ifNotExists {
 				return okResult(0), nil
@@ -141,7 +158,7 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 				return nil, mlError(err)
 			}
 			return okResult(0), nil
-		}}, super, true, nil
+		})}, super, true, nil
 
 	case c.accept("ALTER", "ENDPOINT"):
 		name, err := c.ident()
@@ -154,13 +171,13 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		if err != nil {
 			return nil, ast.AuthInformation{}, true, err
 		}
-		return &stmtNode{schema: types.OkResultSchema, desc: "ALTER ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+		return &stmtNode{schema: types.OkResultSchema, desc: "ALTER ENDPOINT " + name, run: s.endpointAdmin(func(ctx *sql.Context) (sql.RowIter, error) {
 			err := s.Manager.AlterEndpoint(ctx, name, func(d *mlfunc.EndpointDef) { changed(d, change) })
 			if err != nil {
 				return nil, mlError(err)
 			}
 			return okResult(0), nil
-		}}, super, true, nil
+		})}, super, true, nil
 
 	case c.accept("DROP", "ENDPOINT"):
 		ifExists := c.accept("IF", "EXISTS")
@@ -168,7 +185,7 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		if err != nil || !c.done() {
 			return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
 		}
-		return &stmtNode{schema: types.OkResultSchema, desc: "DROP ENDPOINT " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+		return &stmtNode{schema: types.OkResultSchema, desc: "DROP ENDPOINT " + name, run: s.endpointAdmin(func(ctx *sql.Context) (sql.RowIter, error) {
 			found, err := s.Manager.DropEndpoint(ctx, name)
 			if err != nil {
 				return nil, err
@@ -177,7 +194,7 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 				return nil, mlError(fmt.Errorf("endpoint '%s': %w", name, mlfunc.ErrNoEndpoint))
 			}
 			return okResult(0), nil
-		}}, super, true, nil
+		})}, super, true, nil
 	}
 	return nil, ast.AuthInformation{}, false, nil
 }

@@ -11,10 +11,13 @@ import (
 	"github.com/sibyldb/sibyldb/internal/privilege"
 )
 
-// PrivilegeStatements are Aurora MySQL v2's ML grants:
+// PrivilegeStatements are Aurora MySQL v2's ML grants and the grants of
+// SibylDB's ML objects:
 //
 //	GRANT INVOKE {SAGEMAKER | COMPREHEND} ON *.* TO account [, ...] [WITH GRANT OPTION]
 //	REVOKE INVOKE {SAGEMAKER | COMPREHEND} ON *.* FROM account [, ...]
+//	GRANT CREATE ENDPOINT ON *.* TO account [, ...]      (and REVOKE ... FROM)
+//	GRANT EXECUTE ON FUNCTION [db.]fn TO account [, ...] (and REVOKE ... FROM)
 //
 // Aurora v3's roles (GRANT AWS_SAGEMAKER_ACCESS TO account) are ordinary
 // roles and need nothing here.
@@ -28,9 +31,9 @@ var _ Statement = PrivilegeStatements{}
 func (p PrivilegeStatements) Keywords() []string { return []string{"GRANT", "REVOKE"} }
 
 // Parse implements Statement.
-func (p PrivilegeStatements) Parse(_ context.Context, stmt string) (sql.Node, ast.AuthInformation, bool, error) {
+func (p PrivilegeStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.AuthInformation, bool, error) {
 	toks, err := Tokens(stmt)
-	if err != nil || len(toks) < 2 || !toks[1].Is("INVOKE") {
+	if err != nil || len(toks) < 3 {
 		return nil, ast.AuthInformation{}, false, nil
 	}
 	c := &cursor{toks: toks}
@@ -38,18 +41,32 @@ func (p PrivilegeStatements) Parse(_ context.Context, stmt string) (sql.Node, as
 	if !grant {
 		c.accept("REVOKE")
 	}
-	c.accept("INVOKE")
-	var priv string
+	var priv, db, fn string
 	switch {
-	case c.accept("SAGEMAKER"):
+	case c.accept("INVOKE", "SAGEMAKER"):
 		priv = privilege.InvokeSageMaker
-	case c.accept("COMPREHEND"):
+	case c.accept("INVOKE", "COMPREHEND"):
 		priv = privilege.InvokeComprehend
-	default:
+	case c.accept("INVOKE"):
 		return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
+	case c.accept("CREATE", "ENDPOINT"):
+		priv = privilege.CreateEndpoint
+	case c.accept("EXECUTE", "ON", "FUNCTION"):
+		if db, fn, err = c.qualified(); err != nil {
+			return nil, ast.AuthInformation{}, true, err
+		}
+		if db == "" {
+			if sctx, ok := ctx.(*sql.Context); ok && sctx.Session != nil {
+				db = sctx.GetCurrentDatabase()
+			}
+		}
+	default:
+		return nil, ast.AuthInformation{}, false, nil // every other GRANT is GMS's
 	}
-	if err := c.expect("ON", "*", ".", "*"); err != nil {
-		return nil, ast.AuthInformation{}, true, err
+	if priv != "" {
+		if err := c.expect("ON", "*", ".", "*"); err != nil {
+			return nil, ast.AuthInformation{}, true, err
+		}
 	}
 	if grant {
 		err = c.expect("TO")
@@ -75,11 +92,19 @@ func (p PrivilegeStatements) Parse(_ context.Context, stmt string) (sql.Node, as
 		return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
 	}
 	desc := strings.ToUpper(toks[0].Text) + " " + privilege.Display(priv)
+	if fn != "" {
+		desc = strings.ToUpper(toks[0].Text) + " EXECUTE ON FUNCTION " + db + "." + fn
+	}
 	node := &stmtNode{desc: desc, schema: types.OkResultSchema, run: func(ctx *sql.Context) (sql.RowIter, error) {
 		var err error
-		if grant {
+		switch {
+		case fn != "" && grant:
+			err = p.Checker.GrantExecute(ctx, db, fn, accounts)
+		case fn != "":
+			err = p.Checker.RevokeExecute(ctx, db, fn, accounts)
+		case grant:
 			err = p.Checker.Grant(ctx, priv, accounts, withGrant)
-		} else {
+		default:
 			err = p.Checker.Revoke(ctx, priv, accounts)
 		}
 		if err != nil {
