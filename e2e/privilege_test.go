@@ -3,8 +3,11 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sibyldb/sibyldb/internal/testserver"
 )
 
 func TestMLPrivileges(t *testing.T) {
@@ -84,4 +87,57 @@ func TestMLPrivileges(t *testing.T) {
 	srv.Restart()
 	analyst = srv.Open(srv.DSN("analyst", "pw", "ml"))
 	allowed("SELECT inv_twice(x) FROM nums")
+}
+
+func TestMLAuditLog(t *testing.T) {
+	srv, model, db := mlSetup(t, 100, 100, "SAGEMAKER")
+	require.EqualValues(t, 100, queryInt(t, db, "SELECT COUNT(*) FROM nums WHERE twice(x) = 2 * x"))
+	model.Set(func(b *testserver.Behaviour) {
+		b.Fail = func(int64) (int, string) { return 500, `{"message":"model broke"}` }
+	})
+	_, err := db.Exec("SELECT twice(x) FROM nums")
+	require.ErrorContains(t, err, "HTTP 500")
+
+	type row struct {
+		user, fn, endpoint, outcome string
+		rows, requests, bytes      int64
+	}
+	read := func() []row {
+		rs, err := db.Query("SELECT user, function_name, endpoint, rows_sent, requests, bytes_sent, outcome FROM sibyl.ml_audit_log ORDER BY id")
+		require.NoError(t, err)
+		defer rs.Close()
+		var out []row
+		for rs.Next() {
+			var r row
+			require.NoError(t, rs.Scan(&r.user, &r.fn, &r.endpoint, &r.rows, &r.requests, &r.bytes, &r.outcome))
+			out = append(out, r)
+		}
+		require.NoError(t, rs.Err())
+		return out
+	}
+	var got []row
+	require.Eventually(t, func() bool { got = read(); return len(got) >= 2 }, 10*time.Second, 50*time.Millisecond)
+	ok, failed := got[len(got)-2], got[len(got)-1]
+	require.Equal(t, "root", ok.user)
+	require.Equal(t, "ml.twice", ok.fn)
+	require.Equal(t, "model", ok.endpoint)
+	require.EqualValues(t, 100, ok.rows)
+	require.EqualValues(t, 3, ok.requests, "100 rows go out as batches of 16, 64 and 20")
+	require.Greater(t, ok.bytes, int64(100))
+	require.Equal(t, "OK", ok.outcome)
+	require.Contains(t, failed.outcome, "HTTP 500: model broke")
+
+	// Only accounts that may read the sibyl database see the log.
+	mustExec(t, db, "CREATE USER auditee IDENTIFIED BY 'pw'", "GRANT SELECT ON ml.* TO auditee")
+	other := srv.Open(srv.DSN("auditee", "pw", "ml"))
+	_, err = other.Exec("SELECT * FROM sibyl.ml_audit_log")
+	require.Error(t, err)
+
+	// The log keeps the newest sibyl_ml_audit_log_size rows.
+	model.Set(func(b *testserver.Behaviour) { b.Fail = nil })
+	mustExec(t, db, "SET GLOBAL sibyl_ml_audit_log_size = 2")
+	for i := 0; i < 4; i++ {
+		require.EqualValues(t, 100, queryInt(t, db, "SELECT COUNT(*) FROM nums WHERE twice(x + ?) IS NOT NULL", i))
+	}
+	require.Eventually(t, func() bool { return len(read()) == 2 }, 10*time.Second, 50*time.Millisecond)
 }

@@ -81,6 +81,9 @@ type Endpoint struct {
 	MaxRetries int
 	Client     *http.Client
 	Counters   Counters
+	// Sent, when set, is told the size of every request body sent
+	// (retries included), for auditing.
+	Sent func(bytes int)
 	// Sign, when set, signs each request just before it is sent (AWS
 	// SigV4 for real SageMaker endpoints); body is the request payload.
 	Sign func(ctx context.Context, req *http.Request, body []byte) error
@@ -174,6 +177,9 @@ func (e *Endpoint) once(ctx context.Context, body []byte, ctype string) (string,
 	}
 	if e.Counters != nil {
 		e.Counters.Request()
+	}
+	if e.Sent != nil {
+		e.Sent(len(body))
 	}
 	resp, err := e.Client.Do(req)
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/sirupsen/logrus"
 
+	"github.com/sibyldb/sibyldb/internal/audit"
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/infoschema"
@@ -93,6 +94,7 @@ type Server struct {
 	ML *mlfunc.Manager
 
 	privileges *privilege.Checker
+	audit      *audit.Log
 }
 
 // ErrInsecureRoot is returned for a non-loopback address with no root
@@ -150,6 +152,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	sql.SystemVariables.AddSystemVariables(mlfunc.SystemVariables(cfg.SageMakerURL))
+	sql.SystemVariables.AddSystemVariables(audit.SystemVariables())
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
 
@@ -201,7 +204,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return sess, nil
 	}
 	wrap := func(e *gms.Engine, sm *gmsserver.SessionManager, h mysql.Handler) (*gms.Engine, *gmsserver.SessionManager, mysql.Handler) {
-		return e, sm, &serializingHandler{Handler: h, lock: lock, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log}
+		return e, sm, &serializingHandler{Handler: h, lock: lock, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
+			finished: s.ML.FinishStatement}
 	}
 	// NewConfig applies max_connections and the net timeouts, so SET
 	// PERSIST max_connections takes effect at the next start, as in MySQL.
@@ -248,14 +252,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	_ = s.mysql.Close()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
 	defer cancel()
+wait:
 	for s.runningStatements() > 0 {
 		select {
 		case <-ctx.Done():
 			s.log.Warn("shutdown timeout: cancelling running statements")
-			return s.storage.close()
+			break wait
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	s.audit.Close()
 	return s.storage.close()
 }
 
@@ -309,6 +315,10 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 	if err := s.ML.Load(sqlCtx); err != nil {
 		return fmt.Errorf("load ML functions: %w", err)
 	}
+	if s.audit, err = audit.Open(sqlCtx, s.engine, s.NewContext, s.Status, s.log); err != nil {
+		return err
+	}
+	s.ML.Audit = s.audit.Record
 	return nil
 }
 

@@ -162,6 +162,8 @@ type serializingHandler struct {
 	sessions   *sessionTable
 	ctxFactory sql.ContextFactory
 	log        *logrus.Logger
+	// finished is told when a connection's statement has ended.
+	finished func(connID uint32)
 }
 
 func (h *serializingHandler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) error {
@@ -204,6 +206,9 @@ func (h *serializingHandler) ComResetConnection(c *mysql.Conn) error {
 
 func (h *serializingHandler) ConnectionClosed(c *mysql.Conn) {
 	h.Handler.ConnectionClosed(c)
+	if h.finished != nil {
+		h.finished(c.ConnectionID)
+	}
 	h.releaseIfHeld(h.sessions.remove(c.ConnectionID))
 }
 
@@ -248,6 +253,9 @@ func (h *serializingHandler) before(ctx context.Context, c *mysql.Conn, query st
 // autocommit statement that failed can leave its transaction behind; it is
 // rolled back so a failed statement changes nothing.
 func (h *serializingHandler) after(ctx context.Context, c *mysql.Conn) {
+	if h.finished != nil {
+		h.finished(c.ConnectionID)
+	}
 	st := h.sessions.get(c.ConnectionID)
 	if st == nil || !st.holdsLock {
 		return

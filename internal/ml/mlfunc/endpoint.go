@@ -114,7 +114,7 @@ func (b *breaker) record(ctx context.Context, err error) {
 	}
 }
 
-func (t *target) invoke(ctx context.Context, req remote.Request, timeout time.Duration) ([]any, error) {
+func (t *target) invoke(ctx context.Context, req remote.Request, timeout time.Duration, sent func(bytes int)) ([]any, error) {
 	if err := t.breaker.allow(t.ep.Name); err != nil {
 		return nil, err
 	}
@@ -128,6 +128,7 @@ func (t *target) invoke(ctx context.Context, req remote.Request, timeout time.Du
 	if !t.fixedTimeout {
 		ep.Timeout = timeout
 	}
+	ep.Sent = sent
 	out, err := ep.Invoke(ctx, req)
 	t.breaker.record(ctx, err)
 	return out, err

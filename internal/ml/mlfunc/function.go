@@ -3,6 +3,7 @@ package mlfunc
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -162,19 +163,25 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 		}
 		req.Rows[r] = conv
 	}
-	if err := i.m.reserve(ctx.Pid(), i.def.Name, len(rows)); err != nil {
+	stmt, err := i.m.reserve(ctx, i.def, len(rows))
+	if err != nil {
+		stmt.record(i.def, 0, 0, err)
 		return nil, err
 	}
 	i.m.counters.logicalRequests.Add(uint64(len(rows)))
 	st := i.m.stats(i.def)
 	st.requests.Add(1)
 	start := time.Now()
-	out, err := t.invoke(ctx, req, i.m.timeout(ctx))
+	var sent atomic.Int64
+	out, err := t.invoke(ctx, req, i.m.timeout(ctx), func(n int) { sent.Add(int64(n)) })
 	st.observe(time.Since(start))
 	if err != nil {
+		err = fmt.Errorf("ML function '%s': %w", i.def.Name, err)
 		st.errors.Add(1)
-		return nil, fmt.Errorf("ML function '%s': %w", i.def.Name, err)
+		stmt.record(i.def, len(rows), sent.Load(), err)
+		return nil, err
 	}
+	stmt.record(i.def, len(rows), sent.Load(), nil)
 	st.rows.Add(uint64(len(out)))
 	i.m.counters.logicalResponses.Add(uint64(len(out)))
 	return out, nil

@@ -25,47 +25,99 @@ func limitVariables() []sql.SystemVariable {
 	return []sql.SystemVariable{v(VarMaxRequests), v(VarMaxRows)}
 }
 
-// usage is what one statement has sent so far.
-type usage struct {
-	requests, rows       atomic.Int64
+// AuditRecord is what one statement sent through one ML function.
+type AuditRecord struct {
+	Time               time.Time
+	User, Host         string
+	Function, Endpoint string
+	Rows, Requests     int64
+	Bytes              int64
+	Duration           time.Duration
+	Outcome            string // "OK" or the error
+}
+
+// statement is what one session's current statement has sent so far.
+type statement struct {
+	pid                  uint64
+	start                time.Time
+	user, host           string
 	maxRequests, maxRows int64
-	lastUsed             atomic.Int64 // unix nanoseconds
+	requests, rows       atomic.Int64
+
+	mu    sync.Mutex
+	perFn map[string]*AuditRecord
 }
 
-// statements tracks usage per statement execution (query pid). Entries are
-// swept once they have been idle for a minute, which bounds the map.
+// statements tracks the current statement of every session that calls ML
+// functions. A session runs one statement at a time, so an entry is
+// replaced when the session's query id changes and removed when the server
+// reports the statement finished.
 type statements struct {
-	mu sync.Mutex
-	m  map[uint64]*usage
+	mu        sync.Mutex
+	bySession map[uint32]*statement
 }
 
-func (s *statements) get(pid uint64) *usage {
+// current returns the session's current statement, and the statement it
+// replaces (to be audited), if any.
+func (s *statements) current(ctx *sql.Context) (cur, done *statement) {
+	id := ctx.Session.ID()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.m == nil {
-		s.m = map[uint64]*usage{}
+	if s.bySession == nil {
+		s.bySession = map[uint32]*statement{}
 	}
-	u, ok := s.m[pid]
-	if !ok {
-		if len(s.m) >= 1024 {
-			cutoff := time.Now().Add(-time.Minute).UnixNano()
-			for k, v := range s.m {
-				if v.lastUsed.Load() < cutoff {
-					delete(s.m, k)
-				}
-			}
-		}
-		u = &usage{}
-		s.m[pid] = u
+	cur = s.bySession[id]
+	if cur == nil || cur.pid != ctx.Pid() {
+		done = cur
+		cl := ctx.Session.Client()
+		cur = &statement{pid: ctx.Pid(), start: time.Now(), user: cl.User, host: cl.Address, perFn: map[string]*AuditRecord{}}
+		s.bySession[id] = cur
 	}
-	u.lastUsed.Store(time.Now().UnixNano())
-	return u
+	return cur, done
+}
+
+func (s *statements) finish(sessionID uint32) *statement {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.bySession[sessionID]
+	delete(s.bySession, sessionID)
+	return st
+}
+
+// statementFor returns the session's current statement, auditing the one
+// it replaces.
+func (m *Manager) statementFor(ctx *sql.Context) *statement {
+	cur, done := m.usage.current(ctx)
+	if done != nil {
+		m.audit(done)
+	}
+	return cur
+}
+
+// FinishStatement ends the session's statement: its ML calls, if any, are
+// written to the audit log. The server calls it after every statement.
+func (m *Manager) FinishStatement(sessionID uint32) {
+	if st := m.usage.finish(sessionID); st != nil {
+		m.audit(st)
+	}
+}
+
+func (m *Manager) audit(st *statement) {
+	if m.Audit == nil {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, r := range st.perFn {
+		r.Duration = time.Since(st.start)
+		m.Audit(*r)
+	}
 }
 
 // startStatement records the session's limits for this statement; it runs
 // in the session's goroutine before any request.
 func (m *Manager) startStatement(ctx *sql.Context) {
-	u := m.usage.get(ctx.Pid())
+	st := m.statementFor(ctx)
 	read := func(name string) int64 {
 		v, err := ctx.GetSessionVariable(ctx, name)
 		if err != nil {
@@ -74,20 +126,43 @@ func (m *Manager) startStatement(ctx *sql.Context) {
 		n, _ := v.(int64)
 		return n
 	}
-	u.maxRequests, u.maxRows = read(VarMaxRequests), read(VarMaxRows)
+	st.mu.Lock()
+	st.maxRequests, st.maxRows = read(VarMaxRequests), read(VarMaxRows)
+	st.mu.Unlock()
 }
 
-// reserve accounts for one request of n rows, refusing it if the statement
-// would exceed a limit.
-func (m *Manager) reserve(pid uint64, fn string, n int) error {
-	u := m.usage.get(pid)
-	if req := u.requests.Add(1); u.maxRequests > 0 && req > u.maxRequests {
-		return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState,
-			"ML function '%s': statement exceeds %s = %d", fn, VarMaxRequests, u.maxRequests)
+// reserve accounts for one request of n rows by d, refusing it if the
+// statement would exceed a limit.
+func (m *Manager) reserve(ctx *sql.Context, d *FunctionDef, n int) (*statement, error) {
+	st := m.statementFor(ctx)
+	st.mu.Lock()
+	maxReq, maxRows := st.maxRequests, st.maxRows
+	st.mu.Unlock()
+	if req := st.requests.Add(1); maxReq > 0 && req > maxReq {
+		return st, mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState,
+			"ML function '%s': statement exceeds %s = %d", d.Name, VarMaxRequests, maxReq)
 	}
-	if rows := u.rows.Add(int64(n)); u.maxRows > 0 && rows > u.maxRows {
-		return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState,
-			"ML function '%s': statement exceeds %s = %d", fn, VarMaxRows, u.maxRows)
+	if rows := st.rows.Add(int64(n)); maxRows > 0 && rows > maxRows {
+		return st, mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState,
+			"ML function '%s': statement exceeds %s = %d", d.Name, VarMaxRows, maxRows)
 	}
-	return nil
+	return st, nil
+}
+
+// record adds one request's outcome to the statement's audit figures.
+func (st *statement) record(d *FunctionDef, rows int, bytes int64, err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	k := d.DB + "." + d.Name
+	r, ok := st.perFn[k]
+	if !ok {
+		r = &AuditRecord{Time: st.start, User: st.user, Host: st.host, Function: k, Endpoint: d.Endpoint, Outcome: "OK"}
+		st.perFn[k] = r
+	}
+	r.Requests++
+	r.Rows += int64(rows)
+	r.Bytes += bytes
+	if err != nil && r.Outcome == "OK" {
+		r.Outcome = err.Error()
+	}
 }

@@ -77,6 +77,9 @@ type Manager struct {
 	Authorize func(ctx *sql.Context, d *FunctionDef) error
 	// Secrets seals endpoint headers before they are stored.
 	Secrets Sealer
+	// Audit, when set, receives one record per statement and function
+	// that sent rows to an endpoint.
+	Audit func(AuditRecord)
 
 	catalog  *catalog.Store
 	funcs    *sqlfunc.Registry

@@ -1,0 +1,204 @@
+// Package audit keeps the ML audit log: one row in sibyl.ml_audit_log for
+// every statement that sent data to a model endpoint, with who sent what,
+// where, how much and how it ended.
+//
+// Rows are written by one background writer in transactions of its own, so
+// a statement that fails (and rolls back) is still audited, and the
+// statement itself never waits for the log. The table keeps the newest
+// sibyl_ml_audit_log_size rows. Reading it takes SELECT on the sibyl
+// database, which only administrators have unless granted.
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	gms "github.com/dolthub/go-mysql-server"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/sirupsen/logrus"
+
+	"github.com/sibyldb/sibyldb/internal/catalog"
+	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
+	"github.com/sibyldb/sibyldb/internal/status"
+)
+
+// Table is the audit table's name in the system database.
+const Table = "ml_audit_log"
+
+// VarSize bounds the rows the table keeps.
+const VarSize = "sibyl_ml_audit_log_size"
+
+// SystemVariables are the variables the audit log reads.
+func SystemVariables() []sql.SystemVariable {
+	return []sql.SystemVariable{&sql.MysqlSystemVariable{Name: VarSize,
+		Scope: sql.GetMysqlScope(sql.SystemVariableScope_Global), Dynamic: true,
+		Type: types.NewSystemIntType(VarSize, 1, 1<<40, false), Default: int64(100000)}}
+}
+
+// Log writes audit records to the table.
+type Log struct {
+	engine  *gms.Engine
+	newCtx  func(context.Context) (*sql.Context, error)
+	log     *logrus.Logger
+	records chan mlfunc.AuditRecord
+	dropped *status.Counter
+	lastID  int64
+	done    chan struct{}
+	once    sync.Once
+}
+
+// Open creates the table if needed and starts the writer. newCtx makes the
+// writer's own sessions.
+func Open(ctx *sql.Context, engine *gms.Engine, newCtx func(context.Context) (*sql.Context, error), reg *status.Registry, log *logrus.Logger) (*Log, error) {
+	q := "CREATE TABLE IF NOT EXISTS " + catalog.Database + "." + Table + ` (
+		id BIGINT NOT NULL PRIMARY KEY,
+		event_time DATETIME(6) NOT NULL,
+		user VARCHAR(80) NOT NULL,
+		host VARCHAR(255) NOT NULL,
+		function_name VARCHAR(200) NOT NULL,
+		endpoint VARCHAR(255) NOT NULL,
+		rows_sent BIGINT NOT NULL,
+		requests BIGINT NOT NULL,
+		bytes_sent BIGINT NOT NULL,
+		duration_ms DOUBLE NOT NULL,
+		outcome VARCHAR(1024) NOT NULL)`
+	_, iter, _, err := engine.Query(ctx, q)
+	if err == nil {
+		_, err = sql.RowIterToRows(ctx, iter)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create audit table: %w", err)
+	}
+	l := &Log{engine: engine, newCtx: newCtx, log: log, records: make(chan mlfunc.AuditRecord, 4096),
+		dropped: reg.Counter("Sibyl_ml_audit_dropped"), done: make(chan struct{})}
+	go l.run()
+	return l, nil
+}
+
+// Record queues a record; it never blocks. A record that does not fit in
+// the queue is counted in Sibyl_ml_audit_dropped.
+func (l *Log) Record(r mlfunc.AuditRecord) {
+	select {
+	case l.records <- r:
+	default:
+		l.dropped.Add(1)
+	}
+}
+
+// Close writes what is queued and stops the writer.
+func (l *Log) Close() {
+	l.once.Do(func() { close(l.records) })
+	<-l.done
+}
+
+func (l *Log) run() {
+	defer close(l.done)
+	for r := range l.records {
+		batch := []mlfunc.AuditRecord{r}
+	more:
+		for len(batch) < 256 {
+			select {
+			case r, ok := <-l.records:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		if err := l.write(batch); err != nil {
+			l.dropped.Add(uint64(len(batch)))
+			l.log.WithError(err).Warn("writing the ML audit log")
+		}
+	}
+}
+
+func (l *Log) write(batch []mlfunc.AuditRecord) error {
+	ctx, err := l.newCtx(context.Background())
+	if err != nil {
+		return err
+	}
+	defer sql.SessionEnd(ctx.Session)
+	if err := exec(ctx, l.engine, "START TRANSACTION"); err != nil {
+		return err
+	}
+	if err := l.insert(ctx, batch); err != nil {
+		_ = exec(ctx, l.engine, "ROLLBACK")
+		return err
+	}
+	if err := l.trim(ctx); err != nil {
+		_ = exec(ctx, l.engine, "ROLLBACK")
+		return err
+	}
+	return exec(ctx, l.engine, "COMMIT")
+}
+
+func (l *Log) insert(ctx *sql.Context, batch []mlfunc.AuditRecord) error {
+	db, err := l.engine.Analyzer.Catalog.DbProvider.Database(ctx, catalog.Database)
+	if err != nil {
+		return err
+	}
+	tbl, ok, err := db.GetTableInsensitive(ctx, Table)
+	if err != nil || !ok {
+		return errors.Join(err, errors.New("audit table missing"))
+	}
+	ins, ok := tbl.(sql.InsertableTable)
+	if !ok {
+		return errors.New("audit table is not insertable")
+	}
+	ed := ins.Inserter(ctx)
+	ed.StatementBegin(ctx)
+	for _, r := range batch {
+		// Ids are the record's time in nanoseconds, kept increasing by the
+		// single writer, so the newest rows have the largest ids.
+		id := r.Time.UnixNano()
+		if id <= l.lastID {
+			id = l.lastID + 1
+		}
+		l.lastID = id
+		row := sql.NewRow(id, r.Time.UTC(), trunc(r.User, 80), trunc(r.Host, 255), trunc(r.Function, 200),
+			trunc(r.Endpoint, 255), r.Rows, r.Requests, r.Bytes, float64(r.Duration.Microseconds())/1000, trunc(r.Outcome, 1024))
+		if err := ed.Insert(ctx, row); err != nil {
+			_ = ed.DiscardChanges(ctx, err)
+			_ = ed.Close(ctx)
+			return err
+		}
+	}
+	if err := ed.StatementComplete(ctx); err != nil {
+		_ = ed.Close(ctx)
+		return err
+	}
+	return ed.Close(ctx)
+}
+
+// trim deletes the oldest rows beyond sibyl_ml_audit_log_size.
+func (l *Log) trim(ctx *sql.Context) error {
+	_, v, _ := sql.SystemVariables.GetGlobal(VarSize)
+	keep, _ := v.(int64)
+	if keep <= 0 {
+		return nil
+	}
+	q := fmt.Sprintf("DELETE FROM %s.%s WHERE id < (SELECT MIN(id) FROM (SELECT id FROM %s.%s ORDER BY id DESC LIMIT %d) newest)",
+		catalog.Database, Table, catalog.Database, Table, keep)
+	return exec(ctx, l.engine, q)
+}
+
+func exec(ctx *sql.Context, engine *gms.Engine, q string) error {
+	_, iter, _, err := engine.Query(ctx, q)
+	if err != nil {
+		return err
+	}
+	_, err = sql.RowIterToRows(ctx, iter)
+	return err
+}
+
+func trunc(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
