@@ -141,3 +141,29 @@ func TestMLAuditLog(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return len(read()) == 2 }, 10*time.Second, 50*time.Millisecond)
 }
+
+func TestNoEgressColumnsNeverLeave(t *testing.T) {
+	_, model, db := mlSetup(t, 0, 1, "SAGEMAKER")
+	mustExec(t, db,
+		"CREATE TABLE customers (id INT PRIMARY KEY, ssn VARCHAR(11) COMMENT 'sibyl:no_egress', score DOUBLE)",
+		"INSERT INTO customers VALUES (1, '123-45-6789', 0.5), (2, '987-65-4321', 0.25)",
+		"CREATE FUNCTION echo(v VARCHAR(64)) RETURNS VARCHAR(64) ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'model'")
+	for _, q := range []string{
+		"SELECT echo(ssn) FROM customers",
+		"SELECT echo(CONCAT('x', ssn)) FROM customers",
+		"SELECT id FROM customers c WHERE echo(c.ssn) = 'x'",
+		"SELECT id FROM customers ORDER BY echo(UPPER(ssn))",
+		"SELECT echo(s) FROM (SELECT id, LOWER(ssn) AS s FROM customers) d",
+		"INSERT INTO customers SELECT id + 10, echo(ssn), score FROM customers",
+	} {
+		_, err := db.Exec(q)
+		require.ErrorContains(t, err, "sibyl:no_egress", q)
+	}
+	require.Zero(t, model.Requests(), "nothing was sent")
+	// Other columns of the same table may go.
+	require.EqualValues(t, 2, queryInt(t, db, "SELECT COUNT(*) FROM customers WHERE twice(score) = 2 * score"))
+	// The marker is an ordinary column comment, set and cleared with ALTER TABLE.
+	mustExec(t, db, "ALTER TABLE customers MODIFY score DOUBLE COMMENT 'sibyl:no_egress'")
+	_, err := db.Exec("SELECT twice(score) FROM customers")
+	require.ErrorContains(t, err, "customers.score")
+}

@@ -37,6 +37,9 @@ func batchCalls(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scop
 	if !hasCall(n) {
 		return n, transform.SameTree, nil
 	}
+	if err := checkEgress(n); err != nil {
+		return nil, transform.SameTree, err
+	}
 	slots := map[string]*Slot{}
 	feeds := map[*Slot]int{}
 	defer func() {

@@ -115,6 +115,10 @@ func (i *invoker) Authorize(ctx *sql.Context) error {
 	return i.m.Authorize(ctx, i.def)
 }
 
+// Remote implements exec.RemoteInvoker: endpoint functions send data off
+// the server.
+func (i *invoker) Remote() bool { return true }
+
 // RecordCacheHits implements exec.CacheHitRecorder.
 func (i *invoker) RecordCacheHits(n int) { i.m.counters.cacheHits.Add(uint64(n)) }
 func (i *invoker) Name() string          { return i.def.Name }
