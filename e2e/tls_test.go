@@ -79,3 +79,35 @@ func TestTLSFlagsAreValidated(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, "load TLS certificate")
 }
+
+func TestAuthenticationPluginsAndRequireSSL(t *testing.T) {
+	certFile, keyFile, pool := selfSigned(t)
+	srv := testserver.Start(t, "--tls-cert", certFile, "--tls-key", keyFile)
+	require.NoError(t, mysql.RegisterTLSConfig("sibyldb-auth", &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}))
+	root := srv.DB("")
+	mustExec(t, root,
+		"CREATE USER sha IDENTIFIED WITH caching_sha2_password BY 'pw-sha'",
+		"CREATE USER nat IDENTIFIED WITH mysql_native_password BY 'pw-nat'",
+		"CREATE USER tlsonly IDENTIFIED BY 'pw-tls' REQUIRE SSL")
+
+	for _, c := range []struct{ user, pass, params string }{
+		{"sha", "pw-sha", "tls=sibyldb-auth"},
+		{"nat", "pw-nat", ""},
+		{"nat", "pw-nat", "tls=sibyldb-auth"},
+		{"tlsonly", "pw-tls", "tls=sibyldb-auth"},
+	} {
+		db := srv.Open(srv.DSN(c.user, c.pass, "", c.params))
+		require.EqualValues(t, 1, queryInt(t, db, "SELECT 1"), "%s %s", c.user, c.params)
+	}
+	for _, c := range []struct{ user, pass, params string }{
+		{"sha", "wrong", "tls=sibyldb-auth"},
+		{"tlsonly", "pw-tls", ""}, // REQUIRE SSL refuses a plain connection
+	} {
+		db, err := sql.Open("mysql", srv.DSN(c.user, c.pass, "", c.params))
+		require.NoError(t, err)
+		err = db.Ping()
+		db.Close()
+		num, _ := mysqlErr(t, err)
+		require.EqualValues(t, 1045, num, "%s %s", c.user, c.params)
+	}
+}
