@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"database/sql"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -110,4 +111,28 @@ func TestAuthenticationPluginsAndRequireSSL(t *testing.T) {
 		num, _ := mysqlErr(t, err)
 		require.EqualValues(t, 1045, num, "%s %s", c.user, c.params)
 	}
+}
+
+func TestHTTPSEndpointWithCABundle(t *testing.T) {
+	model := testserver.StartTLSModelServer(t)
+	model.Set(func(b *testserver.Behaviour) { b.Score = doubler })
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	require.NoError(t, os.WriteFile(caFile, model.CACert, 0o600))
+	srv := testserver.Start(t)
+	db := srv.DB("", "multiStatements=true")
+	mustExec(t, db, "CREATE DATABASE s", "USE s",
+		fmt.Sprintf("CREATE ENDPOINT untrusted URL '%s'", model.URL),
+		"CREATE FUNCTION f_untrusted(x INT) RETURNS INT ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'untrusted'",
+		fmt.Sprintf("CREATE ENDPOINT trusted URL '%s' CA_BUNDLE '%s'", model.URL, caFile),
+		"CREATE FUNCTION f_trusted(x INT) RETURNS INT ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'trusted'")
+	db = srv.DB("s")
+	_, err := db.Exec("SELECT f_untrusted(1)")
+	require.ErrorContains(t, err, "certificate", "a private CA is not trusted by default")
+	require.EqualValues(t, 42, queryInt(t, db, "SELECT f_trusted(21)"))
+
+	// The bundle can also be given inline, and a bad one is refused at once.
+	mustExec(t, db, fmt.Sprintf("ALTER ENDPOINT untrusted CA_BUNDLE '%s'", model.CACert))
+	require.EqualValues(t, 42, queryInt(t, db, "SELECT f_untrusted(21)"))
+	_, err = db.Exec("CREATE ENDPOINT bad URL 'https://127.0.0.1:1' CA_BUNDLE '-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----'")
+	require.ErrorContains(t, err, "CA_BUNDLE")
 }

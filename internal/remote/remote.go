@@ -11,6 +11,8 @@ package remote
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -259,6 +261,13 @@ func trim(s string) string {
 // NewHTTPClient returns a client that keeps connections alive and reuses
 // them across batches; maxConns bounds connections per host.
 func NewHTTPClient(maxConns int) *http.Client {
+	c, _ := NewHTTPClientWithCA(maxConns, nil)
+	return c
+}
+
+// NewHTTPClientWithCA is NewHTTPClient trusting, for HTTPS, the system
+// roots plus the PEM certificates in caPEM.
+func NewHTTPClientWithCA(maxConns int, caPEM []byte) (*http.Client, error) {
 	if maxConns <= 0 {
 		maxConns = 8
 	}
@@ -266,5 +275,15 @@ func NewHTTPClient(maxConns int) *http.Client {
 	t.MaxIdleConnsPerHost = maxConns
 	t.MaxConnsPerHost = maxConns
 	t.Proxy = nil // model endpoints are addressed directly
-	return &http.Client{Transport: t}
+	if len(caPEM) > 0 {
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(caPEM) {
+			return nil, errors.New("CA bundle holds no PEM certificate")
+		}
+		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: t}, nil
 }

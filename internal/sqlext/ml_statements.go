@@ -397,6 +397,13 @@ func parseEndpointChanges(c *cursor, into *mlfunc.EndpointDef) (func(dst *mlfunc
 			}
 			into.Prompt = v
 			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.Prompt = s.Prompt })
+		case c.accept("CA_BUNDLE"):
+			v, err := c.str()
+			if err != nil {
+				return nil, err
+			}
+			into.CABundle = v
+			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.CABundle = s.CABundle })
 		case c.accept("HEADERS"):
 			if err := c.expect("("); err != nil {
 				return nil, err

@@ -3,6 +3,7 @@ package testserver
 import (
 	"encoding/csv"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,8 @@ import (
 // Score, and counts what it receives so tests can check batching.
 type ModelServer struct {
 	URL string
+	// CACert is the PEM certificate an HTTPS model server is trusted by.
+	CACert []byte
 
 	behaviour Behaviour // guarded by mu; change it with Set
 
@@ -67,6 +70,17 @@ func NewModelServer() *ModelServer {
 	m := &ModelServer{}
 	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
 	m.URL = m.srv.URL
+	return m
+}
+
+// StartTLSModelServer is StartModelServer over HTTPS, with a certificate
+// from a private authority; CACert is that authority in PEM.
+func StartTLSModelServer(t testing.TB) *ModelServer {
+	m := &ModelServer{}
+	m.srv = httptest.NewTLSServer(http.HandlerFunc(m.serve))
+	m.URL = m.srv.URL
+	m.CACert = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: m.srv.Certificate().Raw})
+	t.Cleanup(m.Close)
 	return m
 }
 

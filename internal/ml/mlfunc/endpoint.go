@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +24,9 @@ type EndpointDef struct {
 	MaxConcurrency int             `json:"max_concurrency,omitempty"`
 	Model          string          `json:"model,omitempty"`
 	Prompt         string          `json:"prompt,omitempty"`
+	// CABundle is PEM text, or the path of a PEM file, of extra
+	// certificate authorities trusted for this HTTPS endpoint.
+	CABundle string `json:"ca_bundle,omitempty"`
 	// Headers are secrets: kept in memory, stored only sealed.
 	Headers       map[string]string `json:"-"`
 	SealedHeaders string            `json:"sealed_headers,omitempty"`
@@ -46,7 +51,31 @@ func (d *EndpointDef) Validate() error {
 	if d.TimeoutMS < 0 || d.MaxConcurrency < 0 {
 		return fmt.Errorf("endpoint '%s': TIMEOUT_MS and MAX_CONCURRENCY must be positive", d.Name)
 	}
+	if d.CABundle != "" {
+		if _, err := d.client(1); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// client builds the endpoint's HTTP client.
+func (d *EndpointDef) client(conns int) (*http.Client, error) {
+	if d.CABundle == "" {
+		return remote.NewHTTPClient(conns), nil
+	}
+	pem := []byte(d.CABundle)
+	if !strings.HasPrefix(strings.TrimSpace(d.CABundle), "-----BEGIN") {
+		var err error
+		if pem, err = os.ReadFile(d.CABundle); err != nil {
+			return nil, fmt.Errorf("endpoint '%s': CA_BUNDLE: %w", d.Name, err)
+		}
+	}
+	c, err := remote.NewHTTPClientWithCA(conns, pem)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint '%s': CA_BUNDLE: %w", d.Name, err)
+	}
+	return c, nil
 }
 
 // HeaderNames lists header names (never values: they are secrets).
@@ -134,7 +163,7 @@ func (t *target) invoke(ctx context.Context, req remote.Request, timeout time.Du
 	return out, err
 }
 
-func newTarget(d EndpointDef, c remote.Counters) *target {
+func newTarget(d EndpointDef, c remote.Counters) (*target, error) {
 	conc := d.MaxConcurrency
 	if conc <= 0 {
 		conc = DefaultConcurrency
@@ -144,6 +173,10 @@ func newTarget(d EndpointDef, c remote.Counters) *target {
 		timeout = time.Duration(d.TimeoutMS) * time.Millisecond
 	}
 	codec := remote.NewCodec(d.Protocol, d.Model, d.Prompt)
+	client, err := d.client(conc)
+	if err != nil {
+		return nil, err
+	}
 	return &target{
 		ep: &remote.Endpoint{
 			Name:       d.Name,
@@ -152,12 +185,12 @@ func newTarget(d EndpointDef, c remote.Counters) *target {
 			Timeout:    timeout,
 			Headers:    d.Headers,
 			MaxRetries: 3,
-			Client:     remote.NewHTTPClient(conc),
+			Client:     client,
 			Counters:   c,
 		},
 		sem:          make(chan struct{}, conc),
 		fixedTimeout: d.TimeoutMS > 0,
-	}
+	}, nil
 }
 
 // requestURL uses the endpoint URL as given when it has a path, else appends

@@ -376,11 +376,18 @@ func (m *Manager) resolve(name string) (*target, error) {
 		if ok {
 			return t, nil
 		}
-		t = newTarget(d, m.counters)
+		t, err := newTarget(d, m.counters)
+		if err != nil {
+			return nil, err
+		}
 		t.ep.Sign = sign
 		return m.remember(k, t), nil
 	}
-	return m.remember(k, newTarget(d, m.counters)), nil
+	t, err := newTarget(d, m.counters)
+	if err != nil {
+		return nil, err
+	}
+	return m.remember(k, t), nil
 }
 
 // remember caches t under k unless another session got there first.
