@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 
@@ -100,7 +102,7 @@ func TestMLAuditLog(t *testing.T) {
 
 	type row struct {
 		user, fn, endpoint, outcome string
-		rows, requests, bytes      int64
+		rows, requests, bytes       int64
 	}
 	read := func() []row {
 		rs, err := db.Query("SELECT user, function_name, endpoint, rows_sent, requests, bytes_sent, outcome FROM sibyl.ml_audit_log ORDER BY id")
@@ -166,4 +168,63 @@ func TestNoEgressColumnsNeverLeave(t *testing.T) {
 	mustExec(t, db, "ALTER TABLE customers MODIFY score DOUBLE COMMENT 'sibyl:no_egress'")
 	_, err := db.Exec("SELECT twice(score) FROM customers")
 	require.ErrorContains(t, err, "customers.score")
+}
+
+func TestHostileModelResponses(t *testing.T) {
+	_, model, db := mlSetup(t, 20, 20, "SAGEMAKER")
+	mustExec(t, db,
+		"CREATE TABLE victims (id INT PRIMARY KEY)", "INSERT INTO victims VALUES (1)",
+		"CREATE TABLE outputs (id INT PRIMARY KEY, label VARCHAR(200))",
+		"CREATE FUNCTION label(x DOUBLE) RETURNS VARCHAR(200) ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'model'")
+
+	// Model output is data: SQL in it is stored and returned as text.
+	injection := `x'); DROP TABLE victims; --`
+	model.Set(func(b *testserver.Behaviour) {
+		b.JSONResponses = true
+		b.Score = func([]*string) string { return injection }
+	})
+	mustExec(t, db, "INSERT INTO outputs SELECT id, label(x) FROM nums")
+	var got string
+	require.NoError(t, db.QueryRow("SELECT label FROM outputs WHERE id = 3").Scan(&got))
+	require.Equal(t, injection, got)
+	require.EqualValues(t, 1, queryInt(t, db, "SELECT COUNT(*) FROM victims"))
+	// Even assembled into dynamic SQL by a procedure as a quoted value.
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(context.Background(), `CREATE PROCEDURE record_label(IN v DOUBLE)
+		BEGIN
+		  SET @l = label(v);
+		  SET @q = 'INSERT INTO outputs VALUES (100, ?)';
+		  PREPARE s FROM @q;
+		  EXECUTE s USING @l;
+		  DEALLOCATE PREPARE s;
+		END`)
+	require.NoError(t, err)
+	_, err = conn.ExecContext(context.Background(), "CALL record_label(1)")
+	require.NoError(t, err)
+	require.NoError(t, db.QueryRow("SELECT label FROM outputs WHERE id = 100").Scan(&got))
+	require.Equal(t, injection, got)
+	require.EqualValues(t, 1, queryInt(t, db, "SELECT COUNT(*) FROM victims"))
+
+	// Malformed answers fail the statement cleanly.
+	model.Set(func(b *testserver.Behaviour) {
+		b.JSONResponses = false
+		b.Fail = func(int64) (int, string) { return 200, `{"predictions": [1]}` } // one result whatever the batch
+	})
+	_, err = db.Exec("SELECT label(x) FROM nums")
+	require.ErrorContains(t, err, "invalid response: 1 results for")
+	model.Set(func(b *testserver.Behaviour) {
+		b.Fail = func(int64) (int, string) { return 200, `{"predictions": [1, 2` }
+	})
+	_, err = db.Exec("SELECT label(x) FROM nums")
+	require.ErrorContains(t, err, "invalid response")
+	model.Set(func(b *testserver.Behaviour) {
+		b.Fail = nil
+		b.Score = func([]*string) string { return "bad \xff\xfe bytes" }
+	})
+	_, err = db.Exec("SELECT label(x) FROM nums")
+	require.ErrorContains(t, err, `returned "bad \xff\xfe bytes"`)
+	require.True(t, utf8.ValidString(err.Error()), "error messages stay valid UTF-8")
+	require.EqualValues(t, 1, queryInt(t, db, "SELECT 1"), "the connection survives")
 }

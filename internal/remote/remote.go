@@ -83,6 +83,9 @@ type Endpoint struct {
 	MaxRetries int
 	Client     *http.Client
 	Counters   Counters
+	// MaxRequestBytes and MaxResponseBytes bound one request and one
+	// response; zero means the defaults.
+	MaxRequestBytes, MaxResponseBytes int
 	// Sent, when set, is told the size of every request body sent
 	// (retries included), for auditing.
 	Sent func(bytes int)
@@ -91,9 +94,16 @@ type Endpoint struct {
 	Sign func(ctx context.Context, req *http.Request, body []byte) error
 }
 
-// MaxResponseBytes caps a response body: a model server that streams without
-// end cannot exhaust the server's memory.
-const MaxResponseBytes = 64 << 20
+// Default size limits. SageMaker rejects request payloads over 6 MB, so
+// larger batches are split to stay under it; a response over 64 MB is
+// refused, so a model server that streams without end cannot exhaust the
+// server's memory.
+const (
+	DefaultMaxRequestBytes  = 6 << 20
+	DefaultMaxResponseBytes = 64 << 20
+)
+
+var errTooLarge = errors.New("response too large")
 
 // Error is a failed call, with what a user needs to fix it.
 type Error struct {
@@ -109,11 +119,31 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("endpoint '%s' returned HTTP %d: %s", e.Endpoint, e.Status, e.Message)
 }
 
-// Invoke sends one batch and returns one value per row.
+// Invoke sends one batch and returns one value per row. A batch whose
+// request would exceed MaxRequestBytes is sent as two halves, recursively.
 func (e *Endpoint) Invoke(ctx context.Context, req Request) ([]any, error) {
 	body, ctype, err := e.Codec.Encode(req)
 	if err != nil {
 		return nil, &Error{Endpoint: e.Name, Message: "encode request: " + err.Error()}
+	}
+	limit := e.MaxRequestBytes
+	if limit <= 0 {
+		limit = DefaultMaxRequestBytes
+	}
+	if len(body) > limit {
+		if len(req.Rows) == 1 {
+			return nil, &Error{Endpoint: e.Name, Message: fmt.Sprintf("one row's request is %d bytes, over the %d-byte request limit", len(body), limit)}
+		}
+		half := len(req.Rows) / 2
+		first, err := e.Invoke(ctx, Request{Columns: req.Columns, Rows: req.Rows[:half]})
+		if err != nil {
+			return nil, err
+		}
+		second, err := e.Invoke(ctx, Request{Columns: req.Columns, Rows: req.Rows[half:]})
+		if err != nil {
+			return nil, err
+		}
+		return append(first, second...), nil
 	}
 	respType, respBody, err := e.post(ctx, body, ctype)
 	if err != nil {
@@ -133,7 +163,8 @@ func (e *Endpoint) post(ctx context.Context, body []byte, ctype string) (string,
 		if err == nil && status/100 == 2 {
 			return ctype, resp, nil
 		}
-		retryable := err != nil || status == http.StatusTooManyRequests || status >= 500
+		// A response too large to accept will be as large next time.
+		retryable := (err != nil && !errors.Is(err, errTooLarge)) || status == http.StatusTooManyRequests || status >= 500
 		var callErr *Error
 		if err != nil {
 			callErr = &Error{Endpoint: e.Name, Message: transportMessage(err)}
@@ -188,12 +219,16 @@ func (e *Endpoint) once(ctx context.Context, body []byte, ctype string) (string,
 		return "", nil, 0, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	limit := e.MaxResponseBytes
+	if limit <= 0 {
+		limit = DefaultMaxResponseBytes
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	if err != nil {
 		return "", nil, 0, err
 	}
-	if len(data) > MaxResponseBytes {
-		return "", nil, resp.StatusCode, fmt.Errorf("response larger than %d bytes", MaxResponseBytes)
+	if len(data) > limit {
+		return "", nil, 0, fmt.Errorf("%w: response larger than %d bytes", errTooLarge, limit)
 	}
 	if e.Counters != nil {
 		e.Counters.Response()
@@ -208,6 +243,9 @@ func transportMessage(err error) string {
 		return "request timed out"
 	case errors.Is(err, context.Canceled):
 		return "request cancelled"
+	}
+	if errors.Is(err, errTooLarge) {
+		return strings.TrimPrefix(err.Error(), errTooLarge.Error()+": ")
 	}
 	msg := err.Error()
 	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "connection refused") {

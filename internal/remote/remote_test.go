@@ -1,12 +1,15 @@
 package remote
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,4 +199,46 @@ func TestParseProtocol(t *testing.T) {
 	}
 	_, err := ParseProtocol("grpc")
 	require.ErrorContains(t, err, "unknown protocol")
+}
+
+func TestEndpointSplitsLargeRequestsAndCapsResponses(t *testing.T) {
+	var sizes []int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		sizes = append(sizes, len(body))
+		mu.Unlock()
+		if r.URL.Path == "/huge" {
+			_, _ = w.Write(bytes.Repeat([]byte("9\n"), 1000))
+			return
+		}
+		w.Header().Set("Content-Type", "text/csv")
+		_, _ = w.Write(body) // echo
+	}))
+	defer srv.Close()
+	ep := &Endpoint{Name: "e", URL: srv.URL + "/invocations", Codec: SageMakerCodec{}, Timeout: 5 * time.Second,
+		Client: NewHTTPClient(2), MaxRequestBytes: 100}
+	rows := make([][]any, 40)
+	for i := range rows {
+		rows[i] = []any{fmt.Sprintf("row-%02d", i)} // 7 bytes + newline
+	}
+	out, err := ep.Invoke(context.Background(), Request{Columns: []string{"s"}, Rows: rows})
+	require.NoError(t, err)
+	require.Len(t, out, 40)
+	for i, v := range out {
+		require.Equal(t, fmt.Sprintf("row-%02d", i), v, "order is kept across split requests")
+	}
+	for _, n := range sizes {
+		require.LessOrEqual(t, n, 100)
+	}
+	require.Greater(t, len(sizes), 1)
+
+	_, err = ep.Invoke(context.Background(), Request{Columns: []string{"s"}, Rows: [][]any{{strings.Repeat("x", 200)}}})
+	require.ErrorContains(t, err, "over the 100-byte request limit")
+
+	huge := &Endpoint{Name: "h", URL: srv.URL + "/huge", Codec: SageMakerCodec{}, Timeout: 5 * time.Second,
+		Client: NewHTTPClient(1), MaxResponseBytes: 100}
+	_, err = huge.Invoke(context.Background(), Request{Columns: []string{"s"}, Rows: [][]any{{"a"}}})
+	require.ErrorContains(t, err, "response larger than 100 bytes")
 }

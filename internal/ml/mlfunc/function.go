@@ -2,9 +2,11 @@ package mlfunc
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
@@ -281,8 +283,21 @@ func (c *call) convert(ctx *sql.Context, v any, args []any) (any, error) {
 		for i, a := range args {
 			in[i], _ = remote.FormatValue(a)
 		}
-		return nil, fmt.Errorf("ML function '%s' returned '%v' for (%s), which is not a valid %s",
-			c.inv.def.Name, v, strings.Join(in, ", "), c.inv.def.returnType)
+		return nil, fmt.Errorf("ML function '%s' returned %s for (%s), which is not a valid %s",
+			c.inv.def.Name, printable(v), strings.Join(in, ", "), c.inv.def.returnType)
 	}
 	return out, nil
+}
+
+// printable renders a model's answer for an error message: quoted, with
+// invalid UTF-8 escaped, and cut short.
+func printable(v any) string {
+	s := fmt.Sprint(v)
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	if utf8.ValidString(s) {
+		return "'" + s + "'"
+	}
+	return strconv.Quote(s)
 }
