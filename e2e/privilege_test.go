@@ -228,3 +228,44 @@ func TestHostileModelResponses(t *testing.T) {
 	require.True(t, utf8.ValidString(err.Error()), "error messages stay valid UTF-8")
 	require.EqualValues(t, 1, queryInt(t, db, "SELECT 1"), "the connection survives")
 }
+
+func TestSlowDripResponseTimesOut(t *testing.T) {
+	_, model, db := mlSetup(t, 50, 50, "SAGEMAKER")
+	model.Set(func(b *testserver.Behaviour) { b.Drip = 100 * time.Millisecond })
+	mustExec(t, db, "ALTER ENDPOINT model TIMEOUT_MS 300")
+	start := time.Now()
+	_, err := db.Exec("SELECT twice(x) FROM nums")
+	require.ErrorContains(t, err, "timed out")
+	require.Less(t, time.Since(start), 15*time.Second, "a dripping response is cut off by the request timeout")
+}
+
+func TestUnprivilegedUserAndEveryMLStatement(t *testing.T) {
+	srv, model, root := mlSetup(t, 5, 5, "SAGEMAKER")
+	mustExec(t, root, "CREATE USER nobody1 IDENTIFIED BY 'pw'", "GRANT SELECT ON ml.* TO nobody1")
+	u := srv.Open(srv.DSN("nobody1", "pw", "ml"))
+	for _, q := range []string{
+		"CREATE FUNCTION mine(x INT) RETURNS INT ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'model'",
+		"DROP FUNCTION twice",
+		"CREATE ENDPOINT e URL 'http://127.0.0.1:9'",
+		"ALTER ENDPOINT model TIMEOUT_MS 1",
+		"DROP ENDPOINT model",
+		"SHOW ENDPOINTS",
+		"GRANT INVOKE SAGEMAKER ON *.* TO nobody1",
+		"GRANT CREATE ENDPOINT ON *.* TO nobody1",
+		"GRANT EXECUTE ON FUNCTION ml.twice TO nobody1",
+		"REVOKE INVOKE SAGEMAKER ON *.* FROM root@localhost",
+		"FLUSH STATUS",
+		"SELECT twice(x) FROM nums",
+		"SELECT * FROM sibyl.ml_audit_log",
+		"SELECT * FROM sibyl.catalog_objects",
+	} {
+		_, err := u.Exec(q)
+		require.Error(t, err, q)
+		var n uint16
+		n, _ = mysqlErr(t, err)
+		require.Contains(t, []uint16{1044, 1142, 1227, 1370}, n, "%s: %v", q, err)
+	}
+	require.Zero(t, model.Requests(), "nothing reached the model")
+	// And nothing changed.
+	require.EqualValues(t, 5, queryInt(t, root, "SELECT COUNT(*) FROM nums WHERE twice(x) = 2 * x"))
+}

@@ -45,6 +45,9 @@ type Behaviour struct {
 	JSONResponses bool
 	// Delay is added to every request (a slow model).
 	Delay time.Duration
+	// Drip, when set, sends the response one byte at a time with this
+	// pause between bytes (a server that never quite finishes).
+	Drip time.Duration
 	// Fail, when set, decides per request whether to fail and with what
 	// status and body (status 0 = no failure).
 	Fail func(n int64) (status int, body string)
@@ -201,6 +204,24 @@ func (m *ModelServer) serve(w http.ResponseWriter, r *http.Request) {
 	results := make([]string, len(rows))
 	for i, row := range rows {
 		results[i] = score(b, row)
+	}
+	if b.Drip > 0 {
+		w.Header().Set("Content-Type", "text/csv")
+		body := []byte(strings.Join(results, "\n") + "\n")
+		for _, c := range body {
+			if _, err := w.Write([]byte{c}); err != nil {
+				return
+			}
+			if f, ok := w.(http.Flusher); ok {
+				f.Flush()
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(b.Drip):
+			}
+		}
+		return
 	}
 	switch {
 	case strings.HasSuffix(r.URL.Path, "/infer"):
