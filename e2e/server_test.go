@@ -38,6 +38,22 @@ func mustExec(t *testing.T, db interface {
 	}
 }
 
+// showGrants returns SHOW GRANTS FOR account, one grant per line.
+func showGrants(t *testing.T, db *sql.DB, account string) string {
+	t.Helper()
+	rows, err := db.Query("SHOW GRANTS FOR " + account)
+	require.NoError(t, err)
+	defer rows.Close()
+	var grants []string
+	for rows.Next() {
+		var g string
+		require.NoError(t, rows.Scan(&g))
+		grants = append(grants, g)
+	}
+	require.NoError(t, rows.Err())
+	return strings.Join(grants, "\n")
+}
+
 // globalStatus reads SHOW GLOBAL STATUS LIKE pattern as name -> value.
 func globalStatus(t *testing.T, db *sql.DB, pattern string) map[string]int64 {
 	t.Helper()
@@ -289,16 +305,7 @@ func TestUsersRolesAndGrantsPersist(t *testing.T) {
 		_, err = writer.Exec("INSERT INTO staff VALUES (3, 'linus') ON DUPLICATE KEY UPDATE name = name")
 		require.NoError(t, err)
 
-		var grants []string
-		rows, err := root.Query("SHOW GRANTS FOR 'reader'@'%'")
-		require.NoError(t, err)
-		for rows.Next() {
-			var g string
-			require.NoError(t, rows.Scan(&g))
-			grants = append(grants, g)
-		}
-		require.NoError(t, rows.Err())
-		require.Contains(t, strings.Join(grants, "\n"), "GRANT SELECT ON `hr`.* TO `reader`@`%`")
+		require.Contains(t, showGrants(t, root, "'reader'@'%'"), "GRANT SELECT ON `hr`.* TO `reader`@`%`")
 	}
 	check()
 	srv.Restart()

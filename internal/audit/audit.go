@@ -11,7 +11,7 @@ package audit
 
 import (
 	"context"
-	"errors"
+
 	"fmt"
 	"sync"
 
@@ -65,11 +65,7 @@ func Open(ctx *sql.Context, engine *gms.Engine, newCtx func(context.Context) (*s
 		bytes_sent BIGINT NOT NULL,
 		duration_ms DOUBLE NOT NULL,
 		outcome VARCHAR(1024) NOT NULL)`
-	_, iter, _, err := engine.Query(ctx, q)
-	if err == nil {
-		_, err = sql.RowIterToRows(ctx, iter)
-	}
-	if err != nil {
+	if err := catalog.Exec(ctx, engine, q); err != nil {
 		return nil, fmt.Errorf("create audit table: %w", err)
 	}
 	l := &Log{engine: engine, newCtx: newCtx, log: log, records: make(chan mlfunc.AuditRecord, 4096),
@@ -123,36 +119,23 @@ func (l *Log) write(batch []mlfunc.AuditRecord) error {
 		return err
 	}
 	defer sql.SessionEnd(ctx.Session)
-	if err := exec(ctx, l.engine, "START TRANSACTION"); err != nil {
+	if err := catalog.Exec(ctx, l.engine, "START TRANSACTION"); err != nil {
 		return err
 	}
 	if err := l.insert(ctx, batch); err != nil {
-		_ = exec(ctx, l.engine, "ROLLBACK")
+		_ = catalog.Exec(ctx, l.engine, "ROLLBACK")
 		return err
 	}
 	if err := l.trim(ctx); err != nil {
-		_ = exec(ctx, l.engine, "ROLLBACK")
+		_ = catalog.Exec(ctx, l.engine, "ROLLBACK")
 		return err
 	}
-	return exec(ctx, l.engine, "COMMIT")
+	return catalog.Exec(ctx, l.engine, "COMMIT")
 }
 
 func (l *Log) insert(ctx *sql.Context, batch []mlfunc.AuditRecord) error {
-	db, err := l.engine.Analyzer.Catalog.DbProvider.Database(ctx, catalog.Database)
-	if err != nil {
-		return err
-	}
-	tbl, ok, err := db.GetTableInsensitive(ctx, Table)
-	if err != nil || !ok {
-		return errors.Join(err, errors.New("audit table missing"))
-	}
-	ins, ok := tbl.(sql.InsertableTable)
-	if !ok {
-		return errors.New("audit table is not insertable")
-	}
-	ed := ins.Inserter(ctx)
-	ed.StatementBegin(ctx)
-	for _, r := range batch {
+	rows := make([]sql.Row, len(batch))
+	for i, r := range batch {
 		// Ids are the record's time in nanoseconds, kept increasing by the
 		// single writer, so the newest rows have the largest ids.
 		id := r.Time.UnixNano()
@@ -160,19 +143,10 @@ func (l *Log) insert(ctx *sql.Context, batch []mlfunc.AuditRecord) error {
 			id = l.lastID + 1
 		}
 		l.lastID = id
-		row := sql.NewRow(id, r.Time.UTC(), trunc(r.User, 80), trunc(r.Host, 255), trunc(r.Function, 200),
+		rows[i] = sql.NewRow(id, r.Time.UTC(), trunc(r.User, 80), trunc(r.Host, 255), trunc(r.Function, 200),
 			trunc(r.Endpoint, 255), r.Rows, r.Requests, r.Bytes, float64(r.Duration.Microseconds())/1000, trunc(r.Outcome, 1024))
-		if err := ed.Insert(ctx, row); err != nil {
-			_ = ed.DiscardChanges(ctx, err)
-			_ = ed.Close(ctx)
-			return err
-		}
 	}
-	if err := ed.StatementComplete(ctx); err != nil {
-		_ = ed.Close(ctx)
-		return err
-	}
-	return ed.Close(ctx)
+	return catalog.InsertRows(ctx, l.engine, Table, rows)
 }
 
 // trim deletes the oldest rows beyond sibyl_ml_audit_log_size.
@@ -184,16 +158,7 @@ func (l *Log) trim(ctx *sql.Context) error {
 	}
 	q := fmt.Sprintf("DELETE FROM %s.%s WHERE id < (SELECT MIN(id) FROM (SELECT id FROM %s.%s ORDER BY id DESC LIMIT %d) newest)",
 		catalog.Database, Table, catalog.Database, Table, keep)
-	return exec(ctx, l.engine, q)
-}
-
-func exec(ctx *sql.Context, engine *gms.Engine, q string) error {
-	_, iter, _, err := engine.Query(ctx, q)
-	if err != nil {
-		return err
-	}
-	_, err = sql.RowIterToRows(ctx, iter)
-	return err
+	return catalog.Exec(ctx, l.engine, q)
 }
 
 func trunc(s string, n int) string {

@@ -54,7 +54,7 @@ func (s *Store) Open(ctx *sql.Context, engine *gms.Engine) error {
 			PRIMARY KEY (kind, name)
 		)`,
 	} {
-		if err := exec(ctx, engine, q); err != nil {
+		if err := Exec(ctx, engine, q); err != nil {
 			return fmt.Errorf("catalog bootstrap %q: %w", q, err)
 		}
 	}
@@ -62,13 +62,55 @@ func (s *Store) Open(ctx *sql.Context, engine *gms.Engine) error {
 	return nil
 }
 
-func exec(ctx *sql.Context, engine *gms.Engine, q string) error {
+// Exec runs one statement in ctx's session and drains its result.
+func Exec(ctx *sql.Context, engine *gms.Engine, q string) error {
 	_, iter, _, err := engine.Query(ctx, q)
 	if err != nil {
 		return err
 	}
 	_, err = sql.RowIterToRows(ctx, iter)
 	return err
+}
+
+// InsertRows adds rows to a table of the system database in ctx's
+// transaction. Like the catalog itself it bypasses user privileges: it is
+// for the server's own tables.
+func InsertRows(ctx *sql.Context, engine *gms.Engine, table string, rows []sql.Row) error {
+	tbl, err := systemTable(ctx, engine, table)
+	if err != nil {
+		return err
+	}
+	ins, ok := tbl.(sql.InsertableTable)
+	if !ok {
+		return fmt.Errorf("%s.%s is not insertable", Database, table)
+	}
+	ed := ins.Inserter(ctx)
+	return edit(ctx, ed, func() error {
+		for _, r := range rows {
+			if err := ed.Insert(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func systemTable(ctx *sql.Context, engine *gms.Engine, name string) (sql.Table, error) {
+	// The server's own tables are reached through the storage provider,
+	// not the privilege-checking catalog, so a user allowed to create a
+	// function need not be allowed to read the sibyl database.
+	db, err := engine.Analyzer.Catalog.DbProvider.Database(ctx, Database)
+	if err != nil {
+		return nil, fmt.Errorf("system database: %w", err)
+	}
+	tbl, ok, err := db.GetTableInsensitive(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("system table %s: %w", name, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("system table %s.%s is missing", Database, name)
+	}
+	return tbl, nil
 }
 
 // ErrNoTransaction is returned for a write made outside a transaction: it
@@ -160,21 +202,7 @@ func (s *Store) List(ctx *sql.Context, kind string) ([]Object, error) {
 }
 
 func (s *Store) table(ctx *sql.Context) (sql.Table, error) {
-	// The catalog is the server's own: it is reached through the storage
-	// provider, not the privilege-checking catalog, so a user allowed to
-	// create a function need not be allowed to read the sibyl database.
-	db, err := s.engine.Analyzer.Catalog.DbProvider.Database(ctx, Database)
-	if err != nil {
-		return nil, fmt.Errorf("catalog database: %w", err)
-	}
-	tbl, ok, err := db.GetTableInsensitive(ctx, objectsTable)
-	if err != nil {
-		return nil, fmt.Errorf("catalog table: %w", err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("catalog table %s.%s is missing", Database, objectsTable)
-	}
-	return tbl, nil
+	return systemTable(ctx, s.engine, objectsTable)
 }
 
 // find scans for the row. The catalog holds at most thousands of rows and
