@@ -38,6 +38,7 @@ func Display(priv string) string { return strings.ReplaceAll(priv, "_", " ") }
 // Account is user@host.
 type Account struct{ User, Host string }
 
+// String writes the account as MySQL does in messages.
 func (a Account) String() string { return fmt.Sprintf("'%s'@'%s'", a.User, a.Host) }
 
 // ParseAccount splits "`u`@`h`", "'u'@'h'" or "u" (host %).

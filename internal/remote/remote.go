@@ -112,6 +112,7 @@ type Error struct {
 	Message  string
 }
 
+// Error implements error; the message never includes request headers.
 func (e *Error) Error() string {
 	if e.Status == 0 {
 		return fmt.Sprintf("endpoint '%s': %s", e.Endpoint, e.Message)
