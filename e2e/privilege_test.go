@@ -152,11 +152,27 @@ func TestNoEgressColumnsNeverLeave(t *testing.T) {
 		require.ErrorContains(t, err, "sibyl:no_egress", q)
 	}
 	require.Zero(t, model.Requests(), "nothing was sent")
+
+	// Nor through a trigger on the table.
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(context.Background(), `CREATE TRIGGER leak BEFORE INSERT ON customers FOR EACH ROW
+		BEGIN
+		  IF echo(NEW.ssn) = 'x' THEN SET NEW.score = 0; END IF;
+		END`)
+	require.NoError(t, err)
+	_, err = db.Exec("INSERT INTO customers VALUES (3, '555-55-5555', 0.1)")
+	require.ErrorContains(t, err, "sibyl:no_egress")
+	require.Zero(t, model.Requests(), "nothing was sent")
+	require.EqualValues(t, 2, queryInt(t, db, "SELECT COUNT(*) FROM customers"))
+	mustExec(t, db, "DROP TRIGGER leak")
+
 	// Other columns of the same table may go.
 	require.EqualValues(t, 2, queryInt(t, db, "SELECT COUNT(*) FROM customers WHERE twice(score) = 2 * score"))
 	// The marker is an ordinary column comment, set and cleared with ALTER TABLE.
 	mustExec(t, db, "ALTER TABLE customers MODIFY score DOUBLE COMMENT 'sibyl:no_egress'")
-	_, err := db.Exec("SELECT twice(score) FROM customers")
+	_, err = db.Exec("SELECT twice(score) FROM customers")
 	require.ErrorContains(t, err, "customers.score")
 }
 

@@ -23,19 +23,27 @@ type RemoteInvoker interface {
 // checkEgress refuses, at planning time, a statement that would send a
 // column marked NoEgress, directly or inside any expression, to a remote
 // model. Nothing has been sent when it fails.
-func checkEgress(n sql.Node) error {
+func checkEgress(n sql.Node, scope *plan.Scope) error {
 	blocked := map[string]bool{}
-	walk(n, func(n sql.Node) bool {
-		switch n.(type) {
-		case *plan.ResolvedTable, *plan.TableAlias:
-			for _, c := range n.Schema() {
-				if strings.Contains(strings.ToLower(c.Comment), NoEgress) {
-					blocked[strings.ToLower(c.Source+"."+c.Name)] = true
+	// The outer scope holds the tables a subquery or a trigger body reads
+	// from outside (a trigger's NEW and OLD rows among them).
+	roots := []sql.Node{n}
+	if scope != nil {
+		roots = append(roots, scope.InnerToOuter()...)
+	}
+	for _, root := range roots {
+		walk(root, func(n sql.Node) bool {
+			switch n.(type) {
+			case *plan.ResolvedTable, *plan.TableAlias:
+				for _, c := range n.Schema() {
+					if strings.Contains(strings.ToLower(c.Comment), NoEgress) {
+						blocked[strings.ToLower(c.Source+"."+c.Name)] = true
+					}
 				}
 			}
-		}
-		return true
-	})
+			return true
+		})
+	}
 	if len(blocked) == 0 {
 		return nil
 	}

@@ -33,11 +33,11 @@ func Install() {
 // batchCalls is the analyzer rule. All calls of one function in a statement
 // share a Slot, so a call the plan evaluates twice (ORDER BY an alias, say)
 // is still sent once.
-func batchCalls(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+func batchCalls(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, scope *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
 	if !hasCall(n) {
 		return n, transform.SameTree, nil
 	}
-	if err := checkEgress(n); err != nil {
+	if err := checkEgress(n, scope); err != nil {
 		return nil, transform.SameTree, err
 	}
 	slots := map[string]*Slot{}
@@ -123,9 +123,11 @@ func batchable(n sql.Node) bool {
 	return false
 }
 
+// hasCall reports a call anywhere in the plan, trigger bodies and derived
+// tables included.
 func hasCall(n sql.Node) bool {
 	found := false
-	transform.Inspect(n, func(n sql.Node) bool {
+	walk(n, func(n sql.Node) bool {
 		if ex, ok := n.(sql.Expressioner); ok {
 			for _, e := range ex.Expressions() {
 				if transform.InspectExpr(e, func(e sql.Expression) bool {
