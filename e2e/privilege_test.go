@@ -139,6 +139,7 @@ func TestNoEgressColumnsNeverLeave(t *testing.T) {
 	mustExec(t, db,
 		"CREATE TABLE customers (id INT PRIMARY KEY, ssn VARCHAR(11) COMMENT 'sibyl:no_egress', score DOUBLE)",
 		"INSERT INTO customers VALUES (1, '123-45-6789', 0.5), (2, '987-65-4321', 0.25)",
+		"CREATE VIEW customer_ids AS SELECT id, ssn AS tax_id FROM customers",
 		"CREATE FUNCTION echo(v VARCHAR(64)) RETURNS VARCHAR(64) ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'model'")
 	for _, q := range []string{
 		"SELECT echo(ssn) FROM customers",
@@ -147,6 +148,7 @@ func TestNoEgressColumnsNeverLeave(t *testing.T) {
 		"SELECT id FROM customers ORDER BY echo(UPPER(ssn))",
 		"SELECT echo(s) FROM (SELECT id, LOWER(ssn) AS s FROM customers) d",
 		"INSERT INTO customers SELECT id + 10, echo(ssn), score FROM customers",
+		"SELECT echo(tax_id) FROM customer_ids",
 	} {
 		_, err := db.Exec(q)
 		require.ErrorContains(t, err, "sibyl:no_egress", q)
