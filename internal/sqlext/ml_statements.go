@@ -352,14 +352,28 @@ func parseEndpointOptions(c *cursor, d *mlfunc.EndpointDef) error {
 func parseEndpointChanges(c *cursor, into *mlfunc.EndpointDef) (func(dst *mlfunc.EndpointDef, src mlfunc.EndpointDef), error) {
 	var set []func(dst *mlfunc.EndpointDef, src mlfunc.EndpointDef)
 	for !c.done() {
-		switch {
-		case c.accept("URL"):
+		opt := strings.ToUpper(c.peek().Text)
+		if field, ok := endpointStringOptions[opt]; ok && !c.peek().String {
+			c.pos++
 			v, err := c.str()
 			if err != nil {
 				return nil, err
 			}
-			into.URL = v
-			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.URL = s.URL })
+			*field(into) = v
+			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { *field(d) = *field(&s) })
+			continue
+		}
+		if field, ok := endpointIntOptions[opt]; ok && !c.peek().String {
+			c.pos++
+			n, err := c.integer()
+			if err != nil {
+				return nil, err
+			}
+			*field(into) = n
+			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { *field(d) = *field(&s) })
+			continue
+		}
+		switch {
 		case c.accept("PROTOCOL"):
 			t := c.peek()
 			c.pos++
@@ -369,41 +383,6 @@ func parseEndpointChanges(c *cursor, into *mlfunc.EndpointDef) (func(dst *mlfunc
 			}
 			into.Protocol = p
 			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.Protocol = s.Protocol })
-		case c.accept("TIMEOUT_MS"):
-			n, err := c.integer()
-			if err != nil {
-				return nil, err
-			}
-			into.TimeoutMS = n
-			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.TimeoutMS = s.TimeoutMS })
-		case c.accept("MAX_CONCURRENCY"):
-			n, err := c.integer()
-			if err != nil {
-				return nil, err
-			}
-			into.MaxConcurrency = n
-			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.MaxConcurrency = s.MaxConcurrency })
-		case c.accept("MODEL"):
-			v, err := c.str()
-			if err != nil {
-				return nil, err
-			}
-			into.Model = v
-			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.Model = s.Model })
-		case c.accept("PROMPT"):
-			v, err := c.str()
-			if err != nil {
-				return nil, err
-			}
-			into.Prompt = v
-			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.Prompt = s.Prompt })
-		case c.accept("CA_BUNDLE"):
-			v, err := c.str()
-			if err != nil {
-				return nil, err
-			}
-			into.CABundle = v
-			set = append(set, func(d *mlfunc.EndpointDef, s mlfunc.EndpointDef) { d.CABundle = s.CABundle })
 		case c.accept("HEADERS"):
 			if err := c.expect("("); err != nil {
 				return nil, err
@@ -443,6 +422,20 @@ func parseEndpointChanges(c *cursor, into *mlfunc.EndpointDef) (func(dst *mlfunc
 		}
 	}, nil
 }
+
+// Endpoint options that take one string or one integer, by keyword.
+var (
+	endpointStringOptions = map[string]func(*mlfunc.EndpointDef) *string{
+		"URL":       func(d *mlfunc.EndpointDef) *string { return &d.URL },
+		"MODEL":     func(d *mlfunc.EndpointDef) *string { return &d.Model },
+		"PROMPT":    func(d *mlfunc.EndpointDef) *string { return &d.Prompt },
+		"CA_BUNDLE": func(d *mlfunc.EndpointDef) *string { return &d.CABundle },
+	}
+	endpointIntOptions = map[string]func(*mlfunc.EndpointDef) *int{
+		"TIMEOUT_MS":      func(d *mlfunc.EndpointDef) *int { return &d.TimeoutMS },
+		"MAX_CONCURRENCY": func(d *mlfunc.EndpointDef) *int { return &d.MaxConcurrency },
+	}
+)
 
 // mlError reports a semantic error in an ML statement as MySQL's generic
 // error with the reason.
