@@ -204,7 +204,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return sess, nil
 	}
 	wrap := func(e *gms.Engine, sm *gmsserver.SessionManager, h mysql.Handler) (*gms.Engine, *gmsserver.SessionManager, mysql.Handler) {
-		return e, sm, &serializingHandler{Handler: h, lock: lock, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
+		return e, sm, &handler{Handler: h, lock: lock, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
 			finished: s.ML.FinishStatement}
 	}
 	// NewConfig applies max_connections and the net timeouts, so SET
