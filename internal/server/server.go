@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -123,23 +122,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.DataDir, stateDirName), 0o700); err != nil {
-		return nil, fmt.Errorf("create data dir: %w", err)
-	}
-	keyFile := cfg.SecretKeyFile
-	if keyFile == "" {
-		keyFile = filepath.Join(cfg.DataDir, stateDirName, "secret.key")
-	}
-	secrets, err := secret.Load(keyFile)
-	if err != nil {
-		return nil, err
-	}
-
 	reg := status.Global()
 	s := &Server{cfg: cfg, log: cfg.Logger, Status: reg, Catalog: catalog.NewStore()}
 	s.Functions = sqlfunc.NewRegistry(s.isBuiltinFunction)
 	s.ML = mlfunc.NewManager(s.Catalog, s.Functions, reg)
-	s.ML.Secrets = secrets
 	s.privileges = &privilege.Checker{}
 	s.ML.Authorize = s.authorizeML
 	stmts := append([]sqlext.Statement{
@@ -166,6 +152,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.storage = st
 	s.engine = st.sqlEngine.GetUnderlyingEngine()
+	// Stored endpoint credentials are unsealed when bootstrap loads them.
+	keyFile := cfg.SecretKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(st.dataDir, stateDirName, "secret.key")
+	}
+	if s.ML.Secrets, err = secret.Load(keyFile); err != nil {
+		_ = st.close()
+		return nil, err
+	}
 	exec.InstallExplain(s.engine.Analyzer.ExecBuilder)
 	s.privileges.Bind(s.engine.Analyzer.Catalog.MySQLDb)
 	info := infoschema.Wrap(s.engine.Analyzer.Catalog.InfoSchema)
