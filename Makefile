@@ -12,13 +12,14 @@ export CGO_ENABLED=1
 
 .PHONY: build run test deps bench fuzz clean
 
-build:
+build: deps
 	$(GO) build -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sibyldb
 
 run: build
 	$(BIN) serve --data-dir $(DATA_DIR) --addr $(ADDR)
 
-# deps installs what a fresh Debian machine lacks for the full test suite.
+# deps installs what a fresh Debian machine lacks: XGBoost for the build,
+# the MariaDB client and server for the tests and benchmarks.
 deps:
 	@scripts/install-deps.sh
 

@@ -2,12 +2,14 @@
 # Installs the system packages SibylDB's tests need on Debian/Ubuntu:
 #   mariadb-client  the `mariadb` CLI used by end-to-end tests
 #   mariadb-server  the reference server the benchmark compares against
+#   libxgboost-dev  XGBoost's C library, which CREATE MODEL trains with (cgo)
 # Already-present packages are skipped, so this is fast on a warm machine.
 set -euo pipefail
 
 need=()
 command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+[ -f /usr/include/xgboost/c_api.h ] || need+=(libxgboost-dev)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
