@@ -2,6 +2,7 @@
 // machine learning in SQL.
 //
 //	sibyldb serve [--data-dir DIR] [--addr HOST:PORT] [--root-password PW] [--log-level LEVEL]
+//	sibyldb serve-model --data-dir DIR --model [DB.]NAME [--addr HOST:PORT]
 //	sibyldb version
 package main
 
@@ -31,8 +32,9 @@ func main() {
 const usage = `usage: sibyldb <command> [flags]
 
 commands:
-  serve     run the server (sibyldb serve --help for flags)
-  version   print the version
+  serve        run the server (sibyldb serve --help for flags)
+  serve-model  serve a model trained in SQL over SageMaker's /ping and /invocations
+  version      print the version
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -43,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "serve-model":
+		return serveModel(args[1:], stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "sibyldb %s\n", server.Version)
 		return 0

@@ -279,3 +279,24 @@ func toObject(r sql.Row) Object {
 	}
 	return o
 }
+
+// PutCommitted stores obj in a transaction of its own in ctx's session,
+// for writers that run after their statement ended (a training job
+// recording its result). A commit that conflicts with a concurrent catalog
+// write is retried.
+func (s *Store) PutCommitted(ctx *sql.Context, obj Object) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if err = Exec(ctx, s.engine, "START TRANSACTION"); err != nil {
+			return err
+		}
+		if err = s.Put(ctx, obj); err == nil {
+			if err = Exec(ctx, s.engine, "COMMIT"); err == nil {
+				return nil
+			}
+		}
+		_ = Exec(ctx, s.engine, "ROLLBACK")
+		time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+	}
+	return err
+}

@@ -353,12 +353,16 @@ func resolve(ctx *sql.Context, work []*pending) error {
 	var g errgroup.Group
 	for _, p := range work {
 		inv := p.site.Invoker
-		g.SetLimit(max(1, inv.Concurrency()))
+		// Each function has its own concurrency: one semaphore per
+		// function, all chunks in one group.
+		sem := make(chan struct{}, max(1, inv.Concurrency()))
 		step := max(1, inv.MaxBatch())
 		for lo := 0; lo < len(p.args); lo += step {
 			hi := min(lo+step, len(p.args))
 			args, entries := p.args[lo:hi], p.entries[lo:hi]
+			sem <- struct{}{}
 			g.Go(func() error {
+				defer func() { <-sem }()
 				vals, err := inv.Invoke(ctx, args)
 				if err == nil && len(vals) != len(args) {
 					err = fmt.Errorf("%s: %d results for %d rows", inv.Name(), len(vals), len(args))

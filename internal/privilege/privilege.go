@@ -24,6 +24,8 @@ const (
 	InvokeComprehend = "INVOKE_COMPREHEND"
 	// CreateEndpoint governs CREATE, ALTER, DROP and SHOW ENDPOINT(S).
 	CreateEndpoint = "CREATE_ENDPOINT"
+	// CreateModel governs CREATE MODEL (Redshift ML's GRANT CREATE MODEL).
+	CreateModel = "CREATE_MODEL"
 )
 
 // Roles maps the Aurora v3 role names to the privilege each carries.

@@ -27,6 +27,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/infoschema"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
+	"github.com/sibyldb/sibyldb/internal/ml/models"
 	"github.com/sibyldb/sibyldb/internal/privilege"
 	"github.com/sibyldb/sibyldb/internal/secret"
 	"github.com/sibyldb/sibyldb/internal/sqlext"
@@ -91,6 +92,8 @@ type Server struct {
 	Catalog *catalog.Store
 	// ML manages ML functions and endpoints.
 	ML *mlfunc.Manager
+	// Models manages the models of CREATE MODEL and their training jobs.
+	Models *models.Manager
 
 	privileges *privilege.Checker
 	audit      *audit.Log
@@ -128,10 +131,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.ML = mlfunc.NewManager(s.Catalog, s.Functions, reg)
 	s.privileges = &privilege.Checker{}
 	s.ML.Authorize = s.authorizeML
+	s.Models = models.NewManager(s.Catalog, s.Functions)
+	s.Models.Endpoints, s.Models.Log = s.ML, cfg.Logger
+	s.Models.NewContext, s.Models.Authorize = s.NewContext, s.authorizeModel
+	s.Models.Query = func(ctx *sql.Context, q string) (sql.Schema, sql.RowIter, error) {
+		schema, iter, _, err := s.engine.Query(ctx, q)
+		return schema, iter, err
+	}
 	stmts := append([]sqlext.Statement{
 		sqlext.FlushStatus{Counters: reg},
 		sqlext.MLStatements{Manager: s.ML, Privileges: s.privileges},
-		sqlext.PrivilegeStatements{Checker: s.privileges},
+		sqlext.ModelStatements{Manager: s.Models, Privileges: s.privileges},
+		sqlext.PrivilegeStatements{Checker: s.privileges, ModelFunctions: s.modelFunctions},
 	}, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
 	if err := installSystemVariables(cfg); err != nil {
@@ -152,6 +163,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.storage = st
 	s.engine = st.sqlEngine.GetUnderlyingEngine()
+	s.Models.ArtifactDir = ModelsDir(st.dataDir)
 	// Stored endpoint credentials are unsealed when bootstrap loads them.
 	keyFile := cfg.SecretKeyFile
 	if keyFile == "" {
@@ -256,6 +268,7 @@ wait:
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	s.Models.Close()
 	s.audit.Close()
 	return s.storage.close()
 }
@@ -310,6 +323,12 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 	if err := s.ML.Load(sqlCtx); err != nil {
 		return fmt.Errorf("load ML functions: %w", err)
 	}
+	if err := s.Models.Load(sqlCtx); err != nil {
+		return fmt.Errorf("load models: %w", err)
+	}
+	if err := s.Functions.Register(sqlCtx, "", s.Models.ExplainFunction()); err != nil {
+		return err
+	}
 	if s.audit, err = audit.Open(sqlCtx, s.engine, s.NewContext, s.Status, s.log); err != nil {
 		return err
 	}
@@ -332,6 +351,32 @@ func (s *Server) authorizeML(ctx *sql.Context, d *mlfunc.FunctionDef) error {
 		return privilege.Denied(privilege.InvokeSageMaker)
 	}
 	return nil
+}
+
+// ModelsDir is where the server keeps a copy of every ready model for
+// `sibyldb serve-model`.
+func ModelsDir(dataDir string) string { return filepath.Join(dataDir, stateDirName, "models") }
+
+// authorizeModel lets a model's owner use its functions, and others with
+// EXECUTE on its prediction function (GRANT EXECUTE ON MODEL grants that).
+func (s *Server) authorizeModel(ctx *sql.Context, md *models.Model) error {
+	cl := ctx.Session.Client()
+	if privilege.ParseAccount(md.Owner) == (privilege.Account{User: cl.User, Host: cl.Address}) {
+		return nil
+	}
+	if !s.privileges.CanExecute(ctx, md.DB, md.Function) {
+		return mysql.NewSQLError(1370, "42000", "execute command denied to user '%s'@'%s' for model '%s.%s'", cl.User, cl.Address, md.DB, md.Name)
+	}
+	return nil
+}
+
+// modelFunctions lists a model's functions for GRANT EXECUTE ON MODEL.
+func (s *Server) modelFunctions(db, name string) ([]string, bool) {
+	md, ok := s.Models.Get(db, name)
+	if !ok {
+		return nil, false
+	}
+	return md.Functions(), true
 }
 
 // isBuiltinFunction reports names that GMS or Dolt already define, so that

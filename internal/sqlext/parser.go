@@ -187,6 +187,9 @@ type Token struct {
 	Text string
 	// String is true for string literals.
 	String bool
+	// End is the byte offset just past the token in the statement, so a
+	// parser can cut out a clause (a subquery) as written.
+	End int
 }
 
 // Is reports whether the token is the keyword or bare word kw, in any case.
@@ -212,7 +215,8 @@ func Tokens(stmt string) ([]Token, error) {
 		case ast.COMMENT:
 			continue
 		}
-		t := Token{Text: string(val), String: typ == ast.STRING}
+		// The tokenizer's Position is 1-based and one character ahead.
+		t := Token{Text: string(val), String: typ == ast.STRING, End: tkn.Position - 1}
 		if t.Text == "" {
 			t.Text = string(rune(typ))
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/sibyldb/sibyldb/internal/privilege"
@@ -18,11 +19,19 @@ import (
 //	REVOKE INVOKE {SAGEMAKER | COMPREHEND} ON *.* FROM account [, ...]
 //	GRANT CREATE ENDPOINT ON *.* TO account [, ...]      (and REVOKE ... FROM)
 //	GRANT EXECUTE ON FUNCTION [db.]fn TO account [, ...] (and REVOKE ... FROM)
+//	GRANT CREATE MODEL [ON *.*] TO account [, ...]       (Redshift ML; and REVOKE)
+//	GRANT EXECUTE ON MODEL [db.]model TO account [, ...] (Redshift ML; and REVOKE)
+//
+// EXECUTE ON MODEL is EXECUTE on each of the model's functions, so SHOW
+// GRANTS lists it as such.
 //
 // Aurora v3's roles (GRANT AWS_SAGEMAKER_ACCESS TO account) are ordinary
 // roles and need nothing here.
 type PrivilegeStatements struct {
 	Checker *privilege.Checker
+	// ModelFunctions lists the functions of model db.name (false when the
+	// model does not exist).
+	ModelFunctions func(db, name string) ([]string, bool)
 }
 
 var _ Statement = PrivilegeStatements{}
@@ -41,7 +50,14 @@ func (p PrivilegeStatements) Parse(ctx context.Context, stmt string) (sql.Node, 
 	if !grant {
 		c.accept("REVOKE")
 	}
-	var priv, db, fn string
+	var priv, db, fn, modelName string
+	optionalOn := false
+	currentDB := func() string {
+		if sctx, ok := ctx.(*sql.Context); ok && sctx.Session != nil {
+			return sctx.GetCurrentDatabase()
+		}
+		return ""
+	}
 	switch {
 	case c.accept("INVOKE", "SAGEMAKER"):
 		priv = privilege.InvokeSageMaker
@@ -51,19 +67,23 @@ func (p PrivilegeStatements) Parse(ctx context.Context, stmt string) (sql.Node, 
 		return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
 	case c.accept("CREATE", "ENDPOINT"):
 		priv = privilege.CreateEndpoint
+	case c.accept("CREATE", "MODEL"):
+		priv, optionalOn = privilege.CreateModel, true
 	case c.accept("EXECUTE", "ON", "FUNCTION"):
 		if db, fn, err = c.qualified(); err != nil {
 			return nil, ast.AuthInformation{}, true, err
 		}
-		if db == "" {
-			if sctx, ok := ctx.(*sql.Context); ok && sctx.Session != nil {
-				db = sctx.GetCurrentDatabase()
-			}
+	case c.accept("EXECUTE", "ON", "MODEL"):
+		if db, modelName, err = c.qualified(); err != nil {
+			return nil, ast.AuthInformation{}, true, err
 		}
 	default:
 		return nil, ast.AuthInformation{}, false, nil // every other GRANT is GMS's
 	}
-	if priv != "" {
+	if db == "" {
+		db = currentDB()
+	}
+	if priv != "" && !(optionalOn && c.atAny("TO", "FROM")) {
 		if err := c.expect("ON", "*", ".", "*"); err != nil {
 			return nil, ast.AuthInformation{}, true, err
 		}
@@ -95,13 +115,34 @@ func (p PrivilegeStatements) Parse(ctx context.Context, stmt string) (sql.Node, 
 	if fn != "" {
 		desc = strings.ToUpper(toks[0].Text) + " EXECUTE ON FUNCTION " + db + "." + fn
 	}
+	if modelName != "" {
+		desc = strings.ToUpper(toks[0].Text) + " EXECUTE ON MODEL " + db + "." + modelName
+	}
 	node := &stmtNode{desc: desc, schema: types.OkResultSchema, run: func(ctx *sql.Context) (sql.RowIter, error) {
+		fns := []string{fn}
+		if modelName != "" {
+			var ok bool
+			if p.ModelFunctions != nil {
+				fns, ok = p.ModelFunctions(db, modelName)
+			}
+			if !ok {
+				return nil, mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "Model '%s.%s' does not exist", db, modelName)
+			}
+		}
 		var err error
 		switch {
-		case fn != "" && grant:
-			err = p.Checker.GrantExecute(ctx, db, fn, accounts)
-		case fn != "":
-			err = p.Checker.RevokeExecute(ctx, db, fn, accounts)
+		case fns[0] != "" && grant:
+			for _, f := range fns {
+				if err = p.Checker.GrantExecute(ctx, db, f, accounts); err != nil {
+					break
+				}
+			}
+		case fns[0] != "":
+			for _, f := range fns {
+				if err = p.Checker.RevokeExecute(ctx, db, f, accounts); err != nil {
+					break
+				}
+			}
 		case grant:
 			err = p.Checker.Grant(ctx, priv, accounts, withGrant)
 		default:

@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/sibyldb/sibyldb/internal/exec"
@@ -87,12 +86,19 @@ func (d *FunctionDef) CreateStatement() string {
 // function makes the sql.Function the registry serves.
 func (m *Manager) function(d *FunctionDef) sql.Function {
 	inv := &invoker{m: m, def: d}
+	opts := exec.FuncCallOptions{
+		Single: func() {
+			m.counters.singleRequests.Add(1)
+			m.stats(d).single.Add(1)
+		},
+		Convert: inv.convert,
+	}
 	return sql.FunctionN{Name: d.Name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
 		if len(args) != len(d.Params) {
 			return nil, mysql.NewSQLError(1318, mysql.SSClientError,
 				"Incorrect number of arguments for FUNCTION %s.%s; expected %d, got %d", d.DB, d.Name, len(d.Params), len(args))
 		}
-		return &call{inv: inv, args: args}, nil
+		return exec.NewFuncCall(inv, args, d.returnType, opts), nil
 	}}
 }
 
@@ -193,98 +199,16 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 	return out, nil
 }
 
-// call is one call of an ML function in a query.
-type call struct {
-	inv  *invoker
-	args []sql.Expression
-	slot *exec.Slot
-}
-
-var _ exec.Call = (*call)(nil)
-
-func (c *call) Args() []sql.Expression     { return c.args }
-func (c *call) Invoker() exec.Invoker      { return c.inv }
-func (c *call) Resolved() bool             { return expression.ExpressionsResolved(c.args...) }
-func (c *call) Type() sql.Type             { return c.inv.def.returnType }
-func (c *call) IsNullable() bool           { return true }
-func (c *call) Children() []sql.Expression { return c.args }
-
-func (c *call) String() string {
-	parts := make([]string, len(c.args))
-	for i, a := range c.args {
-		parts[i] = a.String()
-	}
-	return fmt.Sprintf("%s(%s)", c.inv.def.Name, strings.Join(parts, ", "))
-}
-
-// DebugString implements sql.DebugStringer (EXPLAIN FORMAT=DEBUG).
-func (c *call) DebugString() string {
-	parts := make([]string, len(c.args))
-	for i, a := range c.args {
-		parts[i] = sql.DebugString(a)
-	}
-	return fmt.Sprintf("%s(%s)", c.inv.def.Name, strings.Join(parts, ", "))
-}
-
-func (c *call) WithChildren(children ...sql.Expression) (sql.Expression, error) {
-	if len(children) != len(c.args) {
-		return nil, sql.ErrInvalidChildrenNumber.New(c, len(children), len(c.args))
-	}
-	nc := *c
-	nc.args = children
-	return &nc, nil
-}
-
-func (c *call) Slot() *exec.Slot { return c.slot }
-
-func (c *call) WithSlot(s *exec.Slot) exec.Call {
-	nc := *c
-	nc.slot = s
-	return &nc
-}
-
-// Eval returns the batched result when a Batch node computed it, else calls
-// the endpoint for this row alone.
-func (c *call) Eval(ctx *sql.Context, row sql.Row) (any, error) {
-	args := make([]any, len(c.args))
-	for i, a := range c.args {
-		v, err := a.Eval(ctx, row)
-		if err != nil {
-			return nil, err
-		}
-		args[i] = v
-	}
-	v, ok, err := c.slot.Lookup(ctx, row, args)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		if err := c.inv.Authorize(ctx); err != nil {
-			return nil, err
-		}
-		c.inv.m.counters.singleRequests.Add(1)
-		c.inv.m.stats(c.inv.def).single.Add(1)
-		vals, err := c.inv.Invoke(ctx, [][]any{args})
-		if err != nil {
-			return nil, err
-		}
-		v = vals[0]
-	}
-	return c.convert(ctx, v, args)
-}
-
-func (c *call) convert(ctx *sql.Context, v any, args []any) (any, error) {
-	if v == nil {
-		return nil, nil
-	}
-	out, _, err := c.inv.def.returnType.Convert(ctx, v)
+// convert turns the endpoint's answer into the declared return type.
+func (i *invoker) convert(ctx *sql.Context, v any, args []any) (any, error) {
+	out, _, err := i.def.returnType.Convert(ctx, v)
 	if err != nil {
 		in := make([]string, len(args))
-		for i, a := range args {
-			in[i], _ = remote.FormatValue(a)
+		for k, a := range args {
+			in[k], _ = remote.FormatValue(a)
 		}
 		return nil, fmt.Errorf("ML function '%s' returned %s for (%s), which is not a valid %s",
-			c.inv.def.Name, printable(v), strings.Join(in, ", "), c.inv.def.returnType)
+			i.def.Name, printable(v), strings.Join(in, ", "), i.def.returnType)
 	}
 	return out, nil
 }

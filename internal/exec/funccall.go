@@ -1,0 +1,132 @@
+package exec
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+)
+
+// FuncCall is the Call expression of a batchable SQL function: endpoint
+// functions and the prediction functions of trained models share it, and
+// differ only in their Invoker and in how a result becomes a SQL value.
+type FuncCall struct {
+	inv  Invoker
+	args []sql.Expression
+	typ  sql.Type
+	slot *Slot
+	opts FuncCallOptions
+}
+
+// FuncCallOptions customise a FuncCall.
+type FuncCallOptions struct {
+	// Single, when set, is told each time a call is evaluated for one
+	// row alone (no Batch node covered it), for counters.
+	Single func()
+	// Convert turns the invoker's result for args into the SQL value;
+	// nil converts with the result type.
+	Convert func(ctx *sql.Context, v any, args []any) (any, error)
+}
+
+var _ Call = (*FuncCall)(nil)
+
+// NewFuncCall returns a call of inv on args returning typ.
+func NewFuncCall(inv Invoker, args []sql.Expression, typ sql.Type, opts FuncCallOptions) *FuncCall {
+	return &FuncCall{inv: inv, args: args, typ: typ, opts: opts}
+}
+
+// Args implements Call.
+func (c *FuncCall) Args() []sql.Expression { return c.args }
+
+// Invoker implements Call.
+func (c *FuncCall) Invoker() Invoker { return c.inv }
+
+// Slot implements Call.
+func (c *FuncCall) Slot() *Slot { return c.slot }
+
+// WithSlot implements Call.
+func (c *FuncCall) WithSlot(s *Slot) Call {
+	nc := *c
+	nc.slot = s
+	return &nc
+}
+
+// Resolved implements sql.Expression.
+func (c *FuncCall) Resolved() bool { return expression.ExpressionsResolved(c.args...) }
+
+// Type implements sql.Expression.
+func (c *FuncCall) Type() sql.Type { return c.typ }
+
+// IsNullable implements sql.Expression.
+func (c *FuncCall) IsNullable() bool { return true }
+
+// Children implements sql.Expression.
+func (c *FuncCall) Children() []sql.Expression { return c.args }
+
+func (c *FuncCall) String() string {
+	parts := make([]string, len(c.args))
+	for i, a := range c.args {
+		parts[i] = a.String()
+	}
+	return fmt.Sprintf("%s(%s)", c.inv.Name(), strings.Join(parts, ", "))
+}
+
+// DebugString implements sql.DebugStringer (EXPLAIN FORMAT=DEBUG).
+func (c *FuncCall) DebugString() string {
+	parts := make([]string, len(c.args))
+	for i, a := range c.args {
+		parts[i] = sql.DebugString(a)
+	}
+	return fmt.Sprintf("%s(%s)", c.inv.Name(), strings.Join(parts, ", "))
+}
+
+// WithChildren implements sql.Expression.
+func (c *FuncCall) WithChildren(children ...sql.Expression) (sql.Expression, error) {
+	if len(children) != len(c.args) {
+		return nil, sql.ErrInvalidChildrenNumber.New(c, len(children), len(c.args))
+	}
+	nc := *c
+	nc.args = children
+	return &nc, nil
+}
+
+// Eval returns the batched result when a Batch node computed it, else
+// invokes the function for this row alone.
+func (c *FuncCall) Eval(ctx *sql.Context, row sql.Row) (any, error) {
+	args := make([]any, len(c.args))
+	for i, a := range c.args {
+		v, err := a.Eval(ctx, row)
+		if err != nil {
+			return nil, err
+		}
+		args[i] = v
+	}
+	v, ok, err := c.slot.Lookup(ctx, row, args)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if a, isAuth := c.inv.(Authorizer); isAuth {
+			if err := a.Authorize(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if c.opts.Single != nil {
+			c.opts.Single()
+		}
+		vals, err := c.inv.Invoke(ctx, [][]any{args})
+		if err != nil {
+			return nil, err
+		}
+		v = vals[0]
+	}
+	if v == nil {
+		return nil, nil
+	}
+	if c.opts.Convert != nil {
+		return c.opts.Convert(ctx, v, args)
+	}
+	out, _, err := c.typ.Convert(ctx, v)
+	return out, err
+}

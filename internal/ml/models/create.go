@@ -1,0 +1,284 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+
+	"github.com/sibyldb/sibyldb/internal/ml/automl"
+	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
+	"github.com/sibyldb/sibyldb/internal/ml/model"
+)
+
+// Create runs CREATE MODEL: it reads the training data in the creating
+// session (so the creator's privileges and snapshot apply), checks it,
+// registers the prediction functions and starts training in the
+// background. It returns once training has started.
+func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
+	md := &Model{Spec: *spec, Owner: owner, State: Training, Created: time.Now().UTC(),
+		MaxRuntime: DefaultMaxRuntime, MaxCells: DefaultMaxCells}
+	if err := md.applySettings(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if _, ok := m.models[md.key()]; ok {
+		m.mu.Unlock()
+		return fmt.Errorf("model %s.%s: %w", md.DB, md.Name, ErrExists)
+	}
+	// Reserve the name while the data is read.
+	m.models[md.key()] = md
+	m.mu.Unlock()
+	ok := false
+	defer func() {
+		if !ok {
+			m.mu.Lock()
+			delete(m.models, md.key())
+			m.mu.Unlock()
+		}
+	}()
+
+	switch {
+	case spec.SageMaker != "":
+		if err := m.createRemote(ctx, md); err != nil {
+			return err
+		}
+		ok = true
+		return nil
+	case spec.FromURI != "":
+		if err := m.createFromFile(ctx, md); err != nil {
+			return err
+		}
+		ok = true
+		return nil
+	}
+
+	ds, err := m.readTrainingData(ctx, md)
+	if err != nil {
+		return err
+	}
+	opt := automl.Options{Auto: md.Auto, ModelType: md.ModelType, Problem: model.Problem(md.ProblemType),
+		Objective: md.Objective, Hyperparameters: md.Hyperparameters, Seed: 42}
+	if md.Problem, _, err = automl.Prepare(ds, opt); err != nil {
+		return err
+	}
+	if err := m.register(ctx, md); err != nil {
+		return err
+	}
+	// The model is stored in a transaction of its own, not the creating
+	// statement's: the job's later write of the result must not race
+	// that statement's commit.
+	if err := m.persist(md); err != nil {
+		m.unregister(md)
+		return err
+	}
+	md.progress.Store("queued")
+	jobCtx, cancel := context.WithTimeout(m.ctx, time.Duration(md.MaxRuntime)*time.Second)
+	md.cancel, md.done = cancel, make(chan struct{})
+	ok = true
+	m.jobs.Add(1)
+	go m.train(jobCtx, md, ds, opt)
+	return nil
+}
+
+// applySettings reads SETTINGS (MAX_RUNTIME, MAX_CELLS); the AWS-only
+// ones (S3_BUCKET, KMS_KEY_ID, S3_GARBAGE_COLLECT) are recorded and
+// ignored.
+func (md *Model) applySettings() error {
+	for k, v := range md.Settings {
+		switch k {
+		case "max_runtime":
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("%w: MAX_RUNTIME '%s' must be a positive number of seconds", automl.ErrBadSetting, v)
+			}
+			md.MaxRuntime = n
+		case "max_cells":
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("%w: MAX_CELLS '%s' must be a positive integer", automl.ErrBadSetting, v)
+			}
+			md.MaxCells = n
+		case "s3_bucket", "kms_key_id", "s3_garbage_collect":
+			md.Ignored = append(md.Ignored, strings.ToUpper(k))
+		default:
+			return fmt.Errorf("%w: unknown setting '%s' (use MAX_RUNTIME, MAX_CELLS, S3_BUCKET, KMS_KEY_ID, S3_GARBAGE_COLLECT)", automl.ErrBadSetting, strings.ToUpper(k))
+		}
+	}
+	return nil
+}
+
+// readTrainingData runs the FROM query and keeps at most MAX_CELLS cells,
+// sampling rows uniformly (reservoir sampling) from larger results.
+func (m *Manager) readTrainingData(ctx *sql.Context, md *Model) (*automl.Dataset, error) {
+	q := md.FromQuery
+	if q == "" {
+		q = "SELECT * FROM " + md.FromTable
+	}
+	schema, iter, err := m.Query(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	defer iter.Close(ctx)
+	unsupervised := md.Target == ""
+	target := -1
+	for i, c := range schema {
+		if !unsupervised && strings.EqualFold(c.Name, md.Target) {
+			target = i
+		}
+	}
+	if !unsupervised && target < 0 {
+		return nil, sql.ErrColumnNotFound.New(md.Target)
+	}
+	ds := &automl.Dataset{TargetName: md.Target}
+	var featureIdx []int
+	for i, c := range schema {
+		if i == target {
+			md.TargetType = c.Type.String()
+			ds.TargetNumeric = types.IsNumber(c.Type)
+			continue
+		}
+		featureIdx = append(featureIdx, i)
+		ds.Features = append(ds.Features, model.Feature{Name: c.Name, Type: c.Type.String(), Kind: kindOf(c.Type)})
+		md.Params = append(md.Params, mlfunc.Param{Name: c.Name, Type: c.Type.String()})
+	}
+	maxRows := md.MaxCells / len(schema)
+	if maxRows < 1 {
+		maxRows = 1
+	}
+	rng := rand.New(rand.NewSource(42))
+	seen := 0
+	for {
+		row, err := iter.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		seen++
+		slot := len(ds.Rows)
+		if slot >= maxRows {
+			slot = rng.Intn(seen)
+			if slot >= maxRows {
+				continue
+			}
+		}
+		feats := make([]any, len(featureIdx))
+		for k, i := range featureIdx {
+			feats[k] = plain(ctx, row[i])
+		}
+		var y any
+		if target >= 0 {
+			y = plain(ctx, row[target])
+		}
+		if slot == len(ds.Rows) {
+			ds.Rows = append(ds.Rows, feats)
+			if target >= 0 {
+				ds.Target = append(ds.Target, y)
+			}
+		} else {
+			ds.Rows[slot] = feats
+			if target >= 0 {
+				ds.Target[slot] = y
+			}
+		}
+	}
+	md.Rows, md.Cells, md.Sampled = len(ds.Rows), len(ds.Rows)*len(schema), seen > len(ds.Rows)
+	return ds, nil
+}
+
+// plain unwraps lazily loaded values (TEXT, JSON) into Go values.
+func plain(ctx *sql.Context, v any) any {
+	if u, err := sql.UnwrapAny(ctx, v); err == nil {
+		return u
+	}
+	return v
+}
+
+// kindOf decides how a column of type t is encoded.
+func kindOf(t sql.Type) model.Kind {
+	switch {
+	case types.IsNumber(t):
+		return model.Numeric
+	case types.IsTime(t) || types.IsDateType(t) || types.IsDatetimeType(t) || types.IsTimestampType(t):
+		return model.Temporal
+	}
+	return model.Categorical
+}
+
+// train is a training job.
+func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt automl.Options) {
+	defer m.jobs.Done()
+	defer close(md.done)
+	defer md.cancel()
+	start := time.Now()
+	opt.Progress = func(f float64, stage string) {
+		md.progress.Store(fmt.Sprintf("%.0f%% %s", f*100, stage))
+	}
+	art, rep, err := automl.Train(ctx, ds, opt)
+	var pred *model.Predictor
+	if err == nil {
+		pred, err = art.Compile()
+	}
+	if errors.Is(err, context.Canceled) && m.ctx.Err() == nil {
+		// DROP MODEL cancelled the job; the model is gone.
+		return
+	}
+	m.mu.Lock()
+	md.Finished = time.Now().UTC()
+	if err != nil {
+		md.State = Failed
+		md.Reason = err.Error()
+		if errors.Is(err, context.DeadlineExceeded) {
+			md.Reason = fmt.Sprintf("training did not finish within MAX_RUNTIME (%d s)", md.MaxRuntime)
+		}
+		if m.ctx.Err() != nil {
+			md.Reason = "the server shut down during training"
+		}
+	} else {
+		md.State, md.Artifact, md.Report, md.predictor = Ready, art, rep, pred
+	}
+	md.progress.Store(fmt.Sprintf("finished in %.1f s", time.Since(start).Seconds()))
+	_, live := m.models[md.key()]
+	m.mu.Unlock()
+	if !live {
+		return
+	}
+	m.mu.RLock()
+	err = m.persist(md)
+	m.mu.RUnlock()
+	if err != nil {
+		m.Log.WithError(err).Errorf("model %s: storing the training result", md.key())
+	}
+	if md.State == Ready {
+		m.writeArtifact(md)
+	}
+}
+
+// writeArtifact copies a ready model to ArtifactDir for serve-model.
+func (m *Manager) writeArtifact(md *Model) {
+	if m.ArtifactDir == "" {
+		return
+	}
+	data, err := ServedModel(md)
+	if err == nil {
+		if err = os.MkdirAll(m.ArtifactDir, 0o700); err == nil {
+			tmp := m.artifactPath(md) + ".tmp"
+			if err = os.WriteFile(tmp, data, 0o600); err == nil {
+				err = os.Rename(tmp, m.artifactPath(md))
+			}
+		}
+	}
+	if err != nil {
+		m.Log.WithError(err).Warnf("model %s: writing the serve-model copy", md.key())
+	}
+}

@@ -1,0 +1,323 @@
+// Package models implements Redshift ML's CREATE MODEL in SibylDB: models
+// trained in the background from a query, stored in the catalog, and SQL
+// prediction functions that run them in-process through the batched
+// operator. It also binds models brought from files or served remotely.
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/sirupsen/logrus"
+
+	"github.com/sibyldb/sibyldb/internal/catalog"
+	"github.com/sibyldb/sibyldb/internal/ml/automl"
+	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
+	"github.com/sibyldb/sibyldb/internal/ml/model"
+	"github.com/sibyldb/sibyldb/internal/sqlfunc"
+)
+
+const kindModel = "model"
+
+// Model states, as SHOW MODEL prints them.
+const (
+	Training = "TRAINING"
+	Ready    = "READY"
+	Failed   = "FAILED"
+)
+
+// Defaults of Redshift ML's SETTINGS.
+const (
+	DefaultMaxRuntime = 5400 // seconds
+	DefaultMaxCells   = 1_000_000
+)
+
+// Errors the SQL layer maps to MySQL codes.
+var (
+	ErrExists   = errors.New("model already exists")
+	ErrNotFound = errors.New("model does not exist")
+	ErrNotReady = errors.New("model is not ready")
+)
+
+// Spec is a CREATE MODEL statement as parsed.
+type Spec struct {
+	DB          string `json:"db"`
+	Name        string `json:"name"`
+	IfNotExists bool   `json:"-"`
+	// Exactly one source: a table, a query, a model file (bring your own
+	// model) or a SageMaker endpoint (remote model).
+	FromTable string `json:"from_table,omitempty"`
+	FromQuery string `json:"from_query,omitempty"`
+	FromURI   string `json:"from_uri,omitempty"`
+	SageMaker string `json:"sagemaker,omitempty"`
+
+	Target   string `json:"target,omitempty"`
+	Function string `json:"function"`
+	// ParamTypes and Returns are FUNCTION fn(types) RETURNS type.
+	ParamTypes      []string          `json:"param_types,omitempty"`
+	Returns         string            `json:"returns,omitempty"`
+	IAMRole         string            `json:"iam_role,omitempty"`
+	Auto            bool              `json:"auto"`
+	ModelType       string            `json:"model_type,omitempty"`
+	ProblemType     string            `json:"problem_type,omitempty"`
+	Objective       string            `json:"objective,omitempty"`
+	Hyperparameters map[string]string `json:"hyperparameters,omitempty"`
+	Settings        map[string]string `json:"settings,omitempty"`
+	// Ignored lists the AWS-only clauses accepted without effect.
+	Ignored []string `json:"ignored,omitempty"`
+}
+
+// Model is a model and its training job.
+type Model struct {
+	Spec
+	Owner    string    `json:"owner"`
+	State    string    `json:"state"`
+	Reason   string    `json:"reason,omitempty"`
+	Created  time.Time `json:"created"`
+	Finished time.Time `json:"finished,omitempty"`
+	// Params are the prediction function's parameters (the feature
+	// columns, or p1..pn for models brought from outside).
+	Params     []mlfunc.Param  `json:"params"`
+	TargetType string          `json:"target_type,omitempty"`
+	Problem    model.Problem   `json:"problem_type_inferred,omitempty"`
+	Rows       int             `json:"rows"`
+	Cells      int             `json:"cells"`
+	Sampled    bool            `json:"sampled,omitempty"`
+	MaxRuntime int             `json:"max_runtime"`
+	MaxCells   int             `json:"max_cells"`
+	Report     *automl.Report  `json:"report,omitempty"`
+	Artifact   *model.Artifact `json:"artifact,omitempty"`
+
+	progress  atomic.Value // string
+	predictor *model.Predictor
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+func (m *Model) key() string { return key(m.DB, m.Name) }
+
+// Progress is what the training job is doing, for SHOW MODEL.
+func (m *Model) Progress() string {
+	if s, ok := m.progress.Load().(string); ok {
+		return s
+	}
+	return ""
+}
+
+// Functions are the names of the SQL functions the model defines.
+func (m *Model) Functions() []string {
+	var names []string
+	for _, f := range m.functions() {
+		names = append(names, f.name)
+	}
+	return names
+}
+
+// namedOutput is one of a model's functions.
+type namedOutput struct {
+	name string
+	out  output
+}
+
+func (m *Model) functions() []namedOutput {
+	fns := []namedOutput{{m.Function, outPredict}}
+	if m.SageMaker != "" {
+		return fns
+	}
+	if m.Problem.Classification() {
+		fns = append(fns, namedOutput{m.Function + "_prob", outProb})
+	}
+	if m.Problem != model.Clustering && m.Problem != model.Anomaly {
+		fns = append(fns, namedOutput{m.Function + "_explain", outExplain})
+	}
+	return fns
+}
+
+func key(db, name string) string { return strings.ToLower(db + "." + name) }
+
+// Manager owns the models: their definitions and artifacts (persisted in
+// the catalog), their training jobs and their prediction functions.
+type Manager struct {
+	// NewContext opens an internal session, for the writes a training job
+	// makes after its statement has returned.
+	NewContext func(context.Context) (*sql.Context, error)
+	// Query runs the training query in the creating session, so the
+	// creator's privileges on the data apply.
+	Query func(ctx *sql.Context, q string) (sql.Schema, sql.RowIter, error)
+	// Authorize, when set, decides whether the session may use a model's
+	// functions; it runs before any row is read.
+	Authorize func(ctx *sql.Context, m *Model) error
+	// Endpoints binds remote models (SAGEMAKER 'endpoint') to endpoint
+	// functions.
+	Endpoints *mlfunc.Manager
+	// ArtifactDir, when set, receives a copy of every ready model as
+	// NAME.json for `sibyldb serve-model`.
+	ArtifactDir string
+	Log         *logrus.Logger
+
+	catalog *catalog.Store
+	funcs   *sqlfunc.Registry
+
+	ctx  context.Context // parent of training jobs, cancelled by Close
+	stop context.CancelFunc
+	jobs sync.WaitGroup
+
+	mu     sync.RWMutex
+	models map[string]*Model
+}
+
+// NewManager returns a manager storing models in cat and registering their
+// functions in funcs.
+func NewManager(cat *catalog.Store, funcs *sqlfunc.Registry) *Manager {
+	ctx, stop := context.WithCancel(context.Background())
+	return &Manager{catalog: cat, funcs: funcs, ctx: ctx, stop: stop, models: map[string]*Model{}, Log: logrus.StandardLogger()}
+}
+
+// Close cancels running training jobs and waits for them; their models
+// are recorded as FAILED.
+func (m *Manager) Close() {
+	m.stop()
+	m.jobs.Wait()
+}
+
+// Load restores the stored models at start-up. A model that was training
+// when the server stopped failed: its job is gone.
+func (m *Manager) Load(ctx *sql.Context) error {
+	objs, err := m.catalog.List(ctx, kindModel)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		md := &Model{}
+		if err := json.Unmarshal([]byte(o.Definition), md); err != nil {
+			m.Log.WithError(err).Errorf("stored model %s is unreadable; skipping it", o.Name)
+			continue
+		}
+		if md.State == Training {
+			md.State, md.Reason, md.Finished = Failed, "the server restarted during training", time.Now().UTC()
+			def, _ := json.Marshal(md)
+			if err := m.catalog.PutCommitted(ctx, catalog.Object{Kind: kindModel, Name: md.key(), Definition: string(def)}); err != nil {
+				return err
+			}
+		}
+		if md.State == Ready && md.Artifact != nil {
+			if md.predictor, err = md.Artifact.Compile(); err != nil {
+				md.State, md.Reason = Failed, "stored model is invalid: "+err.Error()
+			}
+		}
+		if md.SageMaker == "" {
+			if err := m.register(ctx, md); err != nil {
+				m.Log.WithError(err).Errorf("model %s: functions not registered", o.Name)
+			}
+		}
+		m.models[md.key()] = md
+	}
+	return nil
+}
+
+// Get returns the model db.name.
+func (m *Manager) Get(db, name string) (*Model, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	md, ok := m.models[key(db, name)]
+	return md, ok
+}
+
+// All lists the models ordered by database and name.
+func (m *Manager) All() []*Model {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]*Model, 0, len(m.models))
+	for _, md := range m.models {
+		out = append(out, md)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key() < out[j].key() })
+	return out
+}
+
+// Wait blocks until the model's training job ends or ctx is done.
+func (m *Manager) Wait(ctx context.Context, db, name string) error {
+	md, ok := m.Get(db, name)
+	if !ok {
+		return ErrNotFound
+	}
+	if md.done == nil {
+		return nil
+	}
+	select {
+	case <-md.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Drop removes a model, cancelling its training; found is false when it
+// does not exist.
+func (m *Manager) Drop(ctx *sql.Context, db, name string) (found bool, err error) {
+	m.mu.Lock()
+	md, ok := m.models[key(db, name)]
+	if !ok {
+		m.mu.Unlock()
+		return false, nil
+	}
+	delete(m.models, md.key())
+	m.mu.Unlock()
+	if md.cancel != nil {
+		md.cancel()
+		<-md.done
+	}
+	if md.SageMaker != "" && m.Endpoints != nil {
+		if _, err := m.Endpoints.DropFunction(ctx, md.DB, md.Function); err != nil {
+			return true, err
+		}
+	}
+	for _, fn := range md.Functions() {
+		m.funcs.Drop(md.DB, fn)
+	}
+	if _, err := m.catalog.Delete(ctx, kindModel, md.key()); err != nil {
+		return true, err
+	}
+	if m.ArtifactDir != "" {
+		_ = os.Remove(m.artifactPath(md))
+	}
+	return true, nil
+}
+
+func (m *Manager) artifactPath(md *Model) string {
+	return filepath.Join(m.ArtifactDir, fmt.Sprintf("%s.%s.json", strings.ToLower(md.DB), strings.ToLower(md.Name)))
+}
+
+// put stores md in the catalog in ctx's transaction.
+func (m *Manager) put(ctx *sql.Context, md *Model) error {
+	def, err := json.Marshal(md)
+	if err != nil {
+		return err
+	}
+	return m.catalog.Put(ctx, catalog.Object{Kind: kindModel, Name: md.key(), Definition: string(def)})
+}
+
+// persist stores md in its own transaction of an internal session: a
+// training job's result outlives the statement that started it.
+func (m *Manager) persist(md *Model) error {
+	ctx, err := m.NewContext(context.Background())
+	if err != nil {
+		return err
+	}
+	defer sql.SessionEnd(ctx.Session)
+	def, err := json.Marshal(md)
+	if err != nil {
+		return err
+	}
+	return m.catalog.PutCommitted(ctx, catalog.Object{Kind: kindModel, Name: md.key(), Definition: string(def)})
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package rcf
+
+const raceEnabled = true
