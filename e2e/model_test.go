@@ -162,6 +162,14 @@ func TestCreateModelTrainsPredictsExplainsAndSurvivesRestart(t *testing.T) {
 		require.Greater(t, g["tier"], g["signup"], explanation)
 	}
 
+	// The training job is audited like an endpoint call.
+	require.Eventually(t, func() bool {
+		var rows int64
+		var outcome string
+		err := db.QueryRow("SELECT rows_sent, outcome FROM sibyl.ml_audit_log WHERE function_name = 'CREATE MODEL ml.churn_model'").Scan(&rows, &outcome)
+		return err == nil && rows == 2500 && outcome == "OK"
+	}, 10*time.Second, 100*time.Millisecond)
+
 	srv.Restart()
 	db = srv.DB("ml")
 	m = showModel(t, db, "churn_model")

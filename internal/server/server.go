@@ -333,6 +333,7 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 		return err
 	}
 	s.ML.Audit = s.audit.Record
+	s.Models.Audit = s.audit.Record
 	return nil
 }
 

@@ -24,8 +24,9 @@ import (
 // registers the prediction functions and starts training in the
 // background. It returns once training has started.
 func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
+	cl := ctx.Session.Client()
 	md := &Model{Spec: *spec, Owner: owner, State: Training, Created: time.Now().UTC(),
-		MaxRuntime: DefaultMaxRuntime, MaxCells: DefaultMaxCells}
+		MaxRuntime: DefaultMaxRuntime, MaxCells: DefaultMaxCells, user: cl.User, host: cl.Address}
 	if err := md.applySettings(); err != nil {
 		return err
 	}
@@ -249,7 +250,15 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 	}
 	md.progress.Store(fmt.Sprintf("finished in %.1f s", time.Since(start).Seconds()))
 	_, live := m.models[md.key()]
+	outcome := "OK"
+	if md.State == Failed {
+		outcome = md.Reason
+	}
 	m.mu.Unlock()
+	if m.Audit != nil {
+		m.Audit(mlfunc.AuditRecord{Time: md.Created, User: md.user, Host: md.host, Function: "CREATE MODEL " + md.key(),
+			Endpoint: "in-process training", Rows: int64(md.Rows), Requests: 1, Duration: time.Since(start), Outcome: outcome})
+	}
 	if !live {
 		return
 	}

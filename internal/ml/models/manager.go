@@ -98,6 +98,9 @@ type Model struct {
 	Report     *automl.Report  `json:"report,omitempty"`
 	Artifact   *model.Artifact `json:"artifact,omitempty"`
 
+	// user and host created the model, for the audit record.
+	user, host string
+
 	progress  atomic.Value // string
 	predictor *model.Predictor
 	cancel    context.CancelFunc
@@ -163,7 +166,10 @@ type Manager struct {
 	// ArtifactDir, when set, receives a copy of every ready model as
 	// NAME.json for `sibyldb serve-model`.
 	ArtifactDir string
-	Log         *logrus.Logger
+	// Audit, when set, receives one record per training job: training
+	// reads data into a model as an endpoint call sends it out.
+	Audit func(mlfunc.AuditRecord)
+	Log   *logrus.Logger
 
 	catalog *catalog.Store
 	funcs   *sqlfunc.Registry

@@ -1,0 +1,84 @@
+package model
+
+import (
+	"encoding/json"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+
+	"github.com/sibyldb/sibyldb/internal/ml/linear"
+)
+
+func TestEncoder(t *testing.T) {
+	day := time.Date(2024, 3, 15, 10, 0, 0, 0, time.UTC)
+	cols := []Feature{{Name: "n", Kind: Numeric}, {Name: "c", Kind: Categorical}, {Name: "d", Kind: Temporal}}
+	rows := [][]any{
+		{int64(1), "a", day},
+		{decimal.NewFromFloat(3), "b", day.AddDate(0, 0, 2)},
+		{nil, "a", nil},
+	}
+	raw, err := FitEncoder(cols, rows, false)
+	require.NoError(t, err)
+	require.Equal(t, 1+2+6, raw.Width())
+	require.Equal(t, []string{"n", "c=a", "c=b", "d.year", "d.month", "d.day", "d.weekday", "d.hour", "d.epoch_days"}, raw.Names())
+	require.Equal(t, []int{0, 1, 1, 2, 2, 2, 2, 2, 2}, raw.Owners())
+
+	x := make([]float64, raw.Width())
+	require.NoError(t, raw.Encode([]any{"2.5", "b", "2024-03-15"}, x))
+	require.Equal(t, []float64{2.5, 0, 1, 2024, 3, 15, 5, 0}, x[:8])
+	require.NoError(t, raw.Encode([]any{nil, "unseen", nil}, x))
+	require.True(t, math.IsNaN(x[0]), "trees see missing numbers as NaN")
+	require.Equal(t, []float64{0, 0}, x[1:3], "unseen levels set no indicator")
+	require.Error(t, raw.Encode([]any{1.0}, x), "wrong number of values")
+
+	scaled, err := FitEncoder(cols, rows, true)
+	require.NoError(t, err)
+	require.NoError(t, scaled.Encode([]any{nil, "a", nil}, x))
+	require.Equal(t, 0.0, x[0], "scaled encoders impute the mean")
+	require.NoError(t, scaled.Encode([]any{int64(3), "a", nil}, x))
+	require.InDelta(t, 1.0, x[0], 1e-9, "mean 2, std 1")
+}
+
+func TestCompileRejectsCorruptArtifacts(t *testing.T) {
+	enc, err := FitEncoder([]Feature{{Name: "n", Kind: Numeric}}, [][]any{{1.0}, {2.0}}, true)
+	require.NoError(t, err)
+	good := Artifact{Algorithm: LinearLearner, Problem: Regression, Encoder: *enc,
+		Linear: &linear.Model{Kind: linear.KindRegression, Weights: [][]float64{{2}}, Bias: []float64{1}}}
+	p, err := good.Compile()
+	require.NoError(t, err)
+	x, out := make([]float64, 1), make([]float64, 1)
+	require.NoError(t, p.Scores([]any{2.5}, x, out))
+	require.InDelta(t, 5.0, out[0], 1e-9, "2 x (2.5 - mean 1.5) / std 0.5 + 1")
+
+	// Round trip through JSON, as stored.
+	b, err := json.Marshal(good)
+	require.NoError(t, err)
+	var back Artifact
+	require.NoError(t, json.Unmarshal(b, &back))
+	_, err = back.Compile()
+	require.NoError(t, err)
+
+	for name, mutate := range map[string]func(a *Artifact){
+		"unknown algorithm":    func(a *Artifact) { a.Algorithm = "SVM" },
+		"missing linear model": func(a *Artifact) { a.Linear = nil },
+		"wrong width": func(a *Artifact) {
+			a.Linear = &linear.Model{Kind: linear.KindRegression, Weights: [][]float64{{1, 2}}, Bias: []float64{0}}
+		},
+		"binary without classes": func(a *Artifact) { a.Problem = Binary },
+		"unknown problem":        func(a *Artifact) { a.Problem = "RANKING" },
+		"bad feature kind":       func(a *Artifact) { a.Encoder.Features = []Feature{{Name: "n", Kind: "text"}} },
+		"bad statistics":         func(a *Artifact) { a.Encoder.Features = []Feature{{Name: "n", Kind: Numeric}} },
+		"trees that do not parse": func(a *Artifact) {
+			a.Algorithm, a.XGBoost = XGBoost, json.RawMessage(`{"learner": {}}`)
+		},
+	} {
+		a := good
+		a.Encoder.Features = append([]Feature(nil), good.Encoder.Features...)
+		mutate(&a)
+		_, err := a.Compile()
+		require.Error(t, err, name)
+	}
+}
