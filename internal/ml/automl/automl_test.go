@@ -169,6 +169,8 @@ func TestTrainFixedModelTypesAndLimits(t *testing.T) {
 		require.NoError(t, err, mt)
 		require.Equal(t, mt, art.Algorithm)
 		require.Len(t, rep.Leaderboard, 1)
+		require.NotEmpty(t, art.Importance, mt)
+		require.NotEqual(t, "z", art.Importance[0].Feature, "%s: noise is not the most important feature: %v", mt, art.Importance)
 	}
 	_, _, err := Train(context.Background(), ds, Options{ModelType: model.XGBoost, Hyperparameters: map[string]string{"num_rounds": "3"}})
 	require.ErrorIs(t, err, ErrBadSetting)

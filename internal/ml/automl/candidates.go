@@ -368,7 +368,8 @@ func trainUnsupervised(ctx context.Context, ds *Dataset, p model.Problem, opt Op
 // importance is the global feature importance of a trained model, summed
 // from encoded columns back to input columns, largest first: mean |SHAP|
 // over up to 2000 rows for trees, |coefficient| for linear models on
-// standardised inputs.
+// standardised inputs, and permutation importance (how much the validation
+// score drops when a column's values are shuffled) for networks.
 func (t *trainer) importance(a *model.Artifact) []model.Importance {
 	owners := a.Encoder.Owners()
 	sums := make([]float64, len(a.Encoder.Features))
@@ -404,7 +405,10 @@ func (t *trainer) importance(a *model.Artifact) []model.Importance {
 			}
 		}
 	default:
-		return nil
+		sums = t.permutationImportance(a)
+		if sums == nil {
+			return nil
+		}
 	}
 	out := make([]model.Importance, len(sums))
 	for i, s := range sums {
@@ -412,4 +416,43 @@ func (t *trainer) importance(a *model.Artifact) []model.Importance {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Value > out[j].Value })
 	return out
+}
+
+// permutationImportance is, per input column, the drop in the validation
+// objective when that column's values are shuffled among the validation
+// rows (never negative).
+func (t *trainer) permutationImportance(a *model.Artifact) []float64 {
+	if len(t.validIdx) < 2 {
+		return nil
+	}
+	base, err := t.validate(a)
+	if err != nil {
+		return nil
+	}
+	sums := make([]float64, len(a.Encoder.Features))
+	saved := make([][]any, len(t.validIdx))
+	for c := range a.Encoder.Features {
+		for k, i := range t.validIdx {
+			saved[k] = t.rows[i]
+			row := append([]any(nil), t.rows[i]...)
+			t.rows[i] = row
+		}
+		perm := t.rng.Perm(len(t.validIdx))
+		for k, i := range t.validIdx {
+			t.rows[i][c] = saved[perm[k]][c]
+		}
+		score, err := t.validate(a)
+		for k, i := range t.validIdx {
+			t.rows[i] = saved[k]
+		}
+		if err != nil {
+			continue
+		}
+		drop := base - score
+		if !t.objective.Higher {
+			drop = score - base
+		}
+		sums[c] = math.Max(0, drop)
+	}
+	return sums
 }
