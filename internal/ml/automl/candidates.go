@@ -40,11 +40,16 @@ func (c xgbConfig) String() string {
 // three tuned XGBoost settings with early stopping, a regularised linear
 // model and, for data small enough to train quickly, a neural network.
 func (t *trainer) searchSpace() []candidate {
+	hist := [2]string{"tree_method", "hist"}
 	cs := []candidate{
 		t.xgboost(xgbConfig{rounds: 100}),
-		t.xgboost(xgbConfig{params: [][2]string{{"eta", "0.1"}, {"max_depth", "6"}, {"subsample", "0.8"}, {"colsample_bytree", "0.8"}}, rounds: 1000, earlyStop: 30}),
-		t.xgboost(xgbConfig{params: [][2]string{{"eta", "0.05"}, {"max_depth", "4"}, {"min_child_weight", "1"}}, rounds: 2000, earlyStop: 50}),
-		t.xgboost(xgbConfig{params: [][2]string{{"eta", "0.05"}, {"max_depth", "8"}, {"subsample", "0.7"}, {"colsample_bytree", "0.7"}, {"min_child_weight", "3"}}, rounds: 2000, earlyStop: 50}),
+		t.xgboost(xgbConfig{params: [][2]string{hist, {"eta", "0.1"}, {"max_depth", "6"}, {"subsample", "0.8"}, {"colsample_bytree", "0.8"}}, rounds: 1000, earlyStop: 30}),
+		t.xgboost(xgbConfig{params: [][2]string{hist, {"eta", "0.05"}, {"max_depth", "4"}, {"min_child_weight", "1"}}, rounds: 2000, earlyStop: 50}),
+		t.xgboost(xgbConfig{params: [][2]string{hist, {"eta", "0.05"}, {"max_depth", "8"}, {"subsample", "0.7"}, {"colsample_bytree", "0.7"}, {"min_child_weight", "3"}}, rounds: 2000, earlyStop: 50}),
+		// A random forest (XGBoost's num_parallel_tree with one round):
+		// on small, noisy data it often beats boosting.
+		t.xgboost(xgbConfig{params: [][2]string{hist, {"num_parallel_tree", "200"}, {"eta", "1"}, {"max_depth", "12"}, {"subsample", "0.632"},
+			{"colsample_bynode", "0.5"}, {"min_child_weight", "1"}, {"lambda", "1e-5"}}, rounds: 1}),
 		t.linear(1e-2),
 	}
 	if len(t.rows)*t.scaled.Width() <= 4_000_000 {
