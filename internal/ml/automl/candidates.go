@@ -46,16 +46,31 @@ func (t *trainer) searchSpace() []candidate {
 		t.xgboost(xgbConfig{params: [][2]string{hist, {"eta", "0.1"}, {"max_depth", "6"}, {"subsample", "0.8"}, {"colsample_bytree", "0.8"}}, rounds: 1000, earlyStop: 30}),
 		t.xgboost(xgbConfig{params: [][2]string{hist, {"eta", "0.05"}, {"max_depth", "4"}, {"min_child_weight", "1"}}, rounds: 2000, earlyStop: 50}),
 		t.xgboost(xgbConfig{params: [][2]string{hist, {"eta", "0.05"}, {"max_depth", "8"}, {"subsample", "0.7"}, {"colsample_bytree", "0.7"}, {"min_child_weight", "3"}}, rounds: 2000, earlyStop: 50}),
-		// A random forest (XGBoost's num_parallel_tree with one round):
-		// on small, noisy data it often beats boosting.
-		t.xgboost(xgbConfig{params: [][2]string{hist, {"num_parallel_tree", "200"}, {"eta", "1"}, {"max_depth", "12"}, {"subsample", "0.632"},
-			{"colsample_bynode", "0.5"}, {"min_child_weight", "1"}, {"lambda", "1e-5"}}, rounds: 1}),
 		t.linear(1e-2),
+	}
+	if len(t.rows) <= maxForestRows {
+		cs = append(cs, t.forest("0.33"), t.forest("0.6"))
 	}
 	if len(t.rows)*t.scaled.Width() <= 4_000_000 {
 		cs = append(cs, t.mlp(mlp.Config{Hidden: []int{64, 32}, Epochs: 200, BatchSize: 64, LearningRate: 1e-3, L2: 1e-4, Seed: t.opt.Seed, ValidationFraction: 0.1, Patience: 10}))
 	}
 	return cs
+}
+
+// maxForestRows bounds the data random forests are tried on: their deep
+// trees grow with the rows, and so would the stored model; on large data
+// boosting wins anyway.
+const maxForestRows = 10000
+
+// forest is a random forest (XGBoost's num_parallel_tree, one round) of
+// deep trees over bootstrap-sized samples, each split choosing among a
+// fraction of the columns. On small, noisy data it often beats boosting.
+// Leaves keep at least rows/500 rows (2 at least), which bounds each tree
+// to about a thousand nodes and the stored model to about 10 MB.
+func (t *trainer) forest(columns string) candidate {
+	minChild := strconv.Itoa(max(2, len(t.trainIdx)/500))
+	return t.xgboost(xgbConfig{params: [][2]string{{"tree_method", "hist"}, {"num_parallel_tree", "150"}, {"eta", "1"}, {"max_depth", "16"},
+		{"subsample", "0.632"}, {"colsample_bynode", columns}, {"min_child_weight", minChild}, {"lambda", "1e-5"}}, rounds: 1})
 }
 
 // fixed is the single configuration AUTO OFF trains.
