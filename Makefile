@@ -10,7 +10,7 @@ ADDR     ?= 127.0.0.1:3306
 
 export CGO_ENABLED=1
 
-.PHONY: build run test deps bench fuzz clean
+.PHONY: build run test deps bench bench-ml fuzz clean
 
 build: deps
 	$(GO) build -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sibyldb
@@ -45,6 +45,12 @@ fuzz:
 
 bench: build
 	$(GO) run -tags $(TAGS) ./bench/serverbench --sibyldb $(CURDIR)/$(BIN)
+
+# bench-ml trains on the shared datasets through SQL and prints quality,
+# training time and prediction throughput.
+bench-ml: build
+	$(GO) run -tags $(TAGS) ./bench/mlbench --sibyldb $(CURDIR)/$(BIN)
+	$(GO) run -tags $(TAGS) ./bench/mlbench --sibyldb $(CURDIR)/$(BIN) --predict-rows 1000000
 
 clean:
 	rm -rf bin
