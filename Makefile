@@ -35,7 +35,8 @@ test: deps
 # longer hunt); go test alone runs only their seed corpora.
 FUZZTIME ?= 1m
 FUZZ_TARGETS := ./internal/remote:FuzzDecodePredictions ./internal/remote:FuzzSageMakerCSVRoundTrip \
-	./internal/sqlext:FuzzParse ./internal/sqlext:FuzzRedact
+	./internal/sqlext:FuzzParse ./internal/sqlext:FuzzRedact \
+	./internal/ml/gbtree:FuzzParse ./internal/ml/serving:FuzzNewHandler
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \

@@ -83,3 +83,20 @@ func TestNewHandlerRejectsBadFiles(t *testing.T) {
 		require.ErrorIs(t, err, models.ErrBadModelFile, data)
 	}
 }
+
+// FuzzNewHandler feeds arbitrary bytes to the model-file loader (a model
+// file may come from anywhere): it may refuse them, but must not panic,
+// and a handler it accepts must answer any payload without panicking.
+func FuzzNewHandler(f *testing.F) {
+	f.Add([]byte(`{"name": "m", "params": [{"name": "x", "type": "double"}], "artifact": {"algorithm": "LINEAR_LEARNER", "problem_type": "REGRESSION",
+		"encoder": {"features": [{"name": "x", "kind": "numeric", "mean": [0], "std": [1]}], "scale": true},
+		"linear": {"kind": "regression", "weights": [[2]], "bias": [1]}}}`), "1\n2\n,\n")
+	f.Add([]byte(`{"artifact": {"algorithm": "KMEANS", "kmeans": {"centroids": [[1, 2]]}}}`), "x")
+	f.Fuzz(func(t *testing.T, data []byte, payload string) {
+		h, err := NewHandler(data)
+		if err != nil {
+			return
+		}
+		_, _ = h.Predict(payload)
+	})
+}
