@@ -656,3 +656,24 @@ func TestCircuitBreakerFailsFast(t *testing.T) {
 	require.ErrorContains(t, err, "failing fast after 5 consecutive failures")
 	require.Equal(t, before, model.Requests(), "an open circuit sends nothing")
 }
+
+// TestTextAndBlobColumnsAreSentByContent guards against keying or sending
+// lazily loaded TEXT/BLOB values by their wrapper instead of their content
+// (every row then got the first row's answer).
+func TestTextAndBlobColumnsAreSentByContent(t *testing.T) {
+	_, model, db := mlSetup(t, 0, 1, "SAGEMAKER")
+	model.Set(func(b *testserver.Behaviour) { b.Score = echoRow })
+	mustExec(t, db, "CREATE TABLE docs (id INT PRIMARY KEY, body TEXT, raw BLOB)",
+		"INSERT INTO docs VALUES (1, 'first', 'a'), (2, 'second', 'b'), (3, 'first', 'c')",
+		"CREATE FUNCTION echo_text(t TEXT, r VARCHAR(10)) RETURNS VARCHAR(100) ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'model'")
+	rows, err := db.Query("SELECT echo_text(body, raw) FROM docs ORDER BY id")
+	require.NoError(t, err)
+	var got []string
+	for rows.Next() {
+		var s string
+		require.NoError(t, rows.Scan(&s))
+		got = append(got, s)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []string{"first|a", "second|b", "first|c"}, got)
+}

@@ -304,14 +304,10 @@ func (it *batchIter) collect(ctx *sql.Context, rows []sql.Row, j *job) ([]*pendi
 		keys := make([]string, 0, cap(tuples))
 		for _, row := range rows {
 			for _, exprs := range s.Args {
-				args := make([]any, len(exprs))
-				for i, e := range exprs {
-					v, err := e.Eval(ctx, row)
-					if err != nil {
-						abandon(out, err)
-						return nil, err
-					}
-					args[i] = v
+				args, err := evalArgs(ctx, exprs, row)
+				if err != nil {
+					abandon(out, err)
+					return nil, err
 				}
 				tuples = append(tuples, args)
 				keys = append(keys, ArgsKey(args))

@@ -27,6 +27,10 @@ type FuncCallOptions struct {
 	// Convert turns the invoker's result for args into the SQL value;
 	// nil converts with the result type.
 	Convert func(ctx *sql.Context, v any, args []any) (any, error)
+	// NonDeterministic, when set, reports whether the function's results
+	// may change from call to call (a remote service answers), which
+	// stops the engine from treating calls as constant.
+	NonDeterministic func() bool
 }
 
 var _ Call = (*FuncCall)(nil)
@@ -50,6 +54,11 @@ func (c *FuncCall) WithSlot(s *Slot) Call {
 	nc := *c
 	nc.slot = s
 	return &nc
+}
+
+// IsNonDeterministic implements sql.NonDeterministicExpression.
+func (c *FuncCall) IsNonDeterministic() bool {
+	return c.opts.NonDeterministic != nil && c.opts.NonDeterministic()
 }
 
 // Resolved implements sql.Expression.
@@ -94,13 +103,9 @@ func (c *FuncCall) WithChildren(children ...sql.Expression) (sql.Expression, err
 // Eval returns the batched result when a Batch node computed it, else
 // invokes the function for this row alone.
 func (c *FuncCall) Eval(ctx *sql.Context, row sql.Row) (any, error) {
-	args := make([]any, len(c.args))
-	for i, a := range c.args {
-		v, err := a.Eval(ctx, row)
-		if err != nil {
-			return nil, err
-		}
-		args[i] = v
+	args, err := evalArgs(ctx, c.args, row)
+	if err != nil {
+		return nil, err
 	}
 	v, ok, err := c.slot.Lookup(ctx, row, args)
 	if err != nil {
@@ -129,4 +134,22 @@ func (c *FuncCall) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	}
 	out, _, err := c.typ.Convert(ctx, v)
 	return out, err
+}
+
+// evalArgs evaluates a call's arguments on row. Lazily loaded values (TEXT,
+// BLOB and JSON columns) are loaded, so that they key, compare and encode
+// by their content.
+func evalArgs(ctx *sql.Context, exprs []sql.Expression, row sql.Row) ([]any, error) {
+	args := make([]any, len(exprs))
+	for i, e := range exprs {
+		v, err := e.Eval(ctx, row)
+		if err != nil {
+			return nil, err
+		}
+		if u, err := sql.UnwrapAny(ctx, v); err == nil {
+			v = u
+		}
+		args[i] = v
+	}
+	return args, nil
 }

@@ -55,6 +55,10 @@ func LoadAWS(ctx context.Context) (*AWS, error) {
 	return &AWS{cfg: cfg, signer: v4.NewSigner(), base: strings.TrimRight(base, "/")}, nil
 }
 
+// Config is the resolved configuration, for the AWS SDK clients of other
+// services (Comprehend).
+func (a *AWS) Config() aws.Config { return a.cfg }
+
 // Region is the resolved AWS region.
 func (a *AWS) Region() string { return a.cfg.Region }
 

@@ -116,7 +116,7 @@ func (i *invoker) Key() string { return "mlfunc:" + i.def.DB + "." + i.def.Name 
 // Authorize implements exec.Authorizer: privileges, and the statement's
 // limits, are settled before any row is sent.
 func (i *invoker) Authorize(ctx *sql.Context) error {
-	i.m.startStatement(ctx)
+	i.m.StartStatement(ctx)
 	if i.m.Authorize == nil {
 		return nil
 	}
@@ -175,9 +175,9 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 		}
 		req.Rows[r] = conv
 	}
-	stmt, err := i.m.reserve(ctx, i.def, len(rows))
+	record, err := i.m.Reserve(ctx, i.def.DB+"."+i.def.Name, i.def.Endpoint, len(rows))
 	if err != nil {
-		stmt.record(i.def, 0, 0, err)
+		record(0, 0, err)
 		return nil, err
 	}
 	i.m.counters.logicalRequests.Add(uint64(len(rows)))
@@ -190,10 +190,10 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 	if err != nil {
 		err = fmt.Errorf("ML function '%s': %w", i.def.Name, err)
 		st.errors.Add(1)
-		stmt.record(i.def, len(rows), sent.Load(), err)
+		record(len(rows), sent.Load(), err)
 		return nil, err
 	}
-	stmt.record(i.def, len(rows), sent.Load(), nil)
+	record(len(rows), sent.Load(), nil)
 	st.rows.Add(uint64(len(out)))
 	i.m.counters.logicalResponses.Add(uint64(len(out)))
 	return out, nil

@@ -410,3 +410,23 @@ func (m *Manager) timeout(ctx *sql.Context) time.Duration {
 	}
 	return 30 * time.Second
 }
+
+// InvokeEndpoint sends req to the named endpoint (resolved as for ML
+// functions) with the session's timeout, and returns one answer per row
+// and the bytes sent. Remote functions of other packages use it, so every
+// endpoint call shares the clients, concurrency limits and circuit
+// breakers.
+func (m *Manager) InvokeEndpoint(ctx *sql.Context, name string, req remote.Request) ([]any, int64, error) {
+	t, err := m.resolve(name)
+	if err != nil {
+		return nil, 0, err
+	}
+	var sent int64
+	var mu sync.Mutex
+	out, err := t.invoke(ctx, req, m.timeout(ctx), func(n int) {
+		mu.Lock()
+		sent += int64(n)
+		mu.Unlock()
+	})
+	return out, sent, err
+}

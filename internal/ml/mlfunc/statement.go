@@ -114,9 +114,11 @@ func (m *Manager) audit(st *statement) {
 	}
 }
 
-// startStatement records the session's limits for this statement; it runs
-// in the session's goroutine before any request.
-func (m *Manager) startStatement(ctx *sql.Context) {
+// StartStatement records the session's limits for this statement; it runs
+// in the session's goroutine before any request. Every function that sends
+// data off the server calls it, so that one set of limits and one audit
+// log cover them all.
+func (m *Manager) StartStatement(ctx *sql.Context) {
 	st := m.statementFor(ctx)
 	read := func(name string) int64 {
 		v, err := ctx.GetSessionVariable(ctx, name)
@@ -131,32 +133,40 @@ func (m *Manager) startStatement(ctx *sql.Context) {
 	st.mu.Unlock()
 }
 
-// reserve accounts for one request of n rows by d, refusing it if the
-// statement would exceed a limit.
-func (m *Manager) reserve(ctx *sql.Context, d *FunctionDef, n int) (*statement, error) {
+// Reserve accounts for one request of n rows by function fn to endpoint,
+// refusing it if the statement would exceed a limit. The returned func
+// records the request's outcome for the audit log; call it once.
+func (m *Manager) Reserve(ctx *sql.Context, fn, endpoint string, n int) (record func(rows int, bytes int64, err error), err error) {
+	st, err := m.reserve(ctx, fn, n)
+	return func(rows int, bytes int64, err error) { st.record(fn, endpoint, rows, bytes, err) }, err
+}
+
+// reserve accounts for one request of n rows by function fn, refusing it
+// if the statement would exceed a limit.
+func (m *Manager) reserve(ctx *sql.Context, fn string, n int) (*statement, error) {
 	st := m.statementFor(ctx)
 	st.mu.Lock()
 	maxReq, maxRows := st.maxRequests, st.maxRows
 	st.mu.Unlock()
 	if req := st.requests.Add(1); maxReq > 0 && req > maxReq {
 		return st, mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState,
-			"ML function '%s': statement exceeds %s = %d", d.Name, VarMaxRequests, maxReq)
+			"ML function '%s': statement exceeds %s = %d", fn, VarMaxRequests, maxReq)
 	}
 	if rows := st.rows.Add(int64(n)); maxRows > 0 && rows > maxRows {
 		return st, mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState,
-			"ML function '%s': statement exceeds %s = %d", d.Name, VarMaxRows, maxRows)
+			"ML function '%s': statement exceeds %s = %d", fn, VarMaxRows, maxRows)
 	}
 	return st, nil
 }
 
 // record adds one request's outcome to the statement's audit figures.
-func (st *statement) record(d *FunctionDef, rows int, bytes int64, err error) {
+func (st *statement) record(fn, endpoint string, rows int, bytes int64, err error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	k := d.DB + "." + d.Name
+	k := fn + "\x00" + endpoint
 	r, ok := st.perFn[k]
 	if !ok {
-		r = &AuditRecord{Time: st.start, User: st.user, Host: st.host, Function: k, Endpoint: d.Endpoint, Outcome: "OK"}
+		r = &AuditRecord{Time: st.start, User: st.user, Host: st.host, Function: fn, Endpoint: endpoint, Outcome: "OK"}
 		st.perFn[k] = r
 	}
 	r.Requests++
