@@ -266,6 +266,13 @@ func TestUnprivilegedUserAndEveryMLStatement(t *testing.T) {
 		"SELECT twice(x) FROM nums",
 		"SELECT * FROM sibyl.ml_audit_log",
 		"SELECT * FROM sibyl.catalog_objects",
+		"CREATE MODEL m FROM nums TARGET x FUNCTION m_fn",
+		"CREATE MODEL r FUNCTION r_fn (DOUBLE) RETURNS DOUBLE SAGEMAKER 'model'",
+		"GRANT CREATE MODEL TO nobody1",
+		"GRANT EXECUTE ON MODEL ml.m TO nobody1",
+		"SELECT aws_comprehend_detect_sentiment('great', 'en')",
+		"SELECT aws_comprehend_detect_pii_entities('a@b.co', 'en')",
+		"SELECT sibyl_redact_pii('a@b.co', 'en')",
 	} {
 		_, err := u.Exec(q)
 		require.Error(t, err, q)

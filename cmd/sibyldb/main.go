@@ -72,6 +72,7 @@ func serve(args []string, stderr io.Writer) int {
 	requireTLS := fs.Bool("require-secure-transport", false, "refuse client connections without TLS")
 	secretKeyFile := fs.String("secret-key-file", "", "key (hex) encrypting stored endpoint credentials (default DATA-DIR/.sibyldb/secret.key; SIBYLDB_SECRET_KEY overrides)")
 	sageMakerURL := fs.String("sagemaker-url", "", "base URL for endpoint names without CREATE ENDPOINT: {url}/endpoints/{name}/invocations")
+	comprehendBackend := fs.String("comprehend-backend", "local", "default of aws_comprehend_backend: local, comprehend (Amazon Comprehend) or endpoint:NAME")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's net/http/pprof profiles on this HOST:PORT (off when empty)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for running statements")
 	if err := fs.Parse(args); err != nil {
@@ -105,14 +106,15 @@ func serve(args []string, stderr io.Writer) int {
 	defer stop()
 
 	srv, err := server.New(ctx, server.Config{
-		DataDir:        *dataDir,
-		Addr:           *addr,
-		RootPassword:   *rootPassword,
-		SecureFilePriv: *secureFilePriv,
-		SageMakerURL:   *sageMakerURL,
-		SecretKeyFile:  *secretKeyFile,
-		TLSCert:        *tlsCert,
-		TLSKey:         *tlsKey,
+		DataDir:           *dataDir,
+		Addr:              *addr,
+		RootPassword:      *rootPassword,
+		SecureFilePriv:    *secureFilePriv,
+		SageMakerURL:      *sageMakerURL,
+		ComprehendBackend: *comprehendBackend,
+		SecretKeyFile:     *secretKeyFile,
+		TLSCert:           *tlsCert,
+		TLSKey:            *tlsKey,
 
 		RequireSecureTransport: *requireTLS,
 		ShutdownTimeout:        *shutdownTimeout,

@@ -26,6 +26,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/infoschema"
+	"github.com/sibyldb/sibyldb/internal/ml/comprehend"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
 	"github.com/sibyldb/sibyldb/internal/privilege"
@@ -69,6 +70,9 @@ type Config struct {
 	// names without CREATE ENDPOINT resolve to
 	// {SageMakerURL}/endpoints/{name}/invocations.
 	SageMakerURL string
+	// ComprehendBackend is the default of aws_comprehend_backend: local
+	// (the default), comprehend or endpoint:NAME.
+	ComprehendBackend string
 	// Statements are added to the grammar (see package sqlext).
 	Statements []sqlext.Statement
 	// Logger receives the server's logs; nil means logrus's standard logger.
@@ -94,6 +98,8 @@ type Server struct {
 	ML *mlfunc.Manager
 	// Models manages the models of CREATE MODEL and their training jobs.
 	Models *models.Manager
+	// Comprehend serves the Amazon Comprehend functions.
+	Comprehend *comprehend.Service
 
 	privileges *privilege.Checker
 	audit      *audit.Log
@@ -138,6 +144,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		schema, iter, _, err := s.engine.Query(ctx, q)
 		return schema, iter, err
 	}
+	s.Comprehend = comprehend.NewService(comprehend.Local{}, comprehend.NewAWS)
+	s.Comprehend.ML, s.Comprehend.Authorize = s.ML, s.authorizeComprehend
 	stmts := append([]sqlext.Statement{
 		sqlext.FlushStatus{Counters: reg},
 		sqlext.MLStatements{Manager: s.ML, Privileges: s.privileges},
@@ -145,11 +153,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sqlext.PrivilegeStatements{Checker: s.privileges, ModelFunctions: s.modelFunctions},
 	}, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
+	parser.QualifyFunctions(comprehend.Qualifier, comprehend.Prefix)
 	if err := installSystemVariables(cfg); err != nil {
 		return nil, err
 	}
 	sql.SystemVariables.AddSystemVariables(mlfunc.SystemVariables(cfg.SageMakerURL))
 	sql.SystemVariables.AddSystemVariables(audit.SystemVariables())
+	sql.SystemVariables.AddSystemVariables(comprehend.SystemVariables(cfg.ComprehendBackend))
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
 
@@ -326,8 +336,10 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 	if err := s.Models.Load(sqlCtx); err != nil {
 		return fmt.Errorf("load models: %w", err)
 	}
-	if err := s.Functions.Register(sqlCtx, "", s.Models.ExplainFunction()); err != nil {
-		return err
+	for _, fn := range append(s.Comprehend.Functions(), s.Models.ExplainFunction()) {
+		if err := s.Functions.Register(sqlCtx, "", fn); err != nil {
+			return err
+		}
 	}
 	if s.audit, err = audit.Open(sqlCtx, s.engine, s.NewContext, s.Status, s.log); err != nil {
 		return err
@@ -350,6 +362,15 @@ func (s *Server) authorizeML(ctx *sql.Context, d *mlfunc.FunctionDef) error {
 	}
 	if !s.privileges.Allowed(ctx, who, privilege.InvokeSageMaker) {
 		return privilege.Denied(privilege.InvokeSageMaker)
+	}
+	return nil
+}
+
+// authorizeComprehend enforces Aurora's INVOKE COMPREHEND for the
+// Comprehend functions, whichever backend answers.
+func (s *Server) authorizeComprehend(ctx *sql.Context) error {
+	if !s.privileges.Allowed(ctx, privilege.Account{}, privilege.InvokeComprehend) {
+		return privilege.Denied(privilege.InvokeComprehend)
 	}
 	return nil
 }

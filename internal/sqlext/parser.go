@@ -34,6 +34,39 @@ type Statement interface {
 type Parser struct {
 	base  sql.Parser
 	byKey map[string][]Statement
+	// qualified maps a function qualifier (lower case) to the prefix its
+	// functions are registered under.
+	qualified map[string]string
+}
+
+// QualifyFunctions makes qualifier.name(...) call prefix+name(...): GMS
+// drops a function's qualifier, so aws_comprehend.detect_sentiment would
+// otherwise look up a bare detect_sentiment.
+func (p *Parser) QualifyFunctions(qualifier, prefix string) {
+	if p.qualified == nil {
+		p.qualified = map[string]string{}
+	}
+	p.qualified[strings.ToLower(qualifier)] = prefix
+}
+
+// rewrite applies QualifyFunctions to a parsed statement.
+func (p *Parser) rewrite(st ast.Statement) {
+	if len(p.qualified) == 0 || st == nil {
+		return
+	}
+	if ex, ok := st.(*ast.Explain); ok {
+		// Walk does not descend into EXPLAIN's statement.
+		p.rewrite(ex.Statement)
+	}
+	_ = ast.Walk(func(node ast.SQLNode) (bool, error) {
+		if fn, ok := node.(*ast.FuncExpr); ok && !fn.Qualifier.IsEmpty() {
+			if prefix, ok := p.qualified[strings.ToLower(fn.Qualifier.String())]; ok {
+				fn.Name = ast.NewColIdent(prefix + fn.Name.String())
+				fn.Qualifier = ast.TableIdent{}
+			}
+		}
+		return true, nil
+	}, st)
 }
 
 var _ sql.Parser = (*Parser)(nil)
@@ -56,6 +89,7 @@ func (p *Parser) ParseSimple(query string) (ast.Statement, error) {
 		return st, err
 	}
 	st, err := p.base.ParseSimple(query)
+	p.rewrite(st)
 	return st, syntaxError(err)
 }
 
@@ -84,6 +118,7 @@ func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter r
 		}
 	}
 	st, parsed, rest, err := p.base.ParseWithOptions(ctx, query, delimiter, multi, options)
+	p.rewrite(st)
 	return st, parsed, rest, syntaxError(err)
 }
 
@@ -104,6 +139,7 @@ func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options 
 		}
 	}
 	st, next, err := p.base.ParseOneWithOptions(ctx, query, options)
+	p.rewrite(st)
 	return st, next, syntaxError(err)
 }
 

@@ -3,6 +3,7 @@ package sqlext
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -114,4 +115,24 @@ func TestTokens(t *testing.T) {
 	require.True(t, toks[1].Is("MODEL"))
 	require.True(t, toks[6].String)
 	require.False(t, toks[6].Is("y"), "string literals are not keywords")
+}
+
+func TestQualifiedFunctionsAreRenamed(t *testing.T) {
+	p := NewParser(sql.NewMysqlParser())
+	p.QualifyFunctions("aws_comprehend", "aws_comprehend_")
+	for _, q := range []string{
+		"SELECT aws_comprehend.detect_sentiment(txt, 'en') FROM t",
+		"EXPLAIN SELECT * FROM t WHERE AWS_Comprehend.detect_sentiment(txt, 'en') = 'NEGATIVE'",
+		"SELECT (SELECT aws_comprehend.detect_sentiment(txt, 'en') FROM t LIMIT 1) FROM dual",
+		"INSERT INTO s SELECT aws_comprehend.detect_sentiment(txt, 'en') FROM t",
+	} {
+		st, err := p.ParseSimple(q)
+		require.NoError(t, err, q)
+		got := ast.String(st)
+		require.Contains(t, strings.ToLower(got), "aws_comprehend_detect_sentiment(", q)
+		require.NotContains(t, strings.ToLower(got), "aws_comprehend.", q)
+	}
+	st, err := p.ParseSimple("SELECT other.f(1), upper('x') FROM dual")
+	require.NoError(t, err)
+	require.Contains(t, ast.String(st), "other.f(1)", "other qualifiers are left alone")
 }
