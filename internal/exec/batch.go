@@ -21,6 +21,29 @@ type Site struct {
 	Args    [][]sql.Expression
 }
 
+// argGroups are the site's distinct argument lists: calls written with the
+// same arguments (a query asking for a sentiment and its confidence) are
+// evaluated, keyed and looked up once per row. It runs once per batch.
+func (s *Site) argGroups() [][]sql.Expression {
+	if len(s.Args) == 1 {
+		return s.Args
+	}
+	var groups [][]sql.Expression
+	seen := map[string]bool{}
+	for _, exprs := range s.Args {
+		parts := make([]string, len(exprs))
+		for i, e := range exprs {
+			parts[i] = e.String()
+		}
+		k := strings.Join(parts, "\x00")
+		if !seen[k] {
+			seen[k] = true
+			groups = append(groups, exprs)
+		}
+	}
+	return groups
+}
+
 // Batch evaluates the model calls of its parent node for many rows at a
 // time. Its rows are its child's rows, unchanged.
 type Batch struct {
@@ -300,10 +323,11 @@ type pending struct {
 func (it *batchIter) collect(ctx *sql.Context, rows []sql.Row, j *job) ([]*pending, error) {
 	var out []*pending
 	for _, s := range it.b.sites {
-		tuples := make([][]any, 0, len(rows)*len(s.Args))
+		groups := s.argGroups()
+		tuples := make([][]any, 0, len(rows)*len(groups))
 		keys := make([]string, 0, cap(tuples))
 		for _, row := range rows {
-			for _, exprs := range s.Args {
+			for _, exprs := range groups {
 				args, err := evalArgs(ctx, exprs, row)
 				if err != nil {
 					abandon(out, err)
@@ -317,7 +341,7 @@ func (it *batchIter) collect(ctx *sql.Context, rows []sql.Row, j *job) ([]*pendi
 		if rec, ok := s.Invoker.(CacheHitRecorder); ok && hits > 0 {
 			rec.RecordCacheHits(hits)
 		}
-		if j != nil && len(s.Args) == 1 {
+		if j != nil && len(groups) == 1 {
 			j.perRow[s] = all
 		}
 		if len(mine) == 0 {

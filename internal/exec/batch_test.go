@@ -179,3 +179,40 @@ func TestArgsKeyDistinguishesNullAndEmpty(t *testing.T) {
 	require.Equal(t, ArgsKey([]any{int64(1), "x"}), ArgsKey([]any{int64(1), "x"}))
 	require.Equal(t, "ab", fmt.Sprint("a", "b"))
 }
+
+func TestSlotKeepsBoundedResults(t *testing.T) {
+	defer func(n int) { maxSlotEntries = n }(maxSlotEntries)
+	maxSlotEntries = 10
+	s := NewSlot()
+	ctx := sql.NewEmptyContext()
+	s.begin(ctx.Pid())
+	for b := 0; b < 5; b++ {
+		keys := make([]string, 8)
+		for i := range keys {
+			keys[i] = ArgsKey([]any{int64(b*8 + i)})
+		}
+		all, mine, done, _ := s.claim(keys)
+		require.Len(t, mine, 8)
+		for _, e := range all {
+			e.val = "v"
+		}
+		close(done)
+		require.LessOrEqual(t, len(s.entries), maxSlotEntries+8, "finished results beyond the bound are dropped")
+	}
+	_, ok, err := s.Lookup(ctx, nil, []any{int64(0)})
+	require.NoError(t, err)
+	require.False(t, ok, "the oldest result was dropped; the caller computes it alone")
+	v, ok, err := s.Lookup(ctx, nil, []any{int64(39)})
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "v", v)
+
+	// Results still in flight are never dropped.
+	keys := make([]string, 20)
+	for i := range keys {
+		keys[i] = ArgsKey([]any{int64(100 + i)})
+	}
+	_, _, done, _ := s.claim(keys)
+	require.GreaterOrEqual(t, len(s.entries), 20)
+	close(done)
+}

@@ -17,6 +17,7 @@ import (
 	"encoding/binary"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -70,6 +71,13 @@ type Slot struct {
 	mu      sync.Mutex
 	pid     uint64
 	entries map[string]*entry
+	// order lists the keys in claim order from head on, so that the
+	// oldest finished results can be dropped once the slot holds
+	// maxSlotEntries: a statement over millions of distinct rows keeps
+	// bounded memory. A dropped result that is needed again (a second
+	// evaluation of the call above a sort) is computed again, alone.
+	order []string
+	head  int
 	// exclusive is set when one Batch node in the plan feeds this slot.
 	// Then curRow and cur, the row that node returned last and its result,
 	// let the parent find the result of the call it evaluates on that very
@@ -87,6 +95,9 @@ type entry struct {
 	err  error
 }
 
+// maxSlotEntries bounds the results one slot keeps for de-duplication.
+var maxSlotEntries = 200_000
+
 // NewSlot returns an empty slot.
 func NewSlot() *Slot { return &Slot{entries: map[string]*entry{}} }
 
@@ -98,6 +109,7 @@ func (s *Slot) begin(pid uint64) {
 	if s.pid != pid {
 		s.pid = pid
 		s.entries = map[string]*entry{}
+		s.order, s.head = nil, 0
 	}
 }
 
@@ -120,10 +132,34 @@ func (s *Slot) claim(keys []string) (all []*entry, mine []int, done chan struct{
 		}
 		e := &entry{done: done}
 		s.entries[k] = e
+		s.order = append(s.order, k)
 		all[i] = e
 		mine = append(mine, i)
 	}
+	s.evict()
 	return all, mine, done, hits
+}
+
+// evict drops the oldest finished results beyond maxSlotEntries; s.mu is
+// held.
+func (s *Slot) evict() {
+	for len(s.entries) > maxSlotEntries && s.head < len(s.order) {
+		k := s.order[s.head]
+		if e, ok := s.entries[k]; ok {
+			select {
+			case <-e.done:
+			default:
+				return // the oldest is still in flight
+			}
+			delete(s.entries, k)
+		}
+		s.order[s.head] = ""
+		s.head++
+	}
+	if s.head > len(s.order)/2 {
+		s.order = append(s.order[:0], s.order[s.head:]...)
+		s.head = 0
+	}
 }
 
 // release drops the results of execution pid once its Batch node closes:
@@ -134,6 +170,7 @@ func (s *Slot) release(pid uint64) {
 	defer s.mu.Unlock()
 	if s.pid == pid {
 		s.entries = map[string]*entry{}
+		s.order, s.head = nil, 0
 		s.curRow, s.cur = nil, nil
 	}
 }
@@ -150,6 +187,27 @@ func (s *Slot) setCurrent(row sql.Row, e *entry) {
 
 func sameRow(a, b sql.Row) bool {
 	return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0]
+}
+
+// Current returns the result a Batch node computed for row when row is
+// the one it returned last: the parent then needs neither the arguments
+// nor a hash lookup.
+func (s *Slot) Current(ctx *sql.Context, row sql.Row) (any, bool, error) {
+	if s == nil {
+		return nil, false, nil
+	}
+	s.mu.Lock()
+	e, ok := s.cur, s.cur != nil && sameRow(row, s.curRow) && s.pid == ctx.Pid()
+	s.mu.Unlock()
+	if !ok {
+		return nil, false, nil
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+	return e.val, true, e.err
 }
 
 // Lookup returns the result for args, evaluated on row, computed by a Batch
@@ -185,37 +243,48 @@ func (s *Slot) Lookup(ctx *sql.Context, row sql.Row, args []any) (any, bool, err
 // their text. NULL, the empty string and differently typed values all get
 // distinct keys.
 func ArgsKey(args []any) string {
-	var buf [64]byte
-	b := buf[:0]
+	// Size the key first: one allocation per tuple, however long its text.
+	n := 0
+	for _, a := range args {
+		switch v := a.(type) {
+		case string:
+			n += 1 + binary.MaxVarintLen64 + len(v)
+		default:
+			n += 1 + 8
+		}
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	var num [binary.MaxVarintLen64]byte
 	for _, a := range args {
 		switch v := a.(type) {
 		case nil:
-			b = append(b, 'n')
+			sb.WriteByte('n')
 		case int64:
-			b = append(b, 'i')
-			b = binary.LittleEndian.AppendUint64(b, uint64(v))
+			sb.WriteByte('i')
+			sb.Write(binary.LittleEndian.AppendUint64(num[:0], uint64(v)))
 		case int32:
-			b = append(b, 'i')
-			b = binary.LittleEndian.AppendUint64(b, uint64(int64(v)))
+			sb.WriteByte('i')
+			sb.Write(binary.LittleEndian.AppendUint64(num[:0], uint64(int64(v))))
 		case int:
-			b = append(b, 'i')
-			b = binary.LittleEndian.AppendUint64(b, uint64(int64(v)))
+			sb.WriteByte('i')
+			sb.Write(binary.LittleEndian.AppendUint64(num[:0], uint64(int64(v))))
 		case float64:
-			b = append(b, 'f')
-			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v))
+			sb.WriteByte('f')
+			sb.Write(binary.LittleEndian.AppendUint64(num[:0], math.Float64bits(v)))
 		case string:
-			b = append(b, 's')
-			b = binary.AppendUvarint(b, uint64(len(v)))
-			b = append(b, v...)
+			sb.WriteByte('s')
+			sb.Write(binary.AppendUvarint(num[:0], uint64(len(v))))
+			sb.WriteString(v)
 		default:
 			s, err := remote.FormatValue(a)
 			if err != nil {
 				s = "?" + strconv.Quote(err.Error())
 			}
-			b = append(b, 'o')
-			b = binary.AppendUvarint(b, uint64(len(s)))
-			b = append(b, s...)
+			sb.WriteByte('o')
+			sb.Write(binary.AppendUvarint(num[:0], uint64(len(s))))
+			sb.WriteString(s)
 		}
 	}
-	return string(b)
+	return sb.String()
 }

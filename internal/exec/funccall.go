@@ -24,9 +24,10 @@ type FuncCallOptions struct {
 	// Single, when set, is told each time a call is evaluated for one
 	// row alone (no Batch node covered it), for counters.
 	Single func()
-	// Convert turns the invoker's result for args into the SQL value;
-	// nil converts with the result type.
-	Convert func(ctx *sql.Context, v any, args []any) (any, error)
+	// Convert turns the invoker's result into the SQL value; args
+	// evaluates the call's arguments, for conversions (and error
+	// messages) that need them. Nil converts with the result type.
+	Convert func(ctx *sql.Context, v any, args func() ([]any, error)) (any, error)
 	// NonDeterministic, when set, reports whether the function's results
 	// may change from call to call (a remote service answers), which
 	// stops the engine from treating calls as constant.
@@ -103,13 +104,26 @@ func (c *FuncCall) WithChildren(children ...sql.Expression) (sql.Expression, err
 // Eval returns the batched result when a Batch node computed it, else
 // invokes the function for this row alone.
 func (c *FuncCall) Eval(ctx *sql.Context, row sql.Row) (any, error) {
-	args, err := evalArgs(ctx, c.args, row)
+	var args []any
+	argsOf := func() ([]any, error) {
+		var err error
+		if args == nil {
+			args, err = evalArgs(ctx, c.args, row)
+		}
+		return args, err
+	}
+	// The row the Batch node below returned last: no arguments needed.
+	v, ok, err := c.slot.Current(ctx, row)
 	if err != nil {
 		return nil, err
 	}
-	v, ok, err := c.slot.Lookup(ctx, row, args)
-	if err != nil {
-		return nil, err
+	if !ok {
+		if _, err := argsOf(); err != nil {
+			return nil, err
+		}
+		if v, ok, err = c.slot.Lookup(ctx, row, args); err != nil {
+			return nil, err
+		}
 	}
 	if !ok {
 		if a, isAuth := c.inv.(Authorizer); isAuth {
@@ -130,7 +144,7 @@ func (c *FuncCall) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		return nil, nil
 	}
 	if c.opts.Convert != nil {
-		return c.opts.Convert(ctx, v, args)
+		return c.opts.Convert(ctx, v, argsOf)
 	}
 	out, _, err := c.typ.Convert(ctx, v)
 	return out, err

@@ -106,7 +106,14 @@ func (s *Service) Functions() []sql.Function {
 				inv.maxBatch = n
 			}
 			return exec.NewFuncCall(inv, args, f.typ, exec.FuncCallOptions{
-				Convert: func(ctx *sql.Context, v any, args []any) (any, error) {
+				Convert: func(ctx *sql.Context, v any, argsOf func() ([]any, error)) (any, error) {
+					var args []any
+					if f.extra > 0 && f.op == OpPII {
+						var err error
+						if args, err = argsOf(); err != nil {
+							return nil, err
+						}
+					}
 					return f.result(v, args)
 				},
 				NonDeterministic: inv.Remote,

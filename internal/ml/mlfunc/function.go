@@ -200,9 +200,10 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 }
 
 // convert turns the endpoint's answer into the declared return type.
-func (i *invoker) convert(ctx *sql.Context, v any, args []any) (any, error) {
+func (i *invoker) convert(ctx *sql.Context, v any, argsOf func() ([]any, error)) (any, error) {
 	out, _, err := i.def.returnType.Convert(ctx, v)
 	if err != nil {
+		args, _ := argsOf()
 		in := make([]string, len(args))
 		for k, a := range args {
 			in[k], _ = remote.FormatValue(a)
