@@ -10,18 +10,22 @@ ADDR     ?= 127.0.0.1:3306
 
 export CGO_ENABLED=1
 
-.PHONY: build run test deps bench bench-ml fuzz clean
+.PHONY: build run test deps build-deps bench bench-ml bench-s3 fuzz clean
 
-build: deps
+build: build-deps
 	$(GO) build -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sibyldb
 
 run: build
 	$(BIN) serve --data-dir $(DATA_DIR) --addr $(ADDR)
 
 # deps installs what a fresh Debian machine lacks: XGBoost for the build,
+# versitygw (the S3 server of the tests, into bin/),
 # the MariaDB client and server for the tests and benchmarks.
 deps:
 	@scripts/install-deps.sh
+
+build-deps:
+	@scripts/install-deps.sh build
 
 # The end-to-end tests run a race-enabled server binary, so data races in
 # the server under concurrent clients fail the build too.
@@ -38,7 +42,8 @@ FUZZ_TARGETS := ./internal/remote:FuzzDecodePredictions ./internal/remote:FuzzSa
 	./internal/sqlext:FuzzParse ./internal/sqlext:FuzzRedact \
 	./internal/ml/gbtree:FuzzParse ./internal/ml/serving:FuzzNewHandler \
 	./internal/ml/nlp/pii:FuzzDetect ./internal/ml/nlp/entities:FuzzDetect \
-	./internal/ml/nlp/keyphrases:FuzzDetect ./internal/ml/nlp/language:FuzzDetect
+	./internal/ml/nlp/keyphrases:FuzzDetect ./internal/ml/nlp/language:FuzzDetect \
+	./internal/sqlext:FuzzParseS3 ./internal/dataio:FuzzEncodeRoundTrip
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
@@ -54,6 +59,11 @@ bench: build
 bench-ml: build
 	$(GO) run -tags $(TAGS) ./bench/mlbench --sibyldb $(CURDIR)/$(BIN)
 	$(GO) run -tags $(TAGS) ./bench/mlbench --sibyldb $(CURDIR)/$(BIN) --predict-rows 1000000
+
+# bench-s3 exports and imports 1M rows through versitygw on loopback and
+# prints MB/s each way and the server's peak memory growth.
+bench-s3: build
+	$(GO) run -tags $(TAGS) ./bench/s3bench --sibyldb $(CURDIR)/$(BIN)
 
 clean:
 	rm -rf bin

@@ -3,13 +3,33 @@
 #   mariadb-client  the `mariadb` CLI used by end-to-end tests
 #   mariadb-server  the reference server the benchmark compares against
 #   libxgboost-dev  XGBoost's C library, which CREATE MODEL trains with (cgo)
-# Already-present packages are skipped, so this is fast on a warm machine.
+# and, with `go install`, the S3-compatible server the S3 tests and
+# benchmark run against:
+#   bin/versitygw   versitygw, pinned below
+# Already-present tools are skipped, so this is fast on a warm machine.
+#
+# `install-deps.sh build` installs only what building needs (libxgboost-dev).
 set -euo pipefail
+scope="${1:-all}"
+
+# versitygw: a Go program, so it is built into the repository's bin/ rather
+# than installed system-wide; the S3 tests find it there.
+VERSITYGW_VERSION=v1.8.0
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+if [ "$scope" = all ] && [ ! -x "$repo/bin/versitygw" ]; then
+  echo "install-deps: installing versitygw $VERSITYGW_VERSION into $repo/bin"
+  mkdir -p "$repo/bin"
+  if ! GOBIN="$repo/bin" CGO_ENABLED=0 go install "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"; then
+    echo "install-deps: could not install versitygw; the S3 tests will be skipped" >&2
+  fi
+fi
 
 need=()
-command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
-command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 [ -f /usr/include/xgboost/c_api.h ] || need+=(libxgboost-dev)
+if [ "$scope" = all ]; then
+  command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+  command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -1,6 +1,8 @@
-// Package privilege implements Aurora MySQL's ML privileges on top of GMS's
-// accounts: GRANT INVOKE SAGEMAKER / INVOKE COMPREHEND ON *.* (Aurora v2)
-// and the roles AWS_SAGEMAKER_ACCESS / AWS_COMPREHEND_ACCESS (Aurora v3).
+// Package privilege implements Aurora MySQL's ML and S3 privileges on top
+// of GMS's accounts: GRANT INVOKE SAGEMAKER / INVOKE COMPREHEND / SELECT
+// INTO S3 / LOAD FROM S3 ON *.* (Aurora v2) and the roles
+// AWS_SAGEMAKER_ACCESS / AWS_COMPREHEND_ACCESS / AWS_SELECT_S3_ACCESS /
+// AWS_LOAD_S3_ACCESS (Aurora v3).
 //
 // They are GMS dynamic privileges, so they persist with the other grants and
 // SHOW GRANTS lists them. GMS's grammar only accepts a fixed set of dynamic
@@ -26,12 +28,19 @@ const (
 	CreateEndpoint = "CREATE_ENDPOINT"
 	// CreateModel governs CREATE MODEL (Redshift ML's GRANT CREATE MODEL).
 	CreateModel = "CREATE_MODEL"
+	// SelectIntoS3 governs SELECT ... INTO OUTFILE S3 (Aurora's GRANT
+	// SELECT INTO S3).
+	SelectIntoS3 = "SELECT_INTO_S3"
+	// LoadFromS3 governs LOAD DATA FROM S3 (Aurora's GRANT LOAD FROM S3).
+	LoadFromS3 = "LOAD_FROM_S3"
 )
 
 // Roles maps the Aurora v3 role names to the privilege each carries.
 var Roles = map[string]string{
 	"AWS_SAGEMAKER_ACCESS":  InvokeSageMaker,
 	"AWS_COMPREHEND_ACCESS": InvokeComprehend,
+	"AWS_SELECT_S3_ACCESS":  SelectIntoS3,
+	"AWS_LOAD_S3_ACCESS":    LoadFromS3,
 }
 
 // Display is how a privilege is written in GRANT and in errors.
@@ -67,6 +76,15 @@ func (c *Checker) Bind(db *mysql_db.MySQLDb) { c.db = db }
 func (c *Checker) CanExecute(ctx *sql.Context, db, fn string) bool {
 	return c.db.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(
 		sql.PrivilegeCheckSubject{Database: db, Routine: fn}, sql.PrivilegeType_Execute))
+}
+
+// HasGlobal reports whether the session's user holds a static privilege
+// globally (FILE for file:// URIs).
+func (c *Checker) HasGlobal(ctx *sql.Context, priv sql.PrivilegeType) bool {
+	if !c.db.Enabled() {
+		return true
+	}
+	return c.db.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{}, priv))
 }
 
 // ExecuteDenied is MySQL's ER_PROCACCESS_DENIED_ERROR.

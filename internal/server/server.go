@@ -30,6 +30,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
 	"github.com/sibyldb/sibyldb/internal/privilege"
+	"github.com/sibyldb/sibyldb/internal/s3io"
 	"github.com/sibyldb/sibyldb/internal/secret"
 	"github.com/sibyldb/sibyldb/internal/sqlext"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
@@ -151,6 +152,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sqlext.MLStatements{Manager: s.ML, Privileges: s.privileges},
 		sqlext.ModelStatements{Manager: s.Models, Privileges: s.privileges},
 		sqlext.PrivilegeStatements{Checker: s.privileges, ModelFunctions: s.modelFunctions},
+		s.s3Statements(),
 	}, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
 	parser.QualifyFunctions(comprehend.Qualifier, comprehend.Prefix)
@@ -160,6 +162,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	sql.SystemVariables.AddSystemVariables(mlfunc.SystemVariables(cfg.SageMakerURL))
 	sql.SystemVariables.AddSystemVariables(audit.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(comprehend.SystemVariables(cfg.ComprehendBackend))
+	sql.SystemVariables.AddSystemVariables(s3io.SystemVariables())
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
 

@@ -143,13 +143,26 @@ func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options 
 	return st, next, syntaxError(err)
 }
 
-// candidate reports whether query begins with a keyword some extension owns.
+// Prefilter is implemented by statements that own a hot keyword (SELECT)
+// but only rare statements beginning with it: Matches decides cheaply,
+// on the raw query text, whether Parse could accept the query, so that
+// ordinary queries skip the extension path.
+type Prefilter interface {
+	Matches(query string) bool
+}
+
+// candidate reports whether query begins with a keyword some extension owns
+// and that extension may want it.
 func (p *Parser) candidate(query string) bool {
 	if len(p.byKey) == 0 {
 		return false
 	}
-	_, ok := p.byKey[FirstKeyword(query)]
-	return ok
+	for _, e := range p.byKey[FirstKeyword(query)] {
+		if f, ok := e.(Prefilter); !ok || f.Matches(query) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Parser) tryExtensions(ctx context.Context, stmt string) (ast.Statement, bool, error) {

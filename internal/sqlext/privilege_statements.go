@@ -17,6 +17,7 @@ import (
 //
 //	GRANT INVOKE {SAGEMAKER | COMPREHEND} ON *.* TO account [, ...] [WITH GRANT OPTION]
 //	REVOKE INVOKE {SAGEMAKER | COMPREHEND} ON *.* FROM account [, ...]
+//	GRANT {SELECT INTO S3 | LOAD FROM S3} ON *.* TO account [, ...] (and REVOKE ... FROM)
 //	GRANT CREATE ENDPOINT ON *.* TO account [, ...]      (and REVOKE ... FROM)
 //	GRANT EXECUTE ON FUNCTION [db.]fn TO account [, ...] (and REVOKE ... FROM)
 //	GRANT CREATE MODEL [ON *.*] TO account [, ...]       (Redshift ML; and REVOKE)
@@ -65,6 +66,10 @@ func (p PrivilegeStatements) Parse(ctx context.Context, stmt string) (sql.Node, 
 		priv = privilege.InvokeComprehend
 	case c.accept("INVOKE"):
 		return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
+	case c.accept("SELECT", "INTO", "S3"):
+		priv = privilege.SelectIntoS3
+	case c.accept("LOAD", "FROM", "S3"):
+		priv = privilege.LoadFromS3
 	case c.accept("CREATE", "ENDPOINT"):
 		priv = privilege.CreateEndpoint
 	case c.accept("CREATE", "MODEL"):

@@ -1,0 +1,204 @@
+// Command s3bench measures SELECT ... INTO OUTFILE S3 and LOAD DATA FROM
+// S3 through a real S3-compatible server (versitygw) on loopback: it starts
+// versitygw and sibyldb on free ports, fills a table, exports it, imports
+// it into an empty copy, and prints a Markdown table of MB/s each way and
+// the server's peak resident memory growth during each statement.
+//
+//	go run -tags gms_pure_go ./bench/s3bench --sibyldb bin/sibyldb
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+)
+
+func main() {
+	sibyldb := flag.String("sibyldb", "bin/sibyldb", "path to the sibyldb binary")
+	versitygw := flag.String("versitygw", "bin/versitygw", "path to the versitygw binary")
+	rows := flag.Int("rows", 1000000, "rows exported and imported")
+	flag.Parse()
+	if err := run(*sibyldb, *versitygw, *rows); err != nil {
+		fmt.Fprintln(os.Stderr, "s3bench:", err)
+		os.Exit(1)
+	}
+}
+
+func freePort() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func run(sibyldb, versitygw string, rows int) error {
+	tmp, err := os.MkdirTemp("", "s3bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	gwDir := filepath.Join(tmp, "gw")
+	if err := os.MkdirAll(filepath.Join(gwDir, "bench"), 0o755); err != nil {
+		return err
+	}
+	gwAddr := freePort()
+	gw := exec.Command(versitygw, "--access", "benchaccess", "--secret", "benchsecret0123456789", "--port", gwAddr, "--quiet", "posix", gwDir)
+	if err := gw.Start(); err != nil {
+		return fmt.Errorf("start versitygw (scripts/install-deps.sh installs it): %w", err)
+	}
+	defer func() { _ = gw.Process.Signal(syscall.SIGKILL); _ = gw.Wait() }()
+	for i := 0; i < 200; i++ {
+		if resp, err := http.Get("http://" + gwAddr + "/"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	srv := exec.Command(sibyldb, "serve", "--data-dir", filepath.Join(tmp, "data"), "--addr", "127.0.0.1:0")
+	srv.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=benchaccess", "AWS_SECRET_ACCESS_KEY=benchsecret0123456789",
+		"AWS_REGION=us-east-1", "AWS_ENDPOINT_URL_S3=http://"+gwAddr, "AWS_EC2_METADATA_DISABLED=true")
+	stderr, _ := srv.StderrPipe()
+	srv.Stdout = nil
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	defer func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() }()
+	addrCh := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`listening on (\S+)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addrCh <- m[1]
+			}
+		}
+	}()
+	var addr string
+	select {
+	case addr = <-addrCh:
+	case <-time.After(60 * time.Second):
+		return fmt.Errorf("sibyldb did not start")
+	}
+	// The bucket is a directory of the posix backend.
+	db, err := sql.Open("mysql", "root@tcp("+addr+")/")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	ctx := context.Background()
+	for _, q := range []string{
+		"CREATE DATABASE b", "USE b",
+		"CREATE TABLE t (id INT PRIMARY KEY, a DOUBLE, b DOUBLE, c VARCHAR(64), d INT, e DATE, f DECIMAL(10,2))",
+		"CREATE TABLE t2 LIKE t",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "s3bench: filling %d rows...\n", rows)
+	side := 1000
+	fill := fmt.Sprintf(`INSERT INTO t WITH RECURSIVE r(i) AS (SELECT 0 UNION ALL SELECT i+1 FROM r WHERE i < %d)
+		SELECT x.i*%d+y.i, (x.i*%d+y.i)/7.0, RAND()*1000, CONCAT('customer-', x.i, '-', y.i, '-', MD5(y.i)), y.i %% 97,
+		DATE_ADD('2020-01-01', INTERVAL y.i DAY), (y.i %% 1000) / 4.0 FROM r x JOIN r y WHERE x.i*%d+y.i < %d`, side-1, side, side, side, rows)
+	if _, err := db.ExecContext(ctx, fill); err != nil {
+		return fmt.Errorf("fill: %w", err)
+	}
+
+	pid := srv.Process.Pid
+	measure := func(q string) (time.Duration, int64, error) {
+		base := rss(pid)
+		var peak int64
+		var mu sync.Mutex
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				r := rss(pid)
+				mu.Lock()
+				if r > peak {
+					peak = r
+				}
+				mu.Unlock()
+				select {
+				case <-stop:
+					return
+				case <-time.After(20 * time.Millisecond):
+				}
+			}
+		}()
+		start := time.Now()
+		_, err := db.ExecContext(ctx, q)
+		d := time.Since(start)
+		close(stop)
+		wg.Wait()
+		return d, peak - base, err
+	}
+
+	expD, expMem, err := measure("SELECT * FROM t INTO OUTFILE S3 's3://bench/export/t' FORMAT CSV")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	var size int64
+	parts, _ := filepath.Glob(filepath.Join(gwDir, "bench", "export", "t.part_*"))
+	for _, p := range parts {
+		if st, err := os.Stat(p); err == nil {
+			size += st.Size()
+		}
+	}
+	impD, impMem, err := measure("LOAD DATA FROM S3 PREFIX 's3://bench/export/t.part_' INTO TABLE t2 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '\"'")
+	if err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM t2").Scan(&n); err != nil {
+		return err
+	}
+	if n != rows {
+		return fmt.Errorf("imported %d rows, want %d", n, rows)
+	}
+	mb := float64(size) / 1e6
+	fmt.Printf("| operation (%d rows, %.1f MB CSV, versitygw on loopback) | time | MB/s | rows/s | peak server RSS growth |\n", rows, mb)
+	fmt.Println("|---|---|---|---|---|")
+	fmt.Printf("| SELECT ... INTO OUTFILE S3 (FORMAT CSV) | %.2f s | %.1f | %.0f | %.0f MB |\n", expD.Seconds(), mb/expD.Seconds(), float64(rows)/expD.Seconds(), float64(expMem)/1e6)
+	fmt.Printf("| LOAD DATA FROM S3 PREFIX | %.2f s | %.1f | %.0f | %.0f MB |\n", impD.Seconds(), mb/impD.Seconds(), float64(rows)/impD.Seconds(), float64(impMem)/1e6)
+	return nil
+}
+
+// rss is the process's resident set size in bytes (Linux).
+func rss(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,23 @@
+package server
+
+import (
+	"github.com/dolthub/go-mysql-server/sql"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/sibyldb/sibyldb/internal/s3io"
+	"github.com/sibyldb/sibyldb/internal/sqlext"
+)
+
+// s3Statements wires SELECT INTO OUTFILE S3 and LOAD DATA FROM S3 to the
+// engine: both run their inner statement in the caller's session, so its
+// privileges, transaction and warnings apply.
+func (s *Server) s3Statements() sqlext.Statement {
+	return sqlext.S3Statements{Service: &s3io.Service{
+		Query: s.Models.Query,
+		Exec: func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Schema, sql.RowIter, error) {
+			schema, iter, _, err := s.engine.QueryWithBindings(ctx, q, parsed, nil, nil)
+			return schema, iter, err
+		},
+		Privileges: s.privileges,
+	}}
+}
