@@ -24,6 +24,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 )
 
 // DefaultMaxIter is the number of Lloyd iterations Fit uses when maxIter <= 0.
@@ -251,22 +253,9 @@ func argmax(v []float64) int {
 
 // checkX validates a feature matrix and returns its number of columns.
 func checkX(X [][]float64) (int, error) {
-	if len(X) == 0 {
-		return 0, errors.New("kmeans: no training rows")
-	}
-	d := len(X[0])
-	if d == 0 {
-		return 0, errors.New("kmeans: training rows have no features")
-	}
-	for i, row := range X {
-		if len(row) != d {
-			return 0, fmt.Errorf("kmeans: row %d has %d features, want %d", i, len(row), d)
-		}
-		for j, v := range row {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return 0, fmt.Errorf("kmeans: feature %d of row %d is not finite (%v)", j, i, v)
-			}
-		}
+	d, err := dense.Check(X)
+	if err != nil {
+		return 0, fmt.Errorf("kmeans: %w", err)
 	}
 	return d, nil
 }

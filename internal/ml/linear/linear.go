@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 	"gonum.org/v1/gonum/floats"
 )
 
@@ -90,9 +91,9 @@ func (m *Model) Predict(x []float64, out []float64) {
 	}
 	switch m.Kind {
 	case KindLogistic:
-		out[0] = sigmoid(out[0])
+		out[0] = dense.Sigmoid(out[0])
 	case KindSoftmax:
-		softmaxInPlace(out)
+		dense.Softmax(out)
 	}
 }
 
@@ -128,11 +129,11 @@ func (m *Model) Validate() error {
 			return fmt.Errorf("linear: weight row %d has %d features, want %d", k, len(w), features)
 		}
 		for j, v := range w {
-			if !isFinite(v) {
+			if !dense.Finite(v) {
 				return fmt.Errorf("linear: weight [%d][%d] is not finite (%v)", k, j, v)
 			}
 		}
-		if !isFinite(m.Bias[k]) {
+		if !dense.Finite(m.Bias[k]) {
 			return fmt.Errorf("linear: bias %d is not finite (%v)", k, m.Bias[k])
 		}
 	}
@@ -143,15 +144,6 @@ func (m *Model) Validate() error {
 // product, with x trimmed to the weights' length.
 func dot(w, x []float64) float64 { return floats.Dot(w, x[:len(w)]) }
 
-// sigmoid is the logistic function, written to avoid overflow for large |z|.
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
-}
-
 // softplus returns log(1 + e^z) without overflow.
 func softplus(z float64) float64 {
 	if z > 0 {
@@ -160,53 +152,17 @@ func softplus(z float64) float64 {
 	return math.Log1p(math.Exp(z))
 }
 
-// softmaxInPlace replaces z with softmax(z) and returns log Σ exp(z) of the
-// original values. Subtracting the maximum keeps exp from overflowing.
-func softmaxInPlace(z []float64) (logSumExp float64) {
-	maxZ := z[0]
-	for _, v := range z[1:] {
-		if v > maxZ {
-			maxZ = v
-		}
-	}
-	var sum float64
-	for i, v := range z {
-		e := math.Exp(v - maxZ)
-		z[i] = e
-		sum += e
-	}
-	for i := range z {
-		z[i] /= sum
-	}
-	return maxZ + math.Log(sum)
-}
-
-func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
 // checkX validates a feature matrix and returns its number of columns.
 func checkX(X [][]float64) (int, error) {
-	if len(X) == 0 {
-		return 0, errors.New("linear: no training rows")
-	}
-	d := len(X[0])
-	if d == 0 {
-		return 0, errors.New("linear: training rows have no features")
-	}
-	for i, row := range X {
-		if len(row) != d {
-			return 0, fmt.Errorf("linear: row %d has %d features, want %d", i, len(row), d)
-		}
-		for j, v := range row {
-			if !isFinite(v) {
-				return 0, fmt.Errorf("linear: feature %d of row %d is not finite (%v)", j, i, v)
-			}
-		}
+	d, err := dense.Check(X)
+	if err != nil {
+		return 0, fmt.Errorf("linear: %w", err)
 	}
 	return d, nil
 }
 
 func checkL2(l2 float64) error {
-	if !isFinite(l2) || l2 < 0 {
+	if !dense.Finite(l2) || l2 < 0 {
 		return fmt.Errorf("linear: l2 penalty must be finite and >= 0, got %v", l2)
 	}
 	return nil

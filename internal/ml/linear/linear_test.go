@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 )
 
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x5eed)) }
@@ -133,7 +135,7 @@ func TestFitLogisticBinary(t *testing.T) {
 	y := make([]int, n)
 	for i := range X {
 		X[i] = []float64{r.NormFloat64(), r.NormFloat64(), r.NormFloat64()}
-		y[i] = btoi(r.Float64() < sigmoid(dot(trueW, X[i])+trueB))
+		y[i] = btoi(r.Float64() < dense.Sigmoid(dot(trueW, X[i])+trueB))
 	}
 	m, err := FitLogistic(context.Background(), X, y, 2, 0, nil)
 	if err != nil {
@@ -155,7 +157,7 @@ func TestFitLogisticBinary(t *testing.T) {
 		if btoi(out[0] > 0.5) == y[i] {
 			correct++
 		}
-		calErr += math.Abs(out[0] - sigmoid(dot(trueW, x)+trueB))
+		calErr += math.Abs(out[0] - dense.Sigmoid(dot(trueW, x)+trueB))
 	}
 	if acc := float64(correct) / float64(n); acc < 0.8 {
 		t.Errorf("accuracy %.3f, want >= 0.8", acc)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/optimize"
 )
@@ -62,7 +63,7 @@ func FitLogistic(ctx context.Context, X [][]float64, y []int, classes int, l2 fl
 		s := 1.0
 		if sampleWeights != nil {
 			s = sampleWeights[i]
-			if !isFinite(s) || s < 0 {
+			if !dense.Finite(s) || s < 0 {
 				return nil, fmt.Errorf("linear: sample weight of row %d must be finite and >= 0, got %v", i, s)
 			}
 		}
@@ -128,11 +129,11 @@ func FitLogistic(ctx context.Context, X [][]float64, y []int, classes int, l2 fl
 // answer: finite parameters and either a small gradient or an objective
 // that improved on the starting point.
 func usableResult(res *optimize.Result, f0 float64) bool {
-	if res == nil || !isFinite(res.F) {
+	if res == nil || !dense.Finite(res.F) {
 		return false
 	}
 	for _, v := range res.X {
-		if !isFinite(v) {
+		if !dense.Finite(v) {
 			return false
 		}
 	}
@@ -180,11 +181,11 @@ func (o *logisticObjective) eval(theta, grad []float64) float64 {
 			// Binary cross-entropy: softplus(z) − y·z; ∂/∂z = σ(z) − y.
 			t := float64(o.y[i])
 			loss += s * (softplus(o.z[0]) - t*o.z[0])
-			o.z[0] = sigmoid(o.z[0]) - t
+			o.z[0] = dense.Sigmoid(o.z[0]) - t
 		} else {
 			// Softmax cross-entropy: logΣexp(z) − z_y; ∂/∂z_k = p_k − [k = y].
 			zy := o.z[o.y[i]]
-			loss += s * (softmaxInPlace(o.z) - zy)
+			loss += s * (dense.Softmax(o.z) - zy)
 			o.z[o.y[i]] -= 1
 		}
 		if grad == nil {

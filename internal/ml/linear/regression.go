@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -29,7 +30,7 @@ func FitRegression(ctx context.Context, X [][]float64, y []float64, l2 float64) 
 		return nil, fmt.Errorf("linear: %d targets for %d rows", len(y), len(X))
 	}
 	for i, v := range y {
-		if !isFinite(v) {
+		if !dense.Finite(v) {
 			return nil, fmt.Errorf("linear: target of row %d is not finite (%v)", i, v)
 		}
 	}

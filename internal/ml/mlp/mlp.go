@@ -24,9 +24,9 @@ package mlp
 import (
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 	"gonum.org/v1/gonum/floats"
 )
 
@@ -136,9 +136,9 @@ func finishOutput(kind string, out []float64, yMean, yStd float64) {
 	case KindRegression:
 		out[0] = out[0]*yStd + yMean
 	case KindLogistic:
-		out[0] = sigmoid(out[0])
+		out[0] = dense.Sigmoid(out[0])
 	case KindSoftmax:
-		softmaxInPlace(out)
+		dense.Softmax(out)
 	}
 }
 
@@ -183,7 +183,7 @@ func (m *Model) Validate() error {
 		if outputs != 1 {
 			return fmt.Errorf("mlp: regression model has %d outputs, want 1", outputs)
 		}
-		if !isFinite(m.YMean) || !isFinite(m.YStd) || m.YStd <= 0 {
+		if !dense.Finite(m.YMean) || !dense.Finite(m.YStd) || m.YStd <= 0 {
 			return fmt.Errorf("mlp: invalid target scaling (mean %v, std %v)", m.YMean, m.YStd)
 		}
 	case KindLogistic:
@@ -200,37 +200,9 @@ func (m *Model) Validate() error {
 	return nil
 }
 
-// sigmoid is the logistic function, written to avoid overflow for large |z|.
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
-}
-
-// softmaxInPlace replaces z with softmax(z), subtracting the maximum first
-// so exp cannot overflow.
-func softmaxInPlace(z []float64) {
-	maxZ := z[0]
-	for _, v := range z[1:] {
-		maxZ = max(maxZ, v)
-	}
-	var sum float64
-	for i, v := range z {
-		z[i] = math.Exp(v - maxZ)
-		sum += z[i]
-	}
-	for i := range z {
-		z[i] /= sum
-	}
-}
-
-func isFinite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
 func checkFinite(v []float64) error {
 	for i, x := range v {
-		if !isFinite(x) {
+		if !dense.Finite(x) {
 			return fmt.Errorf("value %d is not finite (%v)", i, x)
 		}
 	}

@@ -2,11 +2,11 @@ package mlp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 	"gonum.org/v1/gonum/floats"
 	"gonum.org/v1/gonum/stat"
 )
@@ -83,9 +83,9 @@ func (c Config) withDefaults() (Config, error) {
 	switch {
 	case c.Epochs < 0 || c.BatchSize < 0 || c.Patience < 0:
 		return c, fmt.Errorf("mlp: Epochs (%d), BatchSize (%d) and Patience (%d) must be positive", c.Epochs, c.BatchSize, c.Patience)
-	case !isFinite(c.LearningRate) || c.LearningRate < 0:
+	case !dense.Finite(c.LearningRate) || c.LearningRate < 0:
 		return c, fmt.Errorf("mlp: learning rate must be positive, got %v", c.LearningRate)
-	case !isFinite(c.L2) || c.L2 < 0:
+	case !dense.Finite(c.L2) || c.L2 < 0:
 		return c, fmt.Errorf("mlp: L2 must be finite and >= 0, got %v", c.L2)
 	case math.IsNaN(c.ValidationFraction) || c.ValidationFraction >= 0.5:
 		return c, fmt.Errorf("mlp: validation fraction must be below 0.5, got %v", c.ValidationFraction)
@@ -187,7 +187,7 @@ func (*logisticTask) kind() string { return KindLogistic }
 func (*logisticTask) outputs() int { return 1 }
 func (t *logisticTask) lossGrad(out []float64, i int, grad []float64) float64 {
 	z, target := out[0], float64(t.y[i])
-	out[0] = sigmoid(z)
+	out[0] = dense.Sigmoid(z)
 	grad[0] = out[0] - target
 	// Cross-entropy softplus(z) − y·z, computed without overflow.
 	return max(z, 0) + math.Log1p(math.Exp(-math.Abs(z))) - target*z
@@ -201,7 +201,7 @@ type softmaxTask struct {
 func (*softmaxTask) kind() string   { return KindSoftmax }
 func (t *softmaxTask) outputs() int { return t.classes }
 func (t *softmaxTask) lossGrad(out []float64, i int, grad []float64) float64 {
-	softmaxInPlace(out)
+	dense.Softmax(out)
 	copy(grad, out)
 	grad[t.y[i]] -= 1
 	return -math.Log(max(out[t.y[i]], 1e-300))
@@ -411,22 +411,9 @@ func (n *network) model(kind string) *Model {
 
 // checkX validates a feature matrix and returns its number of columns.
 func checkX(X [][]float64) (int, error) {
-	if len(X) == 0 {
-		return 0, errors.New("mlp: no training rows")
-	}
-	d := len(X[0])
-	if d == 0 {
-		return 0, errors.New("mlp: training rows have no features")
-	}
-	for i, row := range X {
-		if len(row) != d {
-			return 0, fmt.Errorf("mlp: row %d has %d features, want %d", i, len(row), d)
-		}
-		for j, v := range row {
-			if !isFinite(v) {
-				return 0, fmt.Errorf("mlp: feature %d of row %d is not finite (%v)", j, i, v)
-			}
-		}
+	d, err := dense.Check(X)
+	if err != nil {
+		return 0, fmt.Errorf("mlp: %w", err)
 	}
 	return d, nil
 }

@@ -70,6 +70,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 )
 
 // Defaults used by Fit for zero Config fields.
@@ -453,22 +455,9 @@ func (f *Forest) validateTree(nodes []Node) error {
 
 // checkX validates a feature matrix and returns its number of columns.
 func checkX(X [][]float64) (int, error) {
-	if len(X) == 0 {
-		return 0, errors.New("rcf: no training rows")
-	}
-	d := len(X[0])
-	if d == 0 {
-		return 0, errors.New("rcf: training rows have no features")
-	}
-	for i, row := range X {
-		if len(row) != d {
-			return 0, fmt.Errorf("rcf: row %d has %d features, want %d", i, len(row), d)
-		}
-		for j, v := range row {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return 0, fmt.Errorf("rcf: feature %d of row %d is not finite (%v)", j, i, v)
-			}
-		}
+	d, err := dense.Check(X)
+	if err != nil {
+		return 0, fmt.Errorf("rcf: %w", err)
 	}
 	return d, nil
 }

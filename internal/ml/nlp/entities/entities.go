@@ -48,6 +48,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/sibyldb/sibyldb/internal/ml/nlp/textspan"
 )
 
 // Entity is one detected entity, shaped like Comprehend's Entity.
@@ -118,7 +120,7 @@ func Detect(text string) []Entity {
 	if strings.TrimSpace(text) == "" {
 		return out
 	}
-	d := &detector{s: text, low: asciiLower(text)}
+	d := &detector{s: text, low: textspan.ASCIILower(text)}
 	var buf [128]tok
 	d.toks = tokenize(text, buf[:0])
 	d.scanDates()
@@ -126,10 +128,10 @@ func Detect(text string) []Entity {
 	d.scanTitles()
 	d.scanSpans()
 	cs := resolve(d.cands)
-	conv := newOffsetConverter(text)
+	conv := textspan.NewOffsets(text)
 	out = make([]Entity, 0, len(cs))
 	for _, c := range cs {
-		out = append(out, Entity{Type: c.typ, Text: text[c.start:c.end], Score: c.score, BeginOffset: conv.rune(c.start), EndOffset: conv.rune(c.end)})
+		out = append(out, Entity{Type: c.typ, Text: text[c.start:c.end], Score: c.score, BeginOffset: conv.Rune(c.start), EndOffset: conv.Rune(c.end)})
 	}
 	return out
 }
@@ -280,49 +282,3 @@ func tokenize(s string, toks []tok) []tok {
 }
 
 func isUpperByte(c byte) bool { return c >= 'A' && c <= 'Z' }
-
-// offsetConverter maps increasing byte offsets to code point offsets.
-type offsetConverter struct {
-	s            string
-	ascii        bool
-	lastB, lastR int
-}
-
-func newOffsetConverter(s string) *offsetConverter {
-	c := &offsetConverter{s: s, ascii: true}
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			c.ascii = false
-			break
-		}
-	}
-	return c
-}
-
-func (c *offsetConverter) rune(b int) int {
-	if c.ascii {
-		return b
-	}
-	if b < c.lastB {
-		c.lastB, c.lastR = 0, 0
-	}
-	c.lastR += utf8.RuneCountInString(c.s[c.lastB:b])
-	c.lastB = b
-	return c.lastR
-}
-
-// asciiLower lowercases ASCII letters only, preserving byte offsets.
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; c >= 'A' && c <= 'Z' {
-					b[j] = c + 32
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
-}

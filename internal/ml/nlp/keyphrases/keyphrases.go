@@ -44,6 +44,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sibyldb/sibyldb/internal/ml/nlp/entities/gazetteer"
+	"github.com/sibyldb/sibyldb/internal/ml/nlp/textspan"
 )
 
 // KeyPhrase is one detected key phrase, shaped like Comprehend's KeyPhrase.
@@ -96,9 +97,9 @@ func Detect(text string) []KeyPhrase {
 	}
 	var buf [128]tok
 	toks := tokenize(text, buf[:0])
-	low := asciiLower(text)
+	low := textspan.ASCIILower(text)
 	classify(text, low, toks)
-	conv := newOffsetConverter(text)
+	conv := textspan.NewOffsets(text)
 	for i := 0; i < len(toks); {
 		if toks[i].cls == cBreak {
 			i++
@@ -126,7 +127,7 @@ func Detect(text string) []KeyPhrase {
 		}
 		if e > j {
 			st, en := toks[i].start, toks[e-1].end
-			out = append(out, KeyPhrase{Text: text[st:en], Score: score(i, j, e), BeginOffset: conv.rune(st), EndOffset: conv.rune(en)})
+			out = append(out, KeyPhrase{Text: text[st:en], Score: score(i, j, e), BeginOffset: conv.Rune(st), EndOffset: conv.Rune(en)})
 		}
 		i = k
 	}
@@ -270,50 +271,4 @@ func tokenize(s string, toks []tok) []tok {
 		}
 	}
 	return toks
-}
-
-// offsetConverter maps increasing byte offsets to code point offsets.
-type offsetConverter struct {
-	s            string
-	ascii        bool
-	lastB, lastR int
-}
-
-func newOffsetConverter(s string) *offsetConverter {
-	c := &offsetConverter{s: s, ascii: true}
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			c.ascii = false
-			break
-		}
-	}
-	return c
-}
-
-func (c *offsetConverter) rune(b int) int {
-	if c.ascii {
-		return b
-	}
-	if b < c.lastB {
-		c.lastB, c.lastR = 0, 0
-	}
-	c.lastR += utf8.RuneCountInString(c.s[c.lastB:b])
-	c.lastB = b
-	return c.lastR
-}
-
-// asciiLower lowercases ASCII letters only, preserving byte offsets.
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; c >= 'A' && c <= 'Z' {
-					b[j] = c + 32
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }

@@ -65,6 +65,8 @@ import (
 	"sort"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/sibyldb/sibyldb/internal/ml/nlp/textspan"
 )
 
 // Entity is one detected PII span, shaped like Comprehend's PiiEntity.
@@ -132,9 +134,9 @@ func (d *detector) add(typ string, score float64, start, end int) {
 func Detect(text string) []Entity {
 	cs := detect(text)
 	out := make([]Entity, 0, len(cs))
-	conv := newOffsetConverter(text)
+	conv := textspan.NewOffsets(text)
 	for _, c := range cs {
-		out = append(out, Entity{Type: c.typ, Score: c.score, BeginOffset: conv.rune(c.start), EndOffset: conv.rune(c.end)})
+		out = append(out, Entity{Type: c.typ, Score: c.score, BeginOffset: conv.Rune(c.start), EndOffset: conv.Rune(c.end)})
 	}
 	return out
 }
@@ -206,7 +208,7 @@ func detect(text string) []cand {
 	if strings.TrimSpace(text) == "" {
 		return nil
 	}
-	d := &detector{s: text, low: asciiLower(text)}
+	d := &detector{s: text, low: textspan.ASCIILower(text)}
 	d.scanNumbers()
 	d.scanEmails()
 	d.scanURLs()
@@ -282,54 +284,6 @@ func dateGlue(g string) bool {
 		return len(g) <= 5
 	}
 	return false
-}
-
-// offsetConverter maps byte offsets to code point offsets. Offsets must be
-// requested in non-decreasing order for linear cost; it also works (more
-// slowly) otherwise.
-type offsetConverter struct {
-	s            string
-	ascii        bool
-	lastB, lastR int
-}
-
-func newOffsetConverter(s string) *offsetConverter {
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	return &offsetConverter{s: s, ascii: ascii}
-}
-
-func (c *offsetConverter) rune(b int) int {
-	if c.ascii {
-		return b
-	}
-	if b < c.lastB {
-		c.lastB, c.lastR = 0, 0
-	}
-	c.lastR += utf8.RuneCountInString(c.s[c.lastB:b])
-	c.lastB = b
-	return c.lastR
-}
-
-// asciiLower lowercases ASCII letters only, so byte offsets are preserved.
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if c := b[j]; c >= 'A' && c <= 'Z' {
-					b[j] = c + 32
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }
 
 func isDigit(c byte) bool  { return c >= '0' && c <= '9' }
