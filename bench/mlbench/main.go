@@ -53,6 +53,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/sibyldb/sibyldb/bench/internal/benchserver"
 )
 
 // options are the command-line flags.
@@ -156,13 +158,13 @@ func runQuality(o options) error {
 			return fmt.Errorf("--only: unknown dataset %q (have %s)", n, strings.Join(names, ", "))
 		}
 	}
-	srv, err := startServer(o.sibyldb)
+	srv, err := benchserver.Start(o.sibyldb)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	ctx := context.Background()
-	root, err := srv.open("")
+	root, err := srv.Open("")
 	if err != nil {
 		return err
 	}
@@ -171,7 +173,7 @@ func runQuality(o options) error {
 		return fmt.Errorf("create database: %w", err)
 	}
 	root.Close()
-	db, err := srv.open("mlbench")
+	db, err := srv.Open("mlbench")
 	if err != nil {
 		return err
 	}
@@ -189,9 +191,9 @@ func runQuality(o options) error {
 		}
 		logf("%s: %s %s = %s (%s) in %.0f s", t.name, r.status, r.metric, r.value, r.target, time.Since(tStart).Seconds())
 		results = append(results, r)
-		if !srv.alive() {
+		if !srv.Alive() {
 			printResults(results, o.verbose)
-			return fmt.Errorf("%w during %s:\n%s", errServerDied, t.name, srv.Log())
+			return fmt.Errorf("%w during %s:\n%s", benchserver.ErrServerDied, t.name, srv.Log())
 		}
 	}
 	printResults(results, o.verbose)

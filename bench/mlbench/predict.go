@@ -10,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/sibyldb/sibyldb/bench/internal/benchserver"
 )
 
 // Prediction-throughput mode (--predict-rows N).
@@ -168,13 +170,13 @@ func runPredict(o options) error {
 	if n < predictTrainRows {
 		return fmt.Errorf("--predict-rows must be at least %d (the training rows)", predictTrainRows)
 	}
-	srv, err := startServer(o.sibyldb)
+	srv, err := benchserver.Start(o.sibyldb)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
+	defer srv.Stop()
 	ctx := context.Background()
-	root, err := srv.open("")
+	root, err := srv.Open("")
 	if err != nil {
 		return err
 	}
@@ -183,7 +185,7 @@ func runPredict(o options) error {
 		return fmt.Errorf("create database: %w", err)
 	}
 	root.Close()
-	db, err := srv.open("mlbench")
+	db, err := srv.Open("mlbench")
 	if err != nil {
 		return err
 	}

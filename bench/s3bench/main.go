@@ -8,24 +8,20 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/sibyldb/sibyldb/bench/internal/benchserver"
 )
 
 func main() {
@@ -39,15 +35,6 @@ func main() {
 	}
 }
 
-func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func run(sibyldb, versitygw string, rows int) error {
 	tmp, err := os.MkdirTemp("", "s3bench-")
 	if err != nil {
@@ -58,7 +45,10 @@ func run(sibyldb, versitygw string, rows int) error {
 	if err := os.MkdirAll(filepath.Join(gwDir, "bench"), 0o755); err != nil {
 		return err
 	}
-	gwAddr := freePort()
+	gwAddr, err := benchserver.FreeAddr()
+	if err != nil {
+		return err
+	}
 	gw := exec.Command(versitygw, "--access", "benchaccess", "--secret", "benchsecret0123456789", "--port", gwAddr, "--quiet", "posix", gwDir)
 	if err := gw.Start(); err != nil {
 		return fmt.Errorf("start versitygw (scripts/install-deps.sh installs it): %w", err)
@@ -72,33 +62,14 @@ func run(sibyldb, versitygw string, rows int) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 
-	srv := exec.Command(sibyldb, "serve", "--data-dir", filepath.Join(tmp, "data"), "--addr", "127.0.0.1:0")
-	srv.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=benchaccess", "AWS_SECRET_ACCESS_KEY=benchsecret0123456789",
+	srv, err := benchserver.Start(sibyldb, "AWS_ACCESS_KEY_ID=benchaccess", "AWS_SECRET_ACCESS_KEY=benchsecret0123456789",
 		"AWS_REGION=us-east-1", "AWS_ENDPOINT_URL_S3=http://"+gwAddr, "AWS_EC2_METADATA_DISABLED=true")
-	stderr, _ := srv.StderrPipe()
-	srv.Stdout = nil
-	if err := srv.Start(); err != nil {
+	if err != nil {
 		return err
 	}
-	defer func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() }()
-	addrCh := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`listening on (\S+)`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addrCh <- m[1]
-			}
-		}
-	}()
-	var addr string
-	select {
-	case addr = <-addrCh:
-	case <-time.After(60 * time.Second):
-		return fmt.Errorf("sibyldb did not start")
-	}
+	defer srv.Stop()
 	// The bucket is a directory of the posix backend.
-	db, err := sql.Open("mysql", "root@tcp("+addr+")/")
+	db, err := srv.Open("")
 	if err != nil {
 		return err
 	}
@@ -123,9 +94,8 @@ func run(sibyldb, versitygw string, rows int) error {
 		return fmt.Errorf("fill: %w", err)
 	}
 
-	pid := srv.Process.Pid
 	measure := func(q string) (time.Duration, int64, error) {
-		base := rss(pid)
+		base := srv.MemoryKB("VmRSS") * 1024
 		var peak int64
 		var mu sync.Mutex
 		stop := make(chan struct{})
@@ -134,7 +104,7 @@ func run(sibyldb, versitygw string, rows int) error {
 		go func() {
 			defer wg.Done()
 			for {
-				r := rss(pid)
+				r := srv.MemoryKB("VmRSS") * 1024
 				mu.Lock()
 				if r > peak {
 					peak = r
@@ -183,22 +153,4 @@ func run(sibyldb, versitygw string, rows int) error {
 	fmt.Printf("| SELECT ... INTO OUTFILE S3 (FORMAT CSV) | %.2f s | %.1f | %.0f | %.0f MB |\n", expD.Seconds(), mb/expD.Seconds(), float64(rows)/expD.Seconds(), float64(expMem)/1e6)
 	fmt.Printf("| LOAD DATA FROM S3 PREFIX | %.2f s | %.1f | %.0f | %.0f MB |\n", impD.Seconds(), mb/impD.Seconds(), float64(rows)/impD.Seconds(), float64(impMem)/1e6)
 	return nil
-}
-
-// rss is the process's resident set size in bytes (Linux).
-func rss(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			f := strings.Fields(line)
-			if len(f) >= 2 {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				return kb * 1024
-			}
-		}
-	}
-	return 0
 }

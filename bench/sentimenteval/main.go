@@ -36,23 +36,20 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"flag"
 	"fmt"
 	"math"
-	"net"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
 	"github.com/jonreiter/govader"
 
+	"github.com/sibyldb/sibyldb/bench/internal/benchserver"
 	"github.com/sibyldb/sibyldb/internal/ml/nlp/sentiment"
 	"github.com/sibyldb/sibyldb/internal/ml/nlp/sentiment/sentdata"
 )
@@ -368,34 +365,6 @@ func printTable(cols []string, ms []metrics, tps [][2]float64, procs int, haveSQ
 
 // ---- SQL mode ----
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
-// serverPID is the running server's process, for memory figures.
-var serverPID int
-
-// memKB reads a /proc/PID/status field (VmRSS, VmHWM) of the server in KB.
-func memKB(field string) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", serverPID))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, field+":") {
-			var kb int
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(line, field+":"), "kB")), &kb)
-			return kb
-		}
-	}
-	return 0
-}
-
 // memGrowthMB is the largest growth of the server's peak RSS during one
 // throughput query over its RSS before that query.
 var memGrowthMB float64
@@ -403,58 +372,6 @@ var memGrowthMB float64
 // plainGrowthMB is the same for a scan of the same rows and result size
 // without the model.
 var plainGrowthMB float64
-
-func startServer(bin string) (dsn string, stop func(), err error) {
-	dir, err := os.MkdirTemp("", "sentimenteval-")
-	if err != nil {
-		return "", nil, err
-	}
-	addr, err := freeAddr()
-	if err != nil {
-		return "", nil, err
-	}
-	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--addr", addr, "--log-level", "warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return "", nil, err
-	}
-	serverPID = cmd.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop = func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		os.RemoveAll(dir)
-	}
-	dsn = "root@tcp(" + addr + ")/"
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		db, err := sql.Open("mysql", dsn)
-		if err == nil {
-			err = db.Ping()
-			db.Close()
-		}
-		if err == nil {
-			return dsn, stop, nil
-		}
-		select {
-		case e := <-exited:
-			os.RemoveAll(dir)
-			return "", nil, fmt.Errorf("server exited: %v", e)
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return "", nil, errors.New("server did not start")
-		}
-	}
-}
 
 func quote(s string) string {
 	var b strings.Builder
@@ -503,12 +420,12 @@ type sqlPred struct {
 }
 
 func viaSQL(o options, d *evalData, model *sentiment.Model) (metrics, float64, float64, error) {
-	dsn, stop, err := startServer(o.sibyldb)
+	srv, err := benchserver.Start(o.sibyldb)
 	if err != nil {
 		return metrics{}, 0, 0, err
 	}
-	defer stop()
-	db, err := sql.Open("mysql", dsn)
+	defer srv.Stop()
+	db, err := srv.Open("")
 	if err != nil {
 		return metrics{}, 0, 0, err
 	}
@@ -517,7 +434,7 @@ func viaSQL(o options, d *evalData, model *sentiment.Model) (metrics, float64, f
 		return metrics{}, 0, 0, err
 	}
 	db.Close()
-	db, err = sql.Open("mysql", dsn+"sentimenteval")
+	db, err = srv.Open("sentimenteval")
 	if err != nil {
 		return metrics{}, 0, 0, err
 	}
@@ -649,8 +566,8 @@ func viaSQL(o options, d *evalData, model *sentiment.Model) (metrics, float64, f
 		}
 		// The same scan and result size without the model, for reference.
 		{
-			before := memKB("VmRSS")
-			_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", serverPID), []byte("5"), 0)
+			before := srv.MemoryKB("VmRSS")
+			srv.ResetPeak()
 			rows, err := db.QueryContext(ctx, "SELECT id, LEFT(text, 8), LENGTH(text) FROM big")
 			if err != nil {
 				return m, agree, 0, err
@@ -658,12 +575,12 @@ func viaSQL(o options, d *evalData, model *sentiment.Model) (metrics, float64, f
 			for rows.Next() {
 			}
 			rows.Close()
-			plainGrowthMB = float64(memKB("VmHWM")-before) / 1024
+			plainGrowthMB = float64(srv.MemoryKB("VmHWM")-before) / 1024
 		}
 		for trial := 0; trial < 2; trial++ {
 			// The peak RSS of this query over the RSS before it.
-			before := memKB("VmRSS")
-			_ = os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", serverPID), []byte("5"), 0)
+			before := srv.MemoryKB("VmRSS")
+			srv.ResetPeak()
 			start := time.Now()
 			rows, err := db.QueryContext(ctx, query+"big")
 			if err != nil {
@@ -684,7 +601,7 @@ func viaSQL(o options, d *evalData, model *sentiment.Model) (metrics, float64, f
 			if cnt != o.throughputRows {
 				return m, agree, 0, fmt.Errorf("throughput query returned %d rows", cnt)
 			}
-			memGrowthMB = math.Max(memGrowthMB, float64(memKB("VmHWM")-before)/1024)
+			memGrowthMB = math.Max(memGrowthMB, float64(srv.MemoryKB("VmHWM")-before)/1024)
 			r := float64(cnt) / time.Since(start).Seconds()
 			fmt.Fprintf(os.Stderr, "SQL: %d rows in %s (%.0f rows/s; column %s)\n", cnt, time.Since(start).Round(time.Millisecond), r, colType)
 			best = math.Max(best, r)
