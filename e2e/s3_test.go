@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sibyldb/sibyldb/internal/ml/gbtree"
+	"github.com/sibyldb/sibyldb/internal/ml/xgb"
 	"github.com/sibyldb/sibyldb/internal/testserver"
 )
 
@@ -429,4 +432,42 @@ func TestLocalFileStatements(t *testing.T) {
 	_, err = db.Exec("SELECT * FROM n INTO OUTFILE S3 'file:///tmp/elsewhere/n'")
 	n, _ := mysqlErr(t, err)
 	require.EqualValues(t, 1290, n)
+}
+
+// TestCreateModelFromS3 brings an XGBoost model from S3 (Redshift ML's
+// CREATE MODEL ... FROM 's3://...'), which needs LOAD FROM S3 as loading
+// data does.
+func TestCreateModelFromS3(t *testing.T) {
+	gw, srv, db := s3Setup(t)
+	rng := rand.New(rand.NewSource(5))
+	m := xgb.Matrix{Rows: 300, Cols: 2, Data: make([]float32, 600)}
+	y := make([]float32, 300)
+	for i := range y {
+		a, b := rng.Float32(), rng.Float32()
+		m.Data[2*i], m.Data[2*i+1] = a, b
+		y[i] = 3*a - b
+	}
+	res, err := xgb.Train(t.Context(), m, y, nil, nil, nil, xgb.TrainConfig{Params: [][2]string{{"objective", "reg:squarederror"}}, Rounds: 10})
+	require.NoError(t, err)
+	gw.Put("models/reg.json", res.Model)
+
+	mustExec(t, db, "CREATE DATABASE IF NOT EXISTS mdl", "USE mdl",
+		fmt.Sprintf("CREATE MODEL reg FROM '%s' FUNCTION reg_fn (DOUBLE, DOUBLE) RETURNS DOUBLE", gw.URI("models/reg.json")))
+	trees, err := gbtree.Parse(res.Model)
+	require.NoError(t, err)
+	want := make([]float64, 1)
+	require.NoError(t, trees.Predict([]float64{0.25, 0.5}, want))
+	var got float64
+	require.NoError(t, db.QueryRow("SELECT reg_fn(0.25, 0.5)").Scan(&got))
+	require.InDelta(t, want[0], got, 1e-6)
+
+	_, err = db.Exec(fmt.Sprintf("CREATE MODEL missing FROM '%s' FUNCTION missing_fn (DOUBLE, DOUBLE) RETURNS DOUBLE", gw.URI("models/none.json")))
+	require.Error(t, err)
+
+	mustExec(t, db, "CREATE USER modeler IDENTIFIED BY 'pw'", "GRANT ALL ON mdl.* TO modeler", "GRANT CREATE MODEL TO modeler")
+	u := srv.Open(srv.DSN("modeler", "pw", "mdl"))
+	_, err = u.Exec(fmt.Sprintf("CREATE MODEL reg2 FROM '%s' FUNCTION reg2_fn (DOUBLE, DOUBLE) RETURNS DOUBLE", gw.URI("models/reg.json")))
+	require.ErrorContains(t, err, "LOAD FROM S3")
+	mustExec(t, db, "GRANT LOAD FROM S3 ON *.* TO modeler")
+	mustExec(t, u, fmt.Sprintf("CREATE MODEL reg2 FROM '%s' FUNCTION reg2_fn (DOUBLE, DOUBLE) RETURNS DOUBLE", gw.URI("models/reg.json")))
 }

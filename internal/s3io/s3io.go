@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -170,3 +171,33 @@ func cleanupContext() (context.Context, context.CancelFunc) {
 }
 
 func removeQuietly(path string) { _ = os.Remove(path) }
+
+// ReadObject reads one object of at most limit bytes, for CREATE MODEL
+// FROM 's3://...': reading a model file from S3 into the server takes the
+// same LOAD FROM S3 privilege as loading data from it.
+func (s *Service) ReadObject(ctx *sql.Context, uri string, limit int64) ([]byte, error) {
+	loc, err := objstore.ParseURI(uri)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, privilege.LoadFromS3, loc); err != nil {
+		return nil, err
+	}
+	st, err := s.open(ctx, loc)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := st.Open(ctx, loc.Key)
+	if err != nil {
+		return nil, s3Error(err)
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, s3Error(err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", uri, limit)
+	}
+	return data, nil
+}

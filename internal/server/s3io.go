@@ -12,12 +12,15 @@ import (
 // engine: both run their inner statement in the caller's session, so its
 // privileges, transaction and warnings apply.
 func (s *Server) s3Statements() sqlext.Statement {
-	return sqlext.S3Statements{Service: &s3io.Service{
+	svc := &s3io.Service{
 		Query: s.Models.Query,
 		Exec: func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Schema, sql.RowIter, error) {
 			schema, iter, _, err := s.engine.QueryWithBindings(ctx, q, parsed, nil, nil)
 			return schema, iter, err
 		},
 		Privileges: s.privileges,
-	}}
+	}
+	// Models brought from S3 are read with the same clients and rules.
+	s.Models.Fetch = svc.ReadObject
+	return sqlext.S3Statements{Service: svc}
 }

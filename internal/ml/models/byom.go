@@ -59,9 +59,16 @@ func (m *Manager) createRemote(ctx *sql.Context, md *Model) error {
 }
 
 // createFromFile loads a model file (XGBoost JSON or UBJSON) from
-// secure_file_priv, validates it, and binds its function.
+// secure_file_priv or, through Fetch, from S3; validates it; and binds its
+// function.
 func (m *Manager) createFromFile(ctx *sql.Context, md *Model) error {
-	data, err := readModelFile(md.FromURI)
+	var data []byte
+	var err error
+	if strings.HasPrefix(strings.ToLower(md.FromURI), "file://") || m.Fetch == nil {
+		data, err = readModelFile(md.FromURI)
+	} else {
+		data, err = m.Fetch(ctx, md.FromURI, maxModelFile)
+	}
 	if err != nil {
 		return err
 	}
@@ -95,7 +102,7 @@ func readModelFile(uri string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: '%s' is not a URI (use 'file:///path')", ErrBadModelFile, uri)
 	}
 	if u.Scheme != "file" {
-		return nil, fmt.Errorf("%w: %s:// model sources are not supported; copy the file under secure_file_priv and use 'file:///path'", ErrBadModelFile, u.Scheme)
+		return nil, fmt.Errorf("%w: %s:// model sources are not supported (use 'file:///path' or 's3://bucket/key')", ErrBadModelFile, u.Scheme)
 	}
 	path := filepath.Clean(u.Path)
 	_, v, _ := sql.SystemVariables.GetGlobal("secure_file_priv")

@@ -160,6 +160,9 @@ type Manager struct {
 	// Authorize, when set, decides whether the session may use a model's
 	// functions; it runs before any row is read.
 	Authorize func(ctx *sql.Context, m *Model) error
+	// Fetch reads a model file from object storage (CREATE MODEL FROM
+	// 's3://...'); nil allows only file:// sources.
+	Fetch func(ctx *sql.Context, uri string, limit int64) ([]byte, error)
 	// Endpoints binds remote models (SAGEMAKER 'endpoint') to endpoint
 	// functions.
 	Endpoints *mlfunc.Manager
