@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dmitryikh/leaves"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sibyldb/sibyldb/internal/ml/gbtree"
@@ -424,6 +426,30 @@ func TestBringYourOwnModelAndServeModel(t *testing.T) {
 	}
 	_, err = db.Exec(fmt.Sprintf("CREATE MODEL bad FROM 'file://%s/byom.json' FUNCTION bad_fn (FLOAT) RETURNS FLOAT", files))
 	require.ErrorContains(t, err, "2 features")
+
+	// A LightGBM text model (30 features, binary): the function returns the
+	// class, fn_prob the probability leaves computes.
+	lgText, err := os.ReadFile("testdata/lightgbm_breast_cancer.txt")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(files, "lgb.txt"), lgText, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(files, "lgb_broken.txt"), lgText[:len(lgText)/3], 0o644))
+	params := strings.TrimSuffix(strings.Repeat("DOUBLE, ", 30), ", ")
+	mustExec(t, db, fmt.Sprintf("CREATE MODEL lgb FROM 'file://%s/lgb.txt' FUNCTION lgb_fn (%s) RETURNS INT", files, params))
+	ens, err := leaves.LGEnsembleFromReader(bufio.NewReader(bytes.NewReader(lgText)), true)
+	require.NoError(t, err)
+	x := make([]float64, 30)
+	args := make([]string, 30)
+	for i := range x {
+		x[i] = float64(i%7) * 1.5
+		args[i] = fmt.Sprint(x[i])
+	}
+	var class int
+	var prob float64
+	require.NoError(t, db.QueryRow(fmt.Sprintf("SELECT lgb_fn(%[1]s), lgb_fn_prob(%[1]s)", strings.Join(args, ", "))).Scan(&class, &prob))
+	require.InDelta(t, ens.PredictSingle(x, 0), prob, 1e-9)
+	require.Equal(t, map[bool]int{true: 1, false: 0}[prob >= 0.5], class)
+	_, err = db.Exec(fmt.Sprintf("CREATE MODEL lgb2 FROM 'file://%s/lgb_broken.txt' FUNCTION lgb2_fn (%s) RETURNS INT", files, params))
+	require.ErrorContains(t, err, "invalid model file")
 	_, err = db.Exec("CREATE MODEL bad FROM 'file:///etc/passwd' FUNCTION bad_fn (FLOAT) RETURNS FLOAT")
 	require.ErrorContains(t, err, "secure-file-priv")
 

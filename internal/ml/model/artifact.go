@@ -1,10 +1,14 @@
 package model
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"strings"
+
+	"github.com/dmitryikh/leaves"
 
 	"github.com/sibyldb/sibyldb/internal/ml/gbtree"
 	"github.com/sibyldb/sibyldb/internal/ml/kmeans"
@@ -31,10 +35,12 @@ func (p Problem) Classification() bool { return p == Binary || p == Multiclass }
 
 // Algorithm names, as Redshift ML's MODEL_TYPE values.
 const (
-	XGBoost         = "XGBOOST"
-	LinearLearner   = "LINEAR_LEARNER"
-	MLP             = "MLP"
-	KMeans          = "KMEANS"
+	XGBoost       = "XGBOOST"
+	LinearLearner = "LINEAR_LEARNER"
+	MLP           = "MLP"
+	KMeans        = "KMEANS"
+	// LightGBM models are brought from outside (LightGBM's text format).
+	LightGBM        = "LIGHTGBM"
 	RandomCutForest = "RANDOM_CUT_FOREST"
 )
 
@@ -55,10 +61,12 @@ type Artifact struct {
 	Classes []string `json:"classes,omitempty"`
 
 	XGBoost json.RawMessage `json:"xgboost,omitempty"`
-	Linear  *linear.Model   `json:"linear,omitempty"`
-	MLP     *mlp.Model      `json:"mlp,omitempty"`
-	KMeans  *kmeans.Model   `json:"kmeans,omitempty"`
-	RCF     *rcf.Forest     `json:"rcf,omitempty"`
+	// LightGBMText is a LightGBM model in LightGBM's text format.
+	LightGBMText string        `json:"lightgbm,omitempty"`
+	Linear       *linear.Model `json:"linear,omitempty"`
+	MLP          *mlp.Model    `json:"mlp,omitempty"`
+	KMeans       *kmeans.Model `json:"kmeans,omitempty"`
+	RCF          *rcf.Forest   `json:"rcf,omitempty"`
 
 	// Importance is the global feature importance (mean |SHAP| for trees,
 	// |coefficient| x standard deviation for linear models), largest first.
@@ -95,6 +103,25 @@ func (a *Artifact) Compile() (*Predictor, error) {
 			return nil, fmt.Errorf("model trees use %d features, the encoder gives %d", m.NumFeatures(), width)
 		}
 		p.outputs, p.eval = m.NumOutputs(), m.Predict
+	case LightGBM:
+		ens, err := loadLightGBM(a.LightGBMText)
+		if err != nil {
+			return nil, err
+		}
+		if ens.NFeatures() > width {
+			return nil, fmt.Errorf("LightGBM model uses %d features, the encoder gives %d", ens.NFeatures(), width)
+		}
+		p.outputs = ens.NOutputGroups()
+		p.eval = func(x, out []float64) (err error) {
+			// leaves trusts the file's tree structure: a corrupt model
+			// must fail the row, not the server.
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("LightGBM model: %v", r)
+				}
+			}()
+			return ens.Predict(x, 0, out)
+		}
 	case LinearLearner:
 		if a.Linear == nil {
 			return nil, errors.New("linear model missing")
@@ -195,4 +222,50 @@ func (p *Predictor) Class(out []float64) int {
 		}
 	}
 	return best
+}
+
+// loadLightGBM parses a LightGBM text model with leaves, turning its
+// panics on malformed input into errors.
+func loadLightGBM(text string) (ens *leaves.Ensemble, err error) {
+	if !strings.HasPrefix(text, "tree\n") {
+		return nil, errors.New("not a LightGBM text model (it starts with \"tree\")")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			ens, err = nil, fmt.Errorf("LightGBM model: %v", r)
+		}
+	}()
+	ens, err = leaves.LGEnsembleFromReader(bufio.NewReader(strings.NewReader(text)), true)
+	if err != nil {
+		return nil, fmt.Errorf("LightGBM model: %w", err)
+	}
+	if ens.NOutputGroups() < 1 || ens.NFeatures() < 1 {
+		return nil, errors.New("LightGBM model has no outputs or features")
+	}
+	return ens, nil
+}
+
+// LightGBMInfo reads what a LightGBM text model predicts: its feature
+// count and its objective's problem type and classes.
+func LightGBMInfo(text string) (features int, problem Problem, classes []string, err error) {
+	ens, err := loadLightGBM(text)
+	if err != nil {
+		return 0, "", nil, err
+	}
+	objective := ""
+	for _, line := range strings.SplitN(text, "\n", 64) {
+		if v, ok := strings.CutPrefix(line, "objective="); ok {
+			objective = v
+		}
+	}
+	switch {
+	case strings.HasPrefix(objective, "binary"):
+		return ens.NFeatures(), Binary, []string{"0", "1"}, nil
+	case strings.HasPrefix(objective, "multiclass"):
+		for k := 0; k < ens.NOutputGroups(); k++ {
+			classes = append(classes, fmt.Sprint(k))
+		}
+		return ens.NFeatures(), Multiclass, classes, nil
+	}
+	return ens.NFeatures(), Regression, nil, nil
 }

@@ -82,3 +82,34 @@ func TestCompileRejectsCorruptArtifacts(t *testing.T) {
 		require.Error(t, err, name)
 	}
 }
+
+// FuzzLightGBM feeds arbitrary text to the LightGBM loader (a model file
+// brought with CREATE MODEL may be anything): it may refuse it, but neither
+// loading nor predicting with what it accepts may panic the server.
+func FuzzLightGBM(f *testing.F) {
+	f.Add("tree\nversion=v3\nnum_class=1\nnum_tree_per_iteration=1\nlabel_index=0\nmax_feature_idx=1\nobjective=regression\n" +
+		"feature_names=a b\nfeature_infos=[0:1] [0:1]\ntree_sizes=100\n\nTree=0\nnum_leaves=2\nnum_cat=0\nsplit_feature=0\n" +
+		"split_gain=1\nthreshold=0.5\ndecision_type=2\nleft_child=-1\nright_child=-2\nleaf_value=0.1 0.9\nleaf_weight=1 1\n" +
+		"leaf_count=1 1\ninternal_value=0\ninternal_weight=0\ninternal_count=2\nshrinkage=1\n\n\nend of trees\n")
+	f.Add("tree\nversion=v3\nnum_class=3\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		n, problem, classes, err := LightGBMInfo(text)
+		if err != nil || n > 64 {
+			return
+		}
+		feats := make([]Feature, n)
+		for i := range feats {
+			feats[i] = Feature{Name: "p", Kind: Numeric, Mean: []float64{0}, Std: []float64{1}}
+		}
+		a := Artifact{Algorithm: LightGBM, Problem: problem, Classes: classes, Encoder: Encoder{Features: feats}, LightGBMText: text}
+		p, err := a.Compile()
+		if err != nil {
+			return
+		}
+		row := make([]any, n)
+		for i := range row {
+			row[i] = 0.5
+		}
+		_ = p.Scores(row, make([]float64, p.Width()), make([]float64, p.NumOutputs()))
+	})
+}

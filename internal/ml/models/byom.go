@@ -58,7 +58,7 @@ func (m *Manager) createRemote(ctx *sql.Context, md *Model) error {
 	return nil
 }
 
-// createFromFile loads a model file (XGBoost JSON or UBJSON) from
+// createFromFile loads a model file (XGBoost JSON or UBJSON, LightGBM text) from
 // secure_file_priv or, through Fetch, from S3; validates it; and binds its
 // function.
 func (m *Manager) createFromFile(ctx *sql.Context, md *Model) error {
@@ -130,8 +130,8 @@ func importModel(data []byte, n int) (*model.Artifact, error) {
 	switch {
 	case len(trimmed) == 0:
 		return nil, fmt.Errorf("%w: the file is empty", ErrBadModelFile)
-	case bytes.HasPrefix(trimmed, []byte("tree\n")) || bytes.HasPrefix(trimmed, []byte("version=")):
-		return nil, fmt.Errorf("%w: LightGBM text models are not supported yet; convert the model to XGBoost JSON", ErrBadModelFile)
+	case bytes.HasPrefix(trimmed, []byte("tree\n")):
+		return importLightGBM(string(trimmed), n)
 	case bytes.HasPrefix(data, []byte("\x08\x01\x12")) || bytes.Contains(data[:min(len(data), 64)], []byte("onnx")):
 		return nil, fmt.Errorf("%w: ONNX models are not supported by this build", ErrBadModelFile)
 	}
@@ -156,11 +156,7 @@ func importModel(data []byte, n int) (*model.Artifact, error) {
 	if trees.NumFeatures() != n {
 		return nil, fmt.Errorf("%w: the model takes %d features but the function declares %d parameters", ErrBadModelFile, trees.NumFeatures(), n)
 	}
-	feats := make([]model.Feature, n)
-	for i := range feats {
-		feats[i] = model.Feature{Name: "p" + strconv.Itoa(i+1), Kind: model.Numeric, Mean: []float64{0}, Std: []float64{1}}
-	}
-	art := &model.Artifact{Algorithm: model.XGBoost, Problem: model.Regression, Encoder: model.Encoder{Features: feats}, XGBoost: js}
+	art := &model.Artifact{Algorithm: model.XGBoost, Problem: model.Regression, Encoder: model.Encoder{Features: byomFeatures(n)}, XGBoost: js}
 	switch obj := trees.Objective(); {
 	case obj == "binary:logistic":
 		art.Problem, art.Classes = model.Binary, []string{"0", "1"}
@@ -171,6 +167,30 @@ func importModel(data []byte, n int) (*model.Artifact, error) {
 		}
 	}
 	return art, nil
+}
+
+// importLightGBM makes an artifact of a LightGBM text model whose features
+// are the function's n parameters.
+func importLightGBM(text string, n int) (*model.Artifact, error) {
+	features, problem, classes, err := model.LightGBMInfo(text)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadModelFile, err)
+	}
+	if features != n {
+		return nil, fmt.Errorf("%w: the model takes %d features but the function declares %d parameters", ErrBadModelFile, features, n)
+	}
+	return &model.Artifact{Algorithm: model.LightGBM, Problem: problem, Classes: classes,
+		Encoder: model.Encoder{Features: byomFeatures(n)}, LightGBMText: text}, nil
+}
+
+// byomFeatures are the numeric features p1..pn of a model brought from
+// outside.
+func byomFeatures(n int) []model.Feature {
+	feats := make([]model.Feature, n)
+	for i := range feats {
+		feats[i] = model.Feature{Name: "p" + strconv.Itoa(i+1), Kind: model.Numeric, Mean: []float64{0}, Std: []float64{1}}
+	}
+	return feats
 }
 
 // Served is a model as `sibyldb serve-model` loads it.
