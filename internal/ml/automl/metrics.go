@@ -179,8 +179,8 @@ func auc(y []float64, out [][]float64, _ model.Problem) float64 {
 	return (rankSum - pos*(pos+1)/2) / (pos * neg)
 }
 
-// Score evaluates outputs against labels with the named metric; the
-// benchmark uses it to report test-split figures.
+// Score evaluates outputs against labels with the named metric, as the
+// search scores candidates.
 func Score(metric string, y []float64, out [][]float64, p model.Problem) (float64, error) {
 	o, ok := objectives[strings.ToLower(metric)]
 	if !ok {

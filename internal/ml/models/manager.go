@@ -254,23 +254,6 @@ func (m *Manager) All() []*Model {
 	return out
 }
 
-// Wait blocks until the model's training job ends or ctx is done.
-func (m *Manager) Wait(ctx context.Context, db, name string) error {
-	md, ok := m.Get(db, name)
-	if !ok {
-		return ErrNotFound
-	}
-	if md.done == nil {
-		return nil
-	}
-	select {
-	case <-md.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // Drop removes a model, cancelling its training; found is false when it
 // does not exist.
 func (m *Manager) Drop(ctx *sql.Context, db, name string) (found bool, err error) {
