@@ -176,7 +176,7 @@ func removeQuietly(path string) { _ = os.Remove(path) }
 // FROM 's3://...': reading a model file from S3 into the server takes the
 // same LOAD FROM S3 privilege as loading data from it.
 func (s *Service) ReadObject(ctx *sql.Context, uri string, limit int64) ([]byte, error) {
-	loc, err := objstore.ParseURI(uri)
+	loc, err := parseLocation(uri)
 	if err != nil {
 		return nil, err
 	}
