@@ -63,7 +63,8 @@ func TestTLSClientConnections(t *testing.T) {
 	plain, err := sql.Open("mysql", srv.DSN("root", "", ""))
 	require.NoError(t, err)
 	defer plain.Close()
-	require.Error(t, plain.Ping())
+	num, _ := mysqlErr(t, plain.Ping())
+	require.EqualValues(t, 3159, num, "MySQL's ER_SECURE_TRANSPORT_REQUIRED")
 
 	// The mariadb client connects with TLS too.
 	out, err := srv.Mariadb("SELECT 42;\n", "-u", "root", "--ssl", "--ssl-ca", certFile)

@@ -62,6 +62,20 @@ type handler struct {
 	log        *logrus.Logger
 	// finished is told when a connection's statement has ended.
 	finished func(connID uint32)
+	// tlsAvailable is set when the server has a certificate, so
+	// require_secure_transport can be honoured.
+	tlsAvailable bool
+}
+
+// ConnectionAuthenticated refuses connections without TLS while
+// require_secure_transport is ON, with MySQL's ER_SECURE_TRANSPORT_REQUIRED.
+func (h *handler) ConnectionAuthenticated(c *mysql.Conn) error {
+	if _, v, ok := sql.SystemVariables.GetGlobal("require_secure_transport"); ok && h.tlsAvailable && !c.TLSEnabled() {
+		if on, _ := v.(int8); on != 0 {
+			return mysql.NewSQLError(3159, "HY000", "Connections using insecure transport are prohibited while --require_secure_transport=ON.")
+		}
+	}
+	return h.Handler.ConnectionAuthenticated(c)
 }
 
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) error {

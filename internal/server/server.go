@@ -225,7 +225,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	wrap := func(e *gms.Engine, sm *gmsserver.SessionManager, h mysql.Handler) (*gms.Engine, *gmsserver.SessionManager, mysql.Handler) {
 		return e, sm, &handler{Handler: h, lock: lock, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
-			finished: s.ML.FinishStatement}
+			finished: s.ML.FinishStatement, tlsAvailable: tlsConfig != nil}
 	}
 	// NewConfig applies max_connections and the net timeouts, so SET
 	// PERSIST max_connections takes effect at the next start, as in MySQL.
@@ -235,7 +235,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Listener:               s.listener,
 		Options:                []gmsserver.Option{wrap},
 		TLSConfig:              tlsConfig,
-		RequireSecureTransport: cfg.RequireSecureTransport,
+		// require_secure_transport is enforced by the handler, with
+		// MySQL's error 3159 (vitess would answer 1105).
 	}.NewConfig()
 	if err != nil {
 		_ = s.listener.Close()
