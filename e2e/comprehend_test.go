@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -315,4 +318,40 @@ func TestComprehendEndpointBackendAndMixedBatching(t *testing.T) {
 	_, err = db.Exec("SELECT aws_comprehend_detect_sentiment('x', 'en')")
 	require.ErrorContains(t, err, "not a backend")
 	mustExec(t, db, "SET GLOBAL aws_comprehend_backend = 'local'")
+}
+
+// TestComprehendONNXBackend runs a transformer-shaped ONNX classifier the
+// test builds, with its tokenizer.json and a Hugging Face config.json,
+// behind aws_comprehend_detect_sentiment.
+func TestComprehendONNXBackend(t *testing.T) {
+	_, db := comprehendSetup(t, 1)
+	dir := t.TempDir()
+	model, tok := testserver.ONNXTextClassifier()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.onnx"), model, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tokenizer.json"), tok, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"id2label": {"0": "NEGATIVE", "1": "POSITIVE"}}`), 0o600))
+
+	mustExec(t, db, fmt.Sprintf("SET GLOBAL aws_comprehend_backend = 'onnx:%s'", filepath.Join(dir, "model.onnx")))
+	defer mustExec(t, db, "SET GLOBAL aws_comprehend_backend = 'local'")
+	var label string
+	var conf float64
+	require.NoError(t, db.QueryRow("SELECT aws_comprehend_detect_sentiment('The movie was great', 'en'), aws_comprehend_detect_sentiment_confidence('The movie was great', 'en')").Scan(&label, &conf))
+	require.Equal(t, "POSITIVE", label)
+	require.InDelta(t, 1/(1+math.Exp(-2)), conf, 1e-6)
+	rows, err := db.Query("SELECT id, aws_comprehend_detect_sentiment(CONCAT(review_text, IF(id % 2 = 0, ' awful awful', ' good good')), 'en') FROM product_reviews ORDER BY id")
+	require.NoError(t, err)
+	for rows.Next() {
+		var id int
+		require.NoError(t, rows.Scan(&id, &label))
+		want := map[bool]string{true: "NEGATIVE", false: "POSITIVE"}[id%2 == 0]
+		// "awful"/"good" twice outweigh any single opinion word of the review.
+		require.Equal(t, want, label, "row %d", id)
+	}
+	require.NoError(t, rows.Err())
+
+	_, err = db.Exec("SELECT aws_comprehend_detect_entities('Paris', 'en')")
+	require.ErrorContains(t, err, "sentiment only")
+	mustExec(t, db, fmt.Sprintf("SET GLOBAL aws_comprehend_backend = 'onnx:%s'", filepath.Join(dir, "missing.onnx")))
+	_, err = db.Exec("SELECT aws_comprehend_detect_sentiment('good', 'en')")
+	require.ErrorContains(t, err, "missing.onnx")
 }

@@ -6,6 +6,9 @@
 # and, with `go install`, the S3-compatible server the S3 tests and
 # benchmark run against:
 #   bin/versitygw   versitygw, pinned below
+# and ONNX Runtime's shared library (from the onnxruntime-node npm package,
+# which ships it for linux-x64; Debian has none), for the onnx backend:
+#   bin/onnxruntime/libonnxruntime.so
 # Already-present tools are skipped, so this is fast on a warm machine.
 #
 # `install-deps.sh build` installs only what building needs (libxgboost-dev).
@@ -24,14 +27,30 @@ if [ "$scope" = all ] && [ ! -x "$repo/bin/versitygw" ]; then
   fi
 fi
 
+# ONNX Runtime: a prebuilt C library, downloaded once into bin/.
+ORT_VERSION=1.30.0
+ort_lib="$repo/bin/onnxruntime/libonnxruntime.so"
+fetch_ort() {
+  echo "install-deps: fetching ONNX Runtime $ORT_VERSION into $repo/bin/onnxruntime"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' RETURN
+  url="https://registry.npmjs.org/onnxruntime-node/-/onnxruntime-node-$ORT_VERSION.tgz"
+  if command -v curl >/dev/null 2>&1; then curl -sSfL -o "$tmp/ort.tgz" "$url"; else wget -q -O "$tmp/ort.tgz" "$url"; fi
+  tar -xzf "$tmp/ort.tgz" -C "$tmp" package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+  mkdir -p "$repo/bin/onnxruntime"
+  mv "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$ort_lib"
+}
+
 need=()
 [ -f /usr/include/xgboost/c_api.h ] || need+=(libxgboost-dev)
 if [ "$scope" = all ]; then
   command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+  command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || need+=(curl)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
+  if [ "$scope" = all ] && [ ! -f "$ort_lib" ]; then fetch_ort; fi
   exit 0
 fi
 
@@ -53,3 +72,4 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 # policy-rc.d keeps the package from starting a system MariaDB we don't use.
 $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+if [ "$scope" = all ] && [ ! -f "$ort_lib" ]; then fetch_ort; fi

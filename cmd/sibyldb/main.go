@@ -17,6 +17,7 @@ import (
 	_ "net/http/pprof"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -73,6 +74,7 @@ func serve(args []string, stderr io.Writer) int {
 	secretKeyFile := fs.String("secret-key-file", "", "key (hex) encrypting stored endpoint credentials (default DATA-DIR/.sibyldb/secret.key; SIBYLDB_SECRET_KEY overrides)")
 	sageMakerURL := fs.String("sagemaker-url", "", "base URL for endpoint names without CREATE ENDPOINT: {url}/endpoints/{name}/invocations")
 	comprehendBackend := fs.String("comprehend-backend", "local", "default of aws_comprehend_backend: local, comprehend (Amazon Comprehend) or endpoint:NAME")
+	onnxLib := fs.String("onnx-runtime-lib", defaultONNXRuntime(), "ONNX Runtime shared library for aws_comprehend_backend = 'onnx:PATH' (default: onnxruntime/libonnxruntime.so beside the binary, as make deps installs it)")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's net/http/pprof profiles on this HOST:PORT (off when empty)")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for running statements")
 	if err := fs.Parse(args); err != nil {
@@ -112,6 +114,7 @@ func serve(args []string, stderr io.Writer) int {
 		SecureFilePriv:    *secureFilePriv,
 		SageMakerURL:      *sageMakerURL,
 		ComprehendBackend: *comprehendBackend,
+		ONNXRuntimeLib:    *onnxLib,
 		SecretKeyFile:     *secretKeyFile,
 		TLSCert:           *tlsCert,
 		TLSKey:            *tlsKey,
@@ -143,6 +146,20 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log.Info("shutdown complete")
 	return 0
+}
+
+// defaultONNXRuntime is where `make deps` puts ONNX Runtime: bin/onnxruntime
+// beside bin/sibyldb; empty when it is not there.
+func defaultONNXRuntime() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(filepath.Dir(exe), "onnxruntime", "libonnxruntime.so")
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
 }
 
 // servePprof exposes the runtime profiles for diagnosing a live server.

@@ -72,8 +72,11 @@ type Config struct {
 	// {SageMakerURL}/endpoints/{name}/invocations.
 	SageMakerURL string
 	// ComprehendBackend is the default of aws_comprehend_backend: local
-	// (the default), comprehend or endpoint:NAME.
+	// (the default), comprehend, endpoint:NAME or onnx:PATH.
 	ComprehendBackend string
+	// ONNXRuntimeLib is ONNX Runtime's shared library, loaded when an
+	// onnx:PATH backend is first used.
+	ONNXRuntimeLib string
 	// Statements are added to the grammar (see package sqlext).
 	Statements []sqlext.Statement
 	// Logger receives the server's logs; nil means logrus's standard logger.
@@ -147,6 +150,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Comprehend = comprehend.NewService(comprehend.Local{}, comprehend.NewAWS)
 	s.Comprehend.ML, s.Comprehend.Authorize = s.ML, s.authorizeComprehend
+	s.Comprehend.ONNXRuntimeLib = cfg.ONNXRuntimeLib
 	stmts := append([]sqlext.Statement{
 		sqlext.FlushStatus{Counters: reg},
 		sqlext.MLStatements{Manager: s.ML, Privileges: s.privileges},
@@ -230,11 +234,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// NewConfig applies max_connections and the net timeouts, so SET
 	// PERSIST max_connections takes effect at the next start, as in MySQL.
 	mysqlCfg, err := gmsserver.Config{
-		Protocol:               "tcp",
-		Address:                s.listener.Addr().String(),
-		Listener:               s.listener,
-		Options:                []gmsserver.Option{wrap},
-		TLSConfig:              tlsConfig,
+		Protocol:  "tcp",
+		Address:   s.listener.Addr().String(),
+		Listener:  s.listener,
+		Options:   []gmsserver.Option{wrap},
+		TLSConfig: tlsConfig,
 		// require_secure_transport is enforced by the handler, with
 		// MySQL's error 3159 (vitess would answer 1105).
 	}.NewConfig()

@@ -111,7 +111,8 @@ type Backend interface {
 	Analyze(ctx context.Context, op Op, lang string, texts []string) ([]any, error)
 }
 
-// VarBackend selects the backend: local, comprehend, or endpoint:NAME.
+// VarBackend selects the backend: local, comprehend, endpoint:NAME or
+// onnx:/path/model.onnx.
 const VarBackend = "aws_comprehend_backend"
 
 // SystemVariables are the variables the functions read.
@@ -136,6 +137,9 @@ type Service struct {
 	// ML accounts remote requests against the statement's limits and the
 	// audit log, and resolves endpoint backends.
 	ML *mlfunc.Manager
+	// ONNXRuntimeLib is the ONNX Runtime shared library the onnx:PATH
+	// backend loads.
+	ONNXRuntimeLib string
 
 	local Backend
 
@@ -167,6 +171,16 @@ func (s *Service) backend(ctx context.Context) (Backend, error) {
 			return nil, fmt.Errorf("%s = 'comprehend': %w", VarBackend, s.awsErr)
 		}
 		return s.aws, nil
+	case strings.HasPrefix(strings.ToLower(name), "onnx:"):
+		path := strings.TrimSpace(name[len("onnx:"):])
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		b, ok := s.backends["onnx:"+path]
+		if !ok {
+			b = &onnxBackend{lib: s.ONNXRuntimeLib, model: path}
+			s.backends["onnx:"+path] = b
+		}
+		return b, nil
 	case strings.HasPrefix(strings.ToLower(name), "endpoint:"):
 		ep := strings.TrimSpace(name[len("endpoint:"):])
 		s.mu.Lock()
@@ -178,5 +192,5 @@ func (s *Service) backend(ctx context.Context) (Backend, error) {
 		}
 		return b, nil
 	}
-	return nil, fmt.Errorf("%s = '%s' is not a backend (use 'local', 'comprehend' or 'endpoint:NAME')", VarBackend, name)
+	return nil, fmt.Errorf("%s = '%s' is not a backend (use 'local', 'comprehend', 'endpoint:NAME' or 'onnx:/path/model.onnx')", VarBackend, name)
 }
