@@ -40,7 +40,7 @@ test: deps
 FUZZTIME ?= 1m
 FUZZ_TARGETS := ./internal/remote:FuzzDecodePredictions ./internal/remote:FuzzSageMakerCSVRoundTrip \
 	./internal/sqlext:FuzzParse ./internal/sqlext:FuzzRedact \
-	./internal/ml/gbtree:FuzzParse ./internal/ml/serving:FuzzNewHandler ./internal/ml/model:FuzzLightGBM \
+	./internal/ml/gbtree:FuzzParse ./internal/ml/serving:FuzzNewHandler ./internal/ml/model:FuzzLightGBM ./internal/ml/model:FuzzONNX \
 	./internal/ml/nlp/pii:FuzzDetect ./internal/ml/nlp/entities:FuzzDetect \
 	./internal/ml/nlp/keyphrases:FuzzDetect ./internal/ml/nlp/language:FuzzDetect \
 	./internal/sqlext:FuzzParseS3 ./internal/dataio:FuzzEncodeRoundTrip

@@ -450,6 +450,16 @@ func TestBringYourOwnModelAndServeModel(t *testing.T) {
 	require.Equal(t, map[bool]int{true: 1, false: 0}[prob >= 0.5], class)
 	_, err = db.Exec(fmt.Sprintf("CREATE MODEL lgb2 FROM 'file://%s/lgb_broken.txt' FUNCTION lgb2_fn (%s) RETURNS INT", files, params))
 	require.ErrorContains(t, err, "invalid model file")
+
+	// An ONNX model (one float input [batch, 3]), run by ONNX Runtime.
+	require.NoError(t, os.WriteFile(filepath.Join(files, "lin.onnx"), testserver.ONNXLinearModel([]float32{1, 2, -1}, 0.5), 0o644))
+	mustExec(t, db, fmt.Sprintf("CREATE MODEL lin FROM 'file://%s/lin.onnx' FUNCTION lin_fn (DOUBLE, DOUBLE, DOUBLE) RETURNS DOUBLE", files))
+	require.NoError(t, db.QueryRow("SELECT lin_fn(1, 2, 3)").Scan(&got))
+	require.InDelta(t, 1+4-3+0.5, got, 1e-6)
+	require.EqualValues(t, 1000, queryInt(t, db, "SELECT COUNT(*) FROM customers WHERE ABS(lin_fn(spend, calls, 1) - (spend + 2 * calls - 0.5)) < 1e-3"),
+		"batched over a table")
+	_, err = db.Exec(fmt.Sprintf("CREATE MODEL lin2 FROM 'file://%s/lin.onnx' FUNCTION lin2_fn (DOUBLE) RETURNS DOUBLE", files))
+	require.ErrorContains(t, err, "takes 3 features")
 	_, err = db.Exec("CREATE MODEL bad FROM 'file:///etc/passwd' FUNCTION bad_fn (FLOAT) RETURNS FLOAT")
 	require.ErrorContains(t, err, "secure-file-priv")
 

@@ -29,6 +29,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/comprehend"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
+	"github.com/sibyldb/sibyldb/internal/ml/onnxrt"
 	"github.com/sibyldb/sibyldb/internal/privilege"
 	"github.com/sibyldb/sibyldb/internal/s3io"
 	"github.com/sibyldb/sibyldb/internal/secret"
@@ -150,7 +151,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.Comprehend = comprehend.NewService(comprehend.Local{}, comprehend.NewAWS)
 	s.Comprehend.ML, s.Comprehend.Authorize = s.ML, s.authorizeComprehend
-	s.Comprehend.ONNXRuntimeLib = cfg.ONNXRuntimeLib
+	onnxrt.Configure(cfg.ONNXRuntimeLib)
 	stmts := append([]sqlext.Statement{
 		sqlext.FlushStatus{Counters: reg},
 		sqlext.MLStatements{Manager: s.ML, Privileges: s.privileges},

@@ -25,75 +25,21 @@ func ONNXTextClassifier() (model, tokenizerJSON []byte) {
 			emb[2*i] = 2
 		}
 	}
-	str := func(field protowire.Number, s string) []byte {
-		return protowire.AppendString(protowire.AppendTag(nil, field, protowire.BytesType), s)
-	}
-	msg := func(field protowire.Number, parts ...[]byte) []byte {
-		var body []byte
-		for _, p := range parts {
-			body = append(body, p...)
-		}
-		return protowire.AppendBytes(protowire.AppendTag(nil, field, protowire.BytesType), body)
-	}
-	varint := func(field protowire.Number, v uint64) []byte {
-		return protowire.AppendVarint(protowire.AppendTag(nil, field, protowire.VarintType), v)
-	}
-	// TensorProto: dims=1, data_type=2, name=8, raw_data=9.
-	tensor := func(name string, dataType uint64, dims []int64, raw []byte) []byte {
-		var parts [][]byte
-		for _, d := range dims {
-			parts = append(parts, varint(1, uint64(d)))
-		}
-		parts = append(parts, varint(2, dataType), str(8, name), msg(9, raw))
-		return msg(5, parts...)
-	}
-	floats := make([]byte, 4*len(emb))
-	for i, f := range emb {
-		binary.LittleEndian.PutUint32(floats[4*i:], math.Float32bits(f))
-	}
-	int64s := func(v int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(v)) }
-	// NodeProto: input=1, output=2, name=3, op_type=4, attribute=5.
-	node := func(op, name string, in, out []string, attrs ...[]byte) []byte {
-		var parts [][]byte
-		for _, s := range in {
-			parts = append(parts, str(1, s))
-		}
-		for _, s := range out {
-			parts = append(parts, str(2, s))
-		}
-		parts = append(parts, str(3, name), str(4, op))
-		parts = append(parts, attrs...)
-		return msg(1, parts...)
-	}
-	// AttributeProto: name=1, i=3, type=20 (INT=2).
-	intAttr := func(name string, v int64) []byte { return msg(5, str(1, name), varint(3, uint64(v)), varint(20, 2)) }
-	// ValueInfoProto: name=1, type=2 {tensor_type=1 {elem_type=1, shape=2 {dim=1 {dim_param=2}}}}.
-	value := func(field protowire.Number, name string, elem uint64, dims ...string) []byte {
-		var shape []byte
-		for _, d := range dims {
-			shape = append(shape, msg(1, str(2, d))...)
-		}
-		return msg(field, str(1, name), msg(2, msg(1, varint(1, elem), msg(2, shape))))
-	}
-	const float, int64t = 1, 7
-	graph := msg(7,
-		node("Gather", "embed", []string{"embeddings", "input_ids"}, []string{"tokens"}, intAttr("axis", 0)),
-		node("Cast", "mask_float", []string{"attention_mask"}, []string{"mask"}, intAttr("to", float)),
-		node("Unsqueeze", "mask_3d", []string{"mask", "axis2"}, []string{"mask3"}),
-		node("Mul", "masked", []string{"tokens", "mask3"}, []string{"kept"}),
-		node("ReduceSum", "pool", []string{"kept", "axis1"}, []string{"logits"}, intAttr("keepdims", 0)),
-		str(2, "tiny_sentiment"),
-		tensor("embeddings", float, []int64{int64(len(vocab)), 2}, floats),
-		tensor("axis1", int64t, []int64{1}, int64s(1)),
-		tensor("axis2", int64t, []int64{1}, int64s(2)),
-		value(11, "input_ids", int64t, "batch", "sequence"),
-		value(11, "attention_mask", int64t, "batch", "sequence"),
-		value(12, "logits", float, "batch", "labels"),
+	graph := pbMessage(7,
+		onnxNode("Gather", "embed", []string{"embeddings", "input_ids"}, []string{"tokens"}, onnxIntAttr("axis", 0)),
+		onnxNode("Cast", "mask_float", []string{"attention_mask"}, []string{"mask"}, onnxIntAttr("to", onnxFloat)),
+		onnxNode("Unsqueeze", "mask_3d", []string{"mask", "axis2"}, []string{"mask3"}),
+		onnxNode("Mul", "masked", []string{"tokens", "mask3"}, []string{"kept"}),
+		onnxNode("ReduceSum", "pool", []string{"kept", "axis1"}, []string{"logits"}, onnxIntAttr("keepdims", 0)),
+		pbString(2, "tiny_sentiment"),
+		onnxTensor("embeddings", onnxFloat, []int64{int64(len(vocab)), 2}, floatBytes(emb)),
+		onnxTensor("axis1", onnxInt64, []int64{1}, int64Bytes(1)),
+		onnxTensor("axis2", onnxInt64, []int64{1}, int64Bytes(2)),
+		onnxValue(11, "input_ids", onnxInt64, "batch", "sequence"),
+		onnxValue(11, "attention_mask", onnxInt64, "batch", "sequence"),
+		onnxValue(12, "logits", onnxFloat, "batch", "labels"),
 	)
-	// ModelProto: ir_version=1, producer_name=2, graph=7, opset_import=8 {domain=1, version=2}.
-	model = append(varint(1, 8), str(2, "sibyldb-tests")...)
-	model = append(model, graph...)
-	model = append(model, msg(8, str(1, ""), varint(2, 13))...)
+	model = onnxModel(graph)
 
 	ids := map[string]int{}
 	for i, w := range vocab {
@@ -124,3 +70,109 @@ func ONNXTextClassifier() (model, tokenizerJSON []byte) {
 	tokenizerJSON, _ = json.Marshal(tok)
 	return model, tokenizerJSON
 }
+
+// ONNXLinearModel writes a tabular ONNX model: input x (float [batch, n]),
+// output y = x·w + b (float [batch, 1]).
+func ONNXLinearModel(w []float32, b float32) []byte {
+	n := int64(len(w))
+	graph := pbMessage(7,
+		onnxNode("MatMul", "dot", []string{"x", "w"}, []string{"xw"}),
+		onnxNode("Add", "bias", []string{"xw", "b"}, []string{"y"}),
+		pbString(2, "linear"),
+		onnxTensor("w", onnxFloat, []int64{n, 1}, floatBytes(w)),
+		onnxTensor("b", onnxFloat, []int64{1}, floatBytes([]float32{b})),
+		onnxValue(11, "x", onnxFloat, "batch", n),
+		onnxValue(12, "y", onnxFloat, "batch", int64(1)),
+	)
+	return onnxModel(graph)
+}
+
+// ONNX element types.
+const (
+	onnxFloat = 1
+	onnxInt64 = 7
+)
+
+// The protobuf encoding of the few ONNX messages the test models need
+// (onnx.proto field numbers), so the tests need no ONNX toolchain.
+
+func pbString(field protowire.Number, s string) []byte {
+	return protowire.AppendString(protowire.AppendTag(nil, field, protowire.BytesType), s)
+}
+
+func pbMessage(field protowire.Number, parts ...[]byte) []byte {
+	var body []byte
+	for _, p := range parts {
+		body = append(body, p...)
+	}
+	return protowire.AppendBytes(protowire.AppendTag(nil, field, protowire.BytesType), body)
+}
+
+func pbVarint(field protowire.Number, v uint64) []byte {
+	return protowire.AppendVarint(protowire.AppendTag(nil, field, protowire.VarintType), v)
+}
+
+// tensor is a GraphProto initializer: TensorProto{dims=1, data_type=2,
+// name=8, raw_data=9}.
+func onnxTensor(name string, dataType uint64, dims []int64, raw []byte) []byte {
+	var parts [][]byte
+	for _, d := range dims {
+		parts = append(parts, pbVarint(1, uint64(d)))
+	}
+	parts = append(parts, pbVarint(2, dataType), pbString(8, name), pbMessage(9, raw))
+	return pbMessage(5, parts...)
+}
+
+// node is a GraphProto node: NodeProto{input=1, output=2, name=3,
+// op_type=4, attribute=5}.
+func onnxNode(op, name string, in, out []string, attrs ...[]byte) []byte {
+	var parts [][]byte
+	for _, s := range in {
+		parts = append(parts, pbString(1, s))
+	}
+	for _, s := range out {
+		parts = append(parts, pbString(2, s))
+	}
+	parts = append(parts, pbString(3, name), pbString(4, op))
+	parts = append(parts, attrs...)
+	return pbMessage(1, parts...)
+}
+
+// intAttr is AttributeProto{name=1, i=3, type=20 (INT)}.
+func onnxIntAttr(name string, v int64) []byte {
+	return pbMessage(5, pbString(1, name), pbVarint(3, uint64(v)), pbVarint(20, 2))
+}
+
+// value is a graph input (11) or output (12): ValueInfoProto{name=1,
+// type=2 {tensor_type=1 {elem_type=1, shape=2 {dim=1 {dim_value=1 |
+// dim_param=2}}}}}; a dimension is an int64 size or a string name.
+func onnxValue(field protowire.Number, name string, elem uint64, dims ...any) []byte {
+	var shape []byte
+	for _, d := range dims {
+		switch d := d.(type) {
+		case string:
+			shape = append(shape, pbMessage(1, pbString(2, d))...)
+		case int64:
+			shape = append(shape, pbMessage(1, pbVarint(1, uint64(d)))...)
+		}
+	}
+	return pbMessage(field, pbString(1, name), pbMessage(2, pbMessage(1, pbVarint(1, elem), pbMessage(2, shape))))
+}
+
+// onnxModel is ModelProto{ir_version=1, producer_name=2, graph=7,
+// opset_import=8 {domain=1, version=2 (13)}}.
+func onnxModel(graph []byte) []byte {
+	model := append(pbVarint(1, 8), pbString(2, "sibyldb-tests")...)
+	model = append(model, graph...)
+	return append(model, pbMessage(8, pbString(1, ""), pbVarint(2, 13))...)
+}
+
+func floatBytes(fs []float32) []byte {
+	out := make([]byte, 4*len(fs))
+	for i, f := range fs {
+		binary.LittleEndian.PutUint32(out[4*i:], math.Float32bits(f))
+	}
+	return out
+}
+
+func int64Bytes(v int64) []byte { return binary.LittleEndian.AppendUint64(nil, uint64(v)) }

@@ -137,9 +137,6 @@ type Service struct {
 	// ML accounts remote requests against the statement's limits and the
 	// audit log, and resolves endpoint backends.
 	ML *mlfunc.Manager
-	// ONNXRuntimeLib is the ONNX Runtime shared library the onnx:PATH
-	// backend loads.
-	ONNXRuntimeLib string
 
 	local Backend
 
@@ -177,7 +174,7 @@ func (s *Service) backend(ctx context.Context) (Backend, error) {
 		defer s.mu.Unlock()
 		b, ok := s.backends["onnx:"+path]
 		if !ok {
-			b = &onnxBackend{lib: s.ONNXRuntimeLib, model: path}
+			b = &onnxBackend{model: path}
 			s.backends["onnx:"+path] = b
 		}
 		return b, nil

@@ -20,7 +20,7 @@ import (
 // Hugging Face export, whose id2label names the outputs. Without labels, 2
 // outputs are NEGATIVE, POSITIVE and 3 are NEGATIVE, NEUTRAL, POSITIVE.
 type onnxBackend struct {
-	lib, model string
+	model string
 
 	mu     sync.Mutex
 	clf    *onnxtext.Classifier
@@ -42,9 +42,6 @@ func (b *onnxBackend) load() (*onnxtext.Classifier, []string, error) {
 	defer b.mu.Unlock()
 	if b.clf != nil {
 		return b.clf, b.labels, nil
-	}
-	if err := onnxtext.Init(b.lib); err != nil {
-		return nil, nil, err
 	}
 	dir := filepath.Dir(b.model)
 	clf, err := onnxtext.Load(b.model, filepath.Join(dir, "tokenizer.json"))

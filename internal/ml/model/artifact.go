@@ -35,13 +35,15 @@ func (p Problem) Classification() bool { return p == Binary || p == Multiclass }
 
 // Algorithm names, as Redshift ML's MODEL_TYPE values.
 const (
-	XGBoost       = "XGBOOST"
-	LinearLearner = "LINEAR_LEARNER"
-	MLP           = "MLP"
-	KMeans        = "KMEANS"
-	// LightGBM models are brought from outside (LightGBM's text format).
-	LightGBM        = "LIGHTGBM"
+	XGBoost         = "XGBOOST"
+	LinearLearner   = "LINEAR_LEARNER"
+	MLP             = "MLP"
+	KMeans          = "KMEANS"
 	RandomCutForest = "RANDOM_CUT_FOREST"
+	// LightGBM models are brought from outside (LightGBM's text format).
+	LightGBM = "LIGHTGBM"
+	// ONNX models are brought from outside and run by ONNX Runtime.
+	ONNX = "ONNX"
 )
 
 // Importance is one input column's share of a model's predictions.
@@ -62,11 +64,14 @@ type Artifact struct {
 
 	XGBoost json.RawMessage `json:"xgboost,omitempty"`
 	// LightGBMText is a LightGBM model in LightGBM's text format.
-	LightGBMText string        `json:"lightgbm,omitempty"`
-	Linear       *linear.Model `json:"linear,omitempty"`
-	MLP          *mlp.Model    `json:"mlp,omitempty"`
-	KMeans       *kmeans.Model `json:"kmeans,omitempty"`
-	RCF          *rcf.Forest   `json:"rcf,omitempty"`
+	LightGBMText string `json:"lightgbm,omitempty"`
+	// ONNXData is an ONNX model taking one float tensor [batch, features].
+	ONNXData []byte `json:"onnx,omitempty"`
+
+	Linear *linear.Model `json:"linear,omitempty"`
+	MLP    *mlp.Model    `json:"mlp,omitempty"`
+	KMeans *kmeans.Model `json:"kmeans,omitempty"`
+	RCF    *rcf.Forest   `json:"rcf,omitempty"`
 
 	// Importance is the global feature importance (mean |SHAP| for trees,
 	// |coefficient| x standard deviation for linear models), largest first.
@@ -122,6 +127,15 @@ func (a *Artifact) Compile() (*Predictor, error) {
 			}()
 			return ens.Predict(x, 0, out)
 		}
+	case ONNX:
+		m, err := LoadONNX(a.ONNXData)
+		if err != nil {
+			return nil, err
+		}
+		if m.Features != width {
+			return nil, fmt.Errorf("ONNX model takes %d features, the encoder gives %d", m.Features, width)
+		}
+		p.outputs, p.eval = m.Outputs, m.Predict
 	case LinearLearner:
 		if a.Linear == nil {
 			return nil, errors.New("linear model missing")

@@ -3,6 +3,8 @@ package model
 import (
 	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sibyldb/sibyldb/internal/ml/linear"
+	"github.com/sibyldb/sibyldb/internal/ml/onnxrt"
+	"github.com/sibyldb/sibyldb/internal/testserver"
 )
 
 func TestEncoder(t *testing.T) {
@@ -111,5 +115,28 @@ func FuzzLightGBM(f *testing.F) {
 			row[i] = 0.5
 		}
 		_ = p.Scores(row, make([]float64, p.Width()), make([]float64, p.NumOutputs()))
+	})
+}
+
+// FuzzONNX feeds arbitrary bytes to the ONNX model loader (ONNX Runtime
+// parses them in C): refusing is fine, crashing is not.
+func FuzzONNX(f *testing.F) {
+	lib, err := filepath.Abs("../../../bin/onnxruntime/libonnxruntime.so")
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := os.Stat(lib); err != nil {
+		f.Fatalf("ONNX Runtime not found at %s: run make deps", lib)
+	}
+	onnxrt.Configure(lib)
+	f.Add(testserver.ONNXLinearModel([]float32{1, 2}, 0.5))
+	f.Add([]byte{0x08, 0x08, 0x3a, 0x00})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := LoadONNX(data)
+		if err != nil {
+			return
+		}
+		defer m.Close()
+		_ = m.Predict(make([]float64, m.Features), make([]float64, m.Outputs))
 	})
 }

@@ -132,17 +132,18 @@ func importModel(data []byte, n int) (*model.Artifact, error) {
 		return nil, fmt.Errorf("%w: the file is empty", ErrBadModelFile)
 	case bytes.HasPrefix(trimmed, []byte("tree\n")):
 		return importLightGBM(string(trimmed), n)
-	case bytes.HasPrefix(data, []byte("\x08\x01\x12")) || bytes.Contains(data[:min(len(data), 64)], []byte("onnx")):
-		return nil, fmt.Errorf("%w: ONNX models are not supported by this build", ErrBadModelFile)
+	case data[0] == 0x08:
+		// An ONNX ModelProto starts with ir_version (field 1, varint).
+		return importONNX(data, n)
 	}
 	var js []byte
-	if trimmed[0] == '{' {
+	if json.Valid(trimmed) {
 		js = trimmed
 	} else {
 		// UBJSON: let libxgboost read it and write JSON.
 		b, err := xgb.Load(data)
 		if err != nil {
-			return nil, fmt.Errorf("%w: not an XGBoost model: %v", ErrBadModelFile, err)
+			return nil, fmt.Errorf("%w: not an XGBoost, LightGBM or ONNX model: %v", ErrBadModelFile, err)
 		}
 		defer b.Close()
 		if js, err = b.JSON(); err != nil {
@@ -163,6 +164,27 @@ func importModel(data []byte, n int) (*model.Artifact, error) {
 	case strings.HasPrefix(obj, "multi:"):
 		art.Problem = model.Multiclass
 		for k := 0; k < trees.NumOutputs(); k++ {
+			art.Classes = append(art.Classes, strconv.Itoa(k))
+		}
+	}
+	return art, nil
+}
+
+// importONNX makes an artifact of a tabular ONNX model (one float input
+// [batch, n]); a single output is a value, several are class scores.
+func importONNX(data []byte, n int) (*model.Artifact, error) {
+	m, err := model.LoadONNX(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadModelFile, err)
+	}
+	defer m.Close()
+	if m.Features != n {
+		return nil, fmt.Errorf("%w: the model takes %d features but the function declares %d parameters", ErrBadModelFile, m.Features, n)
+	}
+	art := &model.Artifact{Algorithm: model.ONNX, Problem: model.Regression, Encoder: model.Encoder{Features: byomFeatures(n)}, ONNXData: data}
+	if m.Outputs > 1 {
+		art.Problem = model.Multiclass
+		for k := 0; k < m.Outputs; k++ {
 			art.Classes = append(art.Classes, strconv.Itoa(k))
 		}
 	}

@@ -2,50 +2,22 @@
 // example DistilBERT fine-tuned on SST-2, exported to ONNX) with its
 // Hugging Face tokenizer.json, through ONNX Runtime.
 //
-// ONNX Runtime is a C library loaded at run time (onnxruntime_go), so the
-// server builds and runs without it; the onnx backend of the Comprehend
-// functions needs it only when selected (--onnx-runtime-lib).
+// ONNX Runtime is loaded by package onnxrt; Load needs it ready.
 package onnxtext
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"os"
-	"sync"
 
 	"github.com/sugarme/tokenizer"
 	"github.com/sugarme/tokenizer/pretrained"
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/sibyldb/sibyldb/internal/ml/onnxrt"
 )
 
 // MaxTokens bounds a document's tokens (BERT-style models take 512).
 const MaxTokens = 512
-
-var (
-	initOnce sync.Once
-	initErr  error
-)
-
-// Init loads ONNX Runtime from libPath once per process; later calls
-// return the first call's result.
-func Init(libPath string) error {
-	initOnce.Do(func() {
-		if libPath == "" {
-			initErr = errors.New("no ONNX Runtime library configured (start the server with --onnx-runtime-lib)")
-			return
-		}
-		if _, err := os.Stat(libPath); err != nil {
-			initErr = fmt.Errorf("ONNX Runtime library: %w", err)
-			return
-		}
-		ort.SetSharedLibraryPath(libPath)
-		if err := ort.InitializeEnvironment(); err != nil {
-			initErr = fmt.Errorf("ONNX Runtime: %w", err)
-		}
-	})
-	return initErr
-}
 
 // Classifier is a loaded model and tokenizer; it is safe for concurrent use.
 type Classifier struct {
@@ -61,6 +33,9 @@ type Classifier struct {
 // input_ids (and may take attention_mask and token_type_ids) as int64
 // [batch, sequence] and give one float [batch, labels] output of logits.
 func Load(modelPath, tokenizerPath string) (*Classifier, error) {
+	if err := onnxrt.Ready(); err != nil {
+		return nil, err
+	}
 	ins, outs, err := ort.GetInputOutputInfo(modelPath)
 	if err != nil {
 		return nil, fmt.Errorf("ONNX model %s: %w", modelPath, err)

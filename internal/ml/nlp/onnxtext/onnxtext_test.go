@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/sibyldb/sibyldb/internal/ml/onnxrt"
 	"github.com/sibyldb/sibyldb/internal/testserver"
 )
 
@@ -25,7 +26,7 @@ func runtimeLib(t *testing.T) string {
 }
 
 func TestClassifierRunsATransformerShapedModel(t *testing.T) {
-	require.NoError(t, Init(runtimeLib(t)))
+	onnxrt.Configure(runtimeLib(t))
 	dir := t.TempDir()
 	model, tok := testserver.ONNXTextClassifier()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "model.onnx"), model, 0o600))
