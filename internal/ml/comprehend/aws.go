@@ -64,79 +64,51 @@ func (a *AWS) Analyze(ctx context.Context, op Op, lang string, texts []string) (
 		if err != nil {
 			return nil, err
 		}
-		if err := batchErrors(res.ErrorList); err != nil {
-			return nil, err
-		}
-		for _, r := range res.ResultList {
-			i, err := index(r.Index, len(texts))
-			if err != nil {
-				return nil, err
-			}
+		return collect(out, res.ResultList, res.ErrorList, func(r ctypes.BatchDetectSentimentItemResult) (*int32, any) {
 			s := Sentiment{Sentiment: string(r.Sentiment)}
 			if sc := r.SentimentScore; sc != nil {
 				s.SentimentScore = SentimentScore{Positive: f32(sc.Positive), Negative: f32(sc.Negative), Neutral: f32(sc.Neutral), Mixed: f32(sc.Mixed)}
 			}
-			out[i] = s
-		}
+			return r.Index, s
+		})
 	case OpLanguage:
 		res, err := a.client.BatchDetectDominantLanguage(ctx, &awscomprehend.BatchDetectDominantLanguageInput{TextList: texts})
 		if err != nil {
 			return nil, err
 		}
-		if err := batchErrors(res.ErrorList); err != nil {
-			return nil, err
-		}
-		for _, r := range res.ResultList {
-			i, err := index(r.Index, len(texts))
-			if err != nil {
-				return nil, err
-			}
+		return collect(out, res.ResultList, res.ErrorList, func(r ctypes.BatchDetectDominantLanguageItemResult) (*int32, any) {
 			ls := make([]Language, len(r.Languages))
 			for k, l := range r.Languages {
 				ls[k] = Language{LanguageCode: aws.ToString(l.LanguageCode), Score: f32(l.Score)}
 			}
-			out[i] = ls
-		}
+			return r.Index, ls
+		})
 	case OpEntities:
 		res, err := a.client.BatchDetectEntities(ctx, &awscomprehend.BatchDetectEntitiesInput{TextList: texts, LanguageCode: lc})
 		if err != nil {
 			return nil, err
 		}
-		if err := batchErrors(res.ErrorList); err != nil {
-			return nil, err
-		}
-		for _, r := range res.ResultList {
-			i, err := index(r.Index, len(texts))
-			if err != nil {
-				return nil, err
-			}
+		return collect(out, res.ResultList, res.ErrorList, func(r ctypes.BatchDetectEntitiesItemResult) (*int32, any) {
 			es := make([]Entity, len(r.Entities))
 			for k, e := range r.Entities {
 				es[k] = Entity{Score: f32(e.Score), Type: string(e.Type), Text: aws.ToString(e.Text),
 					BeginOffset: int(aws.ToInt32(e.BeginOffset)), EndOffset: int(aws.ToInt32(e.EndOffset))}
 			}
-			out[i] = es
-		}
+			return r.Index, es
+		})
 	case OpKeyPhrases:
 		res, err := a.client.BatchDetectKeyPhrases(ctx, &awscomprehend.BatchDetectKeyPhrasesInput{TextList: texts, LanguageCode: lc})
 		if err != nil {
 			return nil, err
 		}
-		if err := batchErrors(res.ErrorList); err != nil {
-			return nil, err
-		}
-		for _, r := range res.ResultList {
-			i, err := index(r.Index, len(texts))
-			if err != nil {
-				return nil, err
-			}
+		return collect(out, res.ResultList, res.ErrorList, func(r ctypes.BatchDetectKeyPhrasesItemResult) (*int32, any) {
 			ks := make([]KeyPhrase, len(r.KeyPhrases))
 			for k, p := range r.KeyPhrases {
 				ks[k] = KeyPhrase{Score: f32(p.Score), Text: aws.ToString(p.Text),
 					BeginOffset: int(aws.ToInt32(p.BeginOffset)), EndOffset: int(aws.ToInt32(p.EndOffset))}
 			}
-			out[i] = ks
-		}
+			return r.Index, ks
+		})
 	case OpPII, OpContainsPII:
 		// No batch API: one request per document, a few at a time.
 		var g errgroup.Group
@@ -162,6 +134,28 @@ func (a *AWS) Analyze(ctx context.Context, op Op, lang string, texts []string) (
 	default:
 		return nil, fmt.Errorf("operation %s is not supported", op)
 	}
+	return complete(out)
+}
+
+// collect places a batch API's results by their document index, after
+// turning its per-document errors into one error.
+func collect[R any](out []any, results []R, errs []ctypes.BatchItemError, conv func(R) (*int32, any)) ([]any, error) {
+	if err := batchErrors(errs); err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		idx, v := conv(r)
+		i, err := index(idx, len(out))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return complete(out)
+}
+
+// complete checks every document got a result.
+func complete(out []any) ([]any, error) {
 	for i, v := range out {
 		if v == nil {
 			return nil, fmt.Errorf("Comprehend returned no result for document %d", i)
