@@ -471,3 +471,47 @@ func TestCreateModelFromS3(t *testing.T) {
 	mustExec(t, db, "GRANT LOAD FROM S3 ON *.* TO modeler")
 	mustExec(t, u, fmt.Sprintf("CREATE MODEL reg2 FROM '%s' FUNCTION reg2_fn (DOUBLE, DOUBLE) RETURNS DOUBLE", gw.URI("models/reg.json")))
 }
+
+// TestNamedStorageCredentials gives the server no AWS credentials at all:
+// a CREATE STORAGE CREDENTIAL covering the bucket makes the S3 statements
+// work, its secret never shows, survives restarts sealed, and dropping it
+// takes the access away again.
+func TestNamedStorageCredentials(t *testing.T) {
+	gw := testserver.StartS3Server(t)
+	srv := testserver.StartWithEnv(t, []string{"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="})
+	mustExec(t, srv.DB(""), "CREATE DATABASE io")
+	db := srv.DB("io")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))", "INSERT INTO t VALUES (1, 'a'), (2, 'b')")
+	export := fmt.Sprintf("SELECT * FROM t INTO OUTFILE S3 '%s' OVERWRITE ON", gw.URI("cred/t"))
+	_, err := db.Exec(export)
+	require.Error(t, err, "no credentials anywhere")
+
+	mustExec(t, db, fmt.Sprintf("CREATE STORAGE CREDENTIAL gw FOR 's3://%s/' ACCESS_KEY_ID '%s' SECRET_ACCESS_KEY '%s' REGION 'us-east-1' ENDPOINT_URL '%s'",
+		gw.Bucket, gw.AccessKey, gw.SecretKey, gw.URL))
+	mustExec(t, db, export)
+	require.Contains(t, gw.Keys("cred/"), "cred/t.part_00000")
+	_, err = db.Exec(fmt.Sprintf("CREATE STORAGE CREDENTIAL gw FOR 's3://%s/' ACCESS_KEY_ID 'x' SECRET_ACCESS_KEY 'y'", gw.Bucket))
+	require.ErrorContains(t, err, "already exists")
+
+	rows := dump(t, db, "SHOW STORAGE CREDENTIALS")
+	require.Len(t, rows, 1)
+	require.Contains(t, rows[0], gw.AccessKey)
+	require.NotContains(t, rows[0], gw.SecretKey)
+	var stored string
+	require.NoError(t, db.QueryRow("SELECT definition FROM sibyl.catalog_objects WHERE kind = 'storage_credential'").Scan(&stored))
+	require.NotContains(t, stored, gw.SecretKey, "sealed at rest")
+
+	srv.Restart()
+	db = srv.DB("io")
+	mustExec(t, db, "CREATE TABLE back (id INT PRIMARY KEY, v VARCHAR(10))",
+		fmt.Sprintf("LOAD DATA FROM S3 PREFIX '%s' INTO TABLE back", gw.URI("cred/t")))
+	require.EqualValues(t, 2, queryInt(t, db, "SELECT COUNT(*) FROM back"))
+	require.NotContains(t, srv.Log(), gw.SecretKey, "never logged")
+
+	mustExec(t, db, "DROP STORAGE CREDENTIAL gw", "DROP STORAGE CREDENTIAL IF EXISTS gw")
+	_, err = db.Exec(export)
+	require.Error(t, err)
+	_, err = db.Exec("DROP STORAGE CREDENTIAL gw")
+	require.ErrorContains(t, err, "does not exist")
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
@@ -48,6 +49,20 @@ type Opener struct {
 // before it fails; it is read per call so a changed system variable takes
 // effect at once.
 func (o *Opener) Open(ctx context.Context, loc Location, fileDir string, timeout time.Duration) (Store, error) {
+	return o.OpenWith(ctx, loc, fileDir, timeout, nil)
+}
+
+// Credentials are named storage credentials (CREATE STORAGE CREDENTIAL):
+// a static key pair, and optionally the region and S3-compatible endpoint
+// to use them with, instead of the AWS credential chain.
+type Credentials struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+	Region, Endpoint                           string
+}
+
+// OpenWith is Open with cred instead of the AWS credential chain (nil
+// means the chain).
+func (o *Opener) OpenWith(ctx context.Context, loc Location, fileDir string, timeout time.Duration, cred *Credentials) (Store, error) {
 	if loc.Scheme == "file" {
 		return FileStore{Dir: fileDir}, nil
 	}
@@ -55,14 +70,14 @@ func (o *Opener) Open(ctx context.Context, loc Location, fileDir string, timeout
 		timeout = 60 * time.Second
 	}
 	o.stall.Store(int64(timeout))
-	client, err := o.client(ctx, loc)
+	client, err := o.client(ctx, loc, cred)
 	if err != nil {
 		return nil, err
 	}
 	return &S3Store{Client: client, Bucket: loc.Bucket, Timeout: timeout}, nil
 }
 
-func (o *Opener) client(ctx context.Context, loc Location) (*s3.Client, error) {
+func (o *Opener) client(ctx context.Context, loc Location, cred *Credentials) (*s3.Client, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.cfg == nil {
@@ -93,6 +108,9 @@ func (o *Opener) client(ctx context.Context, loc Location) (*s3.Client, error) {
 		o.clients = map[string]*s3.Client{}
 	}
 	region := loc.Region
+	if region == "" && cred != nil {
+		region = cred.Region
+	}
 	if region == "" {
 		region = o.cfg.Region
 	}
@@ -100,6 +118,9 @@ func (o *Opener) client(ctx context.Context, loc Location) (*s3.Client, error) {
 		region = "us-east-1"
 	}
 	endpoint := loc.Endpoint
+	if endpoint == "" && cred != nil {
+		endpoint = cred.Endpoint
+	}
 	if endpoint == "" {
 		endpoint = os.Getenv("AWS_ENDPOINT_URL_S3")
 	}
@@ -107,11 +128,17 @@ func (o *Opener) client(ctx context.Context, loc Location) (*s3.Client, error) {
 		endpoint = os.Getenv("AWS_ENDPOINT_URL")
 	}
 	k := region + " " + endpoint
+	if cred != nil {
+		k += " " + cred.AccessKeyID + " " + cred.SecretAccessKey + " " + cred.SessionToken
+	}
 	if c, ok := o.clients[k]; ok {
 		return c, nil
 	}
 	c := s3.NewFromConfig(*o.cfg, func(opt *s3.Options) {
 		opt.Region = region
+		if cred != nil {
+			opt.Credentials = credentials.NewStaticCredentialsProvider(cred.AccessKeyID, cred.SecretAccessKey, cred.SessionToken)
+		}
 		if endpoint != "" {
 			// S3-compatible servers rarely have per-bucket DNS names.
 			opt.BaseEndpoint = aws.String(endpoint)

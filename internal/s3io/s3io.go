@@ -69,6 +69,9 @@ type Service struct {
 	Exec func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Schema, sql.RowIter, error)
 	// Privileges checks SELECT INTO S3 / LOAD FROM S3; nil allows all.
 	Privileges *privilege.Checker
+	// Credentials, when set, supply named storage credentials for the
+	// locations they cover.
+	Credentials *CredentialStore
 
 	opener objstore.Opener
 }
@@ -107,7 +110,7 @@ func secureFilePriv() string {
 
 func (s *Service) open(ctx *sql.Context, loc objstore.Location) (objstore.Store, error) {
 	timeout := time.Duration(sessionInt(ctx, TimeoutVar, 60)) * time.Second
-	st, err := s.opener.Open(ctx, loc, secureFilePriv(), timeout)
+	st, err := s.opener.OpenWith(ctx, loc, secureFilePriv(), timeout, s.Credentials.Match(loc))
 	if err != nil {
 		return nil, s3Error(err)
 	}

@@ -18,7 +18,8 @@ func (s *Server) s3Statements() sqlext.Statement {
 			schema, iter, _, err := s.engine.QueryWithBindings(ctx, q, parsed, nil, nil)
 			return schema, iter, err
 		},
-		Privileges: s.privileges,
+		Privileges:  s.privileges,
+		Credentials: s.storageCredentials,
 	}
 	// Models brought from S3 are read with the same clients and rules.
 	s.Models.Fetch = svc.ReadObject

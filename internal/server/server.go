@@ -108,6 +108,8 @@ type Server struct {
 
 	privileges *privilege.Checker
 	audit      *audit.Log
+	// storageCredentials are the named S3 credentials.
+	storageCredentials *s3io.CredentialStore
 }
 
 // ErrInsecureRoot is returned for a non-loopback address with no root
@@ -149,6 +151,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		schema, iter, _, err := s.engine.Query(ctx, q)
 		return schema, iter, err
 	}
+	s.storageCredentials = &s3io.CredentialStore{Catalog: s.Catalog}
 	s.Comprehend = comprehend.NewService(comprehend.Local{}, comprehend.NewAWS)
 	s.Comprehend.ML, s.Comprehend.Authorize = s.ML, s.authorizeComprehend
 	onnxrt.Configure(cfg.ONNXRuntimeLib)
@@ -158,6 +161,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sqlext.ModelStatements{Manager: s.Models, Privileges: s.privileges},
 		sqlext.PrivilegeStatements{Checker: s.privileges, ModelFunctions: s.modelFunctions},
 		s.s3Statements(),
+		sqlext.StorageCredentialStatements{Store: s.storageCredentials, Privileges: s.privileges},
 	}, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
 	parser.QualifyFunctions(comprehend.Qualifier, comprehend.Prefix)
@@ -341,6 +345,10 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 	}
 	if err := s.ML.Load(sqlCtx); err != nil {
 		return fmt.Errorf("load ML functions: %w", err)
+	}
+	s.storageCredentials.Secrets = s.ML.Secrets
+	if err := s.storageCredentials.Load(sqlCtx); err != nil {
+		return fmt.Errorf("load storage credentials: %w", err)
 	}
 	if err := s.Models.Load(sqlCtx); err != nil {
 		return fmt.Errorf("load models: %w", err)

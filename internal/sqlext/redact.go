@@ -5,12 +5,43 @@ import (
 	"strings"
 )
 
-var headersKeyword = regexp.MustCompile(`(?i)\bHEADERS\s*\(`)
+var (
+	headersKeyword = regexp.MustCompile(`(?i)\bHEADERS\s*\(`)
+	// secretKeyword precedes a secret of CREATE STORAGE CREDENTIAL.
+	secretKeyword = regexp.MustCompile(`(?i)\b(SECRET_ACCESS_KEY|SESSION_TOKEN)\s+`)
+)
 
 // Redact replaces the header values of CREATE/ALTER ENDPOINT ... HEADERS
-// ('Name' = 'value', ...) in a statement's text with '***', so that the
-// statement can be logged: header values are credentials.
+// ('Name' = 'value', ...) and the secrets of CREATE STORAGE CREDENTIAL in a
+// statement's text with '***', so that the statement can be logged.
 func Redact(stmt string) string {
+	return redactSecrets(redactHeaders(stmt))
+}
+
+// redactSecrets replaces the string literal after each secret keyword.
+func redactSecrets(stmt string) string {
+	locs := secretKeyword.FindAllStringIndex(stmt, -1)
+	if locs == nil {
+		return stmt
+	}
+	var b strings.Builder
+	last := 0
+	for _, loc := range locs {
+		if loc[0] < last {
+			continue
+		}
+		b.WriteString(stmt[last:loc[1]])
+		last = loc[1]
+		if last < len(stmt) && (stmt[last] == '\'' || stmt[last] == '"') {
+			b.WriteString("'***'")
+			last = closingQuote(stmt, last)
+		}
+	}
+	b.WriteString(stmt[last:])
+	return b.String()
+}
+
+func redactHeaders(stmt string) string {
 	locs := headersKeyword.FindAllStringIndex(stmt, -1)
 	if locs == nil {
 		return stmt
