@@ -140,7 +140,7 @@ func TestQualifiedFunctionsAreRenamed(t *testing.T) {
 func TestRedactStorageCredentialSecrets(t *testing.T) {
 	for in, want := range map[string]string{
 		"CREATE STORAGE CREDENTIAL c FOR 's3://b/' ACCESS_KEY_ID 'AKIA1' SECRET_ACCESS_KEY 'abc''d' SESSION_TOKEN \"tok\" REGION 'r'": "CREATE STORAGE CREDENTIAL c FOR 's3://b/' ACCESS_KEY_ID 'AKIA1' SECRET_ACCESS_KEY '***' SESSION_TOKEN '***' REGION 'r'",
-		"create storage credential c for 's3://b/' access_key_id 'k' secret_access_key 's3cr3t'":                                  "create storage credential c for 's3://b/' access_key_id 'k' secret_access_key '***'",
+		"create storage credential c for 's3://b/' access_key_id 'k' secret_access_key 's3cr3t'":                                      "create storage credential c for 's3://b/' access_key_id 'k' secret_access_key '***'",
 		"SELECT 'SECRET_ACCESS_KEY'": "SELECT 'SECRET_ACCESS_KEY'",
 	} {
 		require.Equal(t, want, Redact(in))
