@@ -83,6 +83,9 @@ type Predictor struct {
 	Artifact *Artifact
 	outputs  int
 	eval     func(x, out []float64) error
+	// batch, when set, scores many encoded rows in one call (ONNX
+	// Runtime, whose cost is per call).
+	batch func(x [][]float64) ([][]float64, error)
 }
 
 // infallible adapts a prediction function that cannot fail.
@@ -135,7 +138,7 @@ func (a *Artifact) Compile() (*Predictor, error) {
 		if m.Features != width {
 			return nil, fmt.Errorf("ONNX model takes %d features, the encoder gives %d", m.Features, width)
 		}
-		p.outputs, p.eval = m.Outputs, m.Predict
+		p.outputs, p.eval, p.batch = m.Outputs, m.Predict, m.PredictBatch
 	case LinearLearner:
 		if a.Linear == nil {
 			return nil, errors.New("linear model missing")
@@ -219,6 +222,33 @@ func (p *Predictor) Scores(row []any, x, out []float64) error {
 		return err
 	}
 	return p.eval(x, out)
+}
+
+// Batched reports whether the algorithm scores batches in one call (ONNX
+// Runtime), so callers should use ScoresBatch.
+func (p *Predictor) Batched() bool { return p.batch != nil }
+
+// ScoresBatch is Scores for many rows: one raw output row per input row.
+func (p *Predictor) ScoresBatch(rows [][]any) ([][]float64, error) {
+	w := p.Width()
+	xs := make([][]float64, len(rows))
+	for i, row := range rows {
+		xs[i] = make([]float64, w)
+		if err := p.Artifact.Encoder.Encode(row, xs[i]); err != nil {
+			return nil, err
+		}
+	}
+	if p.batch != nil {
+		return p.batch(xs)
+	}
+	out := make([][]float64, len(rows))
+	for i, x := range xs {
+		out[i] = make([]float64, p.outputs)
+		if err := p.eval(x, out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Class is the index into Classes a classifier's outputs pick.

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"runtime"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -13,6 +14,7 @@ import (
 // Unlike the models SibylDB trains, it runs in ONNX Runtime (cgo).
 type ONNXModel struct {
 	session  *ort.DynamicAdvancedSession
+	cleanup  runtime.Cleanup
 	Features int
 	Outputs  int
 }
@@ -45,35 +47,57 @@ func LoadONNX(data []byte) (*ONNXModel, error) {
 	if m.session, err = ort.NewDynamicAdvancedSessionWithONNXData(data, []string{in.Name}, []string{out.Name}, nil); err != nil {
 		return nil, fmt.Errorf("ONNX model: %w", err)
 	}
+	// A dropped model's session goes once no statement can use it.
+	m.cleanup = runtime.AddCleanup(m, func(s *ort.DynamicAdvancedSession) { _ = s.Destroy() }, m.session)
 	return m, nil
 }
 
-// Predict scores one row; ONNX Runtime sessions are safe for concurrent
-// runs.
+// Predict scores one row.
 func (m *ONNXModel) Predict(x, out []float64) error {
-	in := make([]float32, m.Features)
-	for i := range in {
-		in[i] = float32(x[i])
-	}
-	it, err := ort.NewTensor(ort.NewShape(1, int64(m.Features)), in)
+	res, err := m.PredictBatch([][]float64{x})
 	if err != nil {
 		return err
 	}
-	defer it.Destroy()
-	shape := ort.NewShape(1, int64(m.Outputs))
-	ot, err := ort.NewEmptyTensor[float32](shape)
-	if err != nil {
-		return err
-	}
-	defer ot.Destroy()
-	if err := m.session.Run([]ort.Value{it}, []ort.Value{ot}); err != nil {
-		return fmt.Errorf("ONNX Runtime: %w", err)
-	}
-	for k, v := range ot.GetData() {
-		out[k] = float64(v)
-	}
+	copy(out, res[0])
 	return nil
 }
 
-// Close releases the session.
-func (m *ONNXModel) Close() { _ = m.session.Destroy() }
+// PredictBatch scores rows in one ONNX Runtime call; sessions are safe for
+// concurrent runs.
+func (m *ONNXModel) PredictBatch(xs [][]float64) ([][]float64, error) {
+	n := len(xs)
+	in := make([]float32, n*m.Features)
+	for r, x := range xs {
+		for i := 0; i < m.Features; i++ {
+			in[r*m.Features+i] = float32(x[i])
+		}
+	}
+	it, err := ort.NewTensor(ort.NewShape(int64(n), int64(m.Features)), in)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Destroy()
+	ot, err := ort.NewEmptyTensor[float32](ort.NewShape(int64(n), int64(m.Outputs)))
+	if err != nil {
+		return nil, err
+	}
+	defer ot.Destroy()
+	if err := m.session.Run([]ort.Value{it}, []ort.Value{ot}); err != nil {
+		return nil, fmt.Errorf("ONNX Runtime: %w", err)
+	}
+	data := ot.GetData()
+	out := make([][]float64, n)
+	for r := range out {
+		out[r] = make([]float64, m.Outputs)
+		for k := range out[r] {
+			out[r][k] = float64(data[r*m.Outputs+k])
+		}
+	}
+	return out, nil
+}
+
+// Close releases the session now rather than when m is collected.
+func (m *ONNXModel) Close() {
+	m.cleanup.Stop()
+	_ = m.session.Destroy()
+}

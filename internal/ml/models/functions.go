@@ -146,9 +146,20 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 	if i.out == outExplain {
 		return i.explain(p, rows)
 	}
+	res := make([]any, len(rows))
+	if p.Batched() {
+		all, err := p.ScoresBatch(rows)
+		if err != nil {
+			return nil, fmt.Errorf("model '%s': %w", i.md.Name, err)
+		}
+		for r, scores := range all {
+			res[r] = value(p, i.out, scores)
+		}
+		return res, nil
+	}
+	// Pure-Go models: one row at a time, reusing the scratch space.
 	x := make([]float64, p.Width())
 	scores := make([]float64, p.NumOutputs())
-	res := make([]any, len(rows))
 	for r, row := range rows {
 		if res[r], err = result(p, i.out, row, x, scores); err != nil {
 			return nil, fmt.Errorf("model '%s': %w", i.md.Name, err)
@@ -163,24 +174,30 @@ func result(p *model.Predictor, out output, row []any, x, scores []float64) (any
 	if err := p.Scores(row, x, scores); err != nil {
 		return nil, err
 	}
+	return value(p, out, scores), nil
+}
+
+// value is the SQL value of a function returning out, from a row's raw
+// scores.
+func value(p *model.Predictor, out output, scores []float64) any {
 	a := p.Artifact
 	switch {
 	case out == outProb && a.Problem == model.Binary:
-		return scores[0], nil
+		return scores[0]
 	case out == outProb:
 		probs := make(map[string]any, len(a.Classes))
 		for k, c := range a.Classes {
 			probs[c] = scores[k]
 		}
-		return types.JSONDocument{Val: probs}, nil
+		return types.JSONDocument{Val: probs}
 	case a.Problem.Classification():
-		return a.Classes[p.Class(scores)], nil
+		return a.Classes[p.Class(scores)]
 	case a.Problem == model.Clustering:
-		return int64(scores[0]), nil
+		return int64(scores[0])
 	case math.IsNaN(scores[0]) || math.IsInf(scores[0], 0):
-		return nil, nil
+		return nil
 	}
-	return scores[0], nil
+	return scores[0]
 }
 
 // explain returns per-row contributions of each input column, summed over

@@ -280,6 +280,7 @@ func (m *Manager) Drop(ctx *sql.Context, db, name string) (found bool, err error
 	if _, err := m.catalog.Delete(ctx, kindModel, md.key()); err != nil {
 		return true, err
 	}
+
 	if m.ArtifactDir != "" {
 		_ = os.Remove(m.artifactPath(md))
 	}
