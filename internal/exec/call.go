@@ -202,34 +202,29 @@ func (s *Slot) Current(ctx *sql.Context, row sql.Row) (any, bool, error) {
 	if !ok {
 		return nil, false, nil
 	}
-	select {
-	case <-e.done:
-	case <-ctx.Done():
-		return nil, false, ctx.Err()
-	}
-	return e.val, true, e.err
+	return wait(ctx, e)
 }
 
-// Lookup returns the result for args, evaluated on row, computed by a Batch
-// node of the current statement, waiting if it is in flight. ok is false
-// when no batch covered args (the caller then evaluates it alone).
-func (s *Slot) Lookup(ctx *sql.Context, row sql.Row, args []any) (any, bool, error) {
+// Lookup returns the result for args computed by a Batch node of the
+// current statement, waiting if it is in flight. ok is false when no batch
+// covered args (the caller then evaluates it alone).
+func (s *Slot) Lookup(ctx *sql.Context, args []any) (any, bool, error) {
 	if s == nil {
 		return nil, false, nil
 	}
+	k := ArgsKey(args)
 	s.mu.Lock()
-	var e *entry
-	ok := false
-	if s.cur != nil && sameRow(row, s.curRow) {
-		e, ok = s.cur, true
-	} else {
-		e, ok = s.entries[ArgsKey(args)]
-	}
-	current := s.pid == ctx.Pid()
+	e, ok := s.entries[k]
+	ok = ok && s.pid == ctx.Pid()
 	s.mu.Unlock()
-	if !ok || !current {
+	if !ok {
 		return nil, false, nil
 	}
+	return wait(ctx, e)
+}
+
+// wait returns e's result once it is computed.
+func wait(ctx *sql.Context, e *entry) (any, bool, error) {
 	select {
 	case <-e.done:
 	case <-ctx.Done():

@@ -121,7 +121,7 @@ func (c *FuncCall) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 		if _, err := argsOf(); err != nil {
 			return nil, err
 		}
-		if v, ok, err = c.slot.Lookup(ctx, row, args); err != nil {
+		if v, ok, err = c.slot.Lookup(ctx, args); err != nil {
 			return nil, err
 		}
 	}
