@@ -31,6 +31,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 	"github.com/sibyldb/sibyldb/internal/ml/nlp/sentiment"
 	"github.com/sibyldb/sibyldb/internal/ml/nlp/sentiment/sentdata"
 )
@@ -152,34 +153,13 @@ func (m *stage1) logits(s *sample) [K]float64 {
 }
 
 func softmaxK(z [K]float64) [K]float64 {
-	mx := z[0]
-	for _, v := range z {
-		mx = math.Max(mx, v)
-	}
-	var p [K]float64
-	s := 0.0
-	for c := range z {
-		p[c] = math.Exp(z[c] - mx)
-		s += p[c]
-	}
-	for c := range p {
-		p[c] /= s
-	}
-	return p
+	dense.Softmax(z[:])
+	return z
 }
 
 func softmax(z [3]float64) [3]float64 {
-	mx := math.Max(z[0], math.Max(z[1], z[2]))
-	var p [3]float64
-	s := 0.0
-	for c := range z {
-		p[c] = math.Exp(z[c] - mx)
-		s += p[c]
-	}
-	for c := range p {
-		p[c] /= s
-	}
-	return p
+	dense.Softmax(z[:])
+	return z
 }
 
 func (m *stage1) step(s *sample, lr float32, push float64) {

@@ -7,12 +7,12 @@ package onnxtext
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/sugarme/tokenizer"
 	"github.com/sugarme/tokenizer/pretrained"
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 	"github.com/sibyldb/sibyldb/internal/ml/onnxrt"
 )
 
@@ -129,19 +129,10 @@ func (c *Classifier) Probabilities(texts []string) ([][]float64, error) {
 	res := make([][]float64, len(texts))
 	for i := range res {
 		row := make([]float64, c.Labels)
-		maxL := math.Inf(-1)
 		for k := range row {
 			row[k] = float64(logits[i*c.Labels+k])
-			maxL = math.Max(maxL, row[k])
 		}
-		sum := 0.0
-		for k := range row {
-			row[k] = math.Exp(row[k] - maxL)
-			sum += row[k]
-		}
-		for k := range row {
-			row[k] /= sum
-		}
+		dense.Softmax(row)
 		res[i] = row
 	}
 	return res, nil
