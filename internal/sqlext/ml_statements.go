@@ -41,9 +41,15 @@ type MLStatements struct {
 
 // endpointAdmin guards the endpoint statements.
 func (s MLStatements) endpointAdmin(run func(*sql.Context) (sql.RowIter, error)) func(*sql.Context) (sql.RowIter, error) {
+	return requirePrivilege(s.Privileges, privilege.CreateEndpoint, run)
+}
+
+// requirePrivilege runs a statement only for sessions holding priv (or
+// SUPER); a nil checker allows everyone.
+func requirePrivilege(c *privilege.Checker, priv string, run func(*sql.Context) (sql.RowIter, error)) func(*sql.Context) (sql.RowIter, error) {
 	return func(ctx *sql.Context) (sql.RowIter, error) {
-		if s.Privileges != nil && !s.Privileges.Allowed(ctx, privilege.Account{}, privilege.CreateEndpoint) {
-			return nil, privilege.Denied(privilege.CreateEndpoint)
+		if c != nil && !c.Allowed(ctx, privilege.Account{}, priv) {
+			return nil, privilege.Denied(priv)
 		}
 		return run(ctx)
 	}
@@ -61,10 +67,7 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		return nil, ast.AuthInformation{}, false, nil
 	}
 	c := &cursor{toks: toks}
-	currentDB := ""
-	if sctx, ok := ctx.(*sql.Context); ok && sctx.Session != nil {
-		currentDB = sctx.GetCurrentDatabase()
-	}
+	currentDB := sessionDB(ctx)
 	// Endpoint statements check SUPER or CREATE ENDPOINT when they run.
 	super := ast.AuthInformation{AuthType: ast.AuthType_IGNORE}
 	switch {

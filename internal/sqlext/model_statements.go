@@ -47,10 +47,7 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 		return nil, ast.AuthInformation{}, false, nil
 	}
 	c := &cursor{toks: toks}
-	currentDB := ""
-	if sctx, ok := ctx.(*sql.Context); ok && sctx.Session != nil {
-		currentDB = sctx.GetCurrentDatabase()
-	}
+	currentDB := sessionDB(ctx)
 	ignore := ast.AuthInformation{AuthType: ast.AuthType_IGNORE}
 	qualified := func() (string, string, error) {
 		db, name, err := c.qualified()
@@ -77,10 +74,7 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 		if spec.DB == "" {
 			return nil, ast.AuthInformation{}, true, mysql.NewSQLError(mysql.ERNoDb, "3D000", "No database selected")
 		}
-		return &stmtNode{schema: types.OkResultSchema, desc: "CREATE MODEL " + spec.Name, run: func(ctx *sql.Context) (sql.RowIter, error) {
-			if s.Privileges != nil && !s.Privileges.Allowed(ctx, privilege.Account{}, privilege.CreateModel) {
-				return nil, privilege.Denied(privilege.CreateModel)
-			}
+		return &stmtNode{schema: types.OkResultSchema, desc: "CREATE MODEL " + spec.Name, run: requirePrivilege(s.Privileges, privilege.CreateModel, func(ctx *sql.Context) (sql.RowIter, error) {
 			err := s.Manager.Create(ctx, spec, currentUser(ctx))
 			if errors.Is(err, models.ErrExists) && spec.IfNotExists {
 				ctx.Warn(mysql.ERUnknownError, "Model %s.%s already exists", spec.DB, spec.Name)
@@ -93,7 +87,7 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 				ctx.Warn(mysql.ERUnknownError, "%s is accepted for compatibility and ignored: SibylDB trains in-process", clause)
 			}
 			return okResult(0), nil
-		}}, ignore, true, nil
+		})}, ignore, true, nil
 
 	case c.accept("DROP", "MODEL"):
 		ifExists := c.accept("IF", "EXISTS")

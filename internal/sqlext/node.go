@@ -1,6 +1,8 @@
 package sqlext
 
 import (
+	"context"
+
 	"github.com/dolthub/go-mysql-server/sql"
 )
 
@@ -34,3 +36,12 @@ func (n *stmtNode) WithChildren(children ...sql.Node) (sql.Node, error) {
 }
 
 func (n *stmtNode) RowIter(ctx *sql.Context, _ sql.Row) (sql.RowIter, error) { return n.run(ctx) }
+
+// sessionDB is the current database of the session parsing a statement
+// ("" when parsing outside a session), for names written without one.
+func sessionDB(ctx context.Context) string {
+	if sctx, ok := ctx.(*sql.Context); ok && sctx.Session != nil {
+		return sctx.GetCurrentDatabase()
+	}
+	return ""
+}

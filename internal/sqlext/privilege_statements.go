@@ -53,12 +53,6 @@ func (p PrivilegeStatements) Parse(ctx context.Context, stmt string) (sql.Node, 
 	}
 	var priv, db, fn, modelName string
 	optionalOn := false
-	currentDB := func() string {
-		if sctx, ok := ctx.(*sql.Context); ok && sctx.Session != nil {
-			return sctx.GetCurrentDatabase()
-		}
-		return ""
-	}
 	switch {
 	case c.accept("INVOKE", "SAGEMAKER"):
 		priv = privilege.InvokeSageMaker
@@ -86,7 +80,7 @@ func (p PrivilegeStatements) Parse(ctx context.Context, stmt string) (sql.Node, 
 		return nil, ast.AuthInformation{}, false, nil // every other GRANT is GMS's
 	}
 	if db == "" {
-		db = currentDB()
+		db = sessionDB(ctx)
 	}
 	if priv != "" && !(optionalOn && c.atAny("TO", "FROM")) {
 		if err := c.expect("ON", "*", ".", "*"); err != nil {

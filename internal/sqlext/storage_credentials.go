@@ -38,12 +38,7 @@ var _ Statement = StorageCredentialStatements{}
 func (s StorageCredentialStatements) Keywords() []string { return []string{"CREATE", "DROP", "SHOW"} }
 
 func (s StorageCredentialStatements) admin(run func(*sql.Context) (sql.RowIter, error)) func(*sql.Context) (sql.RowIter, error) {
-	return func(ctx *sql.Context) (sql.RowIter, error) {
-		if s.Privileges != nil && !s.Privileges.Allowed(ctx, privilege.Account{}, privilege.CreateEndpoint) {
-			return nil, privilege.Denied(privilege.CreateEndpoint)
-		}
-		return run(ctx)
-	}
+	return requirePrivilege(s.Privileges, privilege.CreateEndpoint, run)
 }
 
 // Parse implements Statement.
