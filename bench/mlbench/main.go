@@ -163,21 +163,12 @@ func runQuality(o options) error {
 		return err
 	}
 	defer srv.Stop()
-	ctx := context.Background()
-	root, err := srv.Open("")
-	if err != nil {
-		return err
-	}
-	if _, err := root.ExecContext(ctx, "CREATE DATABASE mlbench"); err != nil {
-		root.Close()
-		return fmt.Errorf("create database: %w", err)
-	}
-	root.Close()
-	db, err := srv.Open("mlbench")
+	db, err := srv.OpenNew("mlbench")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	ctx := context.Background()
 
 	env := &env{db: db, dir: dir, opt: o}
 	start := time.Now()

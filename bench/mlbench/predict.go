@@ -175,21 +175,12 @@ func runPredict(o options) error {
 		return err
 	}
 	defer srv.Stop()
-	ctx := context.Background()
-	root, err := srv.Open("")
-	if err != nil {
-		return err
-	}
-	if _, err := root.ExecContext(ctx, "CREATE DATABASE mlbench"); err != nil {
-		root.Close()
-		return fmt.Errorf("create database: %w", err)
-	}
-	root.Close()
-	db, err := srv.Open("mlbench")
+	db, err := srv.OpenNew("mlbench")
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	ctx := context.Background()
 
 	// Compare the load methods on a probe table each, then load the
 	// full table with the faster one.

@@ -425,16 +425,7 @@ func viaSQL(o options, d *evalData, model *sentiment.Model) (metrics, float64, f
 		return metrics{}, 0, 0, err
 	}
 	defer srv.Stop()
-	db, err := srv.Open("")
-	if err != nil {
-		return metrics{}, 0, 0, err
-	}
-	if _, err := db.Exec("CREATE DATABASE sentimenteval"); err != nil {
-		db.Close()
-		return metrics{}, 0, 0, err
-	}
-	db.Close()
-	db, err = srv.Open("sentimenteval")
+	db, err := srv.OpenNew("sentimenteval")
 	if err != nil {
 		return metrics{}, 0, 0, err
 	}

@@ -151,6 +151,20 @@ func (s *Server) Open(db string) (*sql.DB, error) {
 	return pool, nil
 }
 
+// OpenNew creates database db and opens a pool on it.
+func (s *Server) OpenNew(db string) (*sql.DB, error) {
+	root, err := s.Open("")
+	if err != nil {
+		return nil, err
+	}
+	_, err = root.Exec("CREATE DATABASE " + db)
+	root.Close()
+	if err != nil {
+		return nil, fmt.Errorf("create database %s: %w", db, err)
+	}
+	return s.Open(db)
+}
+
 // ErrServerDied is returned when the server process exits mid-run.
 var ErrServerDied = errors.New("the sibyldb server exited")
 
