@@ -208,6 +208,11 @@ func TestCreateModelVariants(t *testing.T) {
 		m := waitModel(t, db, name)
 		require.Equal(t, "READY", m["Model State"], "%s: %v", name, m)
 	}
+	all := dump(t, db, "SHOW MODEL ALL")
+	require.Len(t, all, 5)
+	for _, row := range all {
+		require.Contains(t, row, "READY", "SHOW MODEL ALL lists each model with its state")
+	}
 	m := showModel(t, db, "value_xgb")
 	require.Equal(t, "xgboost", m["Model Type"])
 	require.Equal(t, "OFF", m["AutoML"])

@@ -125,8 +125,7 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 			run: func(*sql.Context) (sql.RowIter, error) {
 				var rows []sql.Row
 				for _, md := range s.Manager.All() {
-					desc := s.Manager.Describe(md)
-					rows = append(rows, sql.Row{md.DB, md.Name, value(desc, "Model State"), md.Function, md.Owner})
+					rows = append(rows, sql.Row{md.DB, md.Name, s.Manager.State(md), md.Function, md.Owner})
 				}
 				return sql.RowsToRowIter(rows...), nil
 			}}, ignore, true, nil
@@ -164,15 +163,6 @@ func (s ModelStatements) mayManage(ctx *sql.Context, md *models.Model) error {
 	cl := ctx.Session.Client()
 	return mysql.NewSQLError(mysql.ERSpecifiedAccessDenied, "42000",
 		"Access denied for user '%s'@'%s': only the owner of model '%s' (%s) or a SUPER user may drop it", cl.User, cl.Address, md.Name, md.Owner)
-}
-
-func value(rows [][2]string, k string) string {
-	for _, kv := range rows {
-		if kv[0] == k {
-			return kv[1]
-		}
-	}
-	return ""
 }
 
 // parseCreateModel reads CREATE MODEL after its first two keywords.

@@ -10,6 +10,13 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
+// State is the model's state (TRAINING, READY or FAILED), for SHOW MODEL ALL.
+func (m *Manager) State(md *Model) string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return md.State
+}
+
 // Describe is SHOW MODEL's key/value rows, in Redshift ML's order and
 // wording where Redshift has an equivalent.
 func (m *Manager) Describe(md *Model) [][2]string {
