@@ -255,11 +255,9 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 	return out, nil
 }
 
-// asText converts a SQL value (including lazily loaded TEXT) to a string.
+// asText converts an argument to a string; lazily loaded TEXT arrives
+// already loaded (exec evaluates arguments that way).
 func asText(ctx *sql.Context, v any) (string, error) {
-	if u, err := sql.UnwrapAny(ctx, v); err == nil {
-		v = u
-	}
 	if b, ok := v.([]byte); ok {
 		v = string(b)
 	}
