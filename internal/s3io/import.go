@@ -12,6 +12,7 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
+	"github.com/sibyldb/sibyldb/internal/bulkload"
 	"github.com/sibyldb/sibyldb/internal/dataio"
 	"github.com/sibyldb/sibyldb/internal/objstore"
 	"github.com/sibyldb/sibyldb/internal/privilege"
@@ -106,7 +107,11 @@ func (s *Service) Import(ctx *sql.Context, spec ImportSpec) (sql.RowIter, error)
 	}
 	load.Auth = ast.AuthInformation{AuthType: authType, TargetType: ast.AuthTargetType_SingleTableIdentifier,
 		TargetNames: []string{load.Table.DbQualifier.String(), load.Table.Name.String()}}
-	_, iter, err := s.Exec(ctx, ast.String(&load), &load)
+	q := ast.String(&load)
+	if rows, ok, err := s.fastLoad(ctx, q, &load); err != nil || ok {
+		return rows, err
+	}
+	_, iter, err := s.Exec(ctx, q, &load)
 	if err != nil {
 		return nil, err
 	}
@@ -188,4 +193,31 @@ func (s *Service) download(ctx *sql.Context, o object, dst io.Writer, skip int, 
 		return s3Error(fmt.Errorf("read %s: %w", o.loc, err))
 	}
 	return nil
+}
+
+// fastLoad runs the load through package bulkload when it applies (see
+// there); ok is false when the engine's LOAD DATA must run instead.
+func (s *Service) fastLoad(ctx *sql.Context, q string, load *ast.Load) (sql.RowIter, bool, error) {
+	if s.Plan == nil || sessionInt(ctx, FastLoadVar, 1) == 0 {
+		return nil, false, nil
+	}
+	node, err := s.Plan(ctx, q, load)
+	if err != nil {
+		return nil, false, err
+	}
+	res, err := bulkload.Load(ctx, node)
+	if err != nil {
+		return nil, false, err
+	}
+	if !res.Applied {
+		ctx.GetLogger().Debugf("LOAD DATA FROM S3 runs the engine's LOAD DATA: %s", res.Reason)
+		if s.SlowLoads != nil {
+			s.SlowLoads.Add(1)
+		}
+		return nil, false, nil
+	}
+	if s.FastLoads != nil {
+		s.FastLoads.Add(1)
+	}
+	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(int(res.Rows)))), true, nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/s3io"
 	"github.com/sibyldb/sibyldb/internal/sqlext"
+	"github.com/sibyldb/sibyldb/internal/status"
 )
 
 // s3Statements wires SELECT INTO OUTFILE S3 and LOAD DATA FROM S3 to the
@@ -18,6 +19,11 @@ func (s *Server) s3Statements() sqlext.Statement {
 			schema, iter, _, err := s.engine.QueryWithBindings(ctx, q, parsed, nil, nil)
 			return schema, iter, err
 		},
+		Plan: func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Node, error) {
+			return s.engine.BoundQueryPlan(ctx, q, parsed, nil)
+		},
+		FastLoads:   status.Global().Counter("Sibyl_load_data_fast"),
+		SlowLoads:   status.Global().Counter("Sibyl_load_data_engine"),
 		Privileges:  s.privileges,
 		Credentials: s.storageCredentials,
 	}

@@ -1,0 +1,259 @@
+package e2e
+
+import (
+	"database/sql"
+	"fmt"
+	"math/rand"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// loadBoth loads the object at key into fresh copies of a table twice,
+// once by the bulk path (sibyl_load_data_fast_path ON) and once by the
+// engine's LOAD DATA (OFF), and requires the same outcome: the same rows,
+// or the same MySQL error. It reports whether the bulk path ran.
+func loadBoth(t *testing.T, db *sql.DB, uri, ddl, options string) (fast bool) {
+	t.Helper()
+	var dumps [2][]string
+	var errs [2]error
+	var rowsAffected [2]int64
+	for i, on := range []string{"ON", "OFF"} {
+		name := fmt.Sprintf("load_%s", strings.ToLower(on))
+		mustExec(t, db, "DROP TABLE IF EXISTS "+name, fmt.Sprintf(ddl, name), "SET sibyl_load_data_fast_path = "+on)
+		before := globalStatus(t, db, "Sibyl_load_data_fast")["Sibyl_load_data_fast"]
+		res, err := db.Exec(fmt.Sprintf("LOAD DATA FROM S3 '%s' INTO TABLE %s %s", uri, name, options))
+		errs[i] = err
+		if err == nil {
+			rowsAffected[i], _ = res.RowsAffected()
+		}
+		if on == "ON" {
+			fast = globalStatus(t, db, "Sibyl_load_data_fast")["Sibyl_load_data_fast"] > before
+		}
+		dumps[i] = dump(t, db, "SELECT * FROM "+name+" ORDER BY 1")
+	}
+	mustExec(t, db, "SET sibyl_load_data_fast_path = ON")
+	if errs[1] != nil {
+		require.Error(t, errs[0], "engine failed with %v, bulk path did not", errs[1])
+		n0, _ := mysqlErr(t, errs[0])
+		n1, _ := mysqlErr(t, errs[1])
+		require.Equal(t, n1, n0, "bulk %v, engine %v", errs[0], errs[1])
+	} else {
+		require.NoError(t, errs[0])
+		require.Equal(t, rowsAffected[1], rowsAffected[0], "rows affected")
+	}
+	require.Equal(t, dumps[1], dumps[0])
+	return fast
+}
+
+const bulkTypes = `CREATE TABLE %s (id INT PRIMARY KEY, i BIGINT, u INT UNSIGNED, d DECIMAL(12,3), f DOUBLE,
+  s VARCHAR(20), tx TEXT, dt DATE, ts DATETIME(6), b BOOL, e ENUM('red','green'), j JSON, vb VARBINARY(8))`
+
+func TestBulkLoadMatchesEngine(t *testing.T) {
+	gw, _, db := s3Setup(t)
+	cases := []struct {
+		name, body, options string
+		fast                bool
+	}{
+		{"text format", "1\t-5\t7\t1.5\t2.25\tplain\tline1\\nline2\t2024-02-29\t2024-02-29 23:59:59.123456\t1\tred\t{\"a\": 1}\tab\n" +
+			"2\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\n" +
+			"3\t0\t0\t-0.001\t1e300\ttab\\there\t\\\\back\t1000-01-01\t1970-01-01 00:00:01\t0\tgreen\t[]\t\n" +
+			"4\t1\t1\t1\t1\tünïcødé ✓\t🙂\t9999-12-31\t2000-01-01 00:00:00.5\t1\tred\tnull\tx", "", true},
+		{"csv quoted", "1,2,3,4.5,6,\"a,b\",\"say \"\"hi\"\"\",2020-01-02,2020-01-02 03:04:05,1,green,\"{\"\"k\"\": [1]}\",z\r\n" +
+			"2,NULL,NULL,NULL,NULL,\"NULL\",\"\",2020-01-03,2020-01-03 00:00:00,0,red,\"1\",\r\n",
+			`FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '"' LINES TERMINATED BY '\r\n'`, true},
+		{"starting by", "junk\n>1|2|3|4|5|s|t|2020-01-01|2020-01-01 00:00:00|1|red|{}|v;\n>2|2|3|4|5|s|t|2020-01-01|2020-01-01|1|red|{}|v;\n",
+			`FIELDS TERMINATED BY '|' LINES STARTING BY '>' TERMINATED BY ';\n'`, true},
+		{"non-canonical dates", "1\t1\t1\t1\t1\ts\tt\t2020-1-2\t20200102030405\t1\tred\t{}\tv\n", "", true},
+		{"rounding", "1\t1.6\t2.5\t1.23456\t1\ts\tt\t2020-01-01\t2020-01-01 00:00:00.1234567\t1\tred\t{}\tv\n", "", true},
+		// These need the engine's rules: the bulk path must step aside.
+		{"duplicate key", "1\t1\t1\t1\t1\ts\tt\t2020-01-01\t2020-01-01\t1\tred\t{}\tv\n1\t2\t2\t2\t2\ts\tt\t2020-01-01\t2020-01-01\t1\tred\t{}\tv\n", "", false},
+		{"duplicate key ignored", "1\t1\t1\t1\t1\ts\tt\t2020-01-01\t2020-01-01\t1\tred\t{}\tv\n1\t2\t2\t2\t2\ts\tt\t2020-01-01\t2020-01-01\t1\tred\t{}\tv\n", "", false},
+		{"bad integer", "1\tx\t1\t1\t1\ts\tt\t2020-01-01\t2020-01-01\t1\tred\t{}\tv\n", "", false},
+		{"out of range", "1\t1\t-1\t1\t1\ts\tt\t2020-01-01\t2020-01-01\t1\tred\t{}\tv\n", "", false},
+		{"too long", "1\t1\t1\t1\t1\tthis string is longer than twenty\tt\t2020-01-01\t2020-01-01\t1\tred\t{}\tv\n", "", false},
+		{"bad date", "1\t1\t1\t1\t1\ts\tt\t2020-02-30\t2020-01-01\t1\tred\t{}\tv\n", "", false},
+		{"bad enum", "1\t1\t1\t1\t1\ts\tt\t2020-01-01\t2020-01-01\t1\tblue\t{}\tv\n", "", false},
+		{"empty number", "1\t\t1\t1\t1\ts\tt\t2020-01-01\t2020-01-01\t1\tred\t{}\tv\n", "", false},
+		{"missing fields", "1\t1\t1\n", "", false},
+		{"extra fields", "1\t1\t1\t1\t1\ts\tt\t2020-01-01\t2020-01-01\t1\tred\t{}\tv\textra\n", "", false},
+		{"null key", "\\N\t1\t1\t1\t1\ts\tt\t2020-01-01\t2020-01-01\t1\tred\t{}\tv\n", "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "bulk/" + strings.ReplaceAll(tc.name, " ", "_")
+			gw.Put(key, []byte(tc.body))
+			opts := tc.options
+			if tc.name == "duplicate key ignored" {
+				// IGNORE goes before INTO: spliced in by the statement below.
+				require.Equal(t, tc.fast, loadBothIgnore(t, db, gw.URI(key)))
+				return
+			}
+			require.Equal(t, tc.fast, loadBoth(t, db, gw.URI(key), bulkTypes, opts))
+		})
+	}
+}
+
+// loadBothIgnore is loadBoth for LOAD DATA ... IGNORE INTO TABLE.
+func loadBothIgnore(t *testing.T, db *sql.DB, uri string) bool {
+	t.Helper()
+	var dumps [2][]string
+	before := globalStatus(t, db, "Sibyl_load_data_fast")["Sibyl_load_data_fast"]
+	for i, on := range []string{"ON", "OFF"} {
+		name := "ign_" + strings.ToLower(on)
+		mustExec(t, db, "DROP TABLE IF EXISTS "+name, fmt.Sprintf(bulkTypes, name), "SET sibyl_load_data_fast_path = "+on)
+		require.EqualValues(t, 1, execRows(t, db, fmt.Sprintf("LOAD DATA FROM S3 '%s' IGNORE INTO TABLE %s", uri, name)))
+		dumps[i] = dump(t, db, "SELECT * FROM "+name+" ORDER BY 1")
+	}
+	mustExec(t, db, "SET sibyl_load_data_fast_path = ON")
+	require.Equal(t, dumps[1], dumps[0])
+	return globalStatus(t, db, "Sibyl_load_data_fast")["Sibyl_load_data_fast"] > before
+}
+
+// TestBulkLoadRandomLines loads seeded random lines, built from the
+// characters that matter to LOAD DATA's parsing, under several FIELDS and
+// LINES options, both ways; any difference from the engine fails. Half the
+// files use only tokens that keep one field per column (so the bulk path
+// runs on them); the other half use any token (mostly left to the engine).
+func TestBulkLoadRandomLines(t *testing.T) {
+	gw, _, db := s3Setup(t)
+	const ddl = "CREATE TABLE %s (id INT PRIMARY KEY, a VARCHAR(200), b TEXT, c VARCHAR(200))"
+	anyToken := []string{"a", "b", "N", "NULL", ",", "\t", "\\", "\\N", "\"", "'", "|", ";", " ", "é", "\r", "0"}
+	type option struct {
+		clause, sep, term, start, quote string
+		clean                           []string // tokens that keep the field count
+	}
+	opts := []option{
+		{"", "\t", "\n", "", "", []string{"a", "N", "NULL", "\\N", "\\\\", "\"", "'", ",", "é", " ", "\\t", "\\n"}},
+		{`FIELDS TERMINATED BY ','`, ",", "\n", "", "", []string{"a", "NULL", "\\N", "\"", "'", "\t", "é", " ", "\\,"}},
+		{`FIELDS TERMINATED BY ',' ENCLOSED BY '"'`, ",", "\n", "", `"`, []string{"a", "NULL", "\\N", "'", "\t", " ", "\\\"", ","}},
+		{`FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' ESCAPED BY '"'`, ",", "\n", "", `"`, []string{"a", "NULL", `""`, ",", "\\", "é", "\t"}},
+		{`FIELDS TERMINATED BY '|' ENCLOSED BY '\'' ESCAPED BY '' LINES TERMINATED BY ';'`, "|", ";", "", "'", []string{"a", "N", "\\", "\"", "é", " ", "\t", "\n"}},
+		{`FIELDS TERMINATED BY ',,' LINES STARTING BY 'N' TERMINATED BY '\r\n'`, ",,", "\r\n", "N", "", []string{"a", "NULL", "\\N", "\"", "é", "|"}},
+	}
+	rng := rand.New(rand.NewSource(7))
+	field := func(tokens []string, quote string) string {
+		var b strings.Builder
+		for n := rng.Intn(6); n > 0; n-- {
+			b.WriteString(tokens[rng.Intn(len(tokens))])
+		}
+		if quote != "" && rng.Intn(2) == 0 {
+			return quote + b.String() + quote
+		}
+		return b.String()
+	}
+	fastRuns, cleanFiles := 0, 0
+	for round := 0; round < 6; round++ {
+		for oi, o := range opts {
+			tokens, quote := anyToken, ""
+			if round%2 == 0 {
+				tokens, quote = o.clean, o.quote
+				cleanFiles++
+			}
+			var body strings.Builder
+			for id := 1; id <= 30; id++ {
+				fmt.Fprintf(&body, "%s%d%s%s%s%s%s%s%s", o.start, id, o.sep, field(tokens, quote), o.sep, field(tokens, quote), o.sep, field(tokens, quote), o.term)
+			}
+			key := fmt.Sprintf("rand/%d-%d", round, oi)
+			gw.Put(key, []byte(body.String()))
+			if loadBoth(t, db, gw.URI(key), ddl, o.clause) {
+				fastRuns++
+			}
+		}
+	}
+	t.Logf("bulk path ran for %d of %d random loads (%d files of clean tokens)", fastRuns, 6*len(opts), cleanFiles)
+	require.GreaterOrEqual(t, fastRuns, cleanFiles/2, "the bulk path should take most clean files")
+}
+
+// TestBulkLoadTablesItLeavesToTheEngine: tables whose rules the bulk path
+// does not apply (secondary indexes, triggers, foreign keys, CHECK,
+// AUTO_INCREMENT, generated columns) and statements with a column list or
+// SET load through the engine, with the engine's results.
+func TestBulkLoadTablesItLeavesToTheEngine(t *testing.T) {
+	gw, _, db := s3Setup(t)
+	gw.Put("eng/rows", []byte("1\t10\n2\t20\n3\t30\n"))
+	uri := gw.URI("eng/rows")
+	mustExec(t, db, "CREATE TABLE parent (v INT PRIMARY KEY)", "INSERT INTO parent VALUES (10),(20),(30)",
+		"CREATE TABLE audit (n INT)")
+	for _, tc := range []struct{ name, ddl, after, options string }{
+		{"secondary index", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, KEY (v))", "", ""},
+		{"unique index", "CREATE TABLE %s (id INT PRIMARY KEY, v INT UNIQUE)", "", ""},
+		{"trigger", "CREATE TABLE %s (id INT PRIMARY KEY, v INT)", "CREATE TRIGGER %[1]s_t AFTER INSERT ON %[1]s FOR EACH ROW INSERT INTO audit VALUES (NEW.v)", ""},
+		{"foreign key", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, FOREIGN KEY (v) REFERENCES parent(v))", "", ""},
+		{"check", "CREATE TABLE %s (id INT PRIMARY KEY, v INT CHECK (v < 25))", "", ""},
+		{"auto increment", "CREATE TABLE %s (id INT AUTO_INCREMENT PRIMARY KEY, v INT)", "", ""},
+		{"generated", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, w INT AS (v * 2) STORED)", "", "(id, v)"},
+		{"keyless", "CREATE TABLE %s (id INT, v INT)", "", ""},
+		{"column list", "CREATE TABLE %s (id INT PRIMARY KEY, v INT)", "", "(v, id)"},
+		{"set clause", "CREATE TABLE %s (id INT PRIMARY KEY, v INT)", "", "(id, @x) SET v = @x + 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var dumps [2][]string
+			var errs [2]error
+			engineBefore := globalStatus(t, db, "Sibyl_load_data_engine")["Sibyl_load_data_engine"]
+			for i, on := range []string{"ON", "OFF"} {
+				name := fmt.Sprintf("e%d_%s", i, strings.ReplaceAll(tc.name, " ", "_"))
+				mustExec(t, db, fmt.Sprintf(tc.ddl, name), "SET sibyl_load_data_fast_path = "+on)
+				if tc.after != "" {
+					mustExec(t, db, fmt.Sprintf(tc.after, name))
+				}
+				_, errs[i] = db.Exec(fmt.Sprintf("LOAD DATA FROM S3 '%s' INTO TABLE %s %s", uri, name, tc.options))
+				dumps[i] = dump(t, db, "SELECT * FROM "+name+" ORDER BY 1, 2")
+			}
+			mustExec(t, db, "SET sibyl_load_data_fast_path = ON")
+			require.EqualValues(t, 1, globalStatus(t, db, "Sibyl_load_data_engine")["Sibyl_load_data_engine"]-engineBefore,
+				"the ON run must have been left to the engine")
+			require.Equal(t, errs[1] == nil, errs[0] == nil, "%v / %v", errs[0], errs[1])
+			require.Equal(t, dumps[1], dumps[0])
+		})
+	}
+	// The engine's LOAD DATA does not fire triggers (MySQL's does); the
+	// bulk path steps aside for them all the same.
+	require.EqualValues(t, 0, queryInt(t, db, "SELECT COUNT(*) FROM audit"))
+}
+
+// TestBulkLoadTransactionsAndDurability: the bulk path's rows belong to
+// the statement's transaction and survive a restart once committed.
+func TestBulkLoadTransactionsAndDurability(t *testing.T) {
+	gw, srv, db := s3Setup(t)
+	var body strings.Builder
+	for i := 0; i < 5000; i++ {
+		fmt.Fprintf(&body, "%d\tname-%d\n", i, i)
+	}
+	gw.Put("tx/rows", []byte(body.String()))
+	load := fmt.Sprintf("LOAD DATA FROM S3 '%s' INTO TABLE r", gw.URI("tx/rows"))
+	mustExec(t, db, "CREATE TABLE r (id INT PRIMARY KEY, name VARCHAR(20))", "INSERT INTO r VALUES (-1, 'before')")
+	fastBefore := globalStatus(t, db, "Sibyl_load_data_fast")["Sibyl_load_data_fast"]
+
+	mustExec(t, db, "BEGIN", load)
+	require.EqualValues(t, 5001, queryInt(t, db, "SELECT COUNT(*) FROM r"), "visible inside the transaction")
+	other := srv.DB("io")
+	require.EqualValues(t, 1, queryInt(t, other, "SELECT COUNT(*) FROM r"), "invisible outside it")
+	mustExec(t, db, "ROLLBACK")
+	require.EqualValues(t, 1, queryInt(t, db, "SELECT COUNT(*) FROM r"), "rolled back")
+
+	mustExec(t, db, "BEGIN", "INSERT INTO r VALUES (-2, 'same tx')", load, "COMMIT")
+	require.EqualValues(t, 2, globalStatus(t, db, "Sibyl_load_data_fast")["Sibyl_load_data_fast"]-fastBefore)
+	require.EqualValues(t, 5002, queryInt(t, other, "SELECT COUNT(*) FROM r"))
+
+	// Loading the same keys again collides: the engine reports 1062 and
+	// the statement leaves the table as it was.
+	_, err := db.Exec(load)
+	n, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1062, n, "%v", err)
+	require.EqualValues(t, 5002, queryInt(t, db, "SELECT COUNT(*) FROM r"))
+
+	srv.Restart()
+	db = srv.DB("io")
+	require.EqualValues(t, 5002, queryInt(t, db, "SELECT COUNT(*) FROM r"))
+	require.Equal(t, "name-4999", queryString(t, db, "SELECT name FROM r WHERE id = 4999"))
+	require.EqualValues(t, 12497500, queryInt(t, db, "SELECT CAST(SUM(id) AS SIGNED) FROM r WHERE id >= 0"))
+}
+
+func queryString(t *testing.T, db *sql.DB, q string) string {
+	t.Helper()
+	var s string
+	require.NoErrorf(t, db.QueryRow(q).Scan(&s), "query %q", q)
+	return s
+}
