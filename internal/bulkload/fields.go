@@ -17,6 +17,10 @@ type format struct {
 	encIsEsc   bool
 	hasEnclose bool
 	hasEscape  bool
+	// special marks the bytes the field loop must look at (the first
+	// byte of FIELDS TERMINATED BY, the enclosure and the escape); runs of
+	// other bytes are copied at once.
+	special [256]bool
 }
 
 func formatOf(ld *plan.LoadData) (format, bool) {
@@ -35,6 +39,13 @@ func formatOf(ld *plan.LoadData) (format, bool) {
 		f.escaped, f.hasEscape = ld.FieldsEscapedBy[0], true
 	}
 	f.encIsEsc = f.hasEnclose && f.hasEscape && f.enclosed == f.escaped
+	f.special[f.fieldTerm[0]] = true
+	if f.hasEnclose {
+		f.special[f.enclosed] = true
+	}
+	if f.hasEscape {
+		f.special[f.escaped] = true
+	}
 	return f, true
 }
 
@@ -93,6 +104,15 @@ func (s *splitter) split(line []byte) (fields [][]byte, skip bool) {
 	inEnclosure := false
 	for i := 0; i < len(line); i++ {
 		ch := line[i]
+		if !f.special[ch] {
+			j := i + 1
+			for j < len(line) && !f.special[line[j]] {
+				j++
+			}
+			buf = append(buf, line[i:j]...)
+			i = j - 1
+			continue
+		}
 		isEnc := f.hasEnclose && ch == f.enclosed
 		isEsc := f.hasEscape && !f.encIsEsc && ch == f.escaped
 		curLen := len(buf) - starts[len(starts)-1]
