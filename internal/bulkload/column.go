@@ -6,6 +6,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/vt/proto/query"
+	"github.com/shopspring/decimal"
 )
 
 // column converts one field of a line into the column's value, with the
@@ -23,6 +24,12 @@ type column struct {
 	// own string parsing tries a list of layouts, building an error value
 	// for each miss, and was the largest cost of a load.
 	date, datetime bool
+	// decimal: a canonical field that fits the column (no rounding, within
+	// its bound) becomes the same decimal.Decimal the engine's Convert
+	// returns (mantissa and exponent as written), without its big-number
+	// parse and bounds check.
+	decimal          bool
+	intDigits, scale int
 }
 
 func newColumn(c *sql.Column) column {
@@ -31,6 +38,10 @@ func newColumn(c *sql.Column) column {
 	_, col.isString = c.Type.(sql.StringType)
 	col.date = c.Type.Type() == query.Type_DATE
 	col.datetime = c.Type.Type() == query.Type_DATETIME
+	if d, ok := c.Type.(sql.DecimalType); ok && d.IsDecimalType() {
+		col.decimal, col.scale = true, int(d.Scale())
+		col.intDigits = int(d.Precision()) - col.scale
+	}
 	return col
 }
 
@@ -46,6 +57,11 @@ func (c *column) value(ctx *sql.Context, field []byte) (v any, ok bool) {
 	}
 	if len(field) == 0 && !c.isString {
 		return nil, false
+	}
+	if c.decimal {
+		if d, ok := canonicalDecimal(field, c.intDigits, c.scale); ok {
+			return d, true
+		}
 	}
 	var in any
 	if t, ok := c.canonicalTime(field); ok {
@@ -130,4 +146,51 @@ func digits(b []byte) (int, bool) {
 		n = n*10 + int(c-'0')
 	}
 	return n, true
+}
+
+// canonicalDecimal parses [-]digits[.digits] with at most scale fraction
+// digits, at most intDigits integer digits (leading zeros aside) and at
+// most 18 digits in all, as decimal.New(mantissa, -fraction digits): what
+// decimal.NewFromString returns for the text, which the engine's
+// DecimalType.Convert then neither rounds nor rejects.
+func canonicalDecimal(b []byte, intDigits, scale int) (decimal.Decimal, bool) {
+	i := 0
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		i++
+	}
+	var mant int64
+	digits, intPart, frac := 0, 0, -1
+	for ; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if frac >= 0 {
+				frac++
+			} else if intPart > 0 || c != '0' {
+				intPart++
+			}
+			if digits > 0 || c != '0' {
+				digits++
+			}
+			mant = mant*10 + int64(c-'0')
+		case c == '.' && frac < 0 && i > 0 && b[i-1] >= '0' && b[i-1] <= '9' && i+1 < len(b):
+			frac = 0
+		default:
+			return decimal.Decimal{}, false
+		}
+		if digits > 18 {
+			return decimal.Decimal{}, false
+		}
+	}
+	if frac < 0 {
+		frac = 0
+	}
+	if i == 0 || (neg && i == 1) || frac > scale || intPart > intDigits {
+		return decimal.Decimal{}, false
+	}
+	if neg {
+		mant = -mant
+	}
+	return decimal.New(mant, int32(-frac)), true
 }
