@@ -257,3 +257,22 @@ func queryString(t *testing.T, db *sql.DB, q string) string {
 	require.NoErrorf(t, db.QueryRow(q).Scan(&s), "query %q", q)
 	return s
 }
+
+// TestBulkLoadLongLines: lines far longer than the loader's 1 MB chunks
+// (a 3 MB TEXT value) and many chunks of short lines load intact.
+func TestBulkLoadLongLines(t *testing.T) {
+	gw, _, db := s3Setup(t)
+	long := strings.Repeat("0123456789", 300000)
+	var body strings.Builder
+	for i := 0; i < 3; i++ {
+		fmt.Fprintf(&body, "%d\t%s\n", i, long)
+	}
+	for i := 3; i < 60000; i++ {
+		fmt.Fprintf(&body, "%d\tshort line %d\n", i, i)
+	}
+	gw.Put("long/rows", []byte(body.String()))
+	require.True(t, loadBoth(t, db, gw.URI("long/rows"), "CREATE TABLE %s (id INT PRIMARY KEY, t LONGTEXT)", ""))
+	mustExec(t, db, "SET sibyl_load_data_fast_path = ON")
+	require.EqualValues(t, 3*len(long), queryInt(t, db, "SELECT CAST(SUM(LENGTH(t)) AS SIGNED) FROM load_on WHERE id < 3"))
+	require.EqualValues(t, 60000, queryInt(t, db, "SELECT COUNT(*) FROM load_on"))
+}

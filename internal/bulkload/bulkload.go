@@ -291,7 +291,9 @@ func (t *target) load(ctx *sql.Context) (int64, error) {
 func (t *target) read(ctx context.Context, r io.Reader, todo, inOrder chan<- *chunk) error {
 	var carry []byte
 	for {
-		buf := make([]byte, len(carry), len(carry)+chunkSize)
+		// A line longer than a chunk doubles the buffer rather than
+		// growing it by a chunk at a time.
+		buf := make([]byte, len(carry), len(carry)+max(chunkSize, len(carry)))
 		copy(buf, carry)
 		n, err := io.ReadFull(r, buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
