@@ -4,11 +4,15 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sibyldb/sibyldb/internal/testserver"
 )
 
 // loadBoth loads the object at key into fresh copies of a table twice,
@@ -192,7 +196,7 @@ func TestBulkLoadTablesItLeavesToTheEngine(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var dumps [2][]string
 			var errs [2]error
-			engineBefore := globalStatus(t, db, "Sibyl_load_data_engine")["Sibyl_load_data_engine"]
+			before := globalStatus(t, db, "Sibyl_load_data_%")
 			for i, on := range []string{"ON", "OFF"} {
 				name := fmt.Sprintf("e%d_%s", i, strings.ReplaceAll(tc.name, " ", "_"))
 				mustExec(t, db, fmt.Sprintf(tc.ddl, name), "SET sibyl_load_data_fast_path = "+on)
@@ -203,8 +207,9 @@ func TestBulkLoadTablesItLeavesToTheEngine(t *testing.T) {
 				dumps[i] = dump(t, db, "SELECT * FROM "+name+" ORDER BY 1, 2")
 			}
 			mustExec(t, db, "SET sibyl_load_data_fast_path = ON")
-			require.EqualValues(t, 1, globalStatus(t, db, "Sibyl_load_data_engine")["Sibyl_load_data_engine"]-engineBefore,
-				"the ON run must have been left to the engine")
+			after := globalStatus(t, db, "Sibyl_load_data_%")
+			require.Equal(t, before["Sibyl_load_data_fast"], after["Sibyl_load_data_fast"], "the ON run must have been left to the engine")
+			require.EqualValues(t, 2, after["Sibyl_load_data_engine"]-before["Sibyl_load_data_engine"])
 			require.Equal(t, errs[1] == nil, errs[0] == nil, "%v / %v", errs[0], errs[1])
 			require.Equal(t, dumps[1], dumps[0])
 		})
@@ -357,4 +362,70 @@ func TestBulkLoadConcurrentAndKilled(t *testing.T) {
 	require.Contains(t, []int64{1, 200001}, n, "a killed load leaves all rows or none")
 	t.Logf("after the kill: %d rows", n)
 	require.Equal(t, "kept", queryString(t, db, "SELECT name FROM k WHERE id = -1"))
+}
+
+// TestBulkLoadInfile: MySQL's own LOAD DATA INFILE takes the bulk path
+// too (IGNORE n LINES included), with the engine's result, privileges and
+// secure_file_priv rules.
+func TestBulkLoadInfile(t *testing.T) {
+	dir := t.TempDir()
+	srv := testserver.Start(t, "--secure-file-priv", dir)
+	mustExec(t, srv.DB(""), "CREATE DATABASE io")
+	db := srv.DB("io")
+	db.SetMaxOpenConns(1)
+	var body strings.Builder
+	body.WriteString("id,amount,day,name\r\nsecond header line\r\n")
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&body, "%d,%d.5,2024-03-%02d,\"name, %d\"\r\n", i, i, 1+i%28, i)
+	}
+	file := filepath.Join(dir, "in.csv")
+	require.NoError(t, os.WriteFile(file, []byte(body.String()), 0o644))
+	const ddl = "CREATE TABLE %s (id INT PRIMARY KEY, amount DECIMAL(10,1), day DATE, name VARCHAR(30))"
+	const opts = `FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY '\r\n' IGNORE 2 LINES`
+	var dumps [2][]string
+	for i, on := range []string{"ON", "OFF"} {
+		name := "f_" + strings.ToLower(on)
+		mustExec(t, db, fmt.Sprintf(ddl, name), "SET sibyl_load_data_fast_path = "+on)
+		before := globalStatus(t, db, "Sibyl_load_data_%")
+		require.EqualValues(t, 20000, execRows(t, db, fmt.Sprintf("LOAD DATA INFILE '%s' INTO TABLE %s %s", file, name, opts)))
+		after := globalStatus(t, db, "Sibyl_load_data_%")
+		if on == "ON" {
+			require.EqualValues(t, 1, after["Sibyl_load_data_fast"]-before["Sibyl_load_data_fast"])
+		} else {
+			require.EqualValues(t, 1, after["Sibyl_load_data_engine"]-before["Sibyl_load_data_engine"])
+		}
+		dumps[i] = dump(t, db, "SELECT * FROM "+name+" ORDER BY id")
+	}
+	require.Equal(t, dumps[1], dumps[0])
+	require.Equal(t, `"0"|"0.5"|"2024-03-01"|"name, 0"`, dumps[0][0])
+	mustExec(t, db, "SET sibyl_load_data_fast_path = ON")
+
+	// Outside secure_file_priv and without FILE: the engine's errors.
+	outside := filepath.Join(t.TempDir(), "x.txt")
+	require.NoError(t, os.WriteFile(outside, []byte("1,1,2024-01-01,a\n"), 0o644))
+	mustExec(t, db, fmt.Sprintf(ddl, "g"))
+	_, err := db.Exec(fmt.Sprintf("LOAD DATA INFILE '%s' INTO TABLE g FIELDS TERMINATED BY ','", outside))
+	require.Error(t, err)
+	require.EqualValues(t, 0, queryInt(t, db, "SELECT COUNT(*) FROM g"))
+	mustExec(t, db, "CREATE USER loader IDENTIFIED BY 'pw'", "GRANT INSERT, SELECT ON io.* TO loader")
+	u := srv.Open(srv.DSN("loader", "pw", "io"))
+	_, err = u.Exec(fmt.Sprintf("LOAD DATA INFILE '%s' INTO TABLE g %s", file, opts))
+	n, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1227, n, "LOAD DATA INFILE needs FILE: %v", err)
+	mustExec(t, db, "GRANT FILE ON *.* TO loader")
+	u2 := srv.Open(srv.DSN("loader", "pw", "io"))
+	require.EqualValues(t, 20000, execRows(t, u2, fmt.Sprintf("LOAD DATA INFILE '%s' INTO TABLE g %s", file, opts)))
+	mustExec(t, db, "CREATE TABLE h LIKE g")
+	_, err = u2.Exec(fmt.Sprintf("LOAD DATA INFILE '%s' INTO TABLE io.h %s", file, opts))
+	require.NoError(t, err, "INSERT on io.* covers h")
+	mustExec(t, db, "REVOKE INSERT ON io.* FROM loader", "GRANT SELECT ON io.* TO loader")
+	u3 := srv.Open(srv.DSN("loader", "pw", "io"))
+	mustExec(t, db, "CREATE TABLE h2 LIKE g")
+	for _, on := range []string{"ON", "OFF"} {
+		mustExec(t, u3, "SET sibyl_load_data_fast_path = "+on)
+		_, err = u3.Exec(fmt.Sprintf("LOAD DATA INFILE '%s' INTO TABLE h2 %s", file, opts))
+		n, _ := mysqlErr(t, err)
+		require.EqualValues(t, 1142, n, "LOAD DATA needs INSERT on the table (MySQL; go-mysql-server asks only for FILE): %v", err)
+	}
+	require.EqualValues(t, 0, queryInt(t, db, "SELECT COUNT(*) FROM h2"))
 }

@@ -290,6 +290,7 @@ func (t *target) load(ctx *sql.Context) (int64, error) {
 // read cuts the file into chunks of whole lines.
 func (t *target) read(ctx context.Context, r io.Reader, todo, inOrder chan<- *chunk) error {
 	var carry []byte
+	skip := t.ld.IgnoreNum // IGNORE n LINES: whole lines, as the engine's scanner cuts them
 	for {
 		// A line longer than a chunk doubles the buffer rather than
 		// growing it by a chunk at a time.
@@ -300,6 +301,17 @@ func (t *target) read(ctx context.Context, r io.Reader, todo, inOrder chan<- *ch
 		eof := errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 		if err != nil && !eof {
 			return fmt.Errorf("read %s: %w", t.ld.File, err)
+		}
+		for skip > 0 && len(buf) > 0 {
+			_, rest, ok := t.format.nextLine(buf, eof)
+			if !ok {
+				break // the line goes on in the next read
+			}
+			buf, skip = rest, skip-1
+		}
+		if skip > 0 && !eof {
+			carry = buf
+			continue
 		}
 		c := &chunk{done: make(chan struct{})}
 		if eof {

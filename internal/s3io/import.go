@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
@@ -101,29 +100,10 @@ func (s *Service) Import(ctx *sql.Context, spec ImportSpec) (sql.RowIter, error)
 	load.Infile = tmp.Name()
 	load.IgnoreNum = nil
 	load.Local = false
-	authType := ast.AuthType_INSERT
-	if load.IgnoreOrReplace == ast.ReplaceStr {
-		authType = ast.AuthType_REPLACE
-	}
-	load.Auth = ast.AuthInformation{AuthType: authType, TargetType: ast.AuthTargetType_SingleTableIdentifier,
-		TargetNames: []string{load.Table.DbQualifier.String(), load.Table.Name.String()}}
-	q := ast.String(&load)
-	if rows, ok, err := s.fastLoad(ctx, q, &load); err != nil || ok {
-		return rows, err
-	}
-	_, iter, err := s.Exec(ctx, q, &load)
-	if err != nil {
-		return nil, err
-	}
-	// Drain now: the temporary file is removed when this returns.
-	rows, err := sql.RowIterToRows(ctx, iter)
-	if err != nil {
-		return nil, err
-	}
-	if len(rows) == 0 {
-		return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(0))), nil
-	}
-	return sql.RowsToRowIter(rows...), nil
+	load.Auth = bulkload.TableAuth(&load)
+	// Run drains the result: the temporary file is removed when this
+	// returns.
+	return s.Loader.Run(ctx, ast.String(&load), &load)
 }
 
 // object is one file to load.
@@ -193,31 +173,4 @@ func (s *Service) download(ctx *sql.Context, o object, dst io.Writer, skip int, 
 		return s3Error(fmt.Errorf("read %s: %w", o.loc, err))
 	}
 	return nil
-}
-
-// fastLoad runs the load through package bulkload when it applies (see
-// there); ok is false when the engine's LOAD DATA must run instead.
-func (s *Service) fastLoad(ctx *sql.Context, q string, load *ast.Load) (sql.RowIter, bool, error) {
-	if s.Plan == nil || sessionInt(ctx, FastLoadVar, 1) == 0 {
-		return nil, false, nil
-	}
-	node, err := s.Plan(ctx, q, load)
-	if err != nil {
-		return nil, false, err
-	}
-	res, err := bulkload.Load(ctx, node)
-	if err != nil {
-		return nil, false, err
-	}
-	if !res.Applied {
-		ctx.GetLogger().Debugf("LOAD DATA FROM S3 runs the engine's LOAD DATA: %s", res.Reason)
-		if s.SlowLoads != nil {
-			s.SlowLoads.Add(1)
-		}
-		return nil, false, nil
-	}
-	if s.FastLoads != nil {
-		s.FastLoads.Add(1)
-	}
-	return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(int(res.Rows)))), true, nil
 }

@@ -18,11 +18,10 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
-	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
+	"github.com/sibyldb/sibyldb/internal/bulkload"
 	"github.com/sibyldb/sibyldb/internal/objstore"
 	"github.com/sibyldb/sibyldb/internal/privilege"
-	"github.com/sibyldb/sibyldb/internal/status"
 )
 
 // System variables.
@@ -32,9 +31,6 @@ const (
 	MaxFileSizeVar = "sibyl_select_into_s3_max_file_size"
 	// TimeoutVar bounds S3 metadata calls and stalled transfers, seconds.
 	TimeoutVar = "sibyl_s3_timeout"
-	// FastLoadVar turns the bulk path of LOAD DATA FROM S3 (package
-	// bulkload) off, for comparison or if it misbehaves.
-	FastLoadVar = "sibyl_load_data_fast_path"
 )
 
 // erFileNotFound is MySQL's ER_FILE_NOT_FOUND (LOAD DATA of a missing file).
@@ -60,13 +56,6 @@ func SystemVariables() []sql.SystemVariable {
 			Type:    types.NewSystemIntType(TimeoutVar, 1, 86400, false),
 			Default: int64(60),
 		},
-		&sql.MysqlSystemVariable{
-			Name:    FastLoadVar,
-			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
-			Dynamic: true,
-			Type:    types.NewSystemBoolType(FastLoadVar),
-			Default: int8(1),
-		},
 	}
 }
 
@@ -76,15 +65,9 @@ type Service struct {
 	// Query runs a SELECT in the caller's session (its privileges, its
 	// transaction snapshot).
 	Query func(ctx *sql.Context, q string) (sql.Schema, sql.RowIter, error)
-	// Exec runs an already parsed statement in the caller's session.
-	Exec func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Schema, sql.RowIter, error)
-	// Plan binds and analyzes a parsed statement in the caller's session
-	// (privilege checks included) without running it; LOAD DATA FROM S3
-	// hands the plan to the bulk loader. Nil: always the engine's LOAD DATA.
-	Plan func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Node, error)
-	// FastLoads and SlowLoads count LOAD DATA FROM S3 statements the bulk
-	// loader ran and those it left to the engine; either may be nil.
-	FastLoads, SlowLoads *status.Counter
+	// Loader runs the import's LOAD DATA INFILE over the downloaded
+	// objects (the bulk path when it applies, else the engine).
+	Loader *bulkload.Runner
 	// Privileges checks SELECT INTO S3 / LOAD FROM S3; nil allows all.
 	Privileges *privilege.Checker
 	// Credentials, when set, supply named storage credentials for the

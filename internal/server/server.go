@@ -23,6 +23,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/sibyldb/sibyldb/internal/audit"
+	"github.com/sibyldb/sibyldb/internal/bulkload"
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/infoschema"
@@ -160,9 +161,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sqlext.MLStatements{Manager: s.ML, Privileges: s.privileges},
 		sqlext.ModelStatements{Manager: s.Models, Privileges: s.privileges},
 		sqlext.PrivilegeStatements{Checker: s.privileges, ModelFunctions: s.modelFunctions},
-		s.s3Statements(),
 		sqlext.StorageCredentialStatements{Store: s.storageCredentials, Privileges: s.privileges},
-	}, cfg.Statements...)
+	}, s.dataStatements()...)
+	stmts = append(stmts, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
 	parser.QualifyFunctions(comprehend.Qualifier, comprehend.Prefix)
 	if err := installSystemVariables(cfg); err != nil {
@@ -172,6 +173,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	sql.SystemVariables.AddSystemVariables(audit.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(comprehend.SystemVariables(cfg.ComprehendBackend))
 	sql.SystemVariables.AddSystemVariables(s3io.SystemVariables())
+	sql.SystemVariables.AddSystemVariables(bulkload.SystemVariables())
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
 

@@ -1,0 +1,130 @@
+package bulkload
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/sibyldb/sibyldb/internal/status"
+)
+
+// Variable turns the bulk path off (session or global), for comparison
+// or should it misbehave: every load then runs the engine's LOAD DATA.
+const Variable = "sibyl_load_data_fast_path"
+
+// SystemVariables are the variables this package reads.
+func SystemVariables() []sql.SystemVariable {
+	return []sql.SystemVariable{&sql.MysqlSystemVariable{
+		Name:    Variable,
+		Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
+		Dynamic: true,
+		Type:    types.NewSystemBoolType(Variable),
+		Default: int8(1),
+	}}
+}
+
+// Runner runs a LOAD DATA INFILE statement in the caller's session: by
+// the bulk path when Load applies, otherwise by the engine. It is shared
+// by all sessions and holds no state of its own.
+type Runner struct {
+	// Plan binds and analyzes a parsed statement without running it
+	// (privilege checks included).
+	Plan func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Node, error)
+	// Exec runs a parsed statement.
+	Exec func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Schema, sql.RowIter, error)
+	// Fast and Engine count the statements each path ran; either may be nil.
+	Fast, Engine *status.Counter
+}
+
+// Run runs load (whose text is q) and returns its result, already drained
+// so the caller may remove the file afterwards.
+func (r *Runner) Run(ctx *sql.Context, q string, load *ast.Load) (sql.RowIter, error) {
+	if r.Plan != nil && enabled(ctx) && !bool(load.Local) && insideSecureFilePriv(load.Infile) {
+		node, err := r.Plan(ctx, q, load)
+		if err != nil {
+			return nil, err
+		}
+		res, err := Load(ctx, node)
+		if err != nil {
+			return nil, err
+		}
+		if res.Applied {
+			count(r.Fast)
+			return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(int(res.Rows)))), nil
+		}
+		ctx.GetLogger().Debugf("LOAD DATA runs the engine's row-at-a-time path: %s", res.Reason)
+	}
+	count(r.Engine)
+	_, iter, err := r.Exec(ctx, q, load)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := sql.RowIterToRows(ctx, iter)
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return sql.RowsToRowIter(sql.NewRow(types.NewOkResult(0))), nil
+	}
+	return sql.RowsToRowIter(rows...), nil
+}
+
+func count(c *status.Counter) {
+	if c != nil {
+		c.Add(1)
+	}
+}
+
+func enabled(ctx *sql.Context) bool {
+	v, err := ctx.GetSessionVariable(ctx, Variable)
+	if err != nil {
+		return true
+	}
+	switch b := v.(type) {
+	case int8:
+		return b != 0
+	case bool:
+		return b
+	}
+	return true
+}
+
+// insideSecureFilePriv reports whether the engine would let LOAD DATA
+// INFILE read path. The bulk path reads the file itself, so it checks
+// first; when the answer is no, the engine runs and reports MySQL's error.
+func insideSecureFilePriv(path string) bool {
+	_, v, ok := sql.SystemVariables.GetGlobal("secure_file_priv")
+	dir, _ := v.(string)
+	if !ok || dir == "" {
+		return true
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return false
+	}
+	dirAbs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	if _, err := os.Stat(abs); err != nil {
+		return false
+	}
+	return strings.HasPrefix(abs, dirAbs+string(filepath.Separator))
+}
+
+// TableAuth is the privilege check LOAD DATA needs on its target table,
+// as MySQL: INSERT, and DELETE too for REPLACE. The engine's own check
+// for LOAD DATA INFILE is FILE alone, and LOAD DATA FROM S3 needs no FILE
+// at all, so both set this on the statement before the engine binds it.
+func TableAuth(load *ast.Load) ast.AuthInformation {
+	t := ast.AuthType_INSERT
+	if load.IgnoreOrReplace == ast.ReplaceStr {
+		t = ast.AuthType_REPLACE
+	}
+	return ast.AuthInformation{AuthType: t, TargetType: ast.AuthTargetType_SingleTableIdentifier,
+		TargetNames: []string{load.Table.DbQualifier.String(), load.Table.Name.String()}}
+}
