@@ -13,12 +13,16 @@
 // loss -log P(y | not NEUTRAL), since they were selected to hold no neutral
 // texts. The NEG/NEU/POS temperature is fitted on SST-2 dev + TweetEval val.
 // Stage 2 is a small logistic regression giving P(MIXED) from clause-level
-// stage-1 scores and the hashed MIXED margin. Its dev pool is MAMS-ATSA val,
-// MAMS-ATSA train scored by stage-1 models cross-fitted without it (5
-// folds), SST-2 dev and TweetEval val (non-mixed). Each dev source is weighted
-// by the size of the evaluation-pool part it stands for (MAMS test 500,
-// SST-2 test + UCI 4821, TweetEval test 12284 — public sizes, no test text is
-// read). The MIXED bias offset is chosen on out-of-fold stage-2 margins
+// stage-1 scores and the hashed MIXED margin. Stage 1 is cross-fitted in 5
+// seeded folds over MAMS-ATSA train, the IMDb train reviews and the tweets
+// (each fold model is trained on everything but that fold), so those texts
+// get out-of-fold scores. Stage-2 dev pool: MAMS-ATSA val + out-of-fold
+// MAMS-ATSA train; SST-2 dev; sentences split out of the out-of-fold IMDb
+// train reviews (reviews that contain a UCI sentence are left out); TweetEval
+// val + the out-of-fold tweets. Each dev source is weighted by the size of the
+// evaluation-pool part it stands for (MAMS test 500, SST-2 test 1821, UCI
+// 3000, TweetEval test 12284 — public sizes, no test text is read; UCI text
+// is read only to find and drop IMDb reviews that contain a UCI sentence). The MIXED bias offset is chosen on out-of-fold stage-2 margins
 // (5-fold cross-fitting of stage 2 over the dev pool): the offset maximising
 // min(MAMS dev recall, estimated pool precision), with recall >=
 // --min-mixed-recall; the shipped stage 2 is then refitted on the whole pool.
@@ -62,6 +66,9 @@ type options struct {
 	quantClip   float64
 	neutralPush float64
 	wMixed      float64
+	reviewDev   bool
+	fitReviews  bool
+	tweetDev    bool
 }
 
 func main() {
@@ -85,6 +92,9 @@ func main() {
 	flag.Float64Var(&o.mixL2, "mix-l2", 1e-3, "L2 of the stage-2 MIXED regression")
 	flag.Float64Var(&o.quantClip, "quant-clip", 0.9999, "quantile of |w| mapped to int8 127 (larger weights are clipped)")
 	flag.Float64Var(&o.neutralPush, "neutral-push", 0, "weight of the full 3-class loss (vs the NEG/POS-only loss) on binary sources")
+	flag.BoolVar(&o.reviewDev, "review-dev", true, "add sentences of the IMDb train reviews, scored out-of-fold by the stage-1 cross-fitting, to the stage-2 dev pool as the stand-in for the UCI review sentences (needs --s1-folds > 1)")
+	flag.BoolVar(&o.tweetDev, "tweet-dev", true, "add the tweet training set, scored out-of-fold by the stage-1 cross-fitting, to TweetEval val as the stand-in for TweetEval test in the stage-2 dev pool (needs --s1-folds > 1)")
+	flag.BoolVar(&o.fitReviews, "mix-fit-reviews", false, "also fit stage 2 on the review-sentence dev source (default: it only enters the estimate that chooses the MIXED offset)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "train-sentiment:", err)
@@ -284,7 +294,9 @@ func run(o options) error {
 	}
 	var train []sample
 	train = append(train, featurizeB(glue, o.bits, func(sentdata.Example) float64 { return o.wGlue }, true)...)
+	tweetStart := len(train)
 	train = append(train, featurize(tweets, o.bits, twW)...)
+	imdbStart := len(train)
 	train = append(train, featurizeB(imdb, o.bits, func(sentdata.Example) float64 { return o.wIMDb }, true)...)
 	mamsStart := len(train)
 	if o.wMAMS > 0 {
@@ -315,14 +327,19 @@ func run(o options) error {
 
 	// Stage 2 (MIXED) dev pool. MAMS-ATSA train sentences are scored by
 	// stage-1 models that did not see them (k-fold cross-fitting of stage 1
-	// over MAMS-ATSA train; the other training sources stay in every fold),
-	// so they can join MAMS-ATSA val as honest MIXED / non-MIXED dev examples.
+	// over MAMS-ATSA train, the IMDb train reviews and the tweets; SST-2
+	// phrases stay in every fold), so they can join MAMS-ATSA val as honest
+	// MIXED / non-MIXED dev examples; likewise the IMDb review sentences and
+	// the tweets as non-MIXED examples.
 	// The shipped stage 1 is the one trained on everything above.
 	var pool []mixEx
 	add := func(a sentiment.Analysis, y bool, src int) {
-		ex := mixEx{x: a.Mix, lmax: math.Log(math.Max(a.Probs[0], math.Max(a.Probs[1], a.Probs[2]))), src: src}
+		ex := mixEx{x: a.Mix, lmax: math.Log(math.Max(a.Probs[0], math.Max(a.Probs[1], a.Probs[2]))), src: src, fit: true}
 		if y {
 			ex.y = 1
+		}
+		if src == srcSent {
+			ex.fit = o.fitReviews
 		}
 		pool = append(pool, ex)
 	}
@@ -330,17 +347,48 @@ func run(o options) error {
 		add(model.Analyze(e.Text), e.HasPosAndNeg, srcMAMS)
 	}
 	if o.s1Folds > 1 && o.wMAMS > 0 {
-		oof, err := crossFitMAMS(train, mamsStart, mamsTrain, o, calPool(sstDev, twVal))
+		// The review-sentence source: the IMDb train reviews are split into
+		// the same stage-1 folds (seeded), and the sentences of each review
+		// that contains no UCI sentence are scored by the fold model that
+		// did not see the review.
+		var sents []reviewSent
+		if o.reviewDev {
+			uci := must(sentdata.UCI(dir))
+			leaked, hits := leakedReviews(imdb, uci)
+			nLeak := 0
+			for _, l := range leaked {
+				if l {
+					nLeak++
+				}
+			}
+			for i, e := range imdb {
+				if leaked[i] {
+					continue
+				}
+				for _, t := range splitSentences(e.Text) {
+					sents = append(sents, reviewSent{review: i, text: t})
+				}
+			}
+			fmt.Printf("review-sentence dev source: %d of %d IMDb train reviews contain one of %d UCI sentences (normalised substring) and are left out; %d sentences of %d-%d words from the other %d reviews\n",
+				nLeak, len(imdb), hits, len(sents), minSentWords, maxSentWords, len(imdb)-nLeak)
+		}
+		oof, oofSent, oofTw, err := crossFit(train, tweetStart, imdbStart, mamsStart, mamsTrain, tweets, sents, o, calPool(sstDev, twVal))
 		if err != nil {
 			return err
 		}
 		for i, e := range mamsTrain {
 			add(oof[i], e.HasPosAndNeg, srcMAMS)
 		}
-		fmt.Printf("stage 1 cross-fitted over MAMS-ATSA train (%d folds) in %s\n", o.s1Folds, time.Since(start).Round(time.Millisecond))
+		for i := range sents {
+			add(oofSent[i], false, srcSent)
+		}
+		for i := range oofTw {
+			add(oofTw[i], false, srcTweet)
+		}
+		fmt.Printf("stage 1 cross-fitted over MAMS-ATSA train, IMDb train and the tweets (%d folds) in %s\n", o.s1Folds, time.Since(start).Round(time.Millisecond))
 	}
 	for _, e := range sstDev {
-		add(model.Analyze(e.Text), false, srcReview)
+		add(model.Analyze(e.Text), false, srcSST)
 	}
 	for _, e := range twVal {
 		add(model.Analyze(e.Text), false, srcTweet)
@@ -348,18 +396,24 @@ func run(o options) error {
 	// Each dev source stands for a part of the evaluation pool the MIXED
 	// target is defined on; its examples are weighted by (evaluation pool
 	// part size) / (dev source size), so weighted counts estimate counts on
-	// that pool. SST-2 dev (review sentences) stands in for SST-2 test and
-	// the UCI review sentences.
+	// that pool. SST-2 dev stands in for SST-2 test; the IMDb train review
+	// sentences for the UCI review sentences (without them, SST-2 dev stands
+	// for both).
 	var nSrc [numSrc]float64
 	for _, ex := range pool {
 		nSrc[ex.src]++
 	}
-	for i := range pool {
-		pool[i].w = evalPoolSize[pool[i].src] / nSrc[pool[i].src]
+	size := evalPoolSize
+	if nSrc[srcSent] == 0 {
+		size[srcSST] += size[srcSent]
+		size[srcSent] = 0
 	}
-	fmt.Printf("stage 2 dev pool: MAMS %d (MIXED %d), SST-2 dev %d, TweetEval val %d; FP weights %.3f / %.3f / %.3f\n",
-		int(nSrc[srcMAMS]), countMixed(pool), int(nSrc[srcReview]), int(nSrc[srcTweet]),
-		evalPoolSize[srcMAMS]/nSrc[srcMAMS], evalPoolSize[srcReview]/nSrc[srcReview], evalPoolSize[srcTweet]/nSrc[srcTweet])
+	for i := range pool {
+		pool[i].w = size[pool[i].src] / nSrc[pool[i].src]
+	}
+	fmt.Printf("stage 2 dev pool: MAMS %d (MIXED %d), SST-2 dev %d, review sentences %d, tweets %d; FP weights %.3f / %.3f / %.4f / %.3f\n",
+		int(nSrc[srcMAMS]), countMixed(pool), int(nSrc[srcSST]), int(nSrc[srcSent]), int(nSrc[srcTweet]),
+		size[srcMAMS]/nSrc[srcMAMS], size[srcSST]/nSrc[srcSST], size[srcSent]/math.Max(1, nSrc[srcSent]), size[srcTweet]/nSrc[srcTweet])
 
 	// Out-of-fold stage-2 margins (k-fold cross-fitting over the dev pool,
 	// stratified by source and label): the MIXED offset is chosen on
@@ -369,7 +423,7 @@ func run(o options) error {
 	for f := 0; f < o.mixFolds; f++ {
 		var fit []int
 		for i := range pool {
-			if fold[i] != f {
+			if fold[i] != f && pool[i].fit {
 				fit = append(fit, i)
 			}
 		}
@@ -380,9 +434,11 @@ func run(o options) error {
 			}
 		}
 	}
-	all := make([]int, len(pool))
-	for i := range all {
-		all[i] = i
+	var all []int
+	for i := range pool {
+		if pool[i].fit {
+			all = append(all, i)
+		}
 	}
 	wv, bv := fitMix(pool, all, o)
 	for k := range wv {
@@ -403,8 +459,8 @@ func run(o options) error {
 		}
 		if i%25 == 0 {
 			in := operating(pool, inM, d)
-			fmt.Printf("  offset %+.2f: out-of-fold recall %.3f prec %.3f (est. FP MAMS %.1f, reviews %.1f, tweets %.1f) | in-sample recall %.3f prec %.3f\n",
-				d, op.recall, op.prec, op.fp[srcMAMS], op.fp[srcReview], op.fp[srcTweet], in.recall, in.prec)
+			fmt.Printf("  offset %+.2f: out-of-fold recall %.3f prec %.3f (est. FP MAMS %.1f, SST-2 %.1f, UCI %.1f, tweets %.1f) | in-sample recall %.3f prec %.3f\n",
+				d, op.recall, op.prec, op.fp[srcMAMS], op.fp[srcSST], op.fp[srcSent], op.fp[srcTweet], in.recall, in.prec)
 		}
 	}
 	{
@@ -428,8 +484,22 @@ func run(o options) error {
 	if !found {
 		return fmt.Errorf("no MIXED offset reaches out-of-fold recall %.2f", o.minRecall)
 	}
-	fmt.Printf("MIXED bias offset %+.2f: out-of-fold dev recall %.3f, estimated pool precision %.3f (est. TP %.1f, FP MAMS %.1f, reviews %.1f, tweets %.1f)\n",
-		bestD, best.recall, best.prec, best.tp, best.fp[srcMAMS], best.fp[srcReview], best.fp[srcTweet])
+	fmt.Printf("MIXED bias offset %+.2f: out-of-fold dev recall %.3f, estimated pool precision %.3f (est. TP %.1f, FP MAMS %.1f, SST-2 %.1f, UCI %.1f, tweets %.1f)\n",
+		bestD, best.recall, best.prec, best.tp, best.fp[srcMAMS], best.fp[srcSST], best.fp[srcSent], best.fp[srcTweet])
+	{
+		// Raw dev false-positive counts at the chosen offset (diagnostic).
+		var n, fp [numSrc]int
+		for i := range pool {
+			if pool[i].y == 0 {
+				n[pool[i].src]++
+				if oofM[i]+bestD > 0 {
+					fp[pool[i].src]++
+				}
+			}
+		}
+		fmt.Printf("  dev false positives at that offset: MAMS %d/%d non-MIXED, SST-2 dev %d/%d, review sentences %d/%d, tweets %d/%d\n",
+			fp[srcMAMS], n[srcMAMS], fp[srcSST], n[srcSST], fp[srcSent], n[srcSent], fp[srcTweet], n[srcTweet])
+	}
 	p.MixB = float32(bv + bestD)
 
 	// Dev report with the final model, through the encoded bytes.
@@ -592,18 +662,50 @@ func trainStage1(train []sample, o options, seed int64, cal []sentdata.Example, 
 	return model, p, err
 }
 
-// crossFitMAMS scores every MAMS-ATSA train sentence with a stage-1 model
-// trained without it: the sentences are split into o.s1Folds seeded folds
-// and, for each fold, stage 1 is retrained on all other training texts.
-// Folds run two at a time (the machine's cores); the result does not
-// depend on the scheduling.
-func crossFitMAMS(train []sample, mamsStart int, mams []sentdata.MAMSExample, o options, cal []sentdata.Example) ([]sentiment.Analysis, error) {
+// reviewSent is a sentence of IMDb train review number review.
+type reviewSent struct {
+	review int
+	text   string
+}
+
+// crossFit scores every MAMS-ATSA train sentence, every review sentence in
+// sents and (with --tweet-dev) every training tweet with a stage-1 model
+// trained without it: MAMS-ATSA train, the IMDb train reviews
+// (train[imdbStart:mamsStart]) and the tweets (train[tweetStart:imdbStart])
+// are each split into o.s1Folds seeded folds and, for each fold, stage 1 is retrained on all
+// other training texts. Folds run two at a time (the machine's cores); the
+// result does not depend on the scheduling.
+func crossFit(train []sample, tweetStart, imdbStart, mamsStart int, mams []sentdata.MAMSExample, tweets []sentdata.Example, sents []reviewSent, o options, cal []sentdata.Example) ([]sentiment.Analysis, []sentiment.Analysis, []sentiment.Analysis, error) {
 	k := o.s1Folds
+	nIMDb := mamsStart - imdbStart
+	twFold := make([]int, len(tweets))
+	for r, i := range rand.New(rand.NewSource(o.seed + 32452843)).Perm(len(tweets)) {
+		twFold[i] = r % k
+	}
+	if !o.tweetDev {
+		for i := range twFold {
+			twFold[i] = -1
+		}
+	}
 	fold := make([]int, len(mams))
 	for r, i := range rand.New(rand.NewSource(o.seed + 7919)).Perm(len(mams)) {
 		fold[i] = r % k
 	}
+	imdbFold := make([]int, nIMDb)
+	for r, i := range rand.New(rand.NewSource(o.seed + 15485863)).Perm(nIMDb) {
+		imdbFold[i] = r % k
+	}
+	if !o.reviewDev {
+		for i := range imdbFold {
+			imdbFold[i] = -1 // in every fold's training set, as before
+		}
+	}
 	out := make([]sentiment.Analysis, len(mams))
+	outSent := make([]sentiment.Analysis, len(sents))
+	var outTw []sentiment.Analysis
+	if o.tweetDev {
+		outTw = make([]sentiment.Analysis, len(tweets))
+	}
 	errs := make([]error, k)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2)
@@ -614,7 +716,17 @@ func crossFitMAMS(train []sample, mamsStart int, mams []sentdata.MAMSExample, o 
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			sub := make([]sample, 0, len(train))
-			sub = append(sub, train[:mamsStart]...)
+			sub = append(sub, train[:tweetStart]...)
+			for i := range tweets {
+				if twFold[i] != f {
+					sub = append(sub, train[tweetStart+i])
+				}
+			}
+			for i := 0; i < nIMDb; i++ {
+				if imdbFold[i] != f {
+					sub = append(sub, train[imdbStart+i])
+				}
+			}
 			for i := range mams {
 				if fold[i] != f {
 					sub = append(sub, train[mamsStart+i])
@@ -630,30 +742,41 @@ func crossFitMAMS(train []sample, mamsStart int, mams []sentdata.MAMSExample, o 
 					out[i] = model.Analyze(e.Text)
 				}
 			}
+			for i, e := range sents {
+				if imdbFold[e.review] == f {
+					outSent[i] = model.Analyze(e.text)
+				}
+			}
+			for i, e := range tweets {
+				if twFold[i] == f {
+					outTw[i] = model.Analyze(e.Text)
+				}
+			}
 		}(f)
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 	}
-	return out, nil
+	return out, outSent, outTw, nil
 }
 
 // Sources of the stage-2 dev pool.
 const (
-	srcMAMS   = iota // MAMS-ATSA val + cross-fitted MAMS-ATSA train
-	srcReview        // SST-2 dev
-	srcTweet         // TweetEval val
+	srcMAMS  = iota // MAMS-ATSA val + cross-fitted MAMS-ATSA train
+	srcSST          // SST-2 dev
+	srcSent         // sentences of cross-fitted IMDb train reviews
+	srcTweet        // TweetEval val
 	numSrc
 )
 
 // evalPoolSize is the size of the part of the MIXED evaluation pool each
 // dev source stands for (public test-set sizes; no test text is read):
-// MAMS-ATSA test 500 sentences; SST-2 test 1821 + UCI 3000 review
+// MAMS-ATSA test 500 sentences; SST-2 test 1821 sentences; UCI 3000 review
 // sentences; TweetEval test 12284 tweets.
-var evalPoolSize = [numSrc]float64{500, 1821 + 3000, 12284}
+var evalPoolSize = [numSrc]float64{500, 1821, 3000, 12284}
 
 type mixEx struct {
 	x    [sentiment.NumMix]float64 // stage-2 features
@@ -661,6 +784,7 @@ type mixEx struct {
 	y    float64                   // 1 = has both a positive and a negative aspect
 	src  int
 	w    float64 // evaluation-pool weight
+	fit  bool    // stage 2 is fitted on it (else it only enters the estimate)
 }
 
 // margin is the stage-2 MIXED logit minus the logit at which MIXED becomes
@@ -780,7 +904,10 @@ func operating(pool []mixEx, margins []float64, d float64) opPoint {
 		}
 	}
 	op.recall = float64(hit) / math.Max(1, float64(pos))
-	fp := op.fp[0] + op.fp[1] + op.fp[2]
+	fp := 0.0
+	for _, v := range op.fp {
+		fp += v
+	}
 	op.prec = op.tp / math.Max(1e-9, op.tp+fp)
 	return op
 }
