@@ -13,6 +13,8 @@
 //   - MAMS-ATSA test: MIXED recall over sentences with has_pos_and_neg=1;
 //     MIXED precision over the whole evaluation pool (all MAMS-ATSA test
 //     sentences + SST-2 test + UCI + TweetEval test), and within MAMS only.
+//     The MIXED false positives are also counted by source (MAMS / SST-2 /
+//     UCI by amazon, imdb, yelp / TweetEval) — reporting only.
 //   - ECE (15 equal-width bins) of the confidence = score of the returned
 //     label, over SST-2 test + TweetEval test; a prediction is correct iff
 //     the returned label equals the gold label (MIXED is never correct here).
@@ -89,6 +91,7 @@ type predictor func(text string) pred
 
 type evalData struct {
 	sst, uci, tweets, imdb []sentdata.Example
+	uciSrc                 []string // amazon / imdb / yelp, aligned with uci
 	mams                   []sentdata.MAMSExample
 }
 
@@ -98,6 +101,9 @@ type metrics struct {
 	mixTP, mixFPAll, mixFPMAMS      int
 	mixPos                          int
 	ece                             float64
+	// MIXED false positives by source (reporting only).
+	mixFPSST, mixFPTweet int
+	mixFPUCI             map[string]int // by UCI source; "" = total
 }
 
 func labelIndex(s string, mixedAs int) int {
@@ -133,12 +139,14 @@ func evaluate(d *evalData, f predictor) metrics {
 	var conf []float64
 	var corr []bool
 	otherMixed := 0
+	m.mixFPUCI = map[string]int{}
 	for _, e := range d.sst {
 		p := f(e.Text)
 		conf = append(conf, p.conf)
 		corr = append(corr, p.label == sentdata.LabelNames[e.Label])
 		if p.label == sentiment.Mixed {
 			otherMixed++
+			m.mixFPSST++
 		}
 	}
 	gold := make([]int, len(d.tweets))
@@ -151,11 +159,16 @@ func evaluate(d *evalData, f predictor) metrics {
 		corr = append(corr, labelIndex(p.label, sentdata.Mixed) == e.Label)
 		if p.label == sentiment.Mixed {
 			otherMixed++
+			m.mixFPTweet++
 		}
 	}
-	for _, e := range d.uci {
+	for i, e := range d.uci {
 		if f(e.Text).label == sentiment.Mixed {
 			otherMixed++
+			m.mixFPUCI[""]++
+			if i < len(d.uciSrc) {
+				m.mixFPUCI[d.uciSrc[i]]++
+			}
 		}
 	}
 	m.twF1 = sentdata.MacroF1(gold, pr, 3)
@@ -241,6 +254,9 @@ func run(o options) error {
 		return err
 	}
 	if d.uci, err = sentdata.UCI(dir); err != nil {
+		return err
+	}
+	if d.uciSrc, err = sentdata.UCISources(dir); err != nil {
 		return err
 	}
 	if d.tweets, err = sentdata.Tweets(dir, "sentiment_tweeteval/test.tsv"); err != nil {
@@ -341,6 +357,10 @@ func printTable(cols []string, ms []metrics, tps [][2]float64, procs int, haveSQ
 	})
 	row("MIXED precision, MAMS-ATSA test only", "-", func(m metrics) string {
 		return fmt.Sprintf("%.4f (FP %d)", m.mixPrecMAMS, m.mixFPMAMS)
+	})
+	row("MIXED false positives by source: MAMS / SST-2 / UCI (amazon+imdb+yelp) / TweetEval", "-", func(m metrics) string {
+		return fmt.Sprintf("%d / %d / %d (%d+%d+%d) / %d", m.mixFPMAMS, m.mixFPSST, m.mixFPUCI[""],
+			m.mixFPUCI["amazon"], m.mixFPUCI["imdb"], m.mixFPUCI["yelp"], m.mixFPTweet)
 	})
 	row("ECE, 15 bins (SST-2 test + TweetEval test)", "<= 0.05", func(m metrics) string { return f4(m.ece) })
 	var t1, tn []string

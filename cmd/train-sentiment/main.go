@@ -13,10 +13,20 @@
 // loss -log P(y | not NEUTRAL), since they were selected to hold no neutral
 // texts. The NEG/NEU/POS temperature is fitted on SST-2 dev + TweetEval val.
 // Stage 2 is a small logistic regression giving P(MIXED) from clause-level
-// stage-1 scores and the hashed MIXED margin, fitted on MAMS-ATSA val
-// (has_pos_and_neg) plus SST-2 dev and TweetEval val as non-mixed texts; its
-// bias offset is then chosen on the same dev pool (highest MAMS val recall
-// with weighted precision >= --min-mixed-precision). No test split is read.
+// stage-1 scores and the hashed MIXED margin. Stage 1 is cross-fitted in 5
+// seeded folds over MAMS-ATSA train, the IMDb train reviews and the tweets
+// (each fold model is trained on everything but that fold), so those texts
+// get out-of-fold scores. Stage-2 dev pool: MAMS-ATSA val + out-of-fold
+// MAMS-ATSA train; SST-2 dev; sentences split out of the out-of-fold IMDb
+// train reviews (reviews that contain a UCI sentence are left out); TweetEval
+// val + the out-of-fold tweets. Each dev source is weighted by the size of the
+// evaluation-pool part it stands for (MAMS test 500, SST-2 test 1821, UCI
+// 3000, TweetEval test 12284 — public sizes, no test text is read; UCI text
+// is read only to find and drop IMDb reviews that contain a UCI sentence). The MIXED bias offset is chosen on out-of-fold stage-2 margins
+// (5-fold cross-fitting of stage 2 over the dev pool): the offset maximising
+// min(MAMS dev recall, estimated pool precision), with recall >=
+// --min-mixed-recall; the shipped stage 2 is then refitted on the whole pool.
+// No test split is read.
 // Everything is deterministic: the same flags and data give the same bytes.
 package main
 
@@ -48,12 +58,17 @@ type options struct {
 	wIMDb       float64
 	wMAMS       float64
 	balance     bool
-	minPrec     float64
+	minRecall   float64
 	mixL2       float64
+	s1Folds     int
+	mixFolds    int
+	mixWeighted bool
 	quantClip   float64
 	neutralPush float64
 	wMixed      float64
-	fpWeight    float64
+	reviewDev   bool
+	fitReviews  bool
+	tweetDev    bool
 }
 
 func main() {
@@ -70,11 +85,16 @@ func main() {
 	flag.Float64Var(&o.wMAMS, "w-mams", 1, "sample weight of MAMS-ATSA train sentences in stage 1 (0 = not used)")
 	flag.Float64Var(&o.wMixed, "w-mixed", 2, "extra weight factor of MAMS has_pos_and_neg (MIXED) sentences")
 	flag.BoolVar(&o.balance, "balance-tweets", false, "class-balance the tweet weights")
-	flag.Float64Var(&o.minPrec, "min-mixed-precision", 0.7, "minimum weighted dev-pool MIXED precision when choosing the MIXED bias")
-	flag.Float64Var(&o.fpWeight, "mixed-fp-weight", 6, "weight of MIXED false positives on ordinary (non-MAMS) dev texts")
+	flag.Float64Var(&o.minRecall, "min-mixed-recall", 0.5, "lowest out-of-fold MAMS dev MIXED recall allowed when choosing the MIXED bias (among the allowed offsets the one maximising min(recall, estimated pool precision) is taken)")
+	flag.IntVar(&o.s1Folds, "s1-folds", 5, "folds of the stage-1 cross-fitting over MAMS-ATSA train that turns it into stage-2 dev data (0 = MAMS-ATSA val only)")
+	flag.IntVar(&o.mixFolds, "mix-folds", 5, "folds of the stage-2 cross-fitting whose out-of-fold margins choose the MIXED bias")
+	flag.BoolVar(&o.mixWeighted, "mix-fit-pool-weights", false, "fit stage 2 with the evaluation-pool weights (default: every dev example weight 1)")
 	flag.Float64Var(&o.mixL2, "mix-l2", 1e-3, "L2 of the stage-2 MIXED regression")
 	flag.Float64Var(&o.quantClip, "quant-clip", 0.9999, "quantile of |w| mapped to int8 127 (larger weights are clipped)")
 	flag.Float64Var(&o.neutralPush, "neutral-push", 0, "weight of the full 3-class loss (vs the NEG/POS-only loss) on binary sources")
+	flag.BoolVar(&o.reviewDev, "review-dev", true, "add sentences of the IMDb train reviews, scored out-of-fold by the stage-1 cross-fitting, to the stage-2 dev pool as the stand-in for the UCI review sentences (needs --s1-folds > 1)")
+	flag.BoolVar(&o.tweetDev, "tweet-dev", true, "add the tweet training set, scored out-of-fold by the stage-1 cross-fitting, to TweetEval val as the stand-in for TweetEval test in the stage-2 dev pool (needs --s1-folds > 1)")
+	flag.BoolVar(&o.fitReviews, "mix-fit-reviews", false, "also fit stage 2 on the review-sentence dev source (default: it only enters the estimate that chooses the MIXED offset)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "train-sentiment:", err)
@@ -274,8 +294,11 @@ func run(o options) error {
 	}
 	var train []sample
 	train = append(train, featurizeB(glue, o.bits, func(sentdata.Example) float64 { return o.wGlue }, true)...)
+	tweetStart := len(train)
 	train = append(train, featurize(tweets, o.bits, twW)...)
+	imdbStart := len(train)
 	train = append(train, featurizeB(imdb, o.bits, func(sentdata.Example) float64 { return o.wIMDb }, true)...)
+	mamsStart := len(train)
 	if o.wMAMS > 0 {
 		var mm []sentdata.Example
 		for _, e := range mamsTrain {
@@ -293,175 +316,191 @@ func run(o options) error {
 	fmt.Printf("stage 1: %d training texts (glue %d, tweets %d, imdb %d), featurised in %s\n",
 		len(train), len(glue), len(tweets), len(imdb), time.Since(start).Round(time.Millisecond))
 
-	m := &stage1{bits: o.bits, W: make([]float32, K<<o.bits), G: make([]float32, K<<o.bits)}
-	rng := rand.New(rand.NewSource(o.seed))
-	for ep := 0; ep < o.epochs; ep++ {
-		perm := rng.Perm(len(train))
-		for _, i := range perm {
-			m.step(&train[i], float32(o.lr), o.neutralPush)
-		}
+	model, p, err := trainStage1(train, o, o.seed, calPool(sstDev, twVal), func(ep int, m *stage1) {
 		fmt.Printf("  epoch %d: SST-2 dev acc %.4f  TweetEval val macro-F1 %.4f  (%s)\n", ep+1,
 			binAcc(m, devSST), macroF1(m, devTw), time.Since(start).Round(time.Millisecond))
-	}
-
-	// Quantise to int8 per class.
-	p := &sentiment.Params{Bits: o.bits, Temp: 1, MixB: -30, Bias: m.B, Dense: m.D}
-	p.W = make([]int8, len(m.W))
-	for c := 0; c < K; c++ {
-		var abs []float64
-		for i := c; i < len(m.W); i += K {
-			if m.W[i] != 0 {
-				abs = append(abs, math.Abs(float64(m.W[i])))
-			}
-		}
-		mx := quantile(abs, o.quantClip)
-		if mx == 0 {
-			mx = 1
-		}
-		scale := mx / 127
-		p.Scale[c] = float32(scale)
-		for i := c; i < len(m.W); i += K {
-			q := math.Round(float64(m.W[i]) / scale)
-			p.W[i] = int8(math.Max(-127, math.Min(127, q)))
-		}
-	}
-	model, err := sentiment.New(p)
+	})
 	if err != nil {
 		return err
 	}
+	fmt.Printf("temperature %.4f\n", p.Temp)
 
-	// Temperature on SST-2 dev + TweetEval val.
-	var calTexts []sentdata.Example
-	calTexts = append(calTexts, sstDev...)
-	calTexts = append(calTexts, twVal...)
-	logits := make([][3]float64, len(calTexts))
-	for i, e := range calTexts {
-		z := model.Analyze(e.Text).Logits
-		logits[i] = [3]float64{z[0], z[1], z[2]}
-	}
-	nll := func(t float64) float64 {
-		s := 0.0
-		for i, z := range logits {
-			var zz [3]float64
-			for c := range z {
-				zz[c] = z[c] / t
-			}
-			s -= math.Log(math.Max(softmax(zz)[calTexts[i].Label], 1e-12))
+	// Stage 2 (MIXED) dev pool. MAMS-ATSA train sentences are scored by
+	// stage-1 models that did not see them (k-fold cross-fitting of stage 1
+	// over MAMS-ATSA train, the IMDb train reviews and the tweets; SST-2
+	// phrases stay in every fold), so they can join MAMS-ATSA val as honest
+	// MIXED / non-MIXED dev examples; likewise the IMDb review sentences and
+	// the tweets as non-MIXED examples.
+	// The shipped stage 1 is the one trained on everything above.
+	var pool []mixEx
+	add := func(a sentiment.Analysis, y bool, src int) {
+		ex := mixEx{x: a.Mix, lmax: math.Log(math.Max(a.Probs[0], math.Max(a.Probs[1], a.Probs[2]))), src: src, fit: true}
+		if y {
+			ex.y = 1
 		}
-		return s / float64(len(logits))
+		if src == srcSent {
+			ex.fit = o.fitReviews
+		}
+		pool = append(pool, ex)
 	}
-	temp := goldenMin(nll, 0.2, 5)
-	fmt.Printf("temperature %.4f (dev NLL %.4f -> %.4f)\n", temp, nll(1), nll(temp))
-	p.Temp = float32(temp)
-	model = must(sentiment.New(p))
-
-	// Stage 2: MIXED, fitted on MAMS-ATSA val + SST-2 dev + TweetEval val
-	// (stage 1 saw MAMS train, so its MIXED logit is optimistic there).
-	type mixEx struct {
-		x [sentiment.NumMix]float64
-		y float64
-	}
-	var mix []mixEx
 	for _, e := range mamsVal {
-		a := model.Analyze(e.Text)
-		y := 0.0
-		if e.HasPosAndNeg {
-			y = 1
-		}
-		mix = append(mix, mixEx{a.Mix, y})
+		add(model.Analyze(e.Text), e.HasPosAndNeg, srcMAMS)
 	}
-	for _, e := range calTexts {
-		mix = append(mix, mixEx{model.Analyze(e.Text).Mix, 0})
-	}
-	var wv [sentiment.NumMix]float64
-	bv := 0.0
-	{
-		// full-batch Adam on the logistic loss
-		var mw, vw [sentiment.NumMix + 1]float64
-		const lr, b1, b2 = 0.05, 0.9, 0.999
-		for it := 1; it <= 3000; it++ {
-			var g [sentiment.NumMix + 1]float64
-			for _, ex := range mix {
-				z := bv
-				for k, v := range ex.x {
-					z += wv[k] * v
-				}
-				d := 1/(1+math.Exp(-z)) - ex.y
-				for k, v := range ex.x {
-					g[k] += d * v
-				}
-				g[sentiment.NumMix] += d
-			}
-			for k := range g {
-				g[k] /= float64(len(mix))
-				if k < sentiment.NumMix {
-					g[k] += o.mixL2 * wv[k]
-				}
-				mw[k] = b1*mw[k] + (1-b1)*g[k]
-				vw[k] = b2*vw[k] + (1-b2)*g[k]*g[k]
-				step := lr * (mw[k] / (1 - math.Pow(b1, float64(it)))) / (math.Sqrt(vw[k]/(1-math.Pow(b2, float64(it)))) + 1e-8)
-				if k < sentiment.NumMix {
-					wv[k] -= step
-				} else {
-					bv -= step
+	if o.s1Folds > 1 && o.wMAMS > 0 {
+		// The review-sentence source: the IMDb train reviews are split into
+		// the same stage-1 folds (seeded), and the sentences of each review
+		// that contains no UCI sentence are scored by the fold model that
+		// did not see the review.
+		var sents []reviewSent
+		if o.reviewDev {
+			uci := must(sentdata.UCI(dir))
+			leaked, hits := leakedReviews(imdb, uci)
+			nLeak := 0
+			for _, l := range leaked {
+				if l {
+					nLeak++
 				}
 			}
+			for i, e := range imdb {
+				if leaked[i] {
+					continue
+				}
+				for _, t := range splitSentences(e.Text) {
+					sents = append(sents, reviewSent{review: i, text: t})
+				}
+			}
+			fmt.Printf("review-sentence dev source: %d of %d IMDb train reviews contain one of %d UCI sentences (normalised substring) and are left out; %d sentences of %d-%d words from the other %d reviews\n",
+				nLeak, len(imdb), hits, len(sents), minSentWords, maxSentWords, len(imdb)-nLeak)
+		}
+		oof, oofSent, oofTw, err := crossFit(train, tweetStart, imdbStart, mamsStart, mamsTrain, tweets, sents, o, calPool(sstDev, twVal))
+		if err != nil {
+			return err
+		}
+		for i, e := range mamsTrain {
+			add(oof[i], e.HasPosAndNeg, srcMAMS)
+		}
+		for i := range sents {
+			add(oofSent[i], false, srcSent)
+		}
+		for i := range oofTw {
+			add(oofTw[i], false, srcTweet)
+		}
+		fmt.Printf("stage 1 cross-fitted over MAMS-ATSA train, IMDb train and the tweets (%d folds) in %s\n", o.s1Folds, time.Since(start).Round(time.Millisecond))
+	}
+	for _, e := range sstDev {
+		add(model.Analyze(e.Text), false, srcSST)
+	}
+	for _, e := range twVal {
+		add(model.Analyze(e.Text), false, srcTweet)
+	}
+	// Each dev source stands for a part of the evaluation pool the MIXED
+	// target is defined on; its examples are weighted by (evaluation pool
+	// part size) / (dev source size), so weighted counts estimate counts on
+	// that pool. SST-2 dev stands in for SST-2 test; the IMDb train review
+	// sentences for the UCI review sentences (without them, SST-2 dev stands
+	// for both).
+	var nSrc [numSrc]float64
+	for _, ex := range pool {
+		nSrc[ex.src]++
+	}
+	size := evalPoolSize
+	if nSrc[srcSent] == 0 {
+		size[srcSST] += size[srcSent]
+		size[srcSent] = 0
+	}
+	for i := range pool {
+		pool[i].w = size[pool[i].src] / nSrc[pool[i].src]
+	}
+	fmt.Printf("stage 2 dev pool: MAMS %d (MIXED %d), SST-2 dev %d, review sentences %d, tweets %d; FP weights %.3f / %.3f / %.4f / %.3f\n",
+		int(nSrc[srcMAMS]), countMixed(pool), int(nSrc[srcSST]), int(nSrc[srcSent]), int(nSrc[srcTweet]),
+		size[srcMAMS]/nSrc[srcMAMS], size[srcSST]/nSrc[srcSST], size[srcSent]/math.Max(1, nSrc[srcSent]), size[srcTweet]/nSrc[srcTweet])
+
+	// Out-of-fold stage-2 margins (k-fold cross-fitting over the dev pool,
+	// stratified by source and label): the MIXED offset is chosen on
+	// margins of examples the regression was not fitted on.
+	oofM := make([]float64, len(pool))
+	fold := stratifiedFolds(pool, o.mixFolds, o.seed)
+	for f := 0; f < o.mixFolds; f++ {
+		var fit []int
+		for i := range pool {
+			if fold[i] != f && pool[i].fit {
+				fit = append(fit, i)
+			}
+		}
+		wv, bv := fitMix(pool, fit, o)
+		for i := range pool {
+			if fold[i] == f {
+				oofM[i] = pool[i].margin(wv, bv)
+			}
 		}
 	}
+	var all []int
+	for i := range pool {
+		if pool[i].fit {
+			all = append(all, i)
+		}
+	}
+	wv, bv := fitMix(pool, all, o)
 	for k := range wv {
 		p.MixW[k] = float32(wv[k])
 	}
-	p.MixB = float32(bv)
 	fmt.Printf("stage 2 MIXED weights %.3f bias %.3f\n", wv, bv)
-
-	// MIXED threshold: the bias offset with the highest MAMS-ATSA val recall
-	// whose weighted dev-pool precision TP/(TP + FP_mams + fpWeight*FP_other)
-	// reaches --min-mixed-precision. Ordinary (non-MAMS) dev texts are
-	// up-weighted because an evaluation pool holds far more of them.
-	type mixScore struct {
-		m      float64 // P(MIXED) before the offset, as a logit
-		mixed  bool
-		isMAMS bool
+	inM := make([]float64, len(pool))
+	for i := range pool {
+		inM[i] = pool[i].margin(wv, bv)
 	}
-	var scores []mixScore
-	model = must(sentiment.New(p))
-	for _, e := range mamsVal {
-		a := model.Analyze(e.Text)
-		scores = append(scores, mixScore{mixMargin(a), e.HasPosAndNeg, true})
+	bestD, best := 0.0, opPoint{}
+	found := false
+	for i := -300; i <= 300; i++ {
+		d := float64(i) / 100
+		op := operating(pool, oofM, d)
+		if op.recall >= o.minRecall && (!found || math.Min(op.recall, op.prec) > math.Min(best.recall, best.prec)) {
+			bestD, best, found = d, op, true
+		}
+		if i%25 == 0 {
+			in := operating(pool, inM, d)
+			fmt.Printf("  offset %+.2f: out-of-fold recall %.3f prec %.3f (est. FP MAMS %.1f, SST-2 %.1f, UCI %.1f, tweets %.1f) | in-sample recall %.3f prec %.3f\n",
+				d, op.recall, op.prec, op.fp[srcMAMS], op.fp[srcSST], op.fp[srcSent], op.fp[srcTweet], in.recall, in.prec)
+		}
 	}
-	for _, e := range calTexts {
-		a := model.Analyze(e.Text)
-		scores = append(scores, mixScore{mixMargin(a), false, false})
+	{
+		// weighted average precision of the out-of-fold margins (diagnostic)
+		ord := make([]int, len(pool))
+		for i := range ord {
+			ord[i] = i
+		}
+		sort.SliceStable(ord, func(a, b int) bool { return oofM[ord[a]] > oofM[ord[b]] })
+		tp, fp, ap, npos := 0.0, 0.0, 0.0, float64(countMixed(pool))
+		for _, i := range ord {
+			if pool[i].y == 1 {
+				tp += pool[i].w
+				ap += (tp / (tp + fp)) / npos
+			} else {
+				fp += pool[i].w
+			}
+		}
+		fmt.Printf("out-of-fold weighted average precision %.4f\n", ap)
 	}
-	bestD, bestRec := 0.0, -1.0
-	for d := -2.0; d <= 2.0001; d += 0.05 {
-		tp, fpM, fpO, pos := 0, 0, 0, 0
-		for _, s := range scores {
-			pred := s.m+d > 0
-			if s.mixed {
-				pos++
-				if pred {
-					tp++
-				}
-			} else if pred {
-				if s.isMAMS {
-					fpM++
-				} else {
-					fpO++
+	if !found {
+		return fmt.Errorf("no MIXED offset reaches out-of-fold recall %.2f", o.minRecall)
+	}
+	fmt.Printf("MIXED bias offset %+.2f: out-of-fold dev recall %.3f, estimated pool precision %.3f (est. TP %.1f, FP MAMS %.1f, SST-2 %.1f, UCI %.1f, tweets %.1f)\n",
+		bestD, best.recall, best.prec, best.tp, best.fp[srcMAMS], best.fp[srcSST], best.fp[srcSent], best.fp[srcTweet])
+	{
+		// Raw dev false-positive counts at the chosen offset (diagnostic).
+		var n, fp [numSrc]int
+		for i := range pool {
+			if pool[i].y == 0 {
+				n[pool[i].src]++
+				if oofM[i]+bestD > 0 {
+					fp[pool[i].src]++
 				}
 			}
 		}
-		prec := float64(tp) / math.Max(1, float64(tp+fpM)+o.fpWeight*float64(fpO))
-		rec := float64(tp) / float64(pos)
-		if prec >= o.minPrec && rec > bestRec {
-			bestD, bestRec = d, rec
-		}
-		if math.Abs(d-math.Round(d*2)/2) < 1e-9 {
-			fmt.Printf("  MIXED offset %+.2f: MAMS val recall %.3f (%d/%d), FP MAMS %d, FP other %d, weighted precision %.3f\n", d, rec, tp, pos, fpM, fpO, prec)
-		}
+		fmt.Printf("  dev false positives at that offset: MAMS %d/%d non-MIXED, SST-2 dev %d/%d, review sentences %d/%d, tweets %d/%d\n",
+			fp[srcMAMS], n[srcMAMS], fp[srcSST], n[srcSST], fp[srcSent], n[srcSent], fp[srcTweet], n[srcTweet])
 	}
-	fmt.Printf("MIXED bias offset %+.2f (val recall %.3f)\n", bestD, bestRec)
-	p.MixB += float32(bestD)
+	p.MixB = float32(bv + bestD)
 
 	// Dev report with the final model, through the encoded bytes.
 	var buf bytes.Buffer
@@ -478,20 +517,6 @@ func run(o options) error {
 	}
 	fmt.Printf("wrote %s (%d bytes) in %s\n", o.out, buf.Len(), time.Since(start).Round(time.Millisecond))
 	return nil
-}
-
-// mixMargin is the stage-2 MIXED logit minus the logit at which MIXED
-// becomes the arg-max label.
-func mixMargin(a sentiment.Analysis) float64 {
-	sc := a.Result.Scores
-	m := sc.Mixed
-	rest := 1 - m
-	if rest <= 0 {
-		return 50
-	}
-	pmax := math.Max(sc.Positive, math.Max(sc.Negative, sc.Neutral)) / rest
-	// MIXED wins iff m > (1-m)*pmax iff logit(m) > log(pmax)
-	return math.Log(m/rest) - math.Log(pmax)
 }
 
 func devReport(m *sentiment.Model, sst, tw []sentdata.Example) {
@@ -565,3 +590,324 @@ func goldenMin(f func(float64) float64, lo, hi float64) float64 {
 }
 
 func sortFloats(xs []float64) { sort.Float64s(xs) }
+
+// calPool is the calibration set of the NEG/NEU/POS temperature.
+func calPool(sst, tw []sentdata.Example) []sentdata.Example {
+	var c []sentdata.Example
+	c = append(c, sst...)
+	return append(c, tw...)
+}
+
+// trainStage1 trains the hashed stage-1 model on train (shuffled with
+// seed), quantises it to int8 and fits the temperature on cal. The stage-2
+// parameters are left neutral (MIXED never wins).
+func trainStage1(train []sample, o options, seed int64, cal []sentdata.Example, report func(int, *stage1)) (*sentiment.Model, *sentiment.Params, error) {
+	m := &stage1{bits: o.bits, W: make([]float32, K<<o.bits), G: make([]float32, K<<o.bits)}
+	rng := rand.New(rand.NewSource(seed))
+	for ep := 0; ep < o.epochs; ep++ {
+		perm := rng.Perm(len(train))
+		for _, i := range perm {
+			m.step(&train[i], float32(o.lr), o.neutralPush)
+		}
+		if report != nil {
+			report(ep, m)
+		}
+	}
+
+	// Quantise to int8 per class.
+	p := &sentiment.Params{Bits: o.bits, Temp: 1, MixB: -30, Bias: m.B, Dense: m.D}
+	p.W = make([]int8, len(m.W))
+	for c := 0; c < K; c++ {
+		var abs []float64
+		for i := c; i < len(m.W); i += K {
+			if m.W[i] != 0 {
+				abs = append(abs, math.Abs(float64(m.W[i])))
+			}
+		}
+		mx := quantile(abs, o.quantClip)
+		if mx == 0 {
+			mx = 1
+		}
+		scale := mx / 127
+		p.Scale[c] = float32(scale)
+		for i := c; i < len(m.W); i += K {
+			q := math.Round(float64(m.W[i]) / scale)
+			p.W[i] = int8(math.Max(-127, math.Min(127, q)))
+		}
+	}
+	model, err := sentiment.New(p)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	// Temperature on the calibration texts (SST-2 dev + TweetEval val).
+	logits := make([][3]float64, len(cal))
+	for i, e := range cal {
+		z := model.Analyze(e.Text).Logits
+		logits[i] = [3]float64{z[0], z[1], z[2]}
+	}
+	nll := func(t float64) float64 {
+		s := 0.0
+		for i, z := range logits {
+			var zz [3]float64
+			for c := range z {
+				zz[c] = z[c] / t
+			}
+			s -= math.Log(math.Max(softmax(zz)[cal[i].Label], 1e-12))
+		}
+		return s / float64(len(logits))
+	}
+	p.Temp = float32(goldenMin(nll, 0.2, 5))
+	model, err = sentiment.New(p)
+	return model, p, err
+}
+
+// reviewSent is a sentence of IMDb train review number review.
+type reviewSent struct {
+	review int
+	text   string
+}
+
+// crossFit scores every MAMS-ATSA train sentence, every review sentence in
+// sents and (with --tweet-dev) every training tweet with a stage-1 model
+// trained without it: MAMS-ATSA train, the IMDb train reviews
+// (train[imdbStart:mamsStart]) and the tweets (train[tweetStart:imdbStart])
+// are each split into o.s1Folds seeded folds and, for each fold, stage 1 is retrained on all
+// other training texts. Folds run two at a time (the machine's cores); the
+// result does not depend on the scheduling.
+func crossFit(train []sample, tweetStart, imdbStart, mamsStart int, mams []sentdata.MAMSExample, tweets []sentdata.Example, sents []reviewSent, o options, cal []sentdata.Example) ([]sentiment.Analysis, []sentiment.Analysis, []sentiment.Analysis, error) {
+	k := o.s1Folds
+	nIMDb := mamsStart - imdbStart
+	twFold := make([]int, len(tweets))
+	for r, i := range rand.New(rand.NewSource(o.seed + 32452843)).Perm(len(tweets)) {
+		twFold[i] = r % k
+	}
+	if !o.tweetDev {
+		for i := range twFold {
+			twFold[i] = -1
+		}
+	}
+	fold := make([]int, len(mams))
+	for r, i := range rand.New(rand.NewSource(o.seed + 7919)).Perm(len(mams)) {
+		fold[i] = r % k
+	}
+	imdbFold := make([]int, nIMDb)
+	for r, i := range rand.New(rand.NewSource(o.seed + 15485863)).Perm(nIMDb) {
+		imdbFold[i] = r % k
+	}
+	if !o.reviewDev {
+		for i := range imdbFold {
+			imdbFold[i] = -1 // in every fold's training set, as before
+		}
+	}
+	out := make([]sentiment.Analysis, len(mams))
+	outSent := make([]sentiment.Analysis, len(sents))
+	var outTw []sentiment.Analysis
+	if o.tweetDev {
+		outTw = make([]sentiment.Analysis, len(tweets))
+	}
+	errs := make([]error, k)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for f := 0; f < k; f++ {
+		wg.Add(1)
+		go func(f int) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			sub := make([]sample, 0, len(train))
+			sub = append(sub, train[:tweetStart]...)
+			for i := range tweets {
+				if twFold[i] != f {
+					sub = append(sub, train[tweetStart+i])
+				}
+			}
+			for i := 0; i < nIMDb; i++ {
+				if imdbFold[i] != f {
+					sub = append(sub, train[imdbStart+i])
+				}
+			}
+			for i := range mams {
+				if fold[i] != f {
+					sub = append(sub, train[mamsStart+i])
+				}
+			}
+			model, _, err := trainStage1(sub, o, o.seed+int64(f)+1, cal, nil)
+			if err != nil {
+				errs[f] = err
+				return
+			}
+			for i, e := range mams {
+				if fold[i] == f {
+					out[i] = model.Analyze(e.Text)
+				}
+			}
+			for i, e := range sents {
+				if imdbFold[e.review] == f {
+					outSent[i] = model.Analyze(e.text)
+				}
+			}
+			for i, e := range tweets {
+				if twFold[i] == f {
+					outTw[i] = model.Analyze(e.Text)
+				}
+			}
+		}(f)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return out, outSent, outTw, nil
+}
+
+// Sources of the stage-2 dev pool.
+const (
+	srcMAMS  = iota // MAMS-ATSA val + cross-fitted MAMS-ATSA train
+	srcSST          // SST-2 dev
+	srcSent         // sentences of cross-fitted IMDb train reviews
+	srcTweet        // TweetEval val
+	numSrc
+)
+
+// evalPoolSize is the size of the part of the MIXED evaluation pool each
+// dev source stands for (public test-set sizes; no test text is read):
+// MAMS-ATSA test 500 sentences; SST-2 test 1821 sentences; UCI 3000 review
+// sentences; TweetEval test 12284 tweets.
+var evalPoolSize = [numSrc]float64{500, 1821, 3000, 12284}
+
+type mixEx struct {
+	x    [sentiment.NumMix]float64 // stage-2 features
+	lmax float64                   // log of the largest calibrated stage-1 probability
+	y    float64                   // 1 = has both a positive and a negative aspect
+	src  int
+	w    float64 // evaluation-pool weight
+	fit  bool    // stage 2 is fitted on it (else it only enters the estimate)
+}
+
+// margin is the stage-2 MIXED logit minus the logit at which MIXED becomes
+// the arg-max label (MIXED wins iff P(mixed) > (1-P(mixed))*max p).
+func (ex *mixEx) margin(wv [sentiment.NumMix]float64, bv float64) float64 {
+	z := bv
+	for k, v := range ex.x {
+		z += wv[k] * v
+	}
+	return z - ex.lmax
+}
+
+func countMixed(pool []mixEx) int {
+	n := 0
+	for _, ex := range pool {
+		if ex.y == 1 {
+			n++
+		}
+	}
+	return n
+}
+
+// stratifiedFolds assigns pool examples to k folds, seeded, with each
+// (source, label) group spread evenly.
+func stratifiedFolds(pool []mixEx, k int, seed int64) []int {
+	fold := make([]int, len(pool))
+	rng := rand.New(rand.NewSource(seed + 104729))
+	for src := 0; src < numSrc; src++ {
+		for _, y := range []float64{0, 1} {
+			var idx []int
+			for i, ex := range pool {
+				if ex.src == src && ex.y == y {
+					idx = append(idx, i)
+				}
+			}
+			for r, j := range rng.Perm(len(idx)) {
+				fold[idx[j]] = r % k
+			}
+		}
+	}
+	return fold
+}
+
+// fitMix fits the stage-2 logistic regression on pool[idx] (full-batch Adam,
+// L2 on the weights).
+func fitMix(pool []mixEx, idx []int, o options) ([sentiment.NumMix]float64, float64) {
+	var wv [sentiment.NumMix]float64
+	bv := 0.0
+	var mw, vw [sentiment.NumMix + 1]float64
+	sw := 0.0
+	for _, i := range idx {
+		sw += fitWeight(&pool[i], o)
+	}
+	const lr, b1, b2 = 0.05, 0.9, 0.999
+	for it := 1; it <= 3000; it++ {
+		var g [sentiment.NumMix + 1]float64
+		for _, i := range idx {
+			ex := &pool[i]
+			z := bv
+			for k, v := range ex.x {
+				z += wv[k] * v
+			}
+			d := (1/(1+math.Exp(-z)) - ex.y) * fitWeight(ex, o)
+			for k, v := range ex.x {
+				g[k] += d * v
+			}
+			g[sentiment.NumMix] += d
+		}
+		for k := range g {
+			g[k] /= sw
+			if k < sentiment.NumMix {
+				g[k] += o.mixL2 * wv[k]
+			}
+			mw[k] = b1*mw[k] + (1-b1)*g[k]
+			vw[k] = b2*vw[k] + (1-b2)*g[k]*g[k]
+			step := lr * (mw[k] / (1 - math.Pow(b1, float64(it)))) / (math.Sqrt(vw[k]/(1-math.Pow(b2, float64(it)))) + 1e-8)
+			if k < sentiment.NumMix {
+				wv[k] -= step
+			} else {
+				bv -= step
+			}
+		}
+	}
+	return wv, bv
+}
+
+func fitWeight(ex *mixEx, o options) float64 {
+	if o.mixWeighted {
+		return ex.w
+	}
+	return 1
+}
+
+// opPoint is the dev estimate of the MIXED target at one offset: recall
+// over the MAMS dev sentences with both polarities and precision over the
+// evaluation-pool-weighted dev pool.
+type opPoint struct {
+	recall, prec float64
+	tp           float64
+	fp           [numSrc]float64 // estimated false positives on each evaluation-pool part
+}
+
+func operating(pool []mixEx, margins []float64, d float64) opPoint {
+	var op opPoint
+	pos, hit := 0, 0
+	for i := range pool {
+		ex := &pool[i]
+		pred := margins[i]+d > 0
+		if ex.y == 1 {
+			pos++
+			if pred {
+				hit++
+				op.tp += ex.w
+			}
+		} else if pred {
+			op.fp[ex.src] += ex.w
+		}
+	}
+	op.recall = float64(hit) / math.Max(1, float64(pos))
+	fp := 0.0
+	for _, v := range op.fp {
+		fp += v
+	}
+	op.prec = op.tp / math.Max(1e-9, op.tp+fp)
+	return op
+}

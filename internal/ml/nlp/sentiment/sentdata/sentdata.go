@@ -203,6 +203,20 @@ func UCI(dir string) ([]Example, error) {
 	return out, nil
 }
 
+// UCISources returns the source column (amazon, imdb or yelp) of
+// sentiment_uci_labelled_sentences/all_labelled.csv, aligned with UCI.
+func UCISources(dir string) ([]string, error) {
+	rows, err := readCSV(filepath.Join(dir, "sentiment_uci_labelled_sentences", "all_labelled.csv"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = r[0]
+	}
+	return out, nil
+}
+
 // MAMSExample is a MAMS sentence with its sentence-level label: Mixed when
 // it has both a positive and a negative aspect, else Positive/Negative when
 // it has an aspect of that polarity, else Neutral.
