@@ -13,9 +13,9 @@
 // transaction (autocommit or not) commits or rolls it back as any write.
 //
 // The fast path only takes loads whose result it can guarantee to equal
-// the engine's: a table with a primary key and no secondary indexes,
-// triggers, foreign keys, CHECK constraints, AUTO_INCREMENT or generated
-// columns; no column list, user variables or SET clause; and data where
+// the engine's: a table with a primary key, no unique (or full-text,
+// spatial, vector) secondary indexes, triggers, foreign keys, CHECK
+// constraints, AUTO_INCREMENT or generated columns; no column list, user variables or SET clause; and data where
 // every line has one field per column, every value converts cleanly and is
 // allowed by the column, and no key already exists. Anything else —
 // decided before the session is touched — makes Load report that it did
@@ -37,6 +37,7 @@ import (
 	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb/durable"
 	"github.com/dolthub/dolt/go/libraries/doltcore/schema"
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dsess"
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/index"
 	"github.com/dolthub/dolt/go/store/pool"
 	"github.com/dolthub/dolt/go/store/prolly"
 	"github.com/dolthub/dolt/go/store/prolly/tree"
@@ -103,9 +104,19 @@ type target struct {
 	tableName doltdb.TableName
 	root      doltdb.RootValue
 	table     *doltdb.Table
+	schema    schema.Schema
 	rows      prolly.Map
 	keyMap    val.OrdinalMapping // key tuple field -> column
 	valMap    val.OrdinalMapping // value tuple field -> column
+	indexes   []secondary
+}
+
+// secondary is a non-unique secondary index; its keys are built from each
+// row's primary key and value tuples by Dolt's own builder, the one CREATE
+// INDEX uses on existing rows.
+type secondary struct {
+	def  schema.Index
+	rows prolly.Map
 }
 
 func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
@@ -198,12 +209,25 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 	switch {
 	case schema.IsKeyless(sch):
 		return nil, notApplicable("the table has no primary key")
-	case sch.Indexes().Count() > 0:
-		return nil, notApplicable("the table has secondary indexes")
 	case schema.HasAutoIncrement(sch):
 		return nil, notApplicable("the table has an AUTO_INCREMENT column")
 	case sch.GetAllCols().StoredSize() != len(ld.DestSch) || sch.GetAllCols().Size() != len(ld.DestSch):
 		return nil, notApplicable("the table has generated columns")
+	}
+	t.schema = sch
+	for _, def := range sch.Indexes().AllIndexes() {
+		if def.IsUnique() || def.IsFullText() || def.IsSpatial() || def.IsVector() {
+			return nil, notApplicable("index %s is unique, full-text, spatial or vector", def.Name())
+		}
+		idx, err := tbl.GetIndexRowData(ctx, def.Name())
+		if err != nil {
+			return nil, fmt.Errorf("bulk load: index %s: %w", def.Name(), err)
+		}
+		m, err := durable.ProllyMapFromIndex(idx)
+		if err != nil {
+			return nil, notApplicable("index %s storage: %v", def.Name(), err)
+		}
+		t.indexes = append(t.indexes, secondary{def: def, rows: m})
 	}
 	for _, c := range ld.DestSch {
 		if c.Generated != nil || c.Virtual || c.AutoIncrement {
@@ -246,7 +270,10 @@ type chunk struct {
 	err  error
 }
 
-type kv struct{ k, v val.Tuple }
+type kv struct {
+	k, v val.Tuple
+	sec  []val.Tuple // one key per secondary index
+}
 
 // load converts the file in parallel and writes the rows in file order.
 func (t *target) load(ctx *sql.Context) (int64, error) {
@@ -257,6 +284,12 @@ func (t *target) load(ctx *sql.Context) (int64, error) {
 	defer file.Close()
 
 	workers := runtime.GOMAXPROCS(0)
+	encoders := make([]*encoder, workers)
+	for i := range encoders {
+		if encoders[i], err = t.newEncoder(ctx); err != nil {
+			return 0, err
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	todo := make(chan *chunk, workers)
 	inOrder := make(chan *chunk, 2*workers)
@@ -265,9 +298,8 @@ func (t *target) load(ctx *sql.Context) (int64, error) {
 		defer close(inOrder)
 		return t.read(gctx, file, todo, inOrder)
 	})
-	for i := 0; i < workers; i++ {
+	for _, enc := range encoders {
 		g.Go(func() error {
-			enc := t.newEncoder(ctx)
 			for c := range todo {
 				c.kvs, c.err = enc.encode(c)
 				close(c.done)
@@ -345,6 +377,10 @@ func (t *target) read(ctx context.Context, r io.Reader, todo, inOrder chan<- *ch
 // makes the result the session's working root.
 func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *chunk) (int64, error) {
 	mut := t.rows.Mutate()
+	secMuts := make([]*prolly.MutableMap, len(t.indexes))
+	for i, ix := range t.indexes {
+		secMuts[i] = ix.rows.Mutate()
+	}
 	kd, _ := t.rows.Descriptors()
 	count, err := t.rows.Count()
 	if err != nil {
@@ -380,6 +416,11 @@ func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *c
 			if err := mut.Put(ctx, e.k, e.v); err != nil {
 				return 0, fmt.Errorf("bulk load: %w", err)
 			}
+			for i, sk := range e.sec {
+				if err := secMuts[i].Put(ctx, sk, val.EmptyTuple); err != nil {
+					return 0, fmt.Errorf("bulk load: index %s: %w", t.indexes[i].def.Name(), err)
+				}
+			}
 			prev = e.k
 			n++
 		}
@@ -395,6 +436,15 @@ func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *c
 	tbl, err := t.table.UpdateRows(ctx, durable.IndexFromProllyMap(m))
 	if err != nil {
 		return 0, fmt.Errorf("bulk load: %w", err)
+	}
+	for i, ix := range t.indexes {
+		m, err := secMuts[i].Map(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("bulk load: index %s: %w", ix.def.Name(), err)
+		}
+		if tbl, err = tbl.SetIndexRows(ctx, ix.def.Name(), durable.IndexFromProllyMap(m)); err != nil {
+			return 0, fmt.Errorf("bulk load: index %s: %w", ix.def.Name(), err)
+		}
 	}
 	root, err := t.root.PutTable(ctx, t.tableName, tbl)
 	if err != nil {
@@ -414,18 +464,28 @@ type encoder struct {
 	row    sql.Row
 	ns     tree.NodeStore
 	kb, vb *val.TupleBuilder
+	sec    []index.SecondaryKeyBuilder
 	pool   pool.BuffPool
 }
 
-func (t *target) newEncoder(ctx *sql.Context) *encoder {
+func (t *target) newEncoder(ctx *sql.Context) (*encoder, error) {
 	kd, vd := t.rows.Descriptors()
 	ns := t.rows.NodeStore()
-	return &encoder{
+	e := &encoder{
 		t: t, ctx: ctx, split: splitter{f: &t.format},
 		row: make(sql.Row, len(t.cols)), ns: ns,
 		kb: val.NewTupleBuilder(kd, ns), vb: val.NewTupleBuilder(vd, ns),
 		pool: pool.NewBuffPool(),
 	}
+	for _, ix := range t.indexes {
+		ikd, _ := ix.rows.Descriptors()
+		b, err := index.NewSecondaryKeyBuilder(ctx, t.tableName.Name, t.schema, ix.def, ikd, e.pool, ns)
+		if err != nil {
+			return nil, notApplicable("index %s: %v", ix.def.Name(), err)
+		}
+		e.sec = append(e.sec, b)
+	}
+	return e, nil
 }
 
 func (e *encoder) encode(c *chunk) ([]kv, error) {
@@ -458,7 +518,16 @@ func (e *encoder) encode(c *chunk) ([]kv, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, kv{k, v})
+		var sec []val.Tuple
+		if len(e.sec) > 0 {
+			sec = make([]val.Tuple, len(e.sec))
+			for i, b := range e.sec {
+				if sec[i], err = b.SecondaryKeyFromRow(e.ctx, k, v); err != nil {
+					return nil, notApplicable("index key: %v", err)
+				}
+			}
+		}
+		out = append(out, kv{k, v, sec})
 	}
 }
 
