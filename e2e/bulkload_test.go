@@ -465,3 +465,44 @@ func TestBulkLoadSecondaryIndexes(t *testing.T) {
 	require.Equal(t, dump(t, db, "SELECT id FROM load_on WHERE g + 0 = 1000 ORDER BY id"), dump(t, db, "SELECT id FROM load_on WHERE g = 1000 ORDER BY id"))
 	require.EqualValues(t, 11, queryInt(t, db, "SELECT COUNT(*) FROM load_on WHERE g = 1000"))
 }
+
+// TestBulkLoadMoreTypes: the remaining column types, character sets and a
+// table in another database give the same rows by both paths.
+func TestBulkLoadMoreTypes(t *testing.T) {
+	gw, _, db := s3Setup(t)
+	const ddl = `CREATE TABLE %s (id INT PRIMARY KEY, tu TINYINT UNSIGNED, sm SMALLINT, md MEDIUMINT, fl FLOAT,
+		bt BIT(8), yr YEAR, tm TIME, ts TIMESTAMP(6), ch CHAR(5), bn BINARY(4), bl BLOB, st SET('x','y','z'),
+		l1 VARCHAR(10) CHARACTER SET latin1, u8 VARCHAR(10) COLLATE utf8mb4_0900_ai_ci, dbl DOUBLE, big BIGINT UNSIGNED)`
+	rows := []string{
+		"1\t255\t-32768\t8388607\t3.25\t1\t2024\t12:34:56\t2024-05-06 07:08:09.123456\tab  \tab\tblob\\0data\tx,z\tcafé\tÅngström\t-0\t18446744073709551615",
+		"2\t0\t0\t0\t-1.5e10\t0\t1901\t-838:59:59\t1970-01-01 00:00:01\t\tz\t\tz\tplain\tx\t1e-300\t0",
+		"3\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N\t\\N",
+		"4\t7\t7\t7\t0.1\t7\t0\t00:00:00\t2038-01-19 03:14:07\tfive5\tfour\t\\\\\ty,x\tÿ\t😀\t0.1\t9223372036854775808",
+	}
+	gw.Put("types2/rows", []byte(strings.Join(rows, "\n")+"\n"))
+	require.True(t, loadBoth(t, db, gw.URI("types2/rows"), ddl, ""), "every value here converts cleanly")
+
+	// One value per row, so each type's outcome is seen on its own.
+	types := []string{"TINYINT UNSIGNED", "SMALLINT", "MEDIUMINT", "FLOAT", "BIT(8)", "YEAR", "TIME", "TIMESTAMP(6)",
+		"CHAR(5)", "BINARY(4)", "BLOB", "SET('x','y','z')", "VARCHAR(10) CHARACTER SET latin1",
+		"VARCHAR(10) COLLATE utf8mb4_0900_ai_ci", "DOUBLE", "BIGINT UNSIGNED"}
+	for ci, typ := range types {
+		var body strings.Builder
+		for ri, r := range rows {
+			fmt.Fprintf(&body, "%d\t%s\n", ri, strings.Split(r, "\t")[ci+1])
+		}
+		key := fmt.Sprintf("types2/%d", ci)
+		gw.Put(key, []byte(body.String()))
+		f := loadBoth(t, db, gw.URI(key), "CREATE TABLE %s (id INT PRIMARY KEY, v "+typ+")", "")
+		t.Logf("%s: bulk path %v", typ, f)
+	}
+
+	// A table in another database than the session's.
+	mustExec(t, db, "CREATE DATABASE other", "CREATE TABLE other.o (id INT PRIMARY KEY, v VARCHAR(10))")
+	gw.Put("other/rows", []byte("1\ta\n2\tb\n"))
+	before := globalStatus(t, db, "Sibyl_load_data_fast")["Sibyl_load_data_fast"]
+	require.EqualValues(t, 2, execRows(t, db, fmt.Sprintf("LOAD DATA FROM S3 '%s' INTO TABLE other.o", gw.URI("other/rows"))))
+	require.EqualValues(t, 1, globalStatus(t, db, "Sibyl_load_data_fast")["Sibyl_load_data_fast"]-before)
+	require.Equal(t, []string{`"1"|"a"`, `"2"|"b"`}, dump(t, db, "SELECT * FROM other.o ORDER BY id"))
+	require.EqualValues(t, 0, queryInt(t, db, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'io' AND table_name = 'o'"))
+}
