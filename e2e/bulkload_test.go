@@ -506,3 +506,69 @@ func TestBulkLoadMoreTypes(t *testing.T) {
 	require.Equal(t, []string{`"1"|"a"`, `"2"|"b"`}, dump(t, db, "SELECT * FROM other.o ORDER BY id"))
 	require.EqualValues(t, 0, queryInt(t, db, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'io' AND table_name = 'o'"))
 }
+
+// TestBulkLoadLocalInfile: LOAD DATA LOCAL INFILE (the client sends the
+// file) takes the bulk path through a temporary copy, from the Go driver
+// and from the mariadb CLI, with LOCAL's semantics: errors become
+// warnings, FILE is not needed, local_infile must be ON (error 3948).
+func TestBulkLoadLocalInfile(t *testing.T) {
+	srv := testserver.Start(t)
+	mustExec(t, srv.DB(""), "CREATE DATABASE io", "CREATE USER client IDENTIFIED BY 'pw'", "GRANT INSERT, SELECT ON io.* TO client")
+	db := srv.Open(srv.DSN("client", "pw", "io", "allowAllFiles=true"))
+	db.SetMaxOpenConns(1)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rows.csv")
+	var body strings.Builder
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(&body, "%d,%d.25,name %d\n", i, i, i)
+	}
+	require.NoError(t, os.WriteFile(file, []byte(body.String()), 0o644))
+	const ddl = "CREATE TABLE %s (id INT PRIMARY KEY, amount DECIMAL(10,2), name VARCHAR(20))"
+	load := func(table string) string {
+		return fmt.Sprintf("LOAD DATA LOCAL INFILE '%s' INTO TABLE %s FIELDS TERMINATED BY ','", file, table)
+	}
+
+	mustExec(t, srv.DB(""), "CREATE TABLE io.off_first (id INT PRIMARY KEY)")
+	_, err := db.Exec(load("off_first"))
+	n, _ := mysqlErr(t, err)
+	require.EqualValues(t, 3948, n, "local_infile is OFF by default, as in MySQL 8")
+	mustExec(t, srv.DB(""), "SET GLOBAL local_infile = 1")
+
+	var dumps [2][]string
+	for i, on := range []string{"ON", "OFF"} {
+		name := "l_" + strings.ToLower(on)
+		mustExec(t, srv.DB(""), fmt.Sprintf("CREATE TABLE io.%s (id INT PRIMARY KEY, amount DECIMAL(10,2), name VARCHAR(20))", name))
+		mustExec(t, db, "SET sibyl_load_data_fast_path = "+on)
+		before := globalStatus(t, srv.DB(""), "Sibyl_load_data_fast")["Sibyl_load_data_fast"]
+		require.EqualValues(t, 20000, execRows(t, db, load(name)))
+		after := globalStatus(t, srv.DB(""), "Sibyl_load_data_fast")["Sibyl_load_data_fast"]
+		require.EqualValues(t, map[string]int64{"ON": 1, "OFF": 0}[on], after-before)
+		dumps[i] = dump(t, db, "SELECT * FROM "+name+" ORDER BY id")
+	}
+	require.Equal(t, dumps[1], dumps[0])
+	mustExec(t, db, "SET sibyl_load_data_fast_path = ON")
+
+	// LOCAL turns duplicate keys into warnings (IGNORE), by either path.
+	res, err := db.Exec(load("l_on"))
+	require.NoError(t, err, "LOCAL implies IGNORE")
+	affected, _ := res.RowsAffected()
+	require.Zero(t, affected)
+	warnings := dump(t, db, "SHOW WARNINGS")
+	require.NotEmpty(t, warnings)
+	require.Contains(t, warnings[0], "1062")
+	require.EqualValues(t, 20000, queryInt(t, db, "SELECT COUNT(*) FROM l_on"))
+
+	// The mariadb CLI sends the file the same way.
+	mustExec(t, srv.DB(""), fmt.Sprintf(ddl, "io.cli"))
+	out, err := srv.Mariadb(load("cli")+";\nSHOW STATUS LIKE 'Sibyl_load_data_fast';\n", "--local-infile=1", "-uclient", "-ppw", "io")
+	require.NoError(t, err, out)
+	require.EqualValues(t, 20000, queryInt(t, db, "SELECT COUNT(*) FROM cli"))
+	require.Equal(t, dumps[0], dump(t, db, "SELECT * FROM cli ORDER BY id"))
+
+	// Without INSERT on the table: denied, whatever LOCAL.
+	mustExec(t, srv.DB(""), "CREATE DATABASE other", fmt.Sprintf(ddl, "other.t"))
+	_, err = db.Exec(load("other.t"))
+	n, _ = mysqlErr(t, err)
+	require.Contains(t, []uint16{1044, 1142}, n, "%v", err)
+	require.EqualValues(t, 0, queryInt(t, srv.DB(""), "SELECT COUNT(*) FROM other.t"))
+}

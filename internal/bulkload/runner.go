@@ -93,6 +93,18 @@ func enabled(ctx *sql.Context) bool {
 	return true
 }
 
+// TempFile creates a file for data to be loaded: in secure_file_priv, so
+// that the engine's LOAD DATA INFILE may read it too, or the system's
+// temporary directory when secure_file_priv is empty. The caller removes it.
+func TempFile(prefix string) (*os.File, error) {
+	_, v, _ := sql.SystemVariables.GetGlobal("secure_file_priv")
+	dir, _ := v.(string)
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	return os.CreateTemp(dir, prefix+"*")
+}
+
 // insideSecureFilePriv reports whether the engine would let LOAD DATA
 // INFILE read path. The bulk path reads the file itself, so it checks
 // first; when the answer is no, the engine runs and reports MySQL's error.

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -62,11 +61,7 @@ func (s *Service) Import(ctx *sql.Context, spec ImportSpec) (sql.RowIter, error)
 		return nil, err
 	}
 
-	dir := secureFilePriv()
-	if dir == "" {
-		dir = os.TempDir()
-	}
-	tmp, err := os.CreateTemp(dir, ".sibyl-load-s3-*")
+	tmp, err := bulkload.TempFile(".sibyl-load-s3-")
 	if err != nil {
 		return nil, fmt.Errorf("create temporary file for LOAD DATA FROM S3: %w", err)
 	}
