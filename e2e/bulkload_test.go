@@ -172,7 +172,7 @@ func TestBulkLoadRandomLines(t *testing.T) {
 }
 
 // TestBulkLoadTablesItLeavesToTheEngine: tables whose rules the bulk path
-// does not apply (unique indexes, triggers, foreign keys, CHECK,
+// does not apply (triggers, foreign keys, CHECK,
 // AUTO_INCREMENT, generated columns) and statements with a column list or
 // SET load through the engine, with the engine's results.
 func TestBulkLoadTablesItLeavesToTheEngine(t *testing.T) {
@@ -182,7 +182,6 @@ func TestBulkLoadTablesItLeavesToTheEngine(t *testing.T) {
 	mustExec(t, db, "CREATE TABLE parent (v INT PRIMARY KEY)", "INSERT INTO parent VALUES (10),(20),(30)",
 		"CREATE TABLE audit (n INT)")
 	for _, tc := range []struct{ name, ddl, after, options string }{
-		{"unique index", "CREATE TABLE %s (id INT PRIMARY KEY, v INT UNIQUE)", "", ""},
 		{"trigger", "CREATE TABLE %s (id INT PRIMARY KEY, v INT)", "CREATE TRIGGER %[1]s_t AFTER INSERT ON %[1]s FOR EACH ROW INSERT INTO audit VALUES (NEW.v)", ""},
 		{"foreign key", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, FOREIGN KEY (v) REFERENCES parent(v))", "", ""},
 		{"check", "CREATE TABLE %s (id INT PRIMARY KEY, v INT CHECK (v < 25))", "", ""},
@@ -571,4 +570,56 @@ func TestBulkLoadLocalInfile(t *testing.T) {
 	n, _ = mysqlErr(t, err)
 	require.Contains(t, []uint16{1044, 1142}, n, "%v", err)
 	require.EqualValues(t, 0, queryInt(t, srv.DB(""), "SELECT COUNT(*) FROM other.t"))
+}
+
+// TestBulkLoadUniqueIndexes: unique indexes are checked as Dolt's index
+// writer checks them (indexed columns only, NULLs never collide, the
+// column's collation decides); a collision with the table or within the
+// file leaves the load to the engine, whose error both paths then give.
+func TestBulkLoadUniqueIndexes(t *testing.T) {
+	gw, _, db := s3Setup(t)
+	const ddl = `CREATE TABLE %s (id INT PRIMARY KEY, email VARCHAR(40) COLLATE utf8mb4_0900_ai_ci, a INT, b INT, name VARCHAR(20),
+		UNIQUE KEY (email), UNIQUE KEY (a, b), UNIQUE KEY (name(3)), KEY (b))`
+	var clean strings.Builder
+	for i := 0; i < 5000; i++ {
+		prefix := string([]byte{byte('a' + i/676), byte('a' + i/26%26), byte('a' + i%26)}) // unique in name(3)
+		fmt.Fprintf(&clean, "%d\tuser%d@example.com\t%d\t%d\t%sxyz\n", i, i, i/100, i%100, prefix)
+	}
+	fmt.Fprintf(&clean, "5000\t\\N\t\\N\t1\t\\N\n5001\t\\N\t\\N\t1\t\\N\n") // NULLs never collide
+	for _, tc := range []struct {
+		name, body string
+		fast       bool
+	}{
+		{"unique rows", clean.String(), true},
+		{"duplicate email in the file", "1\tx@example.com\t1\t1\tabc\n2\tx@example.com\t1\t2\tdef\n", false},
+		{"duplicate under the collation", "1\tX@Example.com\t1\t1\tabc\n2\tx@example.com\t1\t2\tdef\n", false},
+		{"duplicate composite", "1\tp@example.com\t1\t1\tabc\n2\tq@example.com\t1\t1\tdef\n", false},
+		{"duplicate prefix", "1\tp@example.com\t1\t1\tabcd\n2\tq@example.com\t1\t2\tabce\n", false},
+		{"partial composite", "1\tp@example.com\t1\t\\N\tabc\n2\tq@example.com\t1\t\\N\tdef\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key := "uniq/" + strings.ReplaceAll(tc.name, " ", "_")
+			gw.Put(key, []byte(tc.body))
+			require.Equal(t, tc.fast, loadBoth(t, db, gw.URI(key), ddl, ""))
+		})
+	}
+
+	// A key that collides with a row already in the table.
+	mustExec(t, db, "DROP TABLE IF EXISTS load_on", fmt.Sprintf(ddl, "load_on"),
+		"INSERT INTO load_on VALUES (100, 'taken@example.com', 9, 9, 'zzz')")
+	gw.Put("uniq/existing", []byte("1\tTAKEN@example.com\t1\t1\tabc\n"))
+	fastBefore := globalStatus(t, db, "Sibyl_load_data_fast")["Sibyl_load_data_fast"]
+	_, err := db.Exec(fmt.Sprintf("LOAD DATA FROM S3 '%s' INTO TABLE load_on", gw.URI("uniq/existing")))
+	n, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1062, n, "%v", err)
+	require.Equal(t, fastBefore, globalStatus(t, db, "Sibyl_load_data_fast")["Sibyl_load_data_fast"])
+	require.EqualValues(t, 1, queryInt(t, db, "SELECT COUNT(*) FROM load_on"))
+
+	// The bulk-built unique index still refuses later duplicates.
+	gw.Put("uniq/more", []byte("1\tnew@example.com\t1\t1\tabc\n"))
+	require.EqualValues(t, 1, execRows(t, db, fmt.Sprintf("LOAD DATA FROM S3 '%s' INTO TABLE load_on", gw.URI("uniq/more"))))
+	require.Greater(t, globalStatus(t, db, "Sibyl_load_data_fast")["Sibyl_load_data_fast"], fastBefore)
+	_, err = db.Exec("INSERT INTO load_on VALUES (3, 'NEW@example.com', 5, 5, 'qqq')")
+	n, _ = mysqlErr(t, err)
+	require.EqualValues(t, 1062, n, "%v", err)
 }

@@ -13,11 +13,11 @@
 // transaction (autocommit or not) commits or rolls it back as any write.
 //
 // The fast path only takes loads whose result it can guarantee to equal
-// the engine's: a table with a primary key, no unique (or full-text,
-// spatial, vector) secondary indexes, triggers, foreign keys, CHECK
-// constraints, AUTO_INCREMENT or generated columns; no column list, user variables or SET clause; and data where
+// the engine's: a table with a primary key, no full-text, spatial or
+// vector indexes, triggers, foreign keys, CHECK constraints,
+// AUTO_INCREMENT or generated columns; no column list, user variables or SET clause; and data where
 // every line has one field per column, every value converts cleanly and is
-// allowed by the column, and no key already exists. Anything else —
+// allowed by the column, and no primary or unique key already exists. Anything else —
 // decided before the session is touched — makes Load report that it did
 // not apply, and the caller runs the engine's LOAD DATA, which then gives
 // MySQL's errors, warnings and IGNORE/REPLACE behaviour.
@@ -111,12 +111,41 @@ type target struct {
 	indexes   []secondary
 }
 
-// secondary is a non-unique secondary index; its keys are built from each
-// row's primary key and value tuples by Dolt's own builder, the one CREATE
-// INDEX uses on existing rows.
+// secondary is a secondary index; its keys are built from each row's
+// primary key and value tuples by Dolt's own builder, the one CREATE INDEX
+// uses on existing rows. A unique index's key is looked up by its indexed
+// columns first, as Dolt's index writer does.
 type secondary struct {
 	def  schema.Index
 	rows prolly.Map
+}
+
+// collides reports whether sk's indexed columns (its first def.Count()
+// fields; the primary key follows) already occur in the unique index mut,
+// as Dolt's prollySecondaryIndexWriter.checkForUniqueKeyErr decides: a
+// NULL part never collides.
+func (s secondary) collides(ctx context.Context, mut *prolly.MutableMap, pb *val.TupleBuilder, sk val.Tuple) (bool, error) {
+	n := s.def.Count()
+	for i := 0; i < n; i++ {
+		if sk.FieldIsNull(i) {
+			return false, nil
+		}
+		pb.PutRaw(i, sk.GetField(i))
+	}
+	prefix, err := pb.Build(pool.NewBuffPool())
+	if err != nil {
+		return false, err
+	}
+	iter, err := mut.IterRange(ctx, prolly.PrefixRange(ctx, prefix, pb.Desc))
+	if err != nil {
+		return false, err
+	}
+	if _, _, err := iter.Next(ctx); err == io.EOF {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
@@ -216,8 +245,8 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 	}
 	t.schema = sch
 	for _, def := range sch.Indexes().AllIndexes() {
-		if def.IsUnique() || def.IsFullText() || def.IsSpatial() || def.IsVector() {
-			return nil, notApplicable("index %s is unique, full-text, spatial or vector", def.Name())
+		if def.IsFullText() || def.IsSpatial() || def.IsVector() {
+			return nil, notApplicable("index %s is full-text, spatial or vector", def.Name())
 		}
 		idx, err := tbl.GetIndexRowData(ctx, def.Name())
 		if err != nil {
@@ -378,8 +407,13 @@ func (t *target) read(ctx context.Context, r io.Reader, todo, inOrder chan<- *ch
 func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *chunk) (int64, error) {
 	mut := t.rows.Mutate()
 	secMuts := make([]*prolly.MutableMap, len(t.indexes))
+	prefixBuilders := make([]*val.TupleBuilder, len(t.indexes)) // unique indexes only
 	for i, ix := range t.indexes {
 		secMuts[i] = ix.rows.Mutate()
+		if ix.def.IsUnique() {
+			ikd, _ := ix.rows.Descriptors()
+			prefixBuilders[i] = val.NewTupleBuilder(ikd.PrefixDesc(ix.def.Count()), ix.rows.NodeStore())
+		}
 	}
 	kd, _ := t.rows.Descriptors()
 	count, err := t.rows.Count()
@@ -417,6 +451,15 @@ func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *c
 				return 0, fmt.Errorf("bulk load: %w", err)
 			}
 			for i, sk := range e.sec {
+				if pb := prefixBuilders[i]; pb != nil {
+					dup, err := t.indexes[i].collides(ctx, secMuts[i], pb, sk)
+					if err != nil {
+						return 0, fmt.Errorf("bulk load: index %s: %w", t.indexes[i].def.Name(), err)
+					}
+					if dup {
+						return 0, notApplicable("duplicate key in unique index %s", t.indexes[i].def.Name())
+					}
+				}
 				if err := secMuts[i].Put(ctx, sk, val.EmptyTuple); err != nil {
 					return 0, fmt.Errorf("bulk load: index %s: %w", t.indexes[i].def.Name(), err)
 				}
