@@ -128,6 +128,7 @@ func (s secondary) collides(ctx context.Context, mut *prolly.MutableMap, pb *val
 	n := s.def.Count()
 	for i := 0; i < n; i++ {
 		if sk.FieldIsNull(i) {
+			pb.Recycle()
 			return false, nil
 		}
 		pb.PutRaw(i, sk.GetField(i))
