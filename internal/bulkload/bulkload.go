@@ -120,13 +120,49 @@ type secondary struct {
 	rows prolly.Map
 }
 
+// indexWriter puts one secondary index's keys during a load.
+type indexWriter struct {
+	def schema.Index
+	mut *prolly.MutableMap
+	// prefix builds a unique index's indexed columns, for the collision
+	// check; nil for other indexes.
+	prefix *val.TupleBuilder
+}
+
+func (s secondary) writer() *indexWriter {
+	w := &indexWriter{def: s.def, mut: s.rows.Mutate()}
+	if s.def.IsUnique() {
+		kd, _ := s.rows.Descriptors()
+		w.prefix = val.NewTupleBuilder(kd.PrefixDesc(s.def.Count()), s.rows.NodeStore())
+	}
+	return w
+}
+
+// put adds the index key sk; a unique index first checks it does not
+// collide (which leaves the load to the engine).
+func (w *indexWriter) put(ctx context.Context, sk val.Tuple) error {
+	if w.prefix != nil {
+		dup, err := w.collides(ctx, sk)
+		if err != nil {
+			return fmt.Errorf("bulk load: index %s: %w", w.def.Name(), err)
+		}
+		if dup {
+			return notApplicable("duplicate key in unique index %s", w.def.Name())
+		}
+	}
+	if err := w.mut.Put(ctx, sk, val.EmptyTuple); err != nil {
+		return fmt.Errorf("bulk load: index %s: %w", w.def.Name(), err)
+	}
+	return nil
+}
+
 // collides reports whether sk's indexed columns (its first def.Count()
-// fields; the primary key follows) already occur in the unique index mut,
-// as Dolt's prollySecondaryIndexWriter.checkForUniqueKeyErr decides: a
-// NULL part never collides.
-func (s secondary) collides(ctx context.Context, mut *prolly.MutableMap, pb *val.TupleBuilder, sk val.Tuple) (bool, error) {
-	n := s.def.Count()
-	for i := 0; i < n; i++ {
+// fields; the primary key follows) already occur in the index, as Dolt's
+// prollySecondaryIndexWriter.checkForUniqueKeyErr decides: a NULL part
+// never collides.
+func (w *indexWriter) collides(ctx context.Context, sk val.Tuple) (bool, error) {
+	pb := w.prefix
+	for i := 0; i < w.def.Count(); i++ {
 		if sk.FieldIsNull(i) {
 			pb.Recycle()
 			return false, nil
@@ -137,7 +173,7 @@ func (s secondary) collides(ctx context.Context, mut *prolly.MutableMap, pb *val
 	if err != nil {
 		return false, err
 	}
-	iter, err := mut.IterRange(ctx, prolly.PrefixRange(ctx, prefix, pb.Desc))
+	iter, err := w.mut.IterRange(ctx, prolly.PrefixRange(ctx, prefix, pb.Desc))
 	if err != nil {
 		return false, err
 	}
@@ -162,7 +198,7 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 			// Children leaves out the source, analyzed on its own.
 			ins = n
 			transform.Inspect(n.Source, inspect)
-		case *plan.TriggerExecutor, *plan.ForeignKeyHandler, *plan.BeginEndBlock:
+		case *plan.ForeignKeyHandler:
 			other = fmt.Sprintf("%T", n)
 		}
 		return true
@@ -172,7 +208,7 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 	case ld == nil || ins == nil:
 		return nil, notApplicable("not a LOAD DATA plan")
 	case other != "":
-		return nil, notApplicable("the table has triggers or foreign keys (%s)", other)
+		return nil, notApplicable("the table has foreign keys (%s)", other)
 	case ld.Local:
 		return nil, notApplicable("LOCAL")
 	case len(ins.Checks()) > 0:
@@ -407,14 +443,9 @@ func (t *target) read(ctx context.Context, r io.Reader, todo, inOrder chan<- *ch
 // makes the result the session's working root.
 func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *chunk) (int64, error) {
 	mut := t.rows.Mutate()
-	secMuts := make([]*prolly.MutableMap, len(t.indexes))
-	prefixBuilders := make([]*val.TupleBuilder, len(t.indexes)) // unique indexes only
+	indexes := make([]*indexWriter, len(t.indexes))
 	for i, ix := range t.indexes {
-		secMuts[i] = ix.rows.Mutate()
-		if ix.def.IsUnique() {
-			ikd, _ := ix.rows.Descriptors()
-			prefixBuilders[i] = val.NewTupleBuilder(ikd.PrefixDesc(ix.def.Count()), ix.rows.NodeStore())
-		}
+		indexes[i] = ix.writer()
 	}
 	kd, _ := t.rows.Descriptors()
 	count, err := t.rows.Count()
@@ -452,17 +483,8 @@ func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *c
 				return 0, fmt.Errorf("bulk load: %w", err)
 			}
 			for i, sk := range e.sec {
-				if pb := prefixBuilders[i]; pb != nil {
-					dup, err := t.indexes[i].collides(ctx, secMuts[i], pb, sk)
-					if err != nil {
-						return 0, fmt.Errorf("bulk load: index %s: %w", t.indexes[i].def.Name(), err)
-					}
-					if dup {
-						return 0, notApplicable("duplicate key in unique index %s", t.indexes[i].def.Name())
-					}
-				}
-				if err := secMuts[i].Put(ctx, sk, val.EmptyTuple); err != nil {
-					return 0, fmt.Errorf("bulk load: index %s: %w", t.indexes[i].def.Name(), err)
+				if err := indexes[i].put(ctx, sk); err != nil {
+					return 0, err
 				}
 			}
 			prev = e.k
@@ -481,13 +503,13 @@ func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *c
 	if err != nil {
 		return 0, fmt.Errorf("bulk load: %w", err)
 	}
-	for i, ix := range t.indexes {
-		m, err := secMuts[i].Map(ctx)
+	for _, w := range indexes {
+		m, err := w.mut.Map(ctx)
 		if err != nil {
-			return 0, fmt.Errorf("bulk load: index %s: %w", ix.def.Name(), err)
+			return 0, fmt.Errorf("bulk load: index %s: %w", w.def.Name(), err)
 		}
-		if tbl, err = tbl.SetIndexRows(ctx, ix.def.Name(), durable.IndexFromProllyMap(m)); err != nil {
-			return 0, fmt.Errorf("bulk load: index %s: %w", ix.def.Name(), err)
+		if tbl, err = tbl.SetIndexRows(ctx, w.def.Name(), durable.IndexFromProllyMap(m)); err != nil {
+			return 0, fmt.Errorf("bulk load: index %s: %w", w.def.Name(), err)
 		}
 	}
 	root, err := t.root.PutTable(ctx, t.tableName, tbl)

@@ -97,8 +97,7 @@ func enabled(ctx *sql.Context) bool {
 // that the engine's LOAD DATA INFILE may read it too, or the system's
 // temporary directory when secure_file_priv is empty. The caller removes it.
 func TempFile(prefix string) (*os.File, error) {
-	_, v, _ := sql.SystemVariables.GetGlobal("secure_file_priv")
-	dir, _ := v.(string)
+	dir := secureFilePriv()
 	if dir == "" {
 		dir = os.TempDir()
 	}
@@ -109,9 +108,8 @@ func TempFile(prefix string) (*os.File, error) {
 // INFILE read path. The bulk path reads the file itself, so it checks
 // first; when the answer is no, the engine runs and reports MySQL's error.
 func insideSecureFilePriv(path string) bool {
-	_, v, ok := sql.SystemVariables.GetGlobal("secure_file_priv")
-	dir, _ := v.(string)
-	if !ok || dir == "" {
+	dir := secureFilePriv()
+	if dir == "" {
 		return true
 	}
 	abs, err := filepath.Abs(path)
@@ -139,4 +137,10 @@ func TableAuth(load *ast.Load) ast.AuthInformation {
 	}
 	return ast.AuthInformation{AuthType: t, TargetType: ast.AuthTargetType_SingleTableIdentifier,
 		TargetNames: []string{load.Table.DbQualifier.String(), load.Table.Name.String()}}
+}
+
+func secureFilePriv() string {
+	_, v, _ := sql.SystemVariables.GetGlobal("secure_file_priv")
+	dir, _ := v.(string)
+	return dir
 }
