@@ -2,6 +2,7 @@ package sqlext
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -117,6 +118,32 @@ func parseExportOptions(c *cursor, spec *s3io.ExportSpec) error {
 		v, err := c.str()
 		return &v, err
 	}
+	// someOf parses one or more of the sub-clauses of FIELDS or LINES, in
+	// any order, each a keyword sequence and a string.
+	type sub struct {
+		words []string
+		dst   **string
+		flag  *bool // set when this sub-clause is given (OPTIONALLY)
+	}
+	someOf := func(subs ...sub) error {
+		for n := 0; ; n++ {
+			i := slices.IndexFunc(subs, func(s sub) bool { return c.accept(s.words...) })
+			if i < 0 {
+				if n == 0 {
+					return SyntaxError(c.near())
+				}
+				return nil
+			}
+			v, err := strPtr()
+			if err != nil {
+				return err
+			}
+			*subs[i].dst = v
+			if subs[i].flag != nil {
+				*subs[i].flag = true
+			}
+		}
+	}
 	o := &spec.Options
 	for !c.done() {
 		var err error
@@ -144,53 +171,18 @@ func parseExportOptions(c *cursor, spec *s3io.ExportSpec) error {
 			}
 			o.Header = c.accept("HEADER")
 		case c.accept("FIELDS"), c.accept("COLUMNS"):
-			if err = once("FIELDS"); err != nil {
-				return err
-			}
-			got := false
-			for {
-				switch {
-				case c.accept("TERMINATED", "BY"):
-					o.FieldsTerminatedBy, err = strPtr()
-				case c.accept("OPTIONALLY", "ENCLOSED", "BY"):
-					o.OptionallyEnclosed = true
-					o.EnclosedBy, err = strPtr()
-				case c.accept("ENCLOSED", "BY"):
-					o.EnclosedBy, err = strPtr()
-				case c.accept("ESCAPED", "BY"):
-					o.EscapedBy, err = strPtr()
-				default:
-					if !got {
-						return SyntaxError(c.near())
-					}
-					goto next
-				}
-				if err != nil {
-					return err
-				}
-				got = true
+			if err = once("FIELDS"); err == nil {
+				err = someOf(
+					sub{[]string{"TERMINATED", "BY"}, &o.FieldsTerminatedBy, nil},
+					sub{[]string{"OPTIONALLY", "ENCLOSED", "BY"}, &o.EnclosedBy, &o.OptionallyEnclosed},
+					sub{[]string{"ENCLOSED", "BY"}, &o.EnclosedBy, nil},
+					sub{[]string{"ESCAPED", "BY"}, &o.EscapedBy, nil})
 			}
 		case c.accept("LINES"):
-			if err = once("LINES"); err != nil {
-				return err
-			}
-			got := false
-			for {
-				switch {
-				case c.accept("STARTING", "BY"):
-					o.LinesStartingBy, err = strPtr()
-				case c.accept("TERMINATED", "BY"):
-					o.LinesTerminatedBy, err = strPtr()
-				default:
-					if !got {
-						return SyntaxError(c.near())
-					}
-					goto next
-				}
-				if err != nil {
-					return err
-				}
-				got = true
+			if err = once("LINES"); err == nil {
+				err = someOf(
+					sub{[]string{"STARTING", "BY"}, &o.LinesStartingBy, nil},
+					sub{[]string{"TERMINATED", "BY"}, &o.LinesTerminatedBy, nil})
 			}
 		case c.accept("MANIFEST"):
 			if err = once("MANIFEST"); err == nil {
@@ -206,7 +198,6 @@ func parseExportOptions(c *cursor, spec *s3io.ExportSpec) error {
 		if err != nil {
 			return err
 		}
-	next:
 	}
 	return nil
 }
