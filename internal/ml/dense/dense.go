@@ -1,7 +1,7 @@
 // Package dense holds what SibylDB's pure-Go learners (linear, kmeans,
 // mlp, rcf) share: the checks every feature matrix must pass before
-// training, and the numerically safe output functions of the linear and
-// neural models.
+// training, and the output kinds of the linear and neural models with
+// their numerically safe link functions.
 package dense
 
 import (
@@ -61,4 +61,44 @@ func Softmax(z []float64) (logSumExp float64) {
 		z[i] /= sum
 	}
 	return maxZ + math.Log(sum)
+}
+
+// Output kinds of the linear and neural models, stored in their JSON as
+// "kind": a kind fixes how many outputs a model has and the link applied
+// to them.
+const (
+	// KindRegression predicts one real value.
+	KindRegression = "regression"
+	// KindLogistic predicts P(class 1) of two classes.
+	KindLogistic = "logistic"
+	// KindSoftmax predicts a probability per class.
+	KindSoftmax = "softmax"
+)
+
+// CheckOutputs reports whether a model of kind may have n outputs.
+func CheckOutputs(kind string, n int) error {
+	switch kind {
+	case KindRegression, KindLogistic:
+		if n != 1 {
+			return fmt.Errorf("%s model has %d outputs, want 1", kind, n)
+		}
+	case KindSoftmax:
+		if n < 2 {
+			return fmt.Errorf("softmax model has %d outputs, want at least 2", n)
+		}
+	default:
+		return fmt.Errorf("unknown model kind %q", kind)
+	}
+	return nil
+}
+
+// Link turns raw outputs into kind's predictions in place: the sigmoid for
+// logistic, softmax for softmax; regression outputs stay as they are.
+func Link(kind string, out []float64) {
+	switch kind {
+	case KindLogistic:
+		out[0] = Sigmoid(out[0])
+	case KindSoftmax:
+		Softmax(out)
+	}
 }

@@ -36,23 +36,12 @@ import (
 	"gonum.org/v1/gonum/floats"
 )
 
-// Model kinds, stored in Model.Kind.
-const (
-	// KindRegression is a ridge regression model with a single output.
-	KindRegression = "regression"
-	// KindLogistic is a binary logistic model whose single output is P(class 1).
-	KindLogistic = "logistic"
-	// KindSoftmax is a multinomial logistic model with one output (a class
-	// probability) per class.
-	KindSoftmax = "softmax"
-)
-
 // Model is a fitted linear model. Output k is Weights[k]·x + Bias[k], passed
 // through the link function implied by Kind. The zero value is not usable;
 // obtain a Model from FitRegression, FitLogistic or by decoding JSON (followed
 // by Validate).
 type Model struct {
-	// Kind is one of KindRegression, KindLogistic or KindSoftmax.
+	// Kind is one of dense.KindRegression, dense.KindLogistic or dense.KindSoftmax.
 	Kind string `json:"kind"`
 	// Weights holds one row of feature weights per output (outputs × features).
 	Weights [][]float64 `json:"weights"`
@@ -89,12 +78,7 @@ func (m *Model) Predict(x []float64, out []float64) {
 	for k, w := range m.Weights {
 		out[k] = dot(w, x) + m.Bias[k]
 	}
-	switch m.Kind {
-	case KindLogistic:
-		out[0] = dense.Sigmoid(out[0])
-	case KindSoftmax:
-		dense.Softmax(out)
-	}
+	dense.Link(m.Kind, out)
 }
 
 // Validate reports whether a (typically freshly decoded) model is internally
@@ -105,17 +89,8 @@ func (m *Model) Validate() error {
 		return errors.New("linear: nil model")
 	}
 	outputs := len(m.Weights)
-	switch m.Kind {
-	case KindRegression, KindLogistic:
-		if outputs != 1 {
-			return fmt.Errorf("linear: %s model must have 1 weight row, has %d", m.Kind, outputs)
-		}
-	case KindSoftmax:
-		if outputs < 2 {
-			return fmt.Errorf("linear: softmax model must have at least 2 weight rows, has %d", outputs)
-		}
-	default:
-		return fmt.Errorf("linear: unknown model kind %q", m.Kind)
+	if err := dense.CheckOutputs(m.Kind, outputs); err != nil {
+		return fmt.Errorf("linear: %w", err)
 	}
 	if len(m.Bias) != outputs {
 		return fmt.Errorf("linear: %d bias values for %d outputs", len(m.Bias), outputs)

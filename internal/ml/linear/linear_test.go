@@ -141,7 +141,7 @@ func TestFitLogisticBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Kind != KindLogistic || m.NumOutputs() != 1 {
+	if m.Kind != dense.KindLogistic || m.NumOutputs() != 1 {
 		t.Fatalf("kind %q with %d outputs, want logistic with 1", m.Kind, m.NumOutputs())
 	}
 	for j, want := range trueW {
@@ -191,7 +191,7 @@ func TestFitLogisticSoftmax(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Kind != KindSoftmax || m.NumOutputs() != 3 {
+	if m.Kind != dense.KindSoftmax || m.NumOutputs() != 3 {
 		t.Fatalf("kind %q with %d outputs, want softmax with 3", m.Kind, m.NumOutputs())
 	}
 	out := make([]float64, 3)
@@ -428,9 +428,9 @@ func BenchmarkPredict(b *testing.B) {
 		outputs  int
 		features int
 	}{
-		{"regression/20", KindRegression, 1, 20},
-		{"logistic/20", KindLogistic, 1, 20},
-		{"softmax5/20", KindSoftmax, 5, 20},
+		{"regression/20", dense.KindRegression, 1, 20},
+		{"logistic/20", dense.KindLogistic, 1, 20},
+		{"softmax5/20", dense.KindSoftmax, 5, 20},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			r := newRand(11)

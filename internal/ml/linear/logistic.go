@@ -78,10 +78,10 @@ func FitLogistic(ctx context.Context, X [][]float64, y []int, classes int, l2 fl
 		invTotal: 1 / totalWeight,
 		outputs:  classes,
 	}
-	kind := KindSoftmax
+	kind := dense.KindSoftmax
 	if classes == 2 {
 		obj.outputs = 1
-		kind = KindLogistic
+		kind = dense.KindLogistic
 	}
 	obj.z = make([]float64, obj.outputs)
 

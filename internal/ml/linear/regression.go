@@ -75,7 +75,7 @@ func FitRegression(ctx context.Context, X [][]float64, y []float64, l2 float64) 
 	copy(weights, w.RawVector().Data)
 	bias := yMean - dot(weights, xMean)
 
-	m := &Model{Kind: KindRegression, Weights: [][]float64{weights}, Bias: []float64{bias}}
+	m := &Model{Kind: dense.KindRegression, Weights: [][]float64{weights}, Bias: []float64{bias}}
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("linear: regression produced an invalid model (ill-conditioned features?): %w", err)
 	}

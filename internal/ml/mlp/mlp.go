@@ -30,16 +30,6 @@ import (
 	"gonum.org/v1/gonum/floats"
 )
 
-// Output kinds, stored in Model.Kind.
-const (
-	// KindRegression predicts one real value (squared-error loss).
-	KindRegression = "regression"
-	// KindLogistic predicts P(class 1) for two classes (cross-entropy).
-	KindLogistic = "logistic"
-	// KindSoftmax predicts a probability per class (cross-entropy).
-	KindSoftmax = "softmax"
-)
-
 // MaxWidth is the largest number of units allowed in a layer. It bounds the
 // size of Predict's scratch buffers.
 const MaxWidth = 512
@@ -53,7 +43,7 @@ var scratchPool = sync.Pool{New: func() any { return new([2 * MaxWidth]float64) 
 // hidden layer, the last layer maps to the outputs. Hidden layers use ReLU;
 // the output activation depends on Kind.
 type Model struct {
-	// Kind is KindRegression, KindLogistic or KindSoftmax.
+	// Kind is dense.KindRegression, dense.KindLogistic or dense.KindSoftmax.
 	Kind string `json:"kind"`
 	// Layers are the fully connected layers, input to output.
 	Layers []Layer `json:"layers"`
@@ -132,14 +122,11 @@ func (l *Layer) forward(in, dst []float64, relu bool) {
 
 // finishOutput applies the output activation (and un-standardisation).
 func finishOutput(kind string, out []float64, yMean, yStd float64) {
-	switch kind {
-	case KindRegression:
+	if kind == dense.KindRegression {
 		out[0] = out[0]*yStd + yMean
-	case KindLogistic:
-		out[0] = dense.Sigmoid(out[0])
-	case KindSoftmax:
-		dense.Softmax(out)
+		return
 	}
+	dense.Link(kind, out)
 }
 
 // Validate reports whether a (typically freshly decoded) model is consistent:
@@ -178,24 +165,11 @@ func (m *Model) Validate() error {
 		inputs = units
 	}
 	outputs := m.NumOutputs()
-	switch m.Kind {
-	case KindRegression:
-		if outputs != 1 {
-			return fmt.Errorf("mlp: regression model has %d outputs, want 1", outputs)
-		}
-		if !dense.Finite(m.YMean) || !dense.Finite(m.YStd) || m.YStd <= 0 {
-			return fmt.Errorf("mlp: invalid target scaling (mean %v, std %v)", m.YMean, m.YStd)
-		}
-	case KindLogistic:
-		if outputs != 1 {
-			return fmt.Errorf("mlp: logistic model has %d outputs, want 1", outputs)
-		}
-	case KindSoftmax:
-		if outputs < 2 {
-			return fmt.Errorf("mlp: softmax model has %d outputs, want at least 2", outputs)
-		}
-	default:
-		return fmt.Errorf("mlp: unknown model kind %q", m.Kind)
+	if err := dense.CheckOutputs(m.Kind, outputs); err != nil {
+		return fmt.Errorf("mlp: %w", err)
+	}
+	if m.Kind == dense.KindRegression && (!dense.Finite(m.YMean) || !dense.Finite(m.YStd) || m.YStd <= 0) {
+		return fmt.Errorf("mlp: invalid target scaling (mean %v, std %v)", m.YMean, m.YStd)
 	}
 	return nil
 }

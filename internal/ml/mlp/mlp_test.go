@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 	"github.com/sibyldb/sibyldb/internal/ml/linear"
 )
 
@@ -376,7 +377,7 @@ func BenchmarkPredict(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			r := rand.New(rand.NewPCG(11, 11))
 			net := newNetwork(append(append([]int{tc.features}, tc.hidden...), 1), r)
-			m := net.model(KindLogistic)
+			m := net.model(dense.KindLogistic)
 			x := make([]float64, tc.features)
 			for j := range x {
 				x[j] = r.NormFloat64()

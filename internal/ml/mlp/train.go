@@ -173,7 +173,7 @@ type task interface {
 
 type regressionTask struct{ y []float64 }
 
-func (*regressionTask) kind() string { return KindRegression }
+func (*regressionTask) kind() string { return dense.KindRegression }
 func (*regressionTask) outputs() int { return 1 }
 func (t *regressionTask) lossGrad(out []float64, i int, grad []float64) float64 {
 	r := out[0] - t.y[i]
@@ -183,7 +183,7 @@ func (t *regressionTask) lossGrad(out []float64, i int, grad []float64) float64 
 
 type logisticTask struct{ y []int }
 
-func (*logisticTask) kind() string { return KindLogistic }
+func (*logisticTask) kind() string { return dense.KindLogistic }
 func (*logisticTask) outputs() int { return 1 }
 func (t *logisticTask) lossGrad(out []float64, i int, grad []float64) float64 {
 	z, target := out[0], float64(t.y[i])
@@ -198,7 +198,7 @@ type softmaxTask struct {
 	classes int
 }
 
-func (*softmaxTask) kind() string   { return KindSoftmax }
+func (*softmaxTask) kind() string   { return dense.KindSoftmax }
 func (t *softmaxTask) outputs() int { return t.classes }
 func (t *softmaxTask) lossGrad(out []float64, i int, grad []float64) float64 {
 	dense.Softmax(out)

@@ -11,6 +11,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 
+	"github.com/sibyldb/sibyldb/internal/ml/dense"
 	"github.com/sibyldb/sibyldb/internal/ml/linear"
 	"github.com/sibyldb/sibyldb/internal/ml/onnxrt"
 	"github.com/sibyldb/sibyldb/internal/testserver"
@@ -50,7 +51,7 @@ func TestCompileRejectsCorruptArtifacts(t *testing.T) {
 	enc, err := FitEncoder([]Feature{{Name: "n", Kind: Numeric}}, [][]any{{1.0}, {2.0}}, true)
 	require.NoError(t, err)
 	good := Artifact{Algorithm: LinearLearner, Problem: Regression, Encoder: *enc,
-		Linear: &linear.Model{Kind: linear.KindRegression, Weights: [][]float64{{2}}, Bias: []float64{1}}}
+		Linear: &linear.Model{Kind: dense.KindRegression, Weights: [][]float64{{2}}, Bias: []float64{1}}}
 	p, err := good.Compile()
 	require.NoError(t, err)
 	x, out := make([]float64, 1), make([]float64, 1)
@@ -69,7 +70,7 @@ func TestCompileRejectsCorruptArtifacts(t *testing.T) {
 		"unknown algorithm":    func(a *Artifact) { a.Algorithm = "SVM" },
 		"missing linear model": func(a *Artifact) { a.Linear = nil },
 		"wrong width": func(a *Artifact) {
-			a.Linear = &linear.Model{Kind: linear.KindRegression, Weights: [][]float64{{1, 2}}, Bias: []float64{0}}
+			a.Linear = &linear.Model{Kind: dense.KindRegression, Weights: [][]float64{{1, 2}}, Bias: []float64{0}}
 		},
 		"binary without classes": func(a *Artifact) { a.Problem = Binary },
 		"unknown problem":        func(a *Artifact) { a.Problem = "RANKING" },
