@@ -242,6 +242,7 @@ func FuzzSplitFields(f *testing.F) {
 	f.Add(`"a,b",c,"d""e"`+"\n", ",", `"`, `"`, "", "")
 	f.Add("junk;>1|2;", "|", "'", "", ">", ";")
 	f.Add(`1,"abc`, ",,", `"`, `\`, "N", "\r\n")
+	f.Add("\xff\xffab", ",", "\xff", "", "", "") // unclosed enclosure of a byte >= 0x80
 	f.Fuzz(func(t *testing.T, data, term, enc, esc, start, lineTerm string) {
 		if len(enc) > 1 || len(esc) > 1 {
 			return

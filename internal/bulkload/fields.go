@@ -2,6 +2,7 @@ package bulkload
 
 import (
 	"bytes"
+	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql/plan"
 )
@@ -167,11 +168,14 @@ func (s *splitter) split(line []byte) (fields [][]byte, skip bool) {
 		buf = append(buf, ch)
 	}
 	if inEnclosure {
-		// The engine puts back the opening enclosure it stripped.
+		// The engine puts back the opening enclosure it stripped, as
+		// string(byte): a rune, so an enclosure byte of 0x80 or more comes
+		// back UTF-8 encoded in two bytes.
 		s := starts[len(starts)-1]
-		buf = append(buf, 0)
-		copy(buf[s+1:], buf[s:len(buf)-1])
-		buf[s] = f.enclosed
+		enc := utf8.AppendRune(nil, rune(f.enclosed))
+		buf = append(buf, enc...)
+		copy(buf[s+len(enc):], buf[s:len(buf)-len(enc)])
+		copy(buf[s:], enc)
 	}
 	ends = append(ends, len(buf))
 	fields = s.fields[:0]
