@@ -10,14 +10,12 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"flag"
 	"fmt"
 	"math/rand"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +23,8 @@ import (
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/sibyldb/sibyldb/internal/testserver"
 )
 
 type options struct {
@@ -355,41 +355,20 @@ func startSibylDB(bin string) (*target, error) {
 }
 
 func startMariaDB() (*target, error) {
-	mariadbd, err := exec.LookPath("mariadbd")
-	if err != nil {
-		if _, statErr := os.Stat("/usr/sbin/mariadbd"); statErr != nil {
-			return nil, errors.New("mariadbd not installed (apt-get install mariadb-server)")
-		}
-		mariadbd = "/usr/sbin/mariadbd"
-	}
-	installDB, err := exec.LookPath("mariadb-install-db")
-	if err != nil {
-		return nil, errors.New("mariadb-install-db not installed")
-	}
 	dir, err := os.MkdirTemp("", "serverbench-mariadb-")
 	if err != nil {
 		return nil, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	data := filepath.Join(dir, "data")
-	user := []string{}
-	if os.Geteuid() == 0 {
-		user = []string{"--user=root"}
-	}
-	install := exec.Command(installDB, append([]string{"--no-defaults", "--datadir=" + data,
-		"--auth-root-authentication-method=normal", "--skip-test-db"}, user...)...)
-	if out, err := install.CombinedOutput(); err != nil {
-		cleanup()
-		return nil, fmt.Errorf("mariadb-install-db: %v\n%s", err, out)
-	}
 	addr, err := freeAddr()
 	if err != nil {
 		cleanup()
 		return nil, err
 	}
-	_, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(mariadbd, append([]string{"--no-defaults", "--datadir=" + data,
-		"--bind-address=127.0.0.1", "--port=" + port, "--socket=" + filepath.Join(dir, "mysqld.sock"),
-		"--pid-file=" + filepath.Join(dir, "mysqld.pid"), "--skip-log-bin"}, user...)...)
+	cmd, err := testserver.MariaDBCommand(dir, addr)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
 	return startProcess("MariaDB", cmd, "root@tcp("+addr+")/", cleanup)
 }

@@ -242,7 +242,7 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 		}
 	}
 	f, ok := formatOf(ld)
-	if !ok {
+	if !ok || !f.lineWise() {
 		return nil, notApplicable("FIELDS/LINES options")
 	}
 	if has, err := hasTriggers(ctx, ins.Database(), ld.DestSch[0].Source); err != nil || has {
@@ -385,10 +385,11 @@ func (t *target) load(ctx *sql.Context) (int64, error) {
 	return n, nil
 }
 
-// read cuts the file into chunks of whole lines.
+// read cuts the file into chunks of whole lines, after IGNORE n LINES.
 func (t *target) read(ctx context.Context, r io.Reader, todo, inOrder chan<- *chunk) error {
 	var carry []byte
-	skip := t.ld.IgnoreNum // IGNORE n LINES: whole lines, as the engine's scanner cuts them
+	skip := t.ld.IgnoreNum // IGNORE n LINES: whole records
+	header := splitter{f: &t.format}
 	for {
 		// A line longer than a chunk doubles the buffer rather than
 		// growing it by a chunk at a time.
@@ -401,11 +402,17 @@ func (t *target) read(ctx context.Context, r io.Reader, todo, inOrder chan<- *ch
 			return fmt.Errorf("read %s: %w", t.ld.File, err)
 		}
 		for skip > 0 && len(buf) > 0 {
-			_, rest, ok := t.format.nextLine(buf, eof)
+			line, rest, ok := t.format.nextLine(buf, eof)
 			if !ok {
 				break // the line goes on in the next read
 			}
-			buf, skip = rest, skip-1
+			buf = rest
+			switch _, _, kind := header.split(line); kind {
+			case lineContinues:
+				return notApplicable("a skipped record goes on past its line terminator")
+			case lineRecord:
+				skip--
+			}
 		}
 		if skip > 0 && !eof {
 			carry = buf
@@ -566,15 +573,18 @@ func (e *encoder) encode(c *chunk) ([]kv, error) {
 			return out, nil
 		}
 		data = rest
-		fields, skip := e.split.split(line)
-		if skip {
+		fields, nulls, kind := e.split.split(line)
+		switch kind {
+		case lineSkipped:
 			continue
+		case lineContinues:
+			return nil, notApplicable("a record goes on past its line terminator")
 		}
 		if len(fields) != len(e.t.cols) {
 			return nil, notApplicable("a line has %d fields for %d columns", len(fields), len(e.t.cols))
 		}
 		for i, f := range fields {
-			v, ok := e.t.cols[i].value(e.ctx, f)
+			v, ok := e.t.cols[i].value(e.ctx, f, nulls[i])
 			if !ok {
 				return nil, notApplicable("a value for column %s needs the engine's conversion rules", e.t.cols[i].name)
 			}

@@ -45,18 +45,16 @@ func newColumn(c *sql.Column) column {
 	return col
 }
 
-var nullField = []byte("NULL")
-
-// value returns the field's value; ok is false when the engine would do
-// something other than store a cleanly converted value (an error, a
-// warning, a NULL in a NOT NULL column, or its treatment of an empty
-// field for a non-string column).
-func (c *column) value(ctx *sql.Context, field []byte) (v any, ok bool) {
-	if bytes.Equal(field, nullField) {
+// value returns the field's value (null: the field reads as NULL); ok is
+// false when the engine would do something other than store a cleanly
+// converted value (an error, a warning, a NULL in a NOT NULL column, or an
+// empty field for a non-string column).
+func (c *column) value(ctx *sql.Context, field []byte, null bool) (v any, ok bool) {
+	if null {
 		return nil, c.nullable
 	}
-	if len(field) == 0 && !c.isString {
-		return nil, false
+	if !c.isString && len(bytes.TrimSpace(field)) == 0 {
+		return nil, false // MySQL's error 1366 or 1292, or its warning
 	}
 	if c.decimal {
 		if d, ok := canonicalDecimal(field, c.intDigits, c.scale); ok {

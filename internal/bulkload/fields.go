@@ -2,7 +2,6 @@ package bulkload
 
 import (
 	"bytes"
-	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql/plan"
 )
@@ -50,6 +49,21 @@ func formatOf(ld *plan.LoadData) (format, bool) {
 	return f, true
 }
 
+// lineWise reports whether records can be found line by line, as the
+// bulk path does: no byte of LINES TERMINATED BY may occur in the other
+// options, or MySQL's byte-by-byte reading can see a terminator, prefix or
+// enclosure where the line cut does not (say, LINES STARTING BY 'x' and
+// TERMINATED BY 'xx').
+func (f *format) lineWise() bool {
+	for _, b := range f.lineTerm {
+		if bytes.IndexByte(f.fieldTerm, b) >= 0 || bytes.IndexByte(f.lineStart, b) >= 0 ||
+			(f.hasEnclose && f.enclosed == b) || (f.hasEscape && f.escaped == b) {
+			return false
+		}
+	}
+	return true
+}
+
 // nextLine returns the first line of data and the rest, cutting where the
 // engine's scanner does (plan.LoadData.SplitLines): after the next LINES
 // TERMINATED BY, quotes notwithstanding, the terminator kept. atEOF says
@@ -69,121 +83,158 @@ func (f *format) nextLine(data []byte, atEOF bool) (line, rest []byte, ok bool) 
 	return nil, data, false
 }
 
-// splitFields cuts one line (as nextLine returned it) into fields exactly
-// as the engine's LOAD DATA does (rowexec loadDataIter.parseFields), so
-// that the fast path and the engine store the same values: LINES STARTING
-// BY skips to the prefix (a line without it is skipped: skip true), ENCLOSED
-// BY quotes a whole field, ESCAPED BY introduces \N, \0, \n, \t, \r, \b, \Z
-// (\N becomes the text NULL, which then loads as NULL, as in the engine), and
-// a doubled enclosure character is one when it equals ESCAPED BY.
+// lineKind says what split made of a line.
+type lineKind int
+
+const (
+	// lineRecord: the line is one whole record.
+	lineRecord lineKind = iota
+	// lineSkipped: the line lacks LINES STARTING BY's prefix.
+	lineSkipped
+	// lineContinues: the record goes on past the line terminator (an
+	// enclosed field holds it, or ESCAPED BY escapes it), which the bulk
+	// path's line-by-line chunking cannot follow.
+	lineContinues
+)
+
+// split cuts one line (as nextLine returned it) into fields by MySQL's
+// rules (sql_load.cc READ_INFO::read_field, which recordReader follows
+// byte by byte; FuzzSplitFields holds the two equal): LINES STARTING BY
+// skips to the prefix; a field that starts with ENCLOSED BY ends at the
+// enclosure followed by FIELDS or LINES TERMINATED BY, a doubled enclosure
+// inside being one; ESCAPED BY introduces \0, \b, \n, \r, \t, \Z, and
+// any other byte stands for itself. A field is NULL (nulls[i]) when it is
+// \N alone, or the bare word NULL when ENCLOSED BY is set.
 //
 // The fields are valid until the next call: they share the splitter's
 // buffer.
-func (s *splitter) split(line []byte) (fields [][]byte, skip bool) {
+func (s *splitter) split(line []byte) (fields [][]byte, nulls []bool, kind lineKind) {
 	f := s.f
 	if len(f.lineStart) > 0 {
 		i := bytes.Index(line, f.lineStart)
 		if i < 0 {
-			return nil, true
+			return nil, nil, lineSkipped
 		}
 		line = line[i+len(f.lineStart):]
-	}
-	if len(line) == 0 {
-		return nil, true
 	}
 	hasTerm := bytes.HasSuffix(line, f.lineTerm)
 	if hasTerm {
 		line = line[:len(line)-len(f.lineTerm)]
+	} else if len(line) == 0 {
+		return nil, nil, lineSkipped // the input ends right after the prefix
 	}
-	normalLineTerm := hasTerm || !f.encIsEsc
 	term := f.fieldTerm
-	tl := len(term)
-
 	// Field boundaries are recorded as offsets into buf and sliced at the
 	// end, because appending to buf may move it.
-	buf, starts, ends := s.buf[:0], append(s.starts[:0], 0), s.ends[:0]
-	inEnclosure := false
-	for i := 0; i < len(line); i++ {
-		ch := line[i]
-		if !f.special[ch] {
-			j := i + 1
-			for j < len(line) && !f.special[line[j]] {
-				j++
-			}
-			buf = append(buf, line[i:j]...)
-			i = j - 1
-			continue
-		}
-		isEnc := f.hasEnclose && ch == f.enclosed
-		isEsc := f.hasEscape && !f.encIsEsc && ch == f.escaped
-		curLen := len(buf) - starts[len(starts)-1]
-
-		if isEnc && !inEnclosure && curLen == 0 {
-			inEnclosure = true
-			continue
-		}
-		if isEnc && inEnclosure && f.encIsEsc && i+1 < len(line) && line[i+1] == f.enclosed {
-			buf = append(buf, f.enclosed)
+	buf, starts, ends, nulls := s.buf[:0], s.starts[:0], s.ends[:0], s.nulls[:0]
+	i := 0
+	for {
+		start := len(buf)
+		enclosed := f.hasEnclose && i < len(line) && line[i] == f.enclosed
+		if enclosed {
+			buf = append(buf, f.enclosed) // kept if the field never closes
 			i++
-			continue
 		}
-		if isEnc && inEnclosure {
-			followedByTerm := i+1+tl <= len(line) && bytes.Equal(line[i+1:i+1+tl], term)
-			atLineEnd := i+1 >= len(line)
-			if followedByTerm || (atLineEnd && normalLineTerm) {
-				inEnclosure = false
+		foundNull, closed, more := false, false, false
+	field:
+		for i < len(line) {
+			ch := line[i]
+			if !f.special[ch] {
+				j := i + 1
+				for j < len(line) && !f.special[line[j]] {
+					j++
+				}
+				buf = append(buf, line[i:j]...)
+				i = j
 				continue
 			}
-			buf = append(buf, ch)
-			continue
-		}
-		if isEsc && i+1 < len(line) {
-			i++
-			switch line[i] {
-			case 'N':
-				buf = append(buf, "NULL"...)
-			case 'Z':
-				buf = append(buf, 26)
-			case '0':
-				buf = append(buf, 0)
-			case 'n':
-				buf = append(buf, '\n')
-			case 't':
-				buf = append(buf, '\t')
-			case 'r':
-				buf = append(buf, '\r')
-			case 'b':
-				buf = append(buf, '\b')
-			default:
-				buf = append(buf, line[i])
+			if f.hasEscape && ch == f.escaped {
+				if i+1 == len(line) {
+					if hasTerm {
+						return nil, nil, lineContinues // it escapes the line terminator
+					}
+					buf = append(buf, ch)
+					i++
+					break
+				}
+				if next := line[i+1]; !f.encIsEsc || next == f.escaped {
+					var u byte
+					u, foundNull = unescape(next, foundNull)
+					buf = append(buf, u)
+					i += 2
+					continue
+				}
+				// ESCAPED BY equals ENCLOSED BY and escapes nothing here:
+				// it is the enclosure.
 			}
-			continue
+			switch {
+			case enclosed && ch == f.enclosed:
+				switch {
+				case i+1 < len(line) && line[i+1] == f.enclosed:
+					buf = append(buf, ch)
+					i += 2
+				case i+1 == len(line):
+					closed, i = true, i+1
+					break field
+				case bytes.HasPrefix(line[i+1:], term):
+					closed, more, i = true, true, i+1+len(term)
+					break field
+				default:
+					buf = append(buf, ch)
+					i++
+				}
+			case !enclosed && ch == term[0] && bytes.HasPrefix(line[i:], term):
+				more, i = true, i+len(term)
+				break field
+			default:
+				buf = append(buf, ch)
+				i++
+			}
 		}
-		if !inEnclosure && i+tl <= len(line) && bytes.Equal(line[i:i+tl], term) {
-			ends = append(ends, len(buf))
-			starts = append(starts, len(buf))
-			i += tl - 1
-			continue
+		if enclosed && !closed && hasTerm {
+			return nil, nil, lineContinues // the enclosed field holds the line terminator
 		}
-		buf = append(buf, ch)
+		if closed {
+			start++ // drop the opening enclosure
+		}
+		starts, ends = append(starts, start), append(ends, len(buf))
+		n := len(buf) - start
+		nulls = append(nulls, (n == 1 && foundNull) ||
+			(!closed && f.hasEnclose && n == 4 && string(buf[start:]) == "NULL"))
+		// At the end of the input MySQL reads no field after a last
+		// FIELDS TERMINATED BY; before a line terminator, an empty one.
+		if !more || (i == len(line) && !hasTerm) {
+			break
+		}
 	}
-	if inEnclosure {
-		// The engine puts back the opening enclosure it stripped, as
-		// string(byte): a rune, so an enclosure byte of 0x80 or more comes
-		// back UTF-8 encoded in two bytes.
-		s := starts[len(starts)-1]
-		enc := utf8.AppendRune(nil, rune(f.enclosed))
-		buf = append(buf, enc...)
-		copy(buf[s+len(enc):], buf[s:len(buf)-len(enc)])
-		copy(buf[s:], enc)
-	}
-	ends = append(ends, len(buf))
 	fields = s.fields[:0]
 	for k := range starts {
 		fields = append(fields, buf[starts[k]:ends[k]:ends[k]])
 	}
-	s.buf, s.starts, s.ends, s.fields = buf, starts, ends, fields
-	return fields, false
+	s.buf, s.starts, s.ends, s.fields, s.nulls = buf, starts, ends, fields, nulls
+	return fields, nulls, lineRecord
+}
+
+// unescape is what ESCAPED BY followed by c stands for; \N also marks
+// the field as possibly NULL (it is NULL when it is \N alone).
+func unescape(c byte, foundNull bool) (byte, bool) {
+	switch c {
+	case '0':
+		return 0, foundNull
+	case 'b':
+		return '\b', foundNull
+	case 'n':
+		return '\n', foundNull
+	case 'r':
+		return '\r', foundNull
+	case 't':
+		return '\t', foundNull
+	case 'Z':
+		return 26, foundNull
+	case 'N':
+		return 'N', true
+	}
+	return c, foundNull
 }
 
 // splitter holds one worker's scratch space for splitting lines.
@@ -193,4 +244,5 @@ type splitter struct {
 	starts []int
 	ends   []int
 	fields [][]byte
+	nulls  []bool
 }

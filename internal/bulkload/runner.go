@@ -28,26 +28,31 @@ func SystemVariables() []sql.SystemVariable {
 }
 
 // Runner runs a LOAD DATA INFILE statement in the caller's session: by
-// the bulk path when Load applies, otherwise by the engine. It is shared
-// by all sessions and holds no state of its own.
+// the bulk path when Load applies, otherwise by the engine, reading the
+// file with source (MySQL's reading rules). It is shared by all sessions
+// and holds no state of its own.
 type Runner struct {
 	// Plan binds and analyzes a parsed statement without running it
 	// (privilege checks included).
 	Plan func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Node, error)
-	// Exec runs a parsed statement.
-	Exec func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Schema, sql.RowIter, error)
+	// Exec runs an analyzed plan.
+	Exec func(ctx *sql.Context, q string, node sql.Node) (sql.RowIter, error)
 	// Fast and Engine count the statements each path ran; either may be nil.
 	Fast, Engine *status.Counter
 }
 
 // Run runs load (whose text is q) and returns its result, already drained
-// so the caller may remove the file afterwards.
+// so the caller may remove the file afterwards. LOCAL loads arrive here as
+// a file of the server's (sqlext.LoadData copies them).
 func (r *Runner) Run(ctx *sql.Context, q string, load *ast.Load) (sql.RowIter, error) {
-	if r.Plan != nil && enabled(ctx) && !bool(load.Local) && insideSecureFilePriv(load.Infile) {
-		node, err := r.Plan(ctx, q, load)
-		if err != nil {
-			return nil, err
-		}
+	node, err := r.Plan(ctx, q, load)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSecureFilePriv(load.Infile); err != nil {
+		return nil, err
+	}
+	if enabled(ctx) {
 		res, err := Load(ctx, node)
 		if err != nil {
 			return nil, err
@@ -59,7 +64,10 @@ func (r *Runner) Run(ctx *sql.Context, q string, load *ast.Load) (sql.RowIter, e
 		ctx.GetLogger().Debugf("LOAD DATA runs the engine's row-at-a-time path: %s", res.Reason)
 	}
 	count(r.Engine)
-	_, iter, err := r.Exec(ctx, q, load)
+	if node, err = withSource(node, load); err != nil {
+		return nil, err
+	}
+	iter, err := r.Exec(ctx, q, node)
 	if err != nil {
 		return nil, err
 	}
@@ -104,26 +112,26 @@ func TempFile(prefix string) (*os.File, error) {
 	return os.CreateTemp(dir, prefix+"*")
 }
 
-// insideSecureFilePriv reports whether the engine would let LOAD DATA
-// INFILE read path. The bulk path reads the file itself, so it checks
-// first; when the answer is no, the engine runs and reports MySQL's error.
-func insideSecureFilePriv(path string) bool {
+// checkSecureFilePriv refuses a path outside secure_file_priv with
+// MySQL's error 1290. Unlike the engine's check, a sibling directory
+// sharing the prefix (/dir2 for /dir) is outside.
+func checkSecureFilePriv(path string) error {
 	dir := secureFilePriv()
 	if dir == "" {
-		return true
+		return nil
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return false
+		return sql.ErrLoadDataCannotOpen.New(err.Error())
 	}
 	dirAbs, err := filepath.Abs(dir)
 	if err != nil {
-		return false
+		return sql.ErrLoadDataCannotOpen.New(err.Error())
 	}
-	if _, err := os.Stat(abs); err != nil {
-		return false
+	if !strings.HasPrefix(abs, dirAbs+string(filepath.Separator)) {
+		return sql.ErrSecureFilePriv.New()
 	}
-	return strings.HasPrefix(abs, dirAbs+string(filepath.Separator))
+	return nil
 }
 
 // TableAuth is the privilege check LOAD DATA needs on its target table,

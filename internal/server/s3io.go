@@ -19,9 +19,9 @@ func (s *Server) dataStatements() []sqlext.Statement {
 		Plan: func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Node, error) {
 			return s.engine.BoundQueryPlan(ctx, q, parsed, nil)
 		},
-		Exec: func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Schema, sql.RowIter, error) {
-			schema, iter, _, err := s.engine.QueryWithBindings(ctx, q, parsed, nil, nil)
-			return schema, iter, err
+		Exec: func(ctx *sql.Context, q string, node sql.Node) (sql.RowIter, error) {
+			_, iter, _, err := s.engine.PrepQueryPlanForExecution(ctx, q, node, nil)
+			return iter, err
 		},
 		Fast:   status.Global().Counter("Sibyl_load_data_fast"),
 		Engine: status.Global().Counter("Sibyl_load_data_engine"),

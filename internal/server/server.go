@@ -176,6 +176,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	sql.SystemVariables.AddSystemVariables(bulkload.SystemVariables())
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
+	installWarnings()
 
 	st, err := openStorage(ctx, storageOptions{
 		dataDir:   cfg.DataDir,
