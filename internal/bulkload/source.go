@@ -26,10 +26,11 @@ import (
 //     as a whole field;
 //   - a doubled enclosure inside an enclosed field is one enclosure;
 //   - a line with too few fields is error 1261 and one with too many 1262;
+//   - NULL into a NOT NULL column is error 1263;
 //   - an empty or all-space field for a numeric or temporal column is
 //     error 1366 or 1292 (the engine would store NULL or zero);
 //   - IGNORE n LINES skips records, so a header with a quoted line break
-//     is one line.
+//     is skipped whole.
 //
 // In strict mode, without IGNORE, each of these errors ends the
 // statement, which then changes nothing; with IGNORE (and for LOCAL, which
