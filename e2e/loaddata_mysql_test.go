@@ -122,6 +122,9 @@ func TestLoadDataMatchesMariaDB(t *testing.T) {
 		{"empty line", "1,2,1.5,2024-01-02,x,3\n\n", csv},
 		{"header", "id,n,d,day,s,opt\n1,2,1.5,2024-01-02,x,3\n", csv + " IGNORE 1 LINES"},
 		{"starting by", "junk\n>1,2,1.5,2024-01-02,x,3\nmore junk\n>2,2,1.5,2024-01-02,y,3\n", csv + " LINES STARTING BY '>'"},
+		{"latin1 file", "1,2,1.5,2024-01-02,caf\xe9 \x80,3\n", "CHARACTER SET latin1 " + csv},
+		{"utf8mb4 file", "1,2,1.5,2024-01-02,café,3\n", "CHARACTER SET utf8mb4 " + csv},
+		{"unknown character set", "1,2,1.5,2024-01-02,x,3\n", "CHARACTER SET nosuch " + csv},
 		{"column list with variables", "1,2,1.5,2024-01-02,x\n", csv + " (id, @n, d, day, s) SET n = @n * 10"},
 	}
 	for i, tc := range cases {

@@ -242,6 +242,9 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 		}
 	}
 	f, ok := formatOf(ld)
+	if charset, err := fileCharset(ld.Charset); err != nil || charset != nil {
+		return nil, notApplicable("CHARACTER SET %s", ld.Charset)
+	}
 	if !ok || !f.lineWise() {
 		return nil, notApplicable("FIELDS/LINES options")
 	}

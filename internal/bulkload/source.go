@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/encodings"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
@@ -131,7 +132,12 @@ func (s *source) BuildRowIter(ctx *sql.Context, _ sql.NodeExecBuilder, _ sql.Row
 		_ = file.Close()
 		return nil, fmt.Errorf("LOAD DATA with an empty FIELDS or LINES TERMINATED BY is not supported")
 	}
-	it := &sourceIter{src: s, file: file, format: f, skip: s.IgnoreNum,
+	charset, err := fileCharset(s.Charset)
+	if err != nil {
+		_ = file.Close()
+		return nil, err
+	}
+	it := &sourceIter{src: s, file: file, format: f, skip: s.IgnoreNum, charset: charset,
 		warnOnly: s.IsIgnore || !sql.LoadSqlMode(ctx).Strict()}
 	it.r = newRecordReader(file, &it.format)
 	// Output positions follow the engine's LoadData: the insert's column
@@ -147,6 +153,28 @@ func (s *source) BuildRowIter(ctx *sql.Context, _ sql.NodeExecBuilder, _ sql.Row
 		}
 	}
 	return it, nil
+}
+
+// fileCharset returns the character set LOAD DATA's CHARACTER SET clause
+// names, for decoding fields to UTF-8; nil when they need no decoding
+// (none given, UTF-8 or binary). The character sets it decodes are those
+// of one byte per character, whose terminators and enclosures stay
+// ASCII bytes.
+func fileCharset(name string) (encodings.Encoder, error) {
+	if name == "" {
+		return nil, nil
+	}
+	cs, err := sql.ParseCharacterSet(name)
+	if err != nil {
+		return nil, mysql.NewSQLError(mysql.ERUnknownCharacterSet, "42000", "Unknown character set: '%s'", name)
+	}
+	switch {
+	case cs == sql.CharacterSet_utf8mb4 || cs == sql.CharacterSet_utf8mb3 || cs == sql.CharacterSet_binary:
+		return nil, nil
+	case cs.MaxLength() == 1 && cs.Encoder() != nil:
+		return cs.Encoder(), nil
+	}
+	return nil, sql.ErrUnsupportedFeature.New("LOAD DATA CHARACTER SET " + cs.Name())
 }
 
 // MySQL's codes for a line with too few or too many fields
@@ -168,7 +196,8 @@ type sourceIter struct {
 	warnOnly bool
 	row      int   // records read, for "at row N"
 	done     bool
-	pending  error          // 1262 for the row just returned, in strict mode
+	charset  encodings.Encoder // nil: fields are UTF-8 already
+	pending  error             // 1262 for the row just returned, in strict mode
 	late     []*sql.Warning // 1261 and 1262 warnings for the row just returned
 
 	// engineFails says the row has a field the engine will refuse to
@@ -209,7 +238,16 @@ func (it *sourceIter) Next(ctx *sql.Context) (sql.Row, error) {
 		read++
 		var v any
 		if !it.r.isNull() {
-			v = string(it.r.field)
+			field := it.r.field
+			if it.charset != nil {
+				decoded, ok := it.charset.Decode(field)
+				if !ok {
+					return nil, mysql.NewSQLError(mysql.ERInvalidCharacterString, "HY000",
+						"Invalid %s character string: '%s'", it.src.Charset, field)
+				}
+				field = decoded
+			}
+			v = string(field)
 		}
 		if t.col < 0 {
 			if err := setUserVar(ctx, t.userVar, v); err != nil {
