@@ -47,6 +47,8 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/transform"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/sibyldb/sibyldb/internal/dataio"
 )
 
 // Result is what Load did.
@@ -242,7 +244,7 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 		}
 	}
 	f, ok := formatOf(ld)
-	if charset, err := fileCharset(ld.Charset); err != nil || charset != nil {
+	if charset, err := dataio.Charset(ld.Charset); err != nil || charset != nil {
 		return nil, notApplicable("CHARACTER SET %s", ld.Charset)
 	}
 	if !ok || !f.lineWise() {

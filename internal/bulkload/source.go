@@ -14,6 +14,8 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/sibyldb/sibyldb/internal/dataio"
 )
 
 // source stands in for the engine's plan.LoadData, the row source under
@@ -132,7 +134,7 @@ func (s *source) BuildRowIter(ctx *sql.Context, _ sql.NodeExecBuilder, _ sql.Row
 		_ = file.Close()
 		return nil, fmt.Errorf("LOAD DATA with an empty FIELDS or LINES TERMINATED BY is not supported")
 	}
-	charset, err := fileCharset(s.Charset)
+	charset, err := dataio.Charset(s.Charset)
 	if err != nil {
 		_ = file.Close()
 		return nil, err
@@ -155,28 +157,6 @@ func (s *source) BuildRowIter(ctx *sql.Context, _ sql.NodeExecBuilder, _ sql.Row
 	return it, nil
 }
 
-// fileCharset returns the character set LOAD DATA's CHARACTER SET clause
-// names, for decoding fields to UTF-8; nil when they need no decoding
-// (none given, UTF-8 or binary). The character sets it decodes are those
-// of one byte per character, whose terminators and enclosures stay
-// ASCII bytes.
-func fileCharset(name string) (encodings.Encoder, error) {
-	if name == "" {
-		return nil, nil
-	}
-	cs, err := sql.ParseCharacterSet(name)
-	if err != nil {
-		return nil, mysql.NewSQLError(mysql.ERUnknownCharacterSet, "42000", "Unknown character set: '%s'", name)
-	}
-	switch {
-	case cs == sql.CharacterSet_utf8mb4 || cs == sql.CharacterSet_utf8mb3 || cs == sql.CharacterSet_binary:
-		return nil, nil
-	case cs.MaxLength() == 1 && cs.Encoder() != nil:
-		return cs.Encoder(), nil
-	}
-	return nil, sql.ErrUnsupportedFeature.New("LOAD DATA CHARACTER SET " + cs.Name())
-}
-
 // MySQL's codes for a line with too few or too many fields
 // (ER_WARN_TOO_FEW_RECORDS, ER_WARN_TOO_MANY_RECORDS) and for NULL into NOT
 // NULL, which vitess does not name.
@@ -194,11 +174,11 @@ type sourceIter struct {
 	out      []int // output position -> DestSch index
 	skip     int64
 	warnOnly bool
-	row      int   // records read, for "at row N"
+	row      int // records read, for "at row N"
 	done     bool
 	charset  encodings.Encoder // nil: fields are UTF-8 already
 	pending  error             // 1262 for the row just returned, in strict mode
-	late     []*sql.Warning // 1261 and 1262 warnings for the row just returned
+	late     []*sql.Warning    // 1261 and 1262 warnings for the row just returned
 
 	// engineFails says the row has a field the engine will refuse to
 	// convert; MySQL reports that field's error before any problem found

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/encodings"
 	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
@@ -35,6 +36,8 @@ func (f Format) String() string {
 type Options struct {
 	Format Format
 	Header bool
+	// Charset is CHARACTER SET's argument: see Charset.
+	Charset string
 
 	FieldsTerminatedBy *string
 	EnclosedBy         *string
@@ -54,8 +57,9 @@ type resolved struct {
 	escape           string
 	lineStart        string
 	lineTerm         string
-	specials         [256]bool // bytes that need escaping or quoting
-	specialsEnclosed [256]bool // the same inside ENCLOSED BY: terminators need no escape
+	specials         [256]bool         // bytes that need escaping or quoting
+	specialsEnclosed [256]bool         // the same inside ENCLOSED BY: terminators need no escape
+	charset          encodings.Encoder // nil: UTF-8
 }
 
 func or(p *string, def string) string {
@@ -67,6 +71,10 @@ func or(p *string, def string) string {
 
 func (o Options) resolve() (resolved, error) {
 	r := resolved{format: o.Format, header: o.Header, lineStart: or(o.LinesStartingBy, ""), lineTerm: or(o.LinesTerminatedBy, "\n")}
+	var err error
+	if r.charset, err = Charset(o.Charset); err != nil {
+		return r, err
+	}
 	switch o.Format {
 	case CSV:
 		r.fieldTerm = or(o.FieldsTerminatedBy, ",")
@@ -155,13 +163,24 @@ func (e *Encoder) Header() []byte {
 		}
 		out = e.field(out, []byte(c.Name), e.r.enclose != "" && (e.r.format == CSV || e.quoted[i]))
 	}
-	return append(out, e.r.lineTerm...)
+	return e.convert(append(out, e.r.lineTerm...), 0)
+}
+
+// convert re-encodes line[start:] into the file's character set; a
+// character it lacks becomes '?', as in MySQL.
+func (e *Encoder) convert(line []byte, start int) []byte {
+	if e.r.charset == nil {
+		return line
+	}
+	enc := e.r.charset.EncodeReplaceUnknown(line[start:])
+	return append(line[:start], enc...)
 }
 
 // AppendRow appends one encoded line to dst. Values are formatted as the
 // wire protocol sends them to clients (the column type's SQL form), so the
 // file shows what SELECT shows.
 func (e *Encoder) AppendRow(ctx *sql.Context, dst []byte, row sql.Row) ([]byte, error) {
+	start := len(dst)
 	dst = append(dst, e.r.lineStart...)
 	for i, v := range row {
 		if i > 0 {
@@ -187,7 +206,7 @@ func (e *Encoder) AppendRow(ctx *sql.Context, dst []byte, row sql.Row) ([]byte, 
 		}
 		dst = e.field(dst, raw, e.quoted[i])
 	}
-	return append(dst, e.r.lineTerm...), nil
+	return e.convert(append(dst, e.r.lineTerm...), start), nil
 }
 
 func (e *Encoder) field(dst, raw []byte, quoted bool) []byte {

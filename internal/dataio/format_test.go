@@ -48,6 +48,9 @@ func TestEncoder(t *testing.T) {
 		{"csv newline", Options{Format: CSV, LinesTerminatedBy: str("\r\n")}, row("l1\r\nl2"), "7,\"l1\r\nl2\",1.50,0.25,2024-02-29 23:59:59\r\n"},
 		{"csv tab", Options{Format: CSV, FieldsTerminatedBy: str("\t")}, row("a\tb,c"), "7\t\"a\tb,c\"\t1.50\t0.25\t2024-02-29 23:59:59\n"},
 		{"csv unicode", Options{Format: CSV}, row("日本語 🙂"), "7,日本語 🙂,1.50,0.25,2024-02-29 23:59:59\n"},
+		{"latin1", Options{Format: CSV, Charset: "latin1"}, row("café €"), "7,caf\xe9 \x80,1.50,0.25,2024-02-29 23:59:59\n"},
+		{"latin1 lacks it", Options{Charset: "latin1"}, row("日本"), "7\t??\t1.50\t0.25\t2024-02-29 23:59:59\n"},
+		{"utf8mb4 as is", Options{Charset: "utf8mb4"}, row("日本"), "7\t日本\t1.50\t0.25\t2024-02-29 23:59:59\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			enc, err := NewEncoder(testSchema, tc.opts)
@@ -67,6 +70,8 @@ func TestEncoderHeaderAndErrors(t *testing.T) {
 	require.Nil(t, enc.Header())
 	enc, _ = NewEncoder(testSchema[:2], Options{Header: true})
 	require.Equal(t, "id\ts\n", string(enc.Header()))
+	enc, _ = NewEncoder(sql.Schema{{Name: "prix €", Type: types.Text}}, Options{Header: true, Charset: "latin1"})
+	require.Equal(t, "prix \x80\n", string(enc.Header()))
 
 	for _, o := range []Options{
 		{Format: CSV, EnclosedBy: str("'")},
@@ -74,6 +79,8 @@ func TestEncoderHeaderAndErrors(t *testing.T) {
 		{EnclosedBy: str("ab")},
 		{FieldsTerminatedBy: str("")},
 		{LinesTerminatedBy: str("")},
+		{Charset: "nosuch"},
+		{Charset: "utf16"}, // two bytes per character: terminators would not be bytes of their own
 	} {
 		_, err := NewEncoder(testSchema, o)
 		require.Error(t, err, "%+v", o)

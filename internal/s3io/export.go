@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
@@ -20,9 +19,7 @@ type ExportSpec struct {
 	Query string
 	// URI is the prefix the parts are named after.
 	URI string
-	// Charset is CHARACTER SET's argument; results are UTF-8 whatever it
-	// says, and a non-UTF-8 charset draws a warning.
-	Charset   string
+	// Options carry FORMAT, FIELDS, LINES and CHARACTER SET.
 	Options   dataio.Options
 	Manifest  bool
 	Overwrite bool
@@ -41,10 +38,8 @@ func (s *Service) Export(ctx *sql.Context, spec ExportSpec) (int64, error) {
 	if err := s.authorize(ctx, privilege.SelectIntoS3, loc); err != nil {
 		return 0, err
 	}
-	switch strings.ToLower(spec.Charset) {
-	case "", "utf8", "utf8mb4", "utf8mb3", "binary":
-	default:
-		ctx.Warn(mysql.ERUnknownError, "CHARACTER SET %s is not supported by SELECT INTO OUTFILE S3; the output is UTF-8", spec.Charset)
+	if _, err := dataio.Charset(spec.Options.Charset); err != nil {
+		return 0, err
 	}
 	store, err := s.open(ctx, loc)
 	if err != nil {

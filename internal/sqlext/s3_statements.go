@@ -154,7 +154,7 @@ func parseExportOptions(c *cursor, spec *s3io.ExportSpec) error {
 				if c.done() {
 					return SyntaxError(c.near())
 				}
-				spec.Charset = t.Text
+				spec.Options.Charset = t.Text
 				c.pos++
 			}
 		case c.accept("FORMAT"):

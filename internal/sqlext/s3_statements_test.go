@@ -61,7 +61,7 @@ func TestParseSelectIntoS3(t *testing.T) {
 			"FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' ESCAPED BY '\\\\' LINES STARTING BY '>' TERMINATED BY '\\r\\n' MANIFEST ON OVERWRITE ON",
 			ok: true, query: "SELECT a FROM (SELECT 1 a) x ORDER BY a LIMIT 3",
 			check: func(t *testing.T, s s3io.ExportSpec) {
-				require.Equal(t, "utf8mb4", s.Charset)
+				require.Equal(t, "utf8mb4", s.Options.Charset)
 				require.Equal(t, ",", *s.Options.FieldsTerminatedBy)
 				require.Equal(t, `"`, *s.Options.EnclosedBy)
 				require.True(t, s.Options.OptionallyEnclosed)
