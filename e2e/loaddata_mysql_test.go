@@ -24,13 +24,14 @@ type loadOutcome struct {
 }
 
 // loadInto runs the statement (formatted with the table name) on one
-// connection of db, into a fresh table from ddl.
-func loadInto(t *testing.T, db *sql.DB, ddl, table, load string) loadOutcome {
+// connection of db, into a fresh table from the ddl statements (formatted
+// with the table name too).
+func loadInto(t *testing.T, db *sql.DB, table, load string, ddl ...string) loadOutcome {
 	t.Helper()
 	conn, err := db.Conn(t.Context())
 	require.NoError(t, err)
-	for _, q := range []string{"DROP TABLE IF EXISTS " + table, fmt.Sprintf(ddl, table)} {
-		_, err := conn.ExecContext(t.Context(), q)
+	for _, q := range append([]string{"DROP TABLE IF EXISTS %s"}, ddl...) {
+		_, err := conn.ExecContext(t.Context(), fmt.Sprintf(q, table))
 		require.NoError(t, err, q)
 	}
 	var out loadOutcome
@@ -74,12 +75,12 @@ func mariaAndSibyl(t *testing.T) (dir string, maria, sibyl *sql.DB) {
 // With anyOrder, the warnings are compared as a set: MariaDB raises a
 // value's conversion warning while it reads the row's fields, the engine
 // when it inserts the row, after the row's field-count warnings.
-func matchMariaDB(t *testing.T, maria, sibyl *sql.DB, ddl, load string, anyOrder bool) {
+func matchMariaDB(t *testing.T, maria, sibyl *sql.DB, load string, anyOrder bool, ddl ...string) {
 	t.Helper()
-	want := loadInto(t, maria, ddl, "t", load)
+	want := loadInto(t, maria, "t", load, ddl...)
 	for _, on := range []string{"ON", "OFF"} {
 		mustExec(t, sibyl, "SET sibyl_load_data_fast_path = "+on)
-		got := loadInto(t, sibyl, ddl, "t", load)
+		got := loadInto(t, sibyl, "t", load, ddl...)
 		if anyOrder {
 			slices.Sort(want.warnings)
 			slices.Sort(got.warnings)
@@ -127,12 +128,18 @@ func TestLoadDataMatchesMariaDB(t *testing.T) {
 		{"unknown character set", "1,2,1.5,2024-01-02,x,3\n", "CHARACTER SET nosuch " + csv},
 		{"column list with variables", "1,2,1.5,2024-01-02,x\n", csv + " (id, @n, d, day, s) SET n = @n * 10"},
 	}
+	// A BEFORE INSERT trigger sees and changes every loaded row.
+	trigger := "CREATE TRIGGER %[1]s_bi BEFORE INSERT ON %[1]s FOR EACH ROW SET NEW.opt = NEW.n * 2"
+	file := filepath.Join(dir, "trigger.txt")
+	require.NoError(t, os.WriteFile(file, []byte("1,2,1.5,2024-01-02,x,3\n2,5,1.5,2024-01-02,y,3\n"), 0o644))
+	matchMariaDB(t, maria, sibyl, fmt.Sprintf("LOAD DATA INFILE '%s' INTO TABLE %%s %s", file, csv), false, ddl, trigger)
+
 	for i, tc := range cases {
 		file := filepath.Join(dir, fmt.Sprintf("case%d.txt", i))
 		require.NoError(t, os.WriteFile(file, []byte(tc.body), 0o644))
 		for _, mode := range []string{"", "IGNORE"} {
 			t.Run(strings.TrimSpace(tc.name+" "+mode), func(t *testing.T) {
-				matchMariaDB(t, maria, sibyl, ddl, fmt.Sprintf("LOAD DATA INFILE '%s' %s INTO TABLE %%s %s", file, mode, tc.options), false)
+				matchMariaDB(t, maria, sibyl, fmt.Sprintf("LOAD DATA INFILE '%s' %s INTO TABLE %%s %s", file, mode, tc.options), false, ddl)
 			})
 		}
 	}
@@ -183,7 +190,7 @@ func TestLoadDataRandomMatchesMariaDB(t *testing.T) {
 			require.NoError(t, os.WriteFile(file, []byte(body.String()), 0o644))
 			mode := []string{"", "IGNORE"}[round%2]
 			t.Run(fmt.Sprintf("%d-%d", round, oi), func(t *testing.T) {
-				matchMariaDB(t, maria, sibyl, ddl, fmt.Sprintf("LOAD DATA INFILE '%s' %s INTO TABLE %%s %s", file, mode, o.clause), true)
+				matchMariaDB(t, maria, sibyl, fmt.Sprintf("LOAD DATA INFILE '%s' %s INTO TABLE %%s %s", file, mode, o.clause), true, ddl)
 			})
 		}
 	}

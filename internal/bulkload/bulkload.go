@@ -202,6 +202,8 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 			transform.Inspect(n.Source, inspect)
 		case *plan.ForeignKeyHandler:
 			other = fmt.Sprintf("%T", n)
+		case *plan.TriggerExecutor:
+			other = fmt.Sprintf("%T", n)
 		}
 		return true
 	}
@@ -210,7 +212,7 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 	case ld == nil || ins == nil:
 		return nil, notApplicable("not a LOAD DATA plan")
 	case other != "":
-		return nil, notApplicable("the table has foreign keys (%s)", other)
+		return nil, notApplicable("the table has foreign keys or triggers (%s)", other)
 	case ld.Local:
 		return nil, notApplicable("LOCAL")
 	case len(ins.Checks()) > 0:
