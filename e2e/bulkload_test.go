@@ -174,9 +174,9 @@ func TestBulkLoadRandomLines(t *testing.T) {
 }
 
 // TestBulkLoadTablesItLeavesToTheEngine: tables whose rules the bulk path
-// does not apply (triggers, foreign keys, CHECK,
-// AUTO_INCREMENT, generated columns) and statements with a column list or
-// SET load through the engine, with the engine's results.
+// does not apply (triggers, foreign keys, CHECK, generated columns) and
+// statements with a column list or SET load through the engine, with the
+// engine's results.
 func TestBulkLoadTablesItLeavesToTheEngine(t *testing.T) {
 	gw, _, db := s3Setup(t)
 	gw.Put("eng/rows", []byte("1\t10\n2\t20\n3\t30\n"))
@@ -187,7 +187,6 @@ func TestBulkLoadTablesItLeavesToTheEngine(t *testing.T) {
 		{"trigger", "CREATE TABLE %s (id INT PRIMARY KEY, v INT)", "CREATE TRIGGER %[1]s_t AFTER INSERT ON %[1]s FOR EACH ROW INSERT INTO audit VALUES (NEW.v)", ""},
 		{"foreign key", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, FOREIGN KEY (v) REFERENCES parent(v))", "", ""},
 		{"check", "CREATE TABLE %s (id INT PRIMARY KEY, v INT CHECK (v < 25))", "", ""},
-		{"auto increment", "CREATE TABLE %s (id INT AUTO_INCREMENT PRIMARY KEY, v INT)", "", ""},
 		{"generated", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, w INT AS (v * 2) STORED)", "", "(id, v)"},
 		{"keyless", "CREATE TABLE %s (id INT, v INT)", "", ""},
 		{"column list", "CREATE TABLE %s (id INT PRIMARY KEY, v INT)", "", "(v, id)"},
@@ -209,6 +208,45 @@ func TestBulkLoadTablesItLeavesToTheEngine(t *testing.T) {
 	// LOAD DATA fires the table's INSERT triggers for every row, as MySQL
 	// (the engine's binder left them out): 3 rows, loaded twice.
 	require.Equal(t, []string{`"10"`, `"10"`, `"20"`, `"20"`, `"30"`, `"30"`}, dump(t, db, "SELECT n FROM audit ORDER BY n"))
+}
+
+// TestBulkLoadAutoIncrement: explicit AUTO_INCREMENT values take the bulk
+// path and move the table's counter past the largest, as the engine's
+// inserts do: the next generated id, SHOW CREATE TABLE and a restart agree
+// with the engine-loaded table. NULL or 0, which ask for generated ids,
+// and negative values go to the engine.
+func TestBulkLoadAutoIncrement(t *testing.T) {
+	gw, srv, db := s3Setup(t)
+	const ddl = "CREATE TABLE %s (id INT AUTO_INCREMENT PRIMARY KEY, v INT)"
+	gw.Put("ai/explicit", []byte("5\t50\n2\t20\n40\t400\n"))
+	require.True(t, loadBoth(t, db, gw.URI("ai/explicit"), ddl, ""))
+	next := func(v int) []string {
+		var out []string
+		for _, tbl := range []string{"load_on", "load_off"} {
+			mustExec(t, db, fmt.Sprintf("INSERT INTO %s (v) VALUES (%d)", tbl, v))
+			out = append(out, strings.Join(dump(t, db, "SELECT * FROM "+tbl+" ORDER BY id"), " "))
+			var name, create string
+			require.NoError(t, db.QueryRow("SHOW CREATE TABLE "+tbl).Scan(&name, &create))
+			out = append(out, strings.ReplaceAll(create, tbl, "t"))
+		}
+		return out
+	}
+	got := next(999)
+	require.Contains(t, got[0], `"41"|"999"`)
+	require.Contains(t, got[1], "AUTO_INCREMENT=42")
+	require.Equal(t, got[2:], got[:2], "bulk (first) and engine (second) tables")
+
+	srv.Restart()
+	got = next(1000)
+	require.Contains(t, got[0], `"42"|"1000"`, "the counter survives a restart")
+	require.Equal(t, got[2:], got[:2])
+
+	for name, body := range map[string]string{"null": "\\N\t1\n3\t2\n", "zero": "0\t1\n3\t2\n", "negative": "-4\t1\n3\t2\n"} {
+		gw.Put("ai/"+name, []byte(body))
+		require.False(t, loadBoth(t, db, gw.URI("ai/"+name), ddl, ""), name)
+		got := next(7)
+		require.Equal(t, got[2:], got[:2], name)
+	}
 }
 
 // TestBulkLoadTransactionsAndDurability: the bulk path's rows belong to

@@ -7,17 +7,21 @@
 // with a stack trace for every row (Dolt passes the whole row where it
 // means the auto-increment value). That path loads about 70k rows/s on two
 // cores. Here the lines are split and converted in parallel by the same
-// rules and the same type conversions the engine uses, encoded into Dolt's
+// reading rules as the engine path (MySQL's, see source) and the type
+// conversions the engine uses, encoded into Dolt's
 // key and value tuples, and put into the table's primary map in one pass;
 // the new table becomes the session's working root, so the statement's
 // transaction (autocommit or not) commits or rolls it back as any write.
 //
 // The fast path only takes loads whose result it can guarantee to equal
 // the engine's: a table with a primary key, no full-text, spatial or
-// vector indexes, triggers, foreign keys, CHECK constraints,
-// AUTO_INCREMENT or generated columns; no column list, user variables or SET clause; and data where
-// every line has one field per column, every value converts cleanly and is
-// allowed by the column, and no primary or unique key already exists. Anything else —
+// vector indexes, triggers, foreign keys, CHECK constraints or generated
+// columns; no column list, user variables, SET clause or CHARACTER SET to
+// decode; and data where every line is one record with one field per
+// column, every value converts cleanly and is allowed by the column, an
+// AUTO_INCREMENT column gets explicit positive values (the table's counter
+// then moves past the largest), and no primary or unique key already
+// exists. Anything else —
 // decided before the session is touched — makes Load report that it did
 // not apply, and the caller runs the engine's LOAD DATA, which then gives
 // MySQL's errors, warnings and IGNORE/REPLACE behaviour.
@@ -37,6 +41,7 @@ import (
 	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb/durable"
 	"github.com/dolthub/dolt/go/libraries/doltcore/schema"
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dsess"
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/globalstate"
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/index"
 	"github.com/dolthub/dolt/go/store/pool"
 	"github.com/dolthub/dolt/go/store/prolly"
@@ -45,6 +50,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
+	"github.com/dolthub/go-mysql-server/sql/types"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	"golang.org/x/sync/errgroup"
 
@@ -111,6 +117,12 @@ type target struct {
 	keyMap    val.OrdinalMapping // key tuple field -> column
 	valMap    val.OrdinalMapping // value tuple field -> column
 	indexes   []secondary
+
+	// autoInc is the AUTO_INCREMENT column's index in cols (-1: none);
+	// the bulk path takes only explicit values for it and then moves the
+	// table's counter past the largest, as the engine's inserts would.
+	autoInc int
+	tracker globalstate.AutoIncrementTracker
 }
 
 // secondary is a secondary index; its keys are built from each row's
@@ -282,8 +294,6 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 	switch {
 	case schema.IsKeyless(sch):
 		return nil, notApplicable("the table has no primary key")
-	case schema.HasAutoIncrement(sch):
-		return nil, notApplicable("the table has an AUTO_INCREMENT column")
 	case sch.GetAllCols().StoredSize() != len(ld.DestSch) || sch.GetAllCols().Size() != len(ld.DestSch):
 		return nil, notApplicable("the table has generated columns")
 	}
@@ -302,9 +312,28 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 		}
 		t.indexes = append(t.indexes, secondary{def: def, rows: m})
 	}
-	for _, c := range ld.DestSch {
-		if c.Generated != nil || c.Virtual || c.AutoIncrement {
+	t.autoInc = -1
+	for i, c := range ld.DestSch {
+		if c.Generated != nil || c.Virtual {
 			return nil, notApplicable("column %s is generated", c.Name)
+		}
+		if c.AutoIncrement {
+			db := ins.Database()
+			for {
+				w, ok := db.(interface{ Unwrap() sql.Database }) // the privilege checker's wrapper
+				if !ok {
+					break
+				}
+				db = w.Unwrap()
+			}
+			gs, ok := db.(globalstate.GlobalStateProvider)
+			if !ok {
+				return nil, notApplicable("no AUTO_INCREMENT tracker for database %s", t.dbName)
+			}
+			if t.tracker, err = gs.GetGlobalState().AutoIncrementTracker(ctx); err != nil {
+				return nil, fmt.Errorf("bulk load: %w", err)
+			}
+			t.autoInc = i
 		}
 		t.cols = append(t.cols, newColumn(c))
 	}
@@ -336,11 +365,12 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 
 // chunk is a run of whole lines and, once converted, its tuples.
 type chunk struct {
-	data []byte
-	last bool
-	done chan struct{}
-	kvs  []kv
-	err  error
+	data    []byte
+	last    bool
+	done    chan struct{}
+	kvs     []kv
+	maxAuto uint64 // the largest AUTO_INCREMENT value among kvs
+	err     error
 }
 
 type kv struct {
@@ -471,6 +501,7 @@ func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *c
 	ordered := count == 0
 	var prev val.Tuple
 	var n int64
+	var maxAuto uint64
 	for c := range inOrder {
 		select {
 		case <-c.done:
@@ -480,6 +511,7 @@ func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *c
 		if c.err != nil {
 			return 0, c.err
 		}
+		maxAuto = max(maxAuto, c.maxAuto)
 		for _, e := range c.kvs {
 			if ordered && prev != nil && kd.Compare(ctx, prev, e.k) >= 0 {
 				ordered = false
@@ -524,6 +556,18 @@ func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *c
 		}
 		if tbl, err = tbl.SetIndexRows(ctx, w.def.Name(), durable.IndexFromProllyMap(m)); err != nil {
 			return 0, fmt.Errorf("bulk load: index %s: %w", w.def.Name(), err)
+		}
+	}
+	if maxAuto > 0 {
+		// As the engine's inserts do through the same tracker: the
+		// counter (shared by all sessions) and the table's stored value
+		// move past the largest loaded value, unless already beyond it.
+		ws, err := t.sess.WorkingSet(sctx, t.dbName)
+		if err != nil {
+			return 0, fmt.Errorf("bulk load: %w", err)
+		}
+		if tbl, err = t.tracker.Set(sctx, t.tableName.Name, tbl, ws.Ref(), maxAuto+1); err != nil {
+			return 0, fmt.Errorf("bulk load: AUTO_INCREMENT: %w", err)
 		}
 	}
 	root, err := t.root.PutTable(ctx, t.tableName, tbl)
@@ -594,6 +638,15 @@ func (e *encoder) encode(c *chunk) ([]kv, error) {
 			v, ok := e.t.cols[i].value(e.ctx, f, nulls[i])
 			if !ok {
 				return nil, notApplicable("a value for column %s needs the engine's conversion rules", e.t.cols[i].name)
+			}
+			if i == e.t.autoInc {
+				// NULL, 0 or a negative value asks for (or upsets) the
+				// counter: the engine's inserts handle those.
+				n, inRange, err := types.Uint64.Convert(e.ctx, v)
+				if err != nil || inRange != sql.InRange || n == nil || n.(uint64) == 0 {
+					return nil, notApplicable("AUTO_INCREMENT column %s needs a value generated", e.t.cols[i].name)
+				}
+				c.maxAuto = max(c.maxAuto, n.(uint64))
 			}
 			e.row[i] = v
 		}
