@@ -166,23 +166,13 @@ func TestLoadDataRandomMatchesMariaDB(t *testing.T) {
 		{`FIELDS TERMINATED BY ',,' LINES STARTING BY '>' TERMINATED BY '\r\n'`, ",,", "\r\n", ">", ""},
 	}
 	rng := rand.New(rand.NewSource(11))
-	field := func(quote string) string {
-		var b strings.Builder
-		for n := rng.Intn(5); n > 0; n-- {
-			b.WriteString(tokens[rng.Intn(len(tokens))])
-		}
-		if quote != "" && rng.Intn(2) == 0 {
-			return quote + b.String() + quote
-		}
-		return b.String()
-	}
 	for round := 0; round < 24; round++ {
 		for oi, o := range opts {
 			var body strings.Builder
 			for id := 1; id <= 20; id++ {
 				fmt.Fprintf(&body, "%s%d", o.start, id)
 				for n := 3 + rng.Intn(3) - 1; n > 0; n-- { // 2 to 4 more fields
-					body.WriteString(o.sep + field(o.quote))
+					body.WriteString(o.sep + randomField(rng, tokens, 5, o.quote))
 				}
 				body.WriteString(o.term)
 			}

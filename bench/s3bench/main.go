@@ -23,6 +23,7 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 
 	"github.com/sibyldb/sibyldb/bench/internal/benchserver"
+	"github.com/sibyldb/sibyldb/internal/testserver"
 )
 
 func main() {
@@ -46,7 +47,7 @@ func run(sibyldb, versitygw string, rows int) error {
 	if err := os.MkdirAll(filepath.Join(gwDir, "bench"), 0o755); err != nil {
 		return err
 	}
-	gwAddr, err := benchserver.FreeAddr()
+	gwAddr, err := testserver.FreeAddr()
 	if err != nil {
 		return err
 	}

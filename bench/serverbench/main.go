@@ -13,13 +13,11 @@ import (
 	"flag"
 	"fmt"
 	"math/rand"
-	"net"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql"
@@ -290,55 +288,15 @@ func benchMixed(db *sql.DB, o options) (float64, error) {
 	return float64(ops.Load()) / time.Since(start).Seconds(), nil
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 // startProcess runs cmd and waits until dsn accepts queries.
 func startProcess(name string, cmd *exec.Cmd, dsn string, cleanup func()) (*target, error) {
 	cmd.Stdout, cmd.Stderr = nil, nil
-	if err := cmd.Start(); err != nil {
+	stop, err := testserver.StartProcess(cmd, dsn)
+	if err != nil {
 		cleanup()
-		return nil, fmt.Errorf("start %s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		cleanup()
-	}
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		db, err := sql.Open("mysql", dsn)
-		if err == nil {
-			err = db.Ping()
-			db.Close()
-		}
-		if err == nil {
-			return &target{name: name, dsn: dsn, stop: stop, results: map[string]float64{}}, nil
-		}
-		select {
-		case e := <-exited:
-			cleanup()
-			return nil, fmt.Errorf("%s exited during start-up: %v", name, e)
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, fmt.Errorf("%s did not accept connections: %w", name, err)
-		}
-	}
+	return &target{name: name, dsn: dsn, stop: func() { stop(); cleanup() }, results: map[string]float64{}}, nil
 }
 
 func startSibylDB(bin string) (*target, error) {
@@ -346,7 +304,7 @@ func startSibylDB(bin string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, err := freeAddr()
+	addr, err := testserver.FreeAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +318,7 @@ func startMariaDB() (*target, error) {
 		return nil, err
 	}
 	cleanup := func() { os.RemoveAll(dir) }
-	addr, err := freeAddr()
+	addr, err := testserver.FreeAddr()
 	if err != nil {
 		cleanup()
 		return nil, err

@@ -1,16 +1,13 @@
 package testserver
 
 import (
-	"database/sql"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // MariaDBCommand prepares a MariaDB server, the MySQL implementation the
@@ -54,48 +51,19 @@ func MariaDBCommand(dir, addr string, extra ...string) (*exec.Cmd, error) {
 // when MariaDB is not installed; make test installs it.
 func StartMariaDB(t testing.TB, extra ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	cmd, err := MariaDBCommand(dir, addr, extra...)
+	cmd, err := MariaDBCommand(t.TempDir(), addr, extra...)
 	if err != nil {
 		t.Skipf("no MariaDB to compare with: %v", err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start mariadbd: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	})
 	dsn := "root@tcp(" + addr + ")/"
-	for deadline := time.Now().Add(2 * time.Minute); ; {
-		db, err := sql.Open("mysql", dsn)
-		if err == nil {
-			err = db.Ping()
-			_ = db.Close()
-		}
-		if err == nil {
-			return dsn
-		}
-		select {
-		case e := <-exited:
-			t.Fatalf("mariadbd exited during start-up: %v", e)
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mariadbd did not accept connections: %v", err)
-		}
+	stop, err := StartProcess(cmd, dsn)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(stop)
+	return dsn
 }

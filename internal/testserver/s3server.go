@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -61,12 +60,10 @@ func VersityGW(t testing.TB) string {
 // gateway when the test ends.
 func StartS3Server(t testing.TB) *S3Server {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := FreeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
 	s := &S3Server{t: t, AccessKey: "sibylaccess", SecretKey: "sibylsecret0123456789", Bucket: "sibyl-test",
 		Dir: t.TempDir(), addr: addr, URL: "http://" + addr}
 	s.Start()
