@@ -179,8 +179,8 @@ func TestBulkLoadRandomLines(t *testing.T) {
 
 // TestBulkLoadTablesItLeavesToTheEngine: tables whose rules the bulk path
 // does not apply (triggers, foreign keys, CHECK, generated columns) and
-// statements with a column list or SET load through the engine, with the
-// engine's results.
+// statements with SET, or a column list leaving out a column whose value
+// the engine computes, load through the engine, with the engine's results.
 func TestBulkLoadTablesItLeavesToTheEngine(t *testing.T) {
 	gw, _, db := s3Setup(t)
 	gw.Put("eng/rows", []byte("1\t10\n2\t20\n3\t30\n"))
@@ -193,7 +193,8 @@ func TestBulkLoadTablesItLeavesToTheEngine(t *testing.T) {
 		{"check", "CREATE TABLE %s (id INT PRIMARY KEY, v INT CHECK (v < 25))", "", ""},
 		{"generated", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, w INT AS (v * 2) STORED)", "", "(id, v)"},
 		{"keyless", "CREATE TABLE %s (id INT, v INT)", "", ""},
-		{"column list", "CREATE TABLE %s (id INT PRIMARY KEY, v INT)", "", "(v, id)"},
+		{"expression default left out", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, at DATETIME DEFAULT CURRENT_TIMESTAMP)", "", "(id, v)"},
+		{"not null left out", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, w INT NOT NULL)", "", "(id, v)"},
 		{"set clause", "CREATE TABLE %s (id INT PRIMARY KEY, v INT)", "", "(id, @x) SET v = @x + 1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -244,6 +245,33 @@ func TestBulkLoadAutoIncrement(t *testing.T) {
 	got = next(1000)
 	require.Contains(t, got[0], `"42"|"1000"`, "the counter survives a restart")
 	require.Equal(t, got[2:], got[:2])
+
+	// Left out of the column list, the AUTO_INCREMENT column gets the
+	// counter's next values, one per line, and the other left-out columns
+	// their defaults; the statement's columns may come in any order.
+	var body strings.Builder
+	for i := 0; i < 120000; i++ { // 1.7 MB: two chunks
+		fmt.Fprintf(&body, "%d,text %d\n", i%5, i)
+	}
+	gw.Put("ai/generated", []byte(body.String()))
+	const genDDL = `CREATE TABLE %s (id BIGINT AUTO_INCREMENT PRIMARY KEY, txt VARCHAR(20), label INT,
+		day DATE DEFAULT '2024-01-01', note VARCHAR(10), KEY (label))`
+	for _, pre := range []string{"", "INSERT INTO %s (txt) VALUES ('before'), ('before')"} {
+		ddl := []string{genDDL}
+		if pre != "" {
+			ddl = append(ddl, pre)
+		}
+		fast, rows := bothPaths(t, db, db, "gen", fmt.Sprintf("LOAD DATA FROM S3 '%s' INTO TABLE %%[1]s FIELDS TERMINATED BY ',' (label, txt)", gw.URI("ai/generated")), ddl...)
+		require.True(t, fast)
+		require.EqualValues(t, 120000, rows)
+		for _, tbl := range []string{"gen_on", "gen_off"} {
+			mustExec(t, db, "INSERT INTO "+tbl+" (txt) VALUES ('after')")
+		}
+		require.Equal(t, dump(t, db, "SELECT * FROM gen_off ORDER BY id"), dump(t, db, "SELECT * FROM gen_on ORDER BY id"))
+		require.Equal(t, dump(t, db, "SELECT id, label FROM gen_off WHERE label = 3 ORDER BY id"),
+			dump(t, db, "SELECT id, label FROM gen_on WHERE label = 3 ORDER BY id"), "index lookups")
+	}
+	require.Equal(t, `"120002"|"text 119999"|"4"|"2024-01-01"|<NULL>`, dump(t, db, "SELECT * FROM gen_on WHERE txt = 'text 119999'")[0])
 
 	for name, body := range map[string]string{"null": "\\N\t1\n3\t2\n", "zero": "0\t1\n3\t2\n", "negative": "-4\t1\n3\t2\n"} {
 		gw.Put("ai/"+name, []byte(body))

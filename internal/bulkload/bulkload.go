@@ -16,12 +16,14 @@
 // The fast path only takes loads whose result it can guarantee to equal
 // the engine's: a table with a primary key, no full-text, spatial or
 // vector indexes, triggers, foreign keys, CHECK constraints or generated
-// columns; no column list, user variables, SET clause or CHARACTER SET to
-// decode; and data where every line is one record with one field per
-// column, every value converts cleanly and is allowed by the column, an
-// AUTO_INCREMENT column gets explicit positive values (the table's counter
-// then moves past the largest), and no primary or unique key already
-// exists. Anything else —
+// columns; no user variables, SET clause or CHARACTER SET to decode; a
+// column list (if any) whose left-out columns have literal defaults, or
+// allow NULL, or are the AUTO_INCREMENT column (which then gets the
+// counter's next values); and data where every line is one record with
+// one field per listed column, every value converts cleanly and is allowed
+// by the column, a listed AUTO_INCREMENT column gets explicit positive
+// values, and no primary or unique key already exists. Either way the
+// AUTO_INCREMENT counter then moves past the largest value. Anything else —
 // decided before the session is touched — makes Load report that it did
 // not apply, and the caller runs the engine's LOAD DATA, which then gives
 // MySQL's errors, warnings and IGNORE/REPLACE behaviour.
@@ -118,11 +120,29 @@ type target struct {
 	valMap    val.OrdinalMapping // value tuple field -> column
 	indexes   []secondary
 
-	// autoInc is the AUTO_INCREMENT column's index in cols (-1: none);
-	// the bulk path takes only explicit values for it and then moves the
-	// table's counter past the largest, as the engine's inserts would.
-	autoInc int
-	tracker globalstate.AutoIncrementTracker
+	// fieldCols maps the file's fields to cols: the statement's column
+	// list, or the table's columns in order. The columns it leaves out get
+	// the value in fixed, or a generated AUTO_INCREMENT value.
+	fieldCols []int
+	fixed     []fixedValue
+
+	// autoInc is the AUTO_INCREMENT column's index in cols (-1: none). Its
+	// values are either all explicit and positive, or (genAuto) all
+	// generated: the column list leaves it out, and the rows get
+	// consecutive values from autoNext, the counter's value at the start,
+	// as the engine's inserts would under the server's write lock. Either
+	// way the counter then moves past the largest value.
+	autoInc  int
+	genAuto  bool
+	autoNext uint64
+	tracker  globalstate.AutoIncrementTracker
+}
+
+// fixedValue is the value every row gets in a column the column list
+// leaves out.
+type fixedValue struct {
+	col int
+	v   any
 }
 
 // secondary is a secondary index; its keys are built from each row's
@@ -244,19 +264,6 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 			return nil, notApplicable("user variables in the column list")
 		}
 	}
-	if len(ld.UserVars) != len(ld.DestSch) {
-		return nil, notApplicable("column list differs from the table")
-	}
-	if len(ld.ColNames) > 0 {
-		if len(ld.ColNames) != len(ld.DestSch) {
-			return nil, notApplicable("column list differs from the table")
-		}
-		for i, c := range ld.ColNames {
-			if !strings.EqualFold(c, ld.DestSch[i].Name) {
-				return nil, notApplicable("column list differs from the table")
-			}
-		}
-	}
 	f, ok := formatOf(ld)
 	if charset, err := dataio.Charset(ld.Charset); err != nil || charset != nil {
 		return nil, notApplicable("CHARACTER SET %s", ld.Charset)
@@ -337,6 +344,9 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 		}
 		t.cols = append(t.cols, newColumn(c))
 	}
+	if err := t.mapFields(ctx); err != nil {
+		return nil, err
+	}
 	mapping := func(cc *schema.ColCollection) (val.OrdinalMapping, error) {
 		m := make(val.OrdinalMapping, cc.StoredSize())
 		for i := range m {
@@ -363,14 +373,88 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 	return t, nil
 }
 
+// mapFields sets fieldCols, fixed and genAuto from the column list.
+func (t *target) mapFields(ctx *sql.Context) error {
+	ld := t.ld
+	listed := make([]bool, len(t.cols))
+	if len(ld.ColNames) == 0 {
+		for i := range t.cols {
+			t.fieldCols, listed[i] = append(t.fieldCols, i), true
+		}
+	}
+	for _, name := range ld.ColNames {
+		i := ld.DestSch.IndexOfColName(name)
+		if i < 0 || listed[i] {
+			return notApplicable("column list names %s twice or not at all", name)
+		}
+		t.fieldCols, listed[i] = append(t.fieldCols, i), true
+	}
+	for i, c := range ld.DestSch {
+		switch {
+		case listed[i]:
+		case i == t.autoInc:
+			t.genAuto = true
+		default:
+			v, err := literalDefault(ctx, c)
+			if err != nil {
+				return err
+			}
+			t.fixed = append(t.fixed, fixedValue{col: i, v: v})
+		}
+	}
+	if !t.genAuto {
+		return nil
+	}
+	if len(t.format.lineStart) > 0 {
+		// Generated values are handed out per chunk by counting lines.
+		return notApplicable("LINES STARTING BY with generated AUTO_INCREMENT values")
+	}
+	var err error
+	t.autoNext, err = t.tracker.Current(strings.ToLower(t.tableName.Name))
+	if err != nil {
+		return fmt.Errorf("bulk load: %w", err)
+	}
+	return nil
+}
+
+// literalDefault is the value the engine's insert gives a column the
+// column list leaves out, when the bulk path can know it in advance: the
+// column's literal default, or NULL for a nullable column without one.
+// An expression default or a NOT NULL column without a default (error
+// 1364 in strict mode) is left to the engine.
+func literalDefault(ctx *sql.Context, c *sql.Column) (any, error) {
+	if c.Default == nil {
+		if c.Nullable {
+			return nil, nil
+		}
+		return nil, notApplicable("column %s is left out and has no default", c.Name)
+	}
+	if !c.Default.IsLiteral() {
+		return nil, notApplicable("column %s is left out and has an expression default", c.Name)
+	}
+	v, err := c.Default.Eval(ctx, nil)
+	if err != nil || (v == nil && !c.Nullable) {
+		return nil, notApplicable("column %s: default: %v", c.Name, err)
+	}
+	if v == nil {
+		return nil, nil
+	}
+	v, inRange, err := c.Type.Convert(ctx, v)
+	if err != nil || inRange != sql.InRange {
+		return nil, notApplicable("column %s: default %v does not convert", c.Name, v)
+	}
+	return v, nil
+}
+
 // chunk is a run of whole lines and, once converted, its tuples.
 type chunk struct {
-	data    []byte
-	last    bool
-	done    chan struct{}
-	kvs     []kv
-	maxAuto uint64 // the largest AUTO_INCREMENT value among kvs
-	err     error
+	data     []byte
+	last     bool
+	done     chan struct{}
+	kvs      []kv
+	autoBase uint64 // the first generated AUTO_INCREMENT value (genAuto)
+	maxAuto  uint64 // the largest AUTO_INCREMENT value among kvs
+	err      error
 }
 
 type kv struct {
@@ -425,6 +509,7 @@ func (t *target) load(ctx *sql.Context) (int64, error) {
 // read cuts the file into chunks of whole lines, after IGNORE n LINES.
 func (t *target) read(ctx context.Context, r io.Reader, todo, inOrder chan<- *chunk) error {
 	var carry []byte
+	autoNext := t.autoNext
 	skip := t.ld.IgnoreNum // IGNORE n LINES: whole records
 	header := splitter{f: &t.format}
 	for {
@@ -466,6 +551,15 @@ func (t *target) read(ctx context.Context, r io.Reader, todo, inOrder chan<- *ch
 			}
 			cut := i + len(t.format.lineTerm)
 			c.data, carry = buf[:cut], buf[cut:]
+		}
+		if t.genAuto {
+			// Every line is a record (encode steps aside otherwise), so
+			// the chunk's records take the next values in file order.
+			c.autoBase = autoNext
+			autoNext += uint64(bytes.Count(c.data, t.format.lineTerm))
+			if c.last && len(c.data) > 0 && !bytes.HasSuffix(c.data, t.format.lineTerm) {
+				autoNext++
+			}
 		}
 		select {
 		case inOrder <- c:
@@ -615,6 +709,7 @@ func (t *target) newEncoder(ctx *sql.Context) (*encoder, error) {
 func (e *encoder) encode(c *chunk) ([]kv, error) {
 	out := make([]kv, 0, len(c.data)/64)
 	data := c.data
+	autoID := c.autoBase
 	for {
 		line, rest, ok := e.t.format.nextLine(data, c.last)
 		if !ok {
@@ -631,11 +726,12 @@ func (e *encoder) encode(c *chunk) ([]kv, error) {
 		case lineContinues:
 			return nil, notApplicable("a record goes on past its line terminator")
 		}
-		if len(fields) != len(e.t.cols) {
-			return nil, notApplicable("a line has %d fields for %d columns", len(fields), len(e.t.cols))
+		if len(fields) != len(e.t.fieldCols) {
+			return nil, notApplicable("a line has %d fields for %d columns", len(fields), len(e.t.fieldCols))
 		}
-		for i, f := range fields {
-			v, ok := e.t.cols[i].value(e.ctx, f, nulls[i])
+		for k, f := range fields {
+			i := e.t.fieldCols[k]
+			v, ok := e.t.cols[i].value(e.ctx, f, nulls[k])
 			if !ok {
 				return nil, notApplicable("a value for column %s needs the engine's conversion rules", e.t.cols[i].name)
 			}
@@ -649,6 +745,19 @@ func (e *encoder) encode(c *chunk) ([]kv, error) {
 				c.maxAuto = max(c.maxAuto, n.(uint64))
 			}
 			e.row[i] = v
+		}
+		for _, f := range e.t.fixed {
+			e.row[f.col] = f.v
+		}
+		if e.t.genAuto {
+			col := &e.t.cols[e.t.autoInc]
+			v, inRange, err := col.typ.Convert(e.ctx, autoID)
+			if err != nil || inRange != sql.InRange {
+				return nil, notApplicable("generated AUTO_INCREMENT value %d is out of range for column %s", autoID, col.name)
+			}
+			e.row[e.t.autoInc] = v
+			c.maxAuto = max(c.maxAuto, autoID)
+			autoID++
 		}
 		k, v, err := e.tuples()
 		if err != nil {
