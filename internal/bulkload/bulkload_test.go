@@ -2,6 +2,7 @@ package bulkload
 
 import (
 	"fmt"
+	"io"
 	"math/rand"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/sqltypes"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 )
@@ -289,4 +291,34 @@ func TestCanonicalDecimalMatchesEngine(t *testing.T) {
 	}
 	_, ok := canonicalDecimal([]byte("1.5"), 8, 3)
 	require.True(t, ok, "plain decimals take the shortcut")
+}
+
+// TestSkipRecords: LOAD DATA FROM S3 skips IGNORE n LINES in each object
+// by records, as LOAD DATA INFILE does: a quoted or escaped line break
+// stays inside the record it belongs to.
+func TestSkipRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name, options, data string
+		n                   int
+		want                string
+	}{
+		{"plain", "", "h\nx\n", 1, "x\n"},
+		{"quoted line break in the header", `FIELDS TERMINATED BY ',' ENCLOSED BY '"'`, "\"a\nb\",c\n1,2\n", 1, "1,2\n"},
+		{"escaped line break", "", "h\\\nh2\nx\n", 1, "x\n"},
+		{"more than there is", "", "h\n", 3, ""},
+		{"crlf", `LINES TERMINATED BY '\r\n'`, "h\r\na\r\nb", 1, "a\r\nb"},
+		{"bare lf inside crlf lines", `LINES TERMINATED BY '\r\n'`, "h\nstill h\r\na\n", 1, "a\n"},
+		{"multi-byte terminator", `LINES TERMINATED BY ';;'`, "h;a;;b;;", 1, "b;;"},
+		{"two", `FIELDS TERMINATED BY ','`, "a\nb\nc\n", 2, "c\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stmt, err := ast.Parse("LOAD DATA INFILE 'f' INTO TABLE t " + tc.options)
+			require.NoError(t, err)
+			rest, err := SkipRecords(strings.NewReader(tc.data), stmt.(*ast.Load), tc.n)
+			require.NoError(t, err)
+			got, err := io.ReadAll(rest)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, string(got))
+		})
+	}
 }

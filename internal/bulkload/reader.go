@@ -2,8 +2,14 @@ package bulkload
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
+
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
 // recordReader reads LOAD DATA input field by field as MySQL's server
@@ -227,4 +233,49 @@ func (r *recordReader) nextLine() bool {
 			r.lineCut = true
 		}
 	}
+}
+
+// SkipRecords reads past the first n records of r, as IGNORE n LINES does
+// with the FIELDS and LINES options of load (a quoted field may hold line
+// breaks), and returns the rest of r. LOAD DATA FROM S3 applies it to each
+// object before joining them into one file.
+func SkipRecords(r io.Reader, load *ast.Load, n int) (io.Reader, error) {
+	ld := plan.NewLoadData(false, "", nil, nil, nil, 0, "")
+	if f := load.Fields; f != nil {
+		if f.TerminatedBy != nil && len(f.TerminatedBy.Val) > 0 {
+			ld.FieldsTerminatedBy = string(f.TerminatedBy.Val)
+		}
+		if f.EnclosedBy != nil {
+			ld.FieldsEnclosedBy = string(f.EnclosedBy.Delim.Val)
+		}
+		if f.EscapedBy != nil {
+			ld.FieldsEscapedBy = string(f.EscapedBy.Val)
+		}
+	}
+	if l := load.Lines; l != nil {
+		if l.StartingBy != nil {
+			ld.LinesStartingBy = string(l.StartingBy.Val)
+		}
+		if l.TerminatedBy != nil {
+			ld.LinesTerminatedBy = string(l.TerminatedBy.Val)
+		}
+	}
+	f, ok := formatOf(ld)
+	if !ok {
+		return nil, fmt.Errorf("IGNORE %d LINES: FIELDS and LINES TERMINATED BY must not be empty", n)
+	}
+	rr := newRecordReader(r, &f)
+	for more := true; n > 0 && more; n-- {
+		for rr.readField() {
+		}
+		more = rr.nextLine()
+	}
+	if rr.err != nil {
+		return nil, rr.err
+	}
+	// What the reader holds back comes first: the pushed-back bytes, last
+	// pushed first, then its buffer and the rest of r.
+	back := slices.Clone(rr.stack)
+	slices.Reverse(back)
+	return io.MultiReader(bytes.NewReader(back), rr.in), nil
 }

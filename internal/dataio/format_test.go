@@ -153,22 +153,19 @@ func TestIsOutputAndManifest(t *testing.T) {
 func TestAppendFile(t *testing.T) {
 	for _, tc := range []struct {
 		name, in string
-		skip     int
 		term     string
 		want     string
 	}{
-		{"plain", "a\nb\n", 0, "\n", "a\nb\n"},
-		{"adds terminator", "a\nb", 0, "\n", "a\nb\n"},
-		{"skips header", "h\na\n", 1, "\n", "a\n"},
-		{"skips more than there is", "h\n", 3, "\n", ""},
-		{"crlf", "h\r\na\r\nb", 1, "\r\n", "a\r\nb\r\n"},
-		{"bare lf inside crlf lines", "h\nstill h\r\na\nx\r\n", 1, "\r\n", "a\nx\r\n"},
-		{"empty", "", 1, "\n", ""},
-		{"multi-byte term", "h;;a;;b", 1, ";;", "a;;b;;"},
+		{"plain", "a\nb\n", "\n", "a\nb\n"},
+		{"adds terminator", "a\nb", "\n", "a\nb\n"},
+		{"crlf", "a\r\nb", "\r\n", "a\r\nb\r\n"},
+		{"bare lf inside crlf lines", "a\nx", "\r\n", "a\nx\r\n"},
+		{"empty", "", "\n", ""},
+		{"multi-byte term", "a;;b", ";;", "a;;b;;"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out bytes.Buffer
-			n, err := AppendFile(&out, strings.NewReader(tc.in), tc.skip, []byte(tc.term))
+			n, err := AppendFile(&out, strings.NewReader(tc.in), []byte(tc.term))
 			require.NoError(t, err)
 			require.Equal(t, tc.want, out.String())
 			require.EqualValues(t, len(tc.want), n)

@@ -79,7 +79,7 @@ func (s *Service) Import(ctx *sql.Context, spec ImportSpec) (sql.RowIter, error)
 		term = spec.Load.Lines.TerminatedBy.Val
 	}
 	for _, o := range objects {
-		if err := s.download(ctx, o, tmp, skip, term); err != nil {
+		if err := s.download(ctx, o, tmp, spec.Load, skip, term); err != nil {
 			_ = tmp.Close()
 			return nil, err
 		}
@@ -154,7 +154,7 @@ func (s *Service) resolve(ctx *sql.Context, store objstore.Store, loc objstore.L
 	return []object{{store: store, loc: loc, mandatory: true}}, nil
 }
 
-func (s *Service) download(ctx *sql.Context, o object, dst io.Writer, skip int, term []byte) error {
+func (s *Service) download(ctx *sql.Context, o object, dst io.Writer, load *ast.Load, skip int, term []byte) error {
 	r, err := o.store.Open(ctx, o.loc.Key)
 	if errors.Is(err, objstore.ErrNotFound) && o.optional {
 		ctx.Warn(erFileNotFound, "File '%s' listed in the manifest was not found and is not mandatory; skipped", o.loc)
@@ -164,7 +164,13 @@ func (s *Service) download(ctx *sql.Context, o object, dst io.Writer, skip int, 
 		return s3Error(err)
 	}
 	defer r.Close()
-	if _, err := dataio.AppendFile(dst, r, skip, term); err != nil {
+	var rest io.Reader = r
+	if skip > 0 {
+		if rest, err = bulkload.SkipRecords(r, load, skip); err != nil {
+			return s3Error(fmt.Errorf("read %s: %w", o.loc, err))
+		}
+	}
+	if _, err := dataio.AppendFile(dst, rest, term); err != nil {
 		return s3Error(fmt.Errorf("read %s: %w", o.loc, err))
 	}
 	return nil
