@@ -134,6 +134,13 @@ func TestLoadDataMatchesMariaDB(t *testing.T) {
 	require.NoError(t, os.WriteFile(file, []byte("1,2,1.5,2024-01-02,x,3\n2,5,1.5,2024-01-02,y,3\n"), 0o644))
 	matchMariaDB(t, maria, sibyl, fmt.Sprintf("LOAD DATA INFILE '%s' INTO TABLE %%s %s", file, csv), false, ddl, trigger)
 
+	// A missing file, and one outside secure_file_priv.
+	outside := filepath.Join(t.TempDir(), "outside.txt")
+	require.NoError(t, os.WriteFile(outside, []byte("1,2,1.5,2024-01-02,x,3\n"), 0o644))
+	for _, f := range []string{filepath.Join(dir, "nosuch.txt"), outside} {
+		matchMariaDB(t, maria, sibyl, fmt.Sprintf("LOAD DATA INFILE '%s' INTO TABLE %%s %s", f, csv), false, ddl)
+	}
+
 	for i, tc := range cases {
 		file := filepath.Join(dir, fmt.Sprintf("case%d.txt", i))
 		require.NoError(t, os.WriteFile(file, []byte(tc.body), 0o644))

@@ -35,7 +35,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 
@@ -464,9 +463,9 @@ type kv struct {
 
 // load converts the file in parallel and writes the rows in file order.
 func (t *target) load(ctx *sql.Context) (int64, error) {
-	file, err := os.Open(t.ld.File)
+	file, err := openFile(t.ld.File)
 	if err != nil {
-		return 0, sql.ErrLoadDataCannotOpen.New(err.Error())
+		return 0, err
 	}
 	defer file.Close()
 

@@ -1,12 +1,15 @@
 package bulkload
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/sibyldb/sibyldb/internal/status"
@@ -129,7 +132,8 @@ func checkSecureFilePriv(path string) error {
 		return sql.ErrLoadDataCannotOpen.New(err.Error())
 	}
 	if !strings.HasPrefix(abs, dirAbs+string(filepath.Separator)) {
-		return sql.ErrSecureFilePriv.New()
+		return mysql.NewSQLError(mysql.EROptionPreventsStatement, "HY000",
+			"The MySQL server is running with the --secure-file-priv option so it cannot execute this statement")
 	}
 	return nil
 }
@@ -145,6 +149,34 @@ func TableAuth(load *ast.Load) ast.AuthInformation {
 	}
 	return ast.AuthInformation{AuthType: t, TargetType: ast.AuthTargetType_SingleTableIdentifier,
 		TargetNames: []string{load.Table.DbQualifier.String(), load.Table.Name.String()}}
+}
+
+// ErFileNotFound is MySQL's ER_FILE_NOT_FOUND: LOAD DATA of a file that
+// cannot be opened.
+const ErFileNotFound = 29
+
+// erCantGetStat is MySQL's ER_CANT_GET_STAT: LOAD DATA of a file that does
+// not exist (MySQL looks at it before opening it).
+const erCantGetStat = 13
+
+// openFile opens a LOAD DATA INFILE file, with MySQL's errors when it
+// cannot.
+func openFile(path string) (*os.File, error) {
+	errno := func(err error) (int, string) {
+		e := syscall.ENOENT
+		errors.As(err, &e)
+		return int(e), e.Error()
+	}
+	if _, err := os.Stat(path); err != nil {
+		n, msg := errno(err)
+		return nil, mysql.NewSQLError(erCantGetStat, "HY000", "Can't get stat of '%s' (OS errno %d - %s)", path, n, msg)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		n, msg := errno(err)
+		return nil, mysql.NewSQLError(ErFileNotFound, "HY000", "File '%s' not found (OS errno %d - %s)", path, n, msg)
+	}
+	return f, nil
 }
 
 func secureFilePriv() string {

@@ -3,7 +3,6 @@ package bulkload
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -125,9 +124,9 @@ func (s *source) BuildRowIter(ctx *sql.Context, _ sql.NodeExecBuilder, _ sql.Row
 	if err := checkSecureFilePriv(s.File); err != nil {
 		return nil, err
 	}
-	file, err := os.Open(s.File)
+	file, err := openFile(s.File)
 	if err != nil {
-		return nil, sql.ErrLoadDataCannotOpen.New(err.Error())
+		return nil, err
 	}
 	f, ok := formatOf(s.LoadData)
 	if !ok {

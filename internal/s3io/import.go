@@ -117,7 +117,7 @@ func (s *Service) resolve(ctx *sql.Context, store objstore.Store, loc objstore.L
 			return nil, s3Error(err)
 		}
 		if len(keys) == 0 {
-			return nil, mysql.NewSQLError(erFileNotFound, "HY000", "S3 API returned error: no objects under prefix '%s'", loc)
+			return nil, mysql.NewSQLError(bulkload.ErFileNotFound, "HY000", "S3 API returned error: no objects under prefix '%s'", loc)
 		}
 		out := make([]object, len(keys))
 		for i, k := range keys {
@@ -157,7 +157,7 @@ func (s *Service) resolve(ctx *sql.Context, store objstore.Store, loc objstore.L
 func (s *Service) download(ctx *sql.Context, o object, dst io.Writer, load *ast.Load, skip int, term []byte) error {
 	r, err := o.store.Open(ctx, o.loc.Key)
 	if errors.Is(err, objstore.ErrNotFound) && o.optional {
-		ctx.Warn(erFileNotFound, "File '%s' listed in the manifest was not found and is not mandatory; skipped", o.loc)
+		ctx.Warn(bulkload.ErFileNotFound, "File '%s' listed in the manifest was not found and is not mandatory; skipped", o.loc)
 		return nil
 	}
 	if err != nil {

@@ -33,9 +33,6 @@ const (
 	TimeoutVar = "sibyl_s3_timeout"
 )
 
-// erFileNotFound is MySQL's ER_FILE_NOT_FOUND (LOAD DATA of a missing file).
-const erFileNotFound = 29
-
 // DefaultMaxFileSize is Aurora's part size threshold, 6 GB.
 const DefaultMaxFileSize = 6 << 30
 
@@ -158,7 +155,7 @@ func s3Error(err error) error {
 		return mysql.NewSQLError(mysql.EROptionPreventsStatement, "HY000",
 			"The MySQL server is running with the --secure-file-priv option so it cannot execute this statement (%s)", err.Error())
 	case errors.Is(err, objstore.ErrNotFound):
-		return mysql.NewSQLError(erFileNotFound, "HY000", "S3 API returned error: %s", err.Error())
+		return mysql.NewSQLError(bulkload.ErFileNotFound, "HY000", "S3 API returned error: %s", err.Error())
 	case errors.Is(err, objstore.ErrNoBucket):
 		return mysql.NewSQLError(mysql.ERUnknownError, "HY000", "S3 API returned error: %s", err.Error())
 	case errors.Is(err, objstore.ErrAccessDenied):

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/sibyldb/sibyldb/internal/ml/gbtree"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
@@ -111,7 +112,8 @@ func readModelFile(uri string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: secure_file_priv is not set, so model files cannot be read", ErrBadModelFile)
 	}
 	if rel, err := filepath.Rel(filepath.Clean(dir), path); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
-		return nil, fmt.Errorf("The MySQL server is running with the --secure-file-priv option so it cannot execute this statement (model files must be under %s)", dir)
+		return nil, mysql.NewSQLError(mysql.EROptionPreventsStatement, "HY000",
+			"The MySQL server is running with the --secure-file-priv option so it cannot execute this statement (model files must be under %s)", dir)
 	}
 	st, err := os.Stat(path)
 	if err != nil {
