@@ -64,9 +64,9 @@ func (f *format) lineWise() bool {
 	return true
 }
 
-// nextLine returns the first line of data and the rest, cutting where the
-// engine's scanner does (plan.LoadData.SplitLines): after the next LINES
-// TERMINATED BY, quotes notwithstanding, the terminator kept. atEOF says
+// nextLine returns the first line of data and the rest, cut after the
+// next LINES TERMINATED BY, quotes notwithstanding, the terminator kept
+// (split then says whether the line is a whole record). atEOF says
 // data is the end of the input; otherwise a line without a terminator is
 // not returned (ok false) because more of it may follow.
 func (f *format) nextLine(data []byte, atEOF bool) (line, rest []byte, ok bool) {
