@@ -36,7 +36,8 @@ func SystemVariables() []sql.SystemVariable {
 // and holds no state of its own.
 type Runner struct {
 	// Plan binds and analyzes a parsed statement without running it
-	// (privilege checks included).
+	// (privilege checks included), as the insert it is, so that the
+	// table's INSERT triggers are in the plan.
 	Plan func(ctx *sql.Context, q string, parsed ast.Statement) (sql.Node, error)
 	// Exec runs an analyzed plan.
 	Exec func(ctx *sql.Context, q string, node sql.Node) (sql.RowIter, error)
