@@ -33,10 +33,20 @@ func installWarnings() {
 	analyzer.OnceAfterAll = append(slices.Clone(analyzer.OnceAfterAll), analyzer.Rule{Id: warningsRuleID, Apply: mysqlWarnings})
 }
 
-func mysqlWarnings(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
-	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
-		w, ok := n.(plan.ShowWarnings)
-		if !ok || len(w) == 0 {
+func mysqlWarnings(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.Scope, sel analyzer.RuleSelector, flags *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	switch w := n.(type) {
+	case *plan.Limit, *plan.Offset:
+		// SHOW WARNINGS [LIMIT [offset,] n] binds as ShowWarnings at the
+		// root or under LIMIT and OFFSET only (as the engine's own
+		// clearWarnings assumes), so no other statement is walked.
+		child, same, err := mysqlWarnings(ctx, a, n.Children()[0], scope, sel, flags)
+		if err != nil || same {
+			return n, transform.SameTree, err
+		}
+		out, err := n.WithChildren(child)
+		return out, transform.NewTree, err
+	case plan.ShowWarnings:
+		if len(w) == 0 {
 			return n, transform.SameTree, nil
 		}
 		out := make(plan.ShowWarnings, len(w))
@@ -49,5 +59,6 @@ func mysqlWarnings(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Sco
 			out[len(w)-1-i] = warn
 		}
 		return out, transform.NewTree, nil
-	})
+	}
+	return n, transform.SameTree, nil
 }
