@@ -53,9 +53,6 @@ func (r *Runner) Run(ctx *sql.Context, q string, load *ast.Load) (sql.RowIter, e
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSecureFilePriv(load.Infile); err != nil {
-		return nil, err
-	}
 	if enabled(ctx) {
 		res, err := Load(ctx, node)
 		if err != nil {
@@ -109,7 +106,7 @@ func enabled(ctx *sql.Context) bool {
 // that the engine's LOAD DATA INFILE may read it too, or the system's
 // temporary directory when secure_file_priv is empty. The caller removes it.
 func TempFile(prefix string) (*os.File, error) {
-	dir := secureFilePriv()
+	dir := SecureFilePriv()
 	if dir == "" {
 		dir = os.TempDir()
 	}
@@ -120,7 +117,7 @@ func TempFile(prefix string) (*os.File, error) {
 // MySQL's error 1290. Unlike the engine's check, a sibling directory
 // sharing the prefix (/dir2 for /dir) is outside.
 func checkSecureFilePriv(path string) error {
-	dir := secureFilePriv()
+	dir := SecureFilePriv()
 	if dir == "" {
 		return nil
 	}
@@ -160,9 +157,12 @@ const ErFileNotFound = 29
 // not exist (MySQL looks at it before opening it).
 const erCantGetStat = 13
 
-// openFile opens a LOAD DATA INFILE file, with MySQL's errors when it
-// cannot.
+// openFile opens a LOAD DATA INFILE file for either path, with MySQL's
+// errors when secure_file_priv forbids it or it cannot be opened.
 func openFile(path string) (*os.File, error) {
+	if err := checkSecureFilePriv(path); err != nil {
+		return nil, err
+	}
 	errno := func(err error) (int, string) {
 		e := syscall.ENOENT
 		errors.As(err, &e)
@@ -180,7 +180,9 @@ func openFile(path string) (*os.File, error) {
 	return f, nil
 }
 
-func secureFilePriv() string {
+// SecureFilePriv is the directory file I/O is confined to, as MySQL's
+// secure_file_priv; empty means anywhere.
+func SecureFilePriv() string {
 	_, v, _ := sql.SystemVariables.GetGlobal("secure_file_priv")
 	dir, _ := v.(string)
 	return dir

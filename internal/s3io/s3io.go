@@ -95,20 +95,9 @@ func sessionInt(ctx *sql.Context, name string, def int64) int64 {
 	return def
 }
 
-// secureFilePriv is the directory file:// URIs and the import's temporary
-// file are confined to.
-func secureFilePriv() string {
-	_, v, ok := sql.SystemVariables.GetGlobal("secure_file_priv")
-	if !ok {
-		return ""
-	}
-	s, _ := v.(string)
-	return s
-}
-
 func (s *Service) open(ctx *sql.Context, loc objstore.Location) (objstore.Store, error) {
 	timeout := time.Duration(sessionInt(ctx, TimeoutVar, 60)) * time.Second
-	st, err := s.opener.OpenWith(ctx, loc, secureFilePriv(), timeout, s.Credentials.Match(loc))
+	st, err := s.opener.OpenWith(ctx, loc, bulkload.SecureFilePriv(), timeout, s.Credentials.Match(loc))
 	if err != nil {
 		return nil, s3Error(err)
 	}
