@@ -52,7 +52,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/go-mysql-server/sql/types"
-	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sibyldb/sibyldb/internal/dataio"
@@ -81,8 +80,7 @@ func notApplicable(format string, args ...any) error {
 }
 
 // Load runs the analyzed LOAD DATA statement node (the engine's plan for
-// LOAD DATA INFILE, as Engine.BoundQueryPlan returns it) if the fast path
-// applies. It reads the file the plan names.
+// LOAD DATA INFILE, as Runner.Plan returns it) if the fast path applies. It reads the file the plan names.
 func Load(ctx *sql.Context, node sql.Node) (Result, error) {
 	t, err := newTarget(ctx, node)
 	var na errNotApplicable
@@ -234,6 +232,8 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 		case *plan.ForeignKeyHandler:
 			other = fmt.Sprintf("%T", n)
 		case *plan.TriggerExecutor:
+			// The table's INSERT triggers, in the plan since Runner.Plan
+			// plans the statement as the insert it is.
 			other = fmt.Sprintf("%T", n)
 		}
 		return true
@@ -269,9 +269,6 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 	}
 	if !ok || !f.lineWise() {
 		return nil, notApplicable("FIELDS/LINES options")
-	}
-	if has, err := hasTriggers(ctx, ins.Database(), ld.DestSch[0].Source); err != nil || has {
-		return nil, notApplicable("the table has triggers")
 	}
 
 	t := &target{ld: ld, format: f, dbName: ins.Database().Name(), tableName: doltdb.TableName{Name: ld.DestSch[0].Source}}
@@ -796,26 +793,4 @@ func (e *encoder) tuples() (val.Tuple, val.Tuple, error) {
 		return nil, nil, notApplicable("value encoding: %v", err)
 	}
 	return k, v, nil
-}
-
-// hasTriggers reports whether table has triggers. The engine's LOAD DATA
-// plan has no trigger node even when it has (it does not run them), so
-// they are looked up; a definition that does not parse counts as one.
-func hasTriggers(ctx *sql.Context, db sql.Database, table string) (bool, error) {
-	tdb, ok := db.(sql.TriggerDatabase)
-	if !ok {
-		return false, nil
-	}
-	defs, err := tdb.GetTriggers(ctx)
-	if err != nil {
-		return false, err
-	}
-	for _, d := range defs {
-		stmt, err := ast.Parse(d.CreateStatement)
-		ddl, ok := stmt.(*ast.DDL)
-		if err != nil || !ok || strings.EqualFold(ddl.Table.Name.String(), table) {
-			return true, nil
-		}
-	}
-	return false, nil
 }
