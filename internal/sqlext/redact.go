@@ -20,40 +20,18 @@ func Redact(stmt string) string {
 
 // redactSecrets replaces the string literal after each secret keyword.
 func redactSecrets(stmt string) string {
-	locs := secretKeyword.FindAllStringIndex(stmt, -1)
-	if locs == nil {
-		return stmt
-	}
-	var b strings.Builder
-	last := 0
-	for _, loc := range locs {
-		if loc[0] < last {
-			continue
-		}
-		b.WriteString(stmt[last:loc[1]])
-		last = loc[1]
-		if last < len(stmt) && (stmt[last] == '\'' || stmt[last] == '"') {
+	return redactAfter(stmt, secretKeyword, func(b *strings.Builder, i int) int {
+		if i < len(stmt) && (stmt[i] == '\'' || stmt[i] == '"') {
 			b.WriteString("'***'")
-			last = closingQuote(stmt, last)
+			return closingQuote(stmt, i)
 		}
-	}
-	b.WriteString(stmt[last:])
-	return b.String()
+		return i
+	})
 }
 
+// redactHeaders replaces each value ('Name' = 'value') inside HEADERS (...).
 func redactHeaders(stmt string) string {
-	locs := headersKeyword.FindAllStringIndex(stmt, -1)
-	if locs == nil {
-		return stmt
-	}
-	var b strings.Builder
-	last := 0
-	for _, loc := range locs {
-		if loc[0] < last {
-			continue
-		}
-		b.WriteString(stmt[last:loc[1]])
-		i := loc[1]
+	return redactAfter(stmt, headersKeyword, func(b *strings.Builder, i int) int {
 		afterEquals := false
 		for i < len(stmt) && stmt[i] != ')' {
 			c := stmt[i]
@@ -80,7 +58,26 @@ func redactHeaders(stmt string) string {
 				i++
 			}
 		}
-		last = i
+		return i
+	})
+}
+
+// redactAfter copies stmt, handing what follows each match of keyword to
+// redact, which writes its replacement of stmt[i:...] and returns where
+// copying resumes.
+func redactAfter(stmt string, keyword *regexp.Regexp, redact func(b *strings.Builder, i int) int) string {
+	locs := keyword.FindAllStringIndex(stmt, -1)
+	if locs == nil {
+		return stmt
+	}
+	var b strings.Builder
+	last := 0
+	for _, loc := range locs {
+		if loc[0] < last {
+			continue
+		}
+		b.WriteString(stmt[last:loc[1]])
+		last = redact(&b, loc[1])
 	}
 	b.WriteString(stmt[last:])
 	return b.String()
