@@ -174,6 +174,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	sql.SystemVariables.AddSystemVariables(comprehend.SystemVariables(cfg.ComprehendBackend))
 	sql.SystemVariables.AddSystemVariables(s3io.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(bulkload.SystemVariables())
+	sql.SystemVariables.AddSystemVariables(storageGCSystemVariables())
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
 	installWarnings()
@@ -182,6 +183,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		dataDir:   cfg.DataDir,
 		overrides: sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: parser}},
 		logger:    cfg.Logger,
+		status:    reg,
 	})
 	if err != nil {
 		return nil, err

@@ -14,10 +14,11 @@ import (
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle"
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dsess"
 	"github.com/dolthub/dolt/go/libraries/utils/filesys"
-	"github.com/dolthub/dolt/go/store/chunks"
 	"github.com/dolthub/go-mysql-server/eventscheduler"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/sirupsen/logrus"
+
+	"github.com/sibyldb/sibyldb/internal/status"
 )
 
 // stateDirName is the directory inside --data-dir that holds SibylDB's own
@@ -28,6 +29,7 @@ const stateDirName = ".sibyldb"
 // storage is the embedded Dolt engine rooted at the data directory.
 type storage struct {
 	sqlEngine *engine.SqlEngine
+	gc        *gcScheduler
 	dataDir   string
 	// freshPrivileges is true when no users/grants file existed at open: the
 	// server then creates the root account.
@@ -39,6 +41,7 @@ type storageOptions struct {
 	dataDir   string
 	overrides sql.EngineOverrides
 	logger    *logrus.Logger
+	status    *status.Registry
 }
 
 // openStorage opens (creating on first start) the Dolt databases under
@@ -103,9 +106,8 @@ func openStorage(ctx context.Context, opts storageOptions) (*storage, error) {
 		ServerHost:                 "localhost",
 		SkipRootUserInitialization: true,
 		Autocommit:                 true,
-		// Without GC the journal grows with every commit; Dolt's automatic
-		// GC keeps disk use proportional to live data.
-		AutoGCController:     sqle.NewAutoGCController(chunks.SimpleArchive, opts.logger),
+		// No AutoGCController: Dolt's races with CREATE DATABASE, so
+		// SibylDB runs GC itself (see storagegc.go).
 		EventSchedulerStatus: eventscheduler.SchedulerOn,
 		EngineOverrides:      opts.overrides,
 	}
@@ -113,11 +115,26 @@ func openStorage(ctx context.Context, opts storageOptions) (*storage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start storage engine: %w", err)
 	}
-	return &storage{sqlEngine: se, dataDir: dataDir, freshPrivileges: fresh}, nil
+	provider, ok := se.GetUnderlyingEngine().Analyzer.Catalog.DbProvider.(*sqle.DoltDatabaseProvider)
+	if !ok {
+		_ = se.Close()
+		return nil, fmt.Errorf("start storage engine: unexpected database provider %T", se.GetUnderlyingEngine().Analyzer.Catalog.DbProvider)
+	}
+	// Without GC the journal grows with every commit; the scheduler keeps
+	// disk use proportional to live data. dolt_auto_gc_enabled tells
+	// clients that it runs, as with Dolt's own.
+	gc := newGCScheduler(provider, se.NewDefaultContext, opts.status, opts.logger)
+	if err := sql.SystemVariables.AssignValues(map[string]interface{}{dsess.DoltAutoGCEnabled: int8(1)}); err != nil {
+		_ = se.Close()
+		return nil, fmt.Errorf("start storage engine: %w", err)
+	}
+	gc.start()
+	return &storage{sqlEngine: se, gc: gc, dataDir: dataDir, freshPrivileges: fresh}, nil
 }
 
 // close flushes and releases the databases.
 func (s *storage) close() error {
+	s.gc.close()
 	// Closing cancels Dolt's background threads, which report the
 	// cancellation itself as an error.
 	if err := s.sqlEngine.Close(); err != nil && !errors.Is(err, context.Canceled) {
