@@ -52,6 +52,8 @@ type globalPrivs struct {
 	dynamic []string
 	static  []sql.PrivilegeType
 	ours    bool
+	// written are the privileges as the statement names them.
+	written []string
 	// onlyCreateModel allows Redshift's GRANT CREATE MODEL TO u, without ON.
 	onlyCreateModel bool
 }
@@ -93,6 +95,7 @@ func parseGlobalPrivs(c *cursor) (gp globalPrivs, ok bool, err error) {
 		for _, op := range ourPrivileges {
 			if c.accept(op.words...) {
 				gp.dynamic = append(gp.dynamic, op.name)
+				gp.written = append(gp.written, strings.Join(op.words, " "))
 				gp.ours, matched = true, true
 				gp.onlyCreateModel = gp.onlyCreateModel && op.name == privilege.CreateModel
 				break
@@ -118,10 +121,12 @@ func parseGlobalPrivs(c *cursor) (gp globalPrivs, ok bool, err error) {
 				if pt, found := sql.PrivilegeTypeFromString(strings.Join(words, " ")); found {
 					c.pos += n
 					gp.static = append(gp.static, pt)
+					gp.written = append(gp.written, pt.String())
 					matched = true
 				} else if n == 1 && mysqlDynamic[words[0]] {
 					c.pos++
 					gp.dynamic = append(gp.dynamic, words[0])
+					gp.written = append(gp.written, words[0])
 					matched = true
 				}
 			}
@@ -207,14 +212,7 @@ func (p PrivilegeStatements) Parse(ctx context.Context, stmt string) (sql.Node, 
 	case modelName != "":
 		desc = verb + " EXECUTE ON MODEL " + db + "." + modelName
 	default:
-		names := make([]string, 0, len(gp.dynamic)+len(gp.static))
-		for _, d := range gp.dynamic {
-			names = append(names, privilege.Display(d))
-		}
-		for _, st := range gp.static {
-			names = append(names, st.String())
-		}
-		desc = verb + " " + strings.Join(names, ", ")
+		desc = verb + " " + strings.Join(gp.written, ", ")
 	}
 	node := &stmtNode{desc: desc, schema: types.OkResultSchema, run: func(ctx *sql.Context) (sql.RowIter, error) {
 		var err error
@@ -261,12 +259,14 @@ func (p PrivilegeStatements) executeOnModel(ctx *sql.Context, grant bool, db, na
 	if p.ModelFunctions != nil {
 		fns, owner, ok = p.ModelFunctions(db, name)
 	}
-	if !ok {
-		return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "Model '%s.%s' does not exist", db, name)
-	}
-	if owner != currentUser(ctx) && !p.Checker.HasAny(ctx) {
+	// Privileges first, so that the answer tells a stranger nothing about
+	// which models exist.
+	if (!ok || owner != currentUser(ctx)) && !p.Checker.HasAny(ctx) {
 		cl := ctx.Session.Client()
 		return mysql.NewSQLError(1370, "42000", "grant command denied to user '%s'@'%s' for model '%s.%s'", cl.User, cl.Address, db, name)
+	}
+	if !ok {
+		return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "Model '%s.%s' does not exist", db, name)
 	}
 	for _, f := range fns {
 		var err error
