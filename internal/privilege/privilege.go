@@ -138,7 +138,41 @@ func (c *Checker) Revoke(ctx *sql.Context, priv string, accounts []Account) erro
 	return c.edit(ctx, accounts, func(u *mysql_db.User) { u.PrivilegeSet.RemoveGlobalDynamic(strings.ToLower(priv)) })
 }
 
+// GrantGlobal gives the global dynamic and static privileges to the
+// accounts (one GRANT listing SibylDB's privileges beside MySQL's).
+func (c *Checker) GrantGlobal(ctx *sql.Context, dynamic []string, static []sql.PrivilegeType, accounts []Account, withGrantOption bool) error {
+	return c.edit(ctx, accounts, func(u *mysql_db.User) {
+		if len(dynamic) > 0 {
+			u.PrivilegeSet.AddGlobalDynamic(withGrantOption, dynamic...)
+		}
+		if len(static) > 0 {
+			u.PrivilegeSet.AddGlobalStatic(static...)
+			if withGrantOption {
+				u.PrivilegeSet.AddGlobalStatic(sql.PrivilegeType_GrantOption)
+			}
+		}
+	})
+}
+
+// RevokeGlobal takes the global dynamic and static privileges away.
+func (c *Checker) RevokeGlobal(ctx *sql.Context, dynamic []string, static []sql.PrivilegeType, accounts []Account) error {
+	lower := make([]string, len(dynamic))
+	for i, d := range dynamic {
+		// GMS stores dynamic privileges lower-cased but removes them as given.
+		lower[i] = strings.ToLower(d)
+	}
+	return c.edit(ctx, accounts, func(u *mysql_db.User) {
+		u.PrivilegeSet.RemoveGlobalDynamic(lower...)
+		u.PrivilegeSet.RemoveGlobalStatic(static...)
+	})
+}
+
+// edit changes the accounts' privileges; accounts holding SYSTEM_USER
+// are changed only by sessions holding it (MayModify).
 func (c *Checker) edit(ctx *sql.Context, accounts []Account, change func(*mysql_db.User)) error {
+	if err := c.MayModify(ctx, accounts...); err != nil {
+		return err
+	}
 	ed := c.db.Editor()
 	defer ed.Close()
 	for _, a := range accounts {

@@ -201,6 +201,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	exec.InstallExplain(s.engine.Analyzer.ExecBuilder)
+	privilege.InstallGuard(s.engine.Analyzer.ExecBuilder, s.privileges)
 	s.privileges.Bind(s.engine.Analyzer.Catalog.MySQLDb)
 	info := infoschema.Wrap(s.engine.Analyzer.Catalog.InfoSchema)
 	info.AddRows("routines", s.ML.RoutineRows)
@@ -232,6 +233,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		sess, err := se.NewDoltSession(ctx, base)
 		if err != nil {
+			return nil, err
+		}
+		if err := setTLSStatus(ctx, sess, conn); err != nil {
 			return nil, err
 		}
 		sessions.put(conn.ConnectionID, sess)
@@ -345,6 +349,9 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 	if err := s.privileges.EnsureRoles(sqlCtx); err != nil {
 		return fmt.Errorf("create ML roles: %w", err)
 	}
+	if err := s.privileges.EnsureSystemUser(sqlCtx); err != nil {
+		return fmt.Errorf("give root SYSTEM_USER: %w", err)
+	}
 	if err := s.Catalog.Open(sqlCtx, s.engine); err != nil {
 		return fmt.Errorf("open system catalog: %w", err)
 	}
@@ -414,13 +421,14 @@ func (s *Server) authorizeModel(ctx *sql.Context, md *models.Model) error {
 	return nil
 }
 
-// modelFunctions lists a model's functions for GRANT EXECUTE ON MODEL.
-func (s *Server) modelFunctions(db, name string) ([]string, bool) {
+// modelFunctions lists a model's functions and owner for GRANT EXECUTE ON
+// MODEL.
+func (s *Server) modelFunctions(db, name string) ([]string, string, bool) {
 	md, ok := s.Models.Get(db, name)
 	if !ok {
-		return nil, false
+		return nil, "", false
 	}
-	return md.Functions(), true
+	return md.Functions(), md.Owner, true
 }
 
 // isBuiltinFunction reports names that GMS or Dolt already define, so that

@@ -78,11 +78,27 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		}
 		auth := ast.AuthInformation{AuthType: ast.AuthType_CREATE_ROUTINE, TargetType: ast.AuthTargetType_DatabaseIdentifiers, TargetNames: []string{def.DB}}
 		return &stmtNode{schema: types.OkResultSchema, desc: "CREATE FUNCTION " + def.Name, run: func(ctx *sql.Context) (sql.RowIter, error) {
-			if def.Definer == "" {
-				def.Definer = currentUser(ctx)
+			// A prepared statement runs this again, maybe for another
+			// user: the parsed definition stays as written.
+			d := *def
+			if s.Privileges != nil {
+				// The definer's INVOKE SAGEMAKER applies when the
+				// function runs, so naming another definer is
+				// impersonation (MySQL 8: SET_USER_ID).
+				if err := s.Privileges.CheckDefiner(ctx, d.Definer); err != nil {
+					return nil, err
+				}
 			}
-			if err := s.Manager.CreateFunction(ctx, def); err != nil {
+			if d.Definer == "" {
+				d.Definer = currentUser(ctx)
+			}
+			if err := s.Manager.CreateFunction(ctx, &d); err != nil {
 				return nil, mlError(err)
+			}
+			if s.Privileges != nil {
+				if err := s.Privileges.GrantCreator(ctx, d.DB, d.Name); err != nil {
+					return nil, err
+				}
 			}
 			return okResult(0), nil
 		}}, auth, true, nil
@@ -97,11 +113,21 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		if db == "" {
 			db = currentDB
 		}
-		auth := ast.AuthInformation{AuthType: ast.AuthType_ALTER_ROUTINE, TargetType: ast.AuthTargetType_DatabaseIdentifiers, TargetNames: []string{db}}
+		// ALTER ROUTINE on the function itself (its creator has it) or on
+		// its database, checked when the statement runs.
+		auth := ast.AuthInformation{AuthType: ast.AuthType_IGNORE}
 		return &stmtNode{schema: types.OkResultSchema, desc: "DROP FUNCTION " + name, run: func(ctx *sql.Context) (sql.RowIter, error) {
+			if s.Privileges != nil && !s.Privileges.CanAlterRoutine(ctx, db, name) {
+				return nil, privilege.AlterRoutineDenied(ctx, db, name)
+			}
 			found, err := s.Manager.DropFunction(ctx, db, name)
 			if err != nil {
 				return nil, err
+			}
+			if found && s.Privileges != nil {
+				if err := s.Privileges.DropRoutinePrivileges(ctx, db, name); err != nil {
+					return nil, err
+				}
 			}
 			if !found && !ifExists {
 				return nil, mysql.NewSQLError(mysql.ERSPDoesNotExist, "42000", "FUNCTION %s.%s does not exist", db, name)

@@ -11,6 +11,7 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
+	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/ml/automl"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
@@ -75,6 +76,9 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 			return nil, ast.AuthInformation{}, true, mysql.NewSQLError(mysql.ERNoDb, "3D000", "No database selected")
 		}
 		return &stmtNode{schema: types.OkResultSchema, desc: "CREATE MODEL " + spec.Name, run: requirePrivilege(s.Privileges, privilege.CreateModel, func(ctx *sql.Context) (sql.RowIter, error) {
+			if err := s.mayCreateIn(ctx, spec.DB); err != nil {
+				return nil, err
+			}
 			err := s.Manager.Create(ctx, spec, currentUser(ctx))
 			if errors.Is(err, models.ErrExists) && spec.IfNotExists {
 				ctx.Warn(mysql.ERUnknownError, "Model %s.%s already exists", spec.DB, spec.Name)
@@ -153,6 +157,22 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 			}}, ignore, true, nil
 	}
 	return nil, ast.AuthInformation{}, false, nil
+}
+
+// mayCreateIn checks that the session may put a model's objects in db: a
+// model is used through the functions it defines there, so creating one
+// needs what MySQL needs to create a function in db, CREATE ROUTINE (on
+// the database or globally), besides CREATE MODEL. The system database
+// holds SibylDB's own state and takes no user objects, whoever asks.
+func (s ModelStatements) mayCreateIn(ctx *sql.Context, db string) error {
+	cl := ctx.Session.Client()
+	if strings.EqualFold(db, catalog.Database) {
+		return mysql.NewSQLError(mysql.ERDBAccessDenied, "42000", "Access denied for user '%s'@'%s' to database '%s'", cl.User, cl.Address, db)
+	}
+	if s.Privileges != nil && !s.Privileges.HasOn(ctx, db, sql.PrivilegeType_CreateRoutine) {
+		return mysql.NewSQLError(mysql.ERDBAccessDenied, "42000", "Access denied for user '%s'@'%s' to database '%s'", cl.User, cl.Address, db)
+	}
+	return nil
 }
 
 // mayManage allows a model's owner and super users to drop it.

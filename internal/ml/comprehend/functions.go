@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -284,13 +283,7 @@ func (i *invoker) analyze(ctx *sql.Context, b Backend, lang string, batch []stri
 	if !b.Remote() {
 		return b.Analyze(ctx, i.f.op, lang, batch)
 	}
-	timeout := 30 * time.Second
-	if v, err := ctx.GetSessionVariable(ctx, mlfunc.VarTimeout); err == nil {
-		if ms, ok := v.(int64); ok && ms > 0 {
-			timeout = time.Duration(ms) * time.Millisecond
-		}
-	}
-	tctx, cancel := context.WithTimeout(ctx, timeout)
+	tctx, cancel := context.WithTimeout(ctx, mlfunc.Timeout(ctx))
 	defer cancel()
 	return b.Analyze(ctx.WithContext(tctx), i.f.op, lang, batch)
 }

@@ -401,15 +401,8 @@ func (m *Manager) remember(k string, t *target) *target {
 	return t
 }
 
-// timeout is aurora_ml_inference_timeout as the session sees it.
-func (m *Manager) timeout(ctx *sql.Context) time.Duration {
-	if v, err := ctx.GetSessionVariable(ctx, VarTimeout); err == nil {
-		if ms, ok := v.(int64); ok && ms > 0 {
-			return time.Duration(ms) * time.Millisecond
-		}
-	}
-	return 30 * time.Second
-}
+// timeout is aurora_ml_inference_timeout in force for the session.
+func (m *Manager) timeout(ctx *sql.Context) time.Duration { return Timeout(ctx) }
 
 // InvokeEndpoint sends req to the named endpoint (resolved as for ML
 // functions) with the session's timeout, and returns one answer per row

@@ -120,17 +120,46 @@ func (m *Manager) audit(st *statement) {
 // log cover them all.
 func (m *Manager) StartStatement(ctx *sql.Context) {
 	st := m.statementFor(ctx)
-	read := func(name string) int64 {
-		v, err := ctx.GetSessionVariable(ctx, name)
-		if err != nil {
-			return 0
-		}
-		n, _ := v.(int64)
-		return n
-	}
 	st.mu.Lock()
-	st.maxRequests, st.maxRows = read(VarMaxRequests), read(VarMaxRows)
+	st.maxRequests, st.maxRows = Limit(ctx, VarMaxRequests), Limit(ctx, VarMaxRows)
 	st.mu.Unlock()
+}
+
+// Limit is the per-statement limit name (0 = none) in force for the
+// session: its own value, capped by the global one. An administrator's SET
+// GLOBAL thus bounds every session, and a session may tighten the limit for
+// itself but never lift it (SET SESSION of a larger value, or 0, is
+// accepted, as MySQL accepts it, and has no effect beyond the global).
+func Limit(ctx *sql.Context, name string) int64 {
+	session := intVar(ctx.GetSessionVariable(ctx, name))
+	_, gv, _ := sql.SystemVariables.GetGlobal(name)
+	global := intVar(gv, nil)
+	switch {
+	case global <= 0:
+		return session
+	case session <= 0 || session > global:
+		return global
+	}
+	return session
+}
+
+// Timeout is aurora_ml_inference_timeout in force for the session: its own
+// value, capped by the global one, because a request holds a share of its
+// endpoint's MAX_CONCURRENCY, which every session shares, for that long.
+func Timeout(ctx *sql.Context) time.Duration {
+	ms := Limit(ctx, VarTimeout)
+	if ms <= 0 {
+		return 30 * time.Second
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+func intVar(v any, err error) int64 {
+	if err != nil {
+		return 0
+	}
+	n, _ := v.(int64)
+	return n
 }
 
 // Reserve accounts for one request of n rows by function fn to endpoint,
