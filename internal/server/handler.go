@@ -10,6 +10,8 @@ import (
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 	"github.com/sirupsen/logrus"
+
+	"github.com/sibyldb/sibyldb/internal/exec"
 )
 
 // connState is what the write lock tracks per connection.
@@ -122,6 +124,7 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 		h.finished(c.ConnectionID)
 	}
 	h.releaseIfHeld(h.sessions.remove(c.ConnectionID))
+	exec.ForgetSession(c.ConnectionID)
 }
 
 func (h *handler) releaseIfHeld(st *connState) {
