@@ -98,7 +98,18 @@ func copyRefusal(l *label, dest string) error {
 // derived from a column marked NoEgress to a remote model, or copy it into
 // a column that is not marked. It also records the taint of user variables
 // the statement assigns. See flow for the rules.
-func checkEgress(ctx *sql.Context, n sql.Node, scope *plan.Scope, cat sql.Catalog) error {
+func checkEgress(ctx *sql.Context, n sql.Node, scope *plan.Scope, cat sql.Catalog) (err error) {
+	defer func() {
+		// A plan the analysis cannot walk is not proven clean: refuse it
+		// when it calls a remote model.
+		if p := recover(); p != nil {
+			err = nil
+			if hasCall(n) {
+				err = mysql.NewSQLError(mysql.ERSpecifiedAccessDenied, "42000",
+					"cannot verify that no %s column reaches a remote model: %v", NoEgress, p)
+			}
+		}
+	}()
 	st := sessionTaintOf(ctx)
 	f := &flow{ctx: ctx, st: st, cat: cat, vars: map[string]*label{}, rcte: map[string][]col{}, remote: map[sql.Node]bool{}}
 	// A statement run by EXECUTE had its parameters replaced by literal
@@ -114,6 +125,12 @@ func checkEgress(ctx *sql.Context, n sql.Node, scope *plan.Scope, cat sql.Catalo
 		// outermost first, as GMS prepends them to the row.
 		outer := scope.InnerToOuter()
 		for i := len(outer) - 1; i >= 0; i-- {
+			if ins, ok := outer[i].(*plan.InsertInto); ok {
+				// A trigger body's scope: the row being inserted.
+				dst := schemaOf(ins.Destination)
+				env = append(env, rowOf(dst, renamed(dst, f.node(ins.Source, env).cols))...)
+				continue
+			}
 			env = append(env, f.node(outer[i], env).cols...)
 		}
 	}
@@ -283,7 +300,7 @@ func fullSchema(n sql.Node) sql.Schema {
 		}
 		t = w.Underlying()
 	}
-	return n.Schema()
+	return schemaOf(n)
 }
 
 func (f *flow) exprs(es []sql.Expression, env []col) *label {
@@ -391,11 +408,18 @@ func (f *flow) setField(e *expression.SetField, env []col) *label {
 // when no column has it, every column of the row does.
 func lookup(gf *expression.GetField, env []col) *label {
 	i := gf.Index()
-	if i >= 0 && i < len(env) && strings.EqualFold(env[i].name, gf.Name()) {
+	inRange := i >= 0 && i < len(env)
+	if inRange && strings.EqualFold(env[i].name, gf.Name()) {
 		return env[i].l
 	}
+	// GMS renames columns in some projections (an INSERT's source takes
+	// the destination's names): trust the index, and add every column
+	// of the same name in case the layout is not the one modelled.
 	var l *label
 	found := false
+	if inRange {
+		l, found = env[i].l, true
+	}
 	for _, c := range env {
 		if strings.EqualFold(c.name, gf.Name()) {
 			l, found = join(l, c.l), true
@@ -520,10 +544,10 @@ func (f *flow) node(n sql.Node, scope []col) rel {
 	}
 	switch n := n.(type) {
 	case *plan.ResolvedTable:
-		return rel{cols: tableCols(n.Schema(), fullSchema(n))}
+		return rel{cols: tableCols(schemaOf(n), fullSchema(n))}
 	case *plan.IndexedTableAccess:
 		full := fullSchema(n)
-		r := rel{cols: tableCols(n.Schema(), full)}
+		r := rel{cols: tableCols(schemaOf(n), full)}
 		// The lookup keys, and the indexed columns a static range
 		// filters on, choose the rows.
 		r.ctx = implicitly(f.exprsNoCall(n.Expressions(), scope))
@@ -541,17 +565,17 @@ func (f *flow) node(n sql.Node, scope []col) rel {
 		return r
 	case *plan.TableAlias:
 		r := f.node(n.Child, scope)
-		return rel{cols: renamed(n.Schema(), r.cols), ctx: r.ctx}
+		return rel{cols: renamed(schemaOf(n), r.cols), ctx: r.ctx}
 	case *plan.SubqueryAlias:
 		r := f.node(n.Child, scope)
-		return rel{cols: renamed(n.Schema(), r.cols), ctx: r.ctx}
+		return rel{cols: renamed(schemaOf(n), r.cols), ctx: r.ctx}
 	case *Batch:
 		return f.node(n.child, scope)
 	case *plan.Project:
 		r := f.node(n.Child, scope)
 		env := concat(scope, r.cols)
 		ls := f.withPC(r.ctx, func() []*label { return f.each(n.Projections, env) })
-		return rel{cols: named(n.Schema(), ls), ctx: r.ctx}
+		return rel{cols: named(schemaOf(n), ls), ctx: r.ctx}
 	case *plan.Filter:
 		return f.choose(n.Child, scope, n.Expression)
 	case *plan.Having:
@@ -585,7 +609,7 @@ func (f *flow) node(n sql.Node, scope []col) rel {
 			// Aggregates over chosen rows carry the choice.
 			ls[i] = join(ls[i], implicitly(ctx))
 		}
-		return rel{cols: named(n.Schema(), ls), ctx: ctx}
+		return rel{cols: named(schemaOf(n), ls), ctx: ctx}
 	case *plan.Window:
 		r := f.node(n.Child, scope)
 		env := concat(scope, r.cols)
@@ -593,7 +617,7 @@ func (f *flow) node(n sql.Node, scope []col) rel {
 		for i := range ls {
 			ls[i] = join(ls[i], implicitly(r.ctx))
 		}
-		return rel{cols: named(n.Schema(), ls), ctx: r.ctx}
+		return rel{cols: named(schemaOf(n), ls), ctx: r.ctx}
 	case *plan.JoinNode:
 		l := f.node(n.Left(), scope)
 		r := f.node(n.Right(), concat(scope, l.cols))
@@ -604,14 +628,14 @@ func (f *flow) node(n sql.Node, scope []col) rel {
 			cond = implicitly(f.expr(n.Filter, concat(scope, both)))
 			return nil
 		})
-		sch := n.Schema()
+		sch := schemaOf(n)
 		return rel{cols: renamed(sch, both), ctx: join(ctx, cond)}
 	case *plan.HashLookup:
 		return f.choose(n.Child, scope, n.RightEntryKey, n.LeftProbeKey)
 	case *plan.SetOp:
 		l := f.node(n.Left(), scope)
 		r := f.node(n.Right(), scope)
-		cols := renamed(n.Schema(), l.cols)
+		cols := renamed(schemaOf(n), l.cols)
 		for i := range cols {
 			if i < len(r.cols) {
 				cols[i].l = join(cols[i].l, r.cols[i].l)
@@ -634,12 +658,12 @@ func (f *flow) node(n sql.Node, scope []col) rel {
 		return f.recursive(n, scope)
 	case *plan.RecursiveTable:
 		if cols, ok := f.rcte[strings.ToLower(n.Name())]; ok {
-			return rel{cols: renamed(n.Schema(), cols)}
+			return rel{cols: renamed(schemaOf(n), cols)}
 		}
 	case *plan.ValueDerivedTable:
-		return f.values(n.Values, n.Schema(), scope)
+		return f.values(n.Values, schemaOf(n), scope)
 	case *plan.Values:
-		return f.values(n, n.Schema(), scope)
+		return f.values(n, schemaOf(n), scope)
 	case *plan.Into:
 		r := f.node(n.Child, scope)
 		for i, v := range n.IntoVars {
@@ -661,7 +685,7 @@ func (f *flow) node(n sql.Node, scope []col) rel {
 		for _, e := range n.Exprs {
 			f.expr(e, scope)
 		}
-		return rel{cols: named(n.Schema(), nil)}
+		return rel{cols: named(schemaOf(n), nil)}
 	case *plan.InsertInto:
 		return f.insert(n, scope)
 	case *plan.TriggerExecutor:
@@ -670,7 +694,7 @@ func (f *flow) node(n sql.Node, scope []col) rel {
 		if f.dest == nil {
 			f.dest = triggerTable(n.Left())
 		}
-		f.node(n.Right(), concat(scope, l.cols))
+		f.node(n.Right(), concat(scope, rowOf(f.dest, l.cols)))
 		f.dest = saved
 		return l
 	case *plan.UpdateSource:
@@ -684,7 +708,7 @@ func (f *flow) node(n sql.Node, scope []col) rel {
 		return f.copyTable(n, scope)
 	case *plan.Call:
 		f.call(n, scope)
-		return rel{cols: named(n.Schema(), nil)}
+		return rel{cols: named(schemaOf(n), nil)}
 	case *plan.IfConditional:
 		c := f.expr(n.Condition, scope)
 		saved := f.pc
@@ -708,6 +732,26 @@ func (f *flow) node(n sql.Node, scope []col) rel {
 	return f.unknown(n, scope)
 }
 
+// rowOf is the row a trigger sees: the columns its statement writes, each
+// also tainted when the table's column of that name is marked (NEW.ssn is
+// marked data whatever the INSERT's source).
+func rowOf(table sql.Schema, cols []col) []col {
+	if table == nil {
+		return cols
+	}
+	tc := tableCols(table, table)
+	out := make([]col, len(cols))
+	for i, c := range cols {
+		out[i] = c
+		for _, t := range tc {
+			if t.l != nil && strings.EqualFold(t.name, c.name) {
+				out[i].l = join(out[i].l, t.l)
+			}
+		}
+	}
+	return out
+}
+
 // triggerTable is the schema of the table whose rows a trigger sees, for
 // assignments to NEW.
 func triggerTable(n sql.Node) sql.Schema {
@@ -718,9 +762,9 @@ func triggerTable(n sql.Node) sql.Schema {
 		}
 		switch n := n.(type) {
 		case *plan.InsertInto:
-			sch = n.Destination.Schema()
+			sch = schemaOf(n.Destination)
 		case *plan.ResolvedTable:
-			sch = n.Schema()
+			sch = schemaOf(n)
 		}
 		return sch == nil
 	})
@@ -749,7 +793,7 @@ func (f *flow) unknown(n sql.Node, scope []col) rel {
 			return nil
 		})
 	}
-	sch := n.Schema()
+	sch := schemaOf(n)
 	if len(rs) == 1 && exprs == nil && sameNames(sch, rs[0].cols) {
 		return rel{cols: rs[0].cols, ctx: ctx}
 	}
@@ -844,7 +888,7 @@ func (f *flow) recursive(n *plan.RecursiveCte, scope []col) rel {
 			delete(f.rcte, name)
 		}
 	}()
-	sch := n.Schema()
+	sch := schemaOf(n)
 	f.rcte[name] = named(sch, nil)
 	var r rel
 	for round := 0; round <= len(sch)+1 && f.err == nil; round++ {
@@ -875,7 +919,7 @@ func (f *flow) recursive(n *plan.RecursiveCte, scope []col) rel {
 
 // insert checks that marked data goes only into marked columns.
 func (f *flow) insert(n *plan.InsertInto, scope []col) rel {
-	dst := n.Destination.Schema()
+	dst := schemaOf(n.Destination)
 	f.node(n.Destination, scope)
 	saved := f.dest
 	f.dest = dst
@@ -900,7 +944,7 @@ func (f *flow) insert(n *plan.InsertInto, scope []col) rel {
 	for _, e := range n.OnDupExprs {
 		f.write(e, env)
 	}
-	return rel{cols: named(n.Schema(), nil)}
+	return rel{cols: named(schemaOf(n), nil)}
 }
 
 // write follows an assignment to a table column (UPDATE ... SET, ON
@@ -938,7 +982,7 @@ func (f *flow) copyTable(n *plan.TableCopier, scope []col) rel {
 		return rel{}
 	}
 	dst := ct.PkSchema().Schema
-	srcSch := n.Source.Schema()
+	srcSch := schemaOf(n.Source)
 	for i, c := range src.cols {
 		if c.l == nil || c.l.implicit {
 			continue
@@ -973,6 +1017,17 @@ func (l *label) String() string {
 		return "clean"
 	}
 	return fmt.Sprintf("%s(implicit=%v)", l.col, l.implicit)
+}
+
+// schemaOf is n's schema, or nil for a node that cannot give one yet (an
+// outer scope node still holding placeholders such as *).
+func schemaOf(n sql.Node) (sch sql.Schema) {
+	defer func() {
+		if recover() != nil {
+			sch = nil
+		}
+	}()
+	return n.Schema()
 }
 
 // walk visits n and every node below it, derived tables included (GMS's

@@ -7,6 +7,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
@@ -72,7 +73,8 @@ func (f *flow) call(n *plan.Call, scope []col) {
 		}
 	}
 	if sink != "" && tainted != nil {
-		f.fail(refusal(implicitly(tainted), "procedure "+n.Name+" (through "+sink+")"))
+		f.fail(mysql.NewSQLError(mysql.ERSpecifiedAccessDenied, "42000",
+			"column %s is marked %s and procedure %s may send it to a remote model (through %s)", tainted.col, NoEgress, n.Name, sink))
 	}
 }
 
