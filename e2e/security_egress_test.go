@@ -100,7 +100,7 @@ var egressCases = []egressCase{
 					SET v = CONCAT('x', NEW.ssn);
 					IF %s = 'never' THEN SET NEW.name = 'y'; END IF;
 				END`, sfx, call("v")),
-				"INSERT INTO customers VALUES (99, '"+secretSSN+"', 'zed')",
+				"INSERT INTO customers VALUES (99, '" + secretSSN + "', 'zed')",
 			}
 		},
 		cleanup: func(sfx string) []string { return []string{fmt.Sprintf("DROP TRIGGER loc%s", sfx)} }},
