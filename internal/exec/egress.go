@@ -111,6 +111,9 @@ func checkEgress(ctx *sql.Context, n sql.Node, scope *plan.Scope, cat sql.Catalo
 		}
 	}()
 	st := sessionTaintOf(ctx)
+	if !mayCarryMarked(n, scope) && st.any() == nil {
+		return nil
+	}
 	f := &flow{ctx: ctx, st: st, cat: cat, vars: map[string]*label{}, rcte: map[string][]col{}, remote: map[sql.Node]bool{}}
 	// A statement run by EXECUTE had its parameters replaced by literal
 	// values; when the session holds marked data in a user variable the
@@ -147,6 +150,61 @@ func checkEgress(ctx *sql.Context, n sql.Node, scope *plan.Scope, cat sql.Catalo
 		st.commit(ctx, f.assigned)
 	}
 	return f.err
+}
+
+// mayCarryMarked is the cheap test every statement passes through: a plan
+// that reads no table with a marked column (derived tables, subqueries and
+// trigger scopes included) and calls no procedure cannot move marked data.
+func mayCarryMarked(n sql.Node, scope *plan.Scope) bool {
+	found := false
+	var visit func(n sql.Node) bool
+	visit = func(n sql.Node) bool {
+		if found {
+			return false
+		}
+		switch n := n.(type) {
+		case *plan.ResolvedTable, *plan.IndexedTableAccess:
+			found = anyMarked(fullSchema(n))
+		case *plan.InsertInto:
+			found = anyMarked(schemaOf(n.Destination))
+			if !found && n.Source != nil {
+				walk(n.Source, visit)
+			}
+		case *plan.TableCopier:
+			walk(n.Source, visit)
+		case *plan.Call:
+			found = true
+		}
+		if ex, ok := n.(sql.Expressioner); ok && !found {
+			for _, e := range ex.Expressions() {
+				inspectExpr(e, func(e sql.Expression) bool {
+					if sq, ok := e.(*plan.Subquery); ok && sq.Query != nil {
+						walk(sq.Query, visit)
+					}
+					return !found
+				})
+			}
+		}
+		return !found
+	}
+	walk(n, visit)
+	if scope != nil {
+		for _, o := range scope.InnerToOuter() {
+			if !found {
+				walk(o, visit)
+			}
+		}
+	}
+	return found
+}
+
+func anyMarked(sch sql.Schema) bool {
+	for _, c := range sch {
+		if marked(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // flow is one run of the analysis. The rules, node by node:
@@ -289,6 +347,9 @@ func fullSchema(n sql.Node) sql.Schema {
 		t = n.Table
 	case *plan.IndexedTableAccess:
 		t = n.Table
+		if n.TableNode != nil {
+			t = n.TableNode.UnderlyingTable()
+		}
 	}
 	for t != nil {
 		if pk, ok := t.(sql.PrimaryKeyTable); ok {
