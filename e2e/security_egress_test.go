@@ -138,6 +138,10 @@ var egressCases = []egressCase{
 		return []string{"SET @q = CONCAT('SELECT " + strings.ReplaceAll(call("'x'"), "'", "''") + ", ''', (SELECT MAX(ssn) FROM customers), '''')",
 			"PREPARE s FROM @q", "EXECUTE s"}
 	}},
+	{name: "Dolt history table", stmts: sel("SELECT F(ssn) FROM dolt_history_customers")},
+	{name: "Dolt diff table", stmts: sel("SELECT F(to_ssn) FROM dolt_diff_customers")},
+	{name: "Dolt diff table function", stmts: sel("SELECT F(to_ssn) FROM dolt_diff('HEAD~1', 'HEAD', 'customers')")},
+	{name: "AS OF", stmts: sel("SELECT F(ssn) FROM customers AS OF 'HEAD'")},
 	{name: "CREATE TABLE AS SELECT copy", stmts: func(call func(string) string, sfx string) []string {
 		return []string{fmt.Sprintf("CREATE TABLE cp%s AS SELECT id, ssn AS tax FROM customers", sfx),
 			fmt.Sprintf("SELECT %s FROM cp%s", call("tax"), sfx)}
@@ -181,6 +185,7 @@ func TestSecurityNoEgress(t *testing.T) {
 		"CREATE VIEW all_ids AS SELECT name AS v FROM customers UNION SELECT ssn FROM customers",
 		"CREATE TABLE gen (id INT PRIMARY KEY, ssn VARCHAR(11) COMMENT 'sibyl:no_egress', g VARCHAR(20) AS (CONCAT('x', ssn)) STORED)",
 		"INSERT INTO gen (id, ssn) VALUES (1, '"+secretSSN+"')",
+		"CALL dolt_commit('-Am', 'customers')",
 		fmt.Sprintf("CREATE ENDPOINT sm URL '%s' PROTOCOL SAGEMAKER", model.URL),
 		fmt.Sprintf("CREATE ENDPOINT oa URL '%s' PROTOCOL OPENAI", model.URL),
 		"CREATE FUNCTION sm_echo(v VARCHAR(200)) RETURNS VARCHAR(200) ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'sm'",

@@ -172,7 +172,7 @@ func mayCarryMarked(n sql.Node, scope *plan.Scope) bool {
 			}
 		case *plan.TableCopier:
 			walk(n.Source, visit)
-		case *plan.Call:
+		case *plan.Call, sql.TableFunction:
 			found = true
 		}
 		if ex, ok := n.(sql.Expressioner); ok && !found {
@@ -813,6 +813,68 @@ func rowOf(table sql.Schema, cols []col) []col {
 	return out
 }
 
+// tableFunction analyses a table function (dolt_diff(), dolt_patch(),
+// ...): its columns are not base table columns, but may carry a table's
+// values under the same or a to_/from_ prefixed name. A column is marked
+// when its comment says so or when a marked column of the current
+// database has its name.
+func (f *flow) tableFunction(n sql.Node, scope []col) rel {
+	args := implicitly(f.exprs(expressionsOf(n), scope))
+	sch := schemaOf(n)
+	names := f.markedNames()
+	cols := make([]col, len(sch))
+	for i, c := range sch {
+		cols[i] = col{name: c.Name, l: args}
+		if marked(c) {
+			cols[i].l = &label{col: c.Source + "." + c.Name}
+			continue
+		}
+		base := strings.ToLower(c.Name)
+		for _, p := range []string{"to_", "from_", "diff_", "before_", "after_"} {
+			base = strings.TrimPrefix(base, p)
+		}
+		if l := names[base]; l != nil {
+			cols[i].l = l
+		}
+	}
+	return rel{cols: cols, ctx: args}
+}
+
+func expressionsOf(n sql.Node) []sql.Expression {
+	if ex, ok := n.(sql.Expressioner); ok {
+		return ex.Expressions()
+	}
+	return nil
+}
+
+// markedNames are the marked columns of every database, by name (a table
+// function may read any database's table). It runs only for statements
+// that call a table function.
+func (f *flow) markedNames() map[string]*label {
+	out := map[string]*label{}
+	if f.cat == nil || f.ctx == nil {
+		return out
+	}
+	for _, d := range f.cat.AllDatabases(f.ctx) {
+		names, err := d.GetTableNames(f.ctx)
+		if err != nil {
+			continue
+		}
+		for _, tn := range names {
+			t, ok, err := d.GetTableInsensitive(f.ctx, tn)
+			if err != nil || !ok {
+				continue
+			}
+			for _, c := range tableCols(t.Schema(), t.Schema()) {
+				if c.l != nil {
+					out[strings.ToLower(c.name)] = c.l
+				}
+			}
+		}
+	}
+	return out
+}
+
 // triggerTable is the schema of the table whose rows a trigger sees, for
 // assignments to NEW.
 func triggerTable(n sql.Node) sql.Schema {
@@ -836,6 +898,11 @@ func triggerTable(n sql.Node) sql.Schema {
 // a node that only passes its child's rows on keeps their columns; any
 // other taints every output column with all it reads.
 func (f *flow) unknown(n sql.Node, scope []col) rel {
+	if len(n.Children()) == 0 {
+		if _, ok := n.(sql.TableFunction); ok {
+			return f.tableFunction(n, scope)
+		}
+	}
 	var rs []rel
 	var env []col
 	for _, c := range n.Children() {
