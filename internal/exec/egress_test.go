@@ -108,3 +108,20 @@ func TestEgressAnalysis(t *testing.T) {
 		require.False(t, strings.Contains(s, "-"), "an SSN was sent: %q", s)
 	}
 }
+
+func TestIsExecute(t *testing.T) {
+	for q, want := range map[string]bool{
+		"EXECUTE s":                  true,
+		"  execute s USING @v":       true,
+		"/* c */ EXECUTE s":          true,
+		"-- c\nEXECUTE s":            true,
+		"# c\n execute s":            true,
+		"EXECUTEX":                   false,
+		"SELECT 'EXECUTE s'":         false,
+		"PREPARE s FROM 'EXECUTE x'": false,
+		"/* unterminated EXECUTE s":  false,
+		"":                           false,
+	} {
+		require.Equal(t, want, isExecute(q), q)
+	}
+}

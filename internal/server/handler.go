@@ -115,6 +115,7 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 func (h *handler) ComResetConnection(c *mysql.Conn) error {
 	// The session, and with it any open transaction, is discarded.
 	h.releaseIfHeld(h.sessions.get(c.ConnectionID))
+	exec.ForgetSession(c.ConnectionID) // its user variables go too
 	return h.Handler.ComResetConnection(c)
 }
 
