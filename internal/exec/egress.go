@@ -611,7 +611,7 @@ func (f *flow) node(n sql.Node, scope []col) rel {
 		r := rel{cols: tableCols(schemaOf(n), full)}
 		// The lookup keys, and the indexed columns a static range
 		// filters on, choose the rows.
-		r.ctx = implicitly(f.exprsNoCall(n.Expressions(), scope))
+		r.ctx = implicitly(f.exprs(n.Expressions(), scope))
 		if idx := n.Index(); idx != nil {
 			fc := tableCols(full, full)
 			for _, ie := range idx.Expressions() {
@@ -962,11 +962,6 @@ func (f *flow) each(es []sql.Expression, env []col) []*label {
 		out[i] = f.expr(e, env)
 	}
 	return out
-}
-
-// exprsNoCall is exprs for expressions evaluated once per lookup.
-func (f *flow) exprsNoCall(es []sql.Expression, env []col) *label {
-	return f.exprs(es, env)
 }
 
 // choose analyses a node that passes its child's rows on, choosing or

@@ -113,13 +113,12 @@ func (f *flow) tableTaint(db string, tn ast.TableName) *label {
 	if f.cat == nil {
 		return &label{col: tn.Name.String() + ".*"}
 	}
-	t, d, err := f.cat.Table(f.ctx, db, tn.Name.String())
+	t, _, err := f.cat.Table(f.ctx, db, tn.Name.String())
 	if err != nil || t == nil {
 		// A view or a CTE: fail closed when the database has marked
 		// columns at all.
 		return f.anyMarked(db, tn.Name.String())
 	}
-	_ = d
 	sch := t.Schema()
 	if pk, ok := t.(sql.PrimaryKeyTable); ok {
 		sch = pk.PrimaryKeySchema().Schema
