@@ -33,12 +33,16 @@ func Install() {
 // batchCalls is the analyzer rule. All calls of one function in a statement
 // share a Slot, so a call the plan evaluates twice (ORDER BY an alias, say)
 // is still sent once.
-func batchCalls(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, scope *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+func batchCalls(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	var cat sql.Catalog
+	if a != nil {
+		cat = a.Catalog
+	}
+	if err := checkEgress(ctx, n, scope, cat); err != nil {
+		return nil, transform.SameTree, err
+	}
 	if !hasCall(n) {
 		return n, transform.SameTree, nil
-	}
-	if err := checkEgress(n, scope); err != nil {
-		return nil, transform.SameTree, err
 	}
 	slots := map[string]*Slot{}
 	feeds := map[*Slot]int{}

@@ -10,6 +10,8 @@ import (
 	"github.com/dolthub/vitess/go/sqltypes"
 	querypb "github.com/dolthub/vitess/go/vt/proto/query"
 	"github.com/sirupsen/logrus"
+
+	"github.com/sibyldb/sibyldb/internal/exec"
 )
 
 // connState is what the write lock tracks per connection.
@@ -113,6 +115,7 @@ func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, p
 func (h *handler) ComResetConnection(c *mysql.Conn) error {
 	// The session, and with it any open transaction, is discarded.
 	h.releaseIfHeld(h.sessions.get(c.ConnectionID))
+	exec.ForgetSession(c.ConnectionID) // its user variables go too
 	return h.Handler.ComResetConnection(c)
 }
 
@@ -122,6 +125,7 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 		h.finished(c.ConnectionID)
 	}
 	h.releaseIfHeld(h.sessions.remove(c.ConnectionID))
+	exec.ForgetSession(c.ConnectionID)
 }
 
 func (h *handler) releaseIfHeld(st *connState) {

@@ -1,6 +1,7 @@
 package testserver
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/pem"
@@ -32,6 +33,7 @@ type ModelServer struct {
 	batches  []int
 	paths    []string
 	headers  []http.Header
+	bodies   [][]byte // request bodies, for Received
 	last     Recorded
 	srv      *httptest.Server
 }
@@ -134,12 +136,25 @@ func (m *ModelServer) LastHeader(name string) string {
 	return m.headers[len(m.headers)-1].Get(name)
 }
 
+// Received reports whether any request body so far contained s: tests of
+// data that must not leave use it.
+func (m *ModelServer) Received(s string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, b := range m.bodies {
+		if bytes.Contains(b, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
 // Reset clears the counts.
 func (m *ModelServer) Reset() {
 	m.requests.Store(0)
 	m.rows.Store(0)
 	m.mu.Lock()
-	m.batches, m.paths, m.headers = nil, nil, nil
+	m.batches, m.paths, m.headers, m.bodies = nil, nil, nil, nil
 	m.mu.Unlock()
 }
 
@@ -174,6 +189,9 @@ func (m *ModelServer) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	body, _ := io.ReadAll(r.Body)
+	m.mu.Lock()
+	m.bodies = append(m.bodies, body)
+	m.mu.Unlock()
 	var rows [][]*string
 	var err error
 	switch {
