@@ -78,36 +78,40 @@ func (h *handler) ConnectionAuthenticated(c *mysql.Conn) error {
 	return h.Handler.ConnectionAuthenticated(c)
 }
 
-func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) error {
+func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (err error) {
 	if err := h.before(ctx, c, query); err != nil {
 		return err
 	}
 	defer h.after(ctx, c)
-	return mysqlError(h.Handler.ComQuery(ctx, c, query, cb))
+	defer h.recoverStatement(c, &err)
+	return h.hidePanic(c, mysqlError(h.Handler.ComQuery(ctx, c, query, cb)))
 }
 
 // ComMultiQuery runs the first statement of query; vitess calls again with
 // the remainder, so classifying the first statement is enough.
-func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (string, error) {
+func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (rest string, err error) {
 	if err := h.before(ctx, c, query); err != nil {
 		return "", err
 	}
 	defer h.after(ctx, c)
-	rest, err := h.Handler.ComMultiQuery(ctx, c, query, cb)
-	return rest, mysqlError(err)
+	defer h.recoverStatement(c, &err)
+	rest, err = h.Handler.ComMultiQuery(ctx, c, query, cb)
+	return rest, h.hidePanic(c, mysqlError(err))
 }
 
-func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, cb func(*sqltypes.Result) error) error {
+func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, cb func(*sqltypes.Result) error) (err error) {
 	if err := h.before(ctx, c, prepare.PrepareStmt); err != nil {
 		return err
 	}
 	defer h.after(ctx, c)
-	return mysqlError(h.Handler.ComStmtExecute(ctx, c, prepare, cb))
+	defer h.recoverStatement(c, &err)
+	return h.hidePanic(c, mysqlError(h.Handler.ComStmtExecute(ctx, c, prepare, cb)))
 }
 
-func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
-	return fields, mysqlError(err)
+func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (fields []*querypb.Field, err error) {
+	defer h.recoverStatement(c, &err)
+	fields, err = h.Handler.ComPrepare(ctx, c, query, prepare)
+	return fields, h.hidePanic(c, mysqlError(err))
 }
 
 func (h *handler) ComResetConnection(c *mysql.Conn) error {

@@ -23,6 +23,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/sibyldb/sibyldb/internal/audit"
+	"github.com/sibyldb/sibyldb/internal/builtins"
 	"github.com/sibyldb/sibyldb/internal/bulkload"
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/exec"
@@ -206,8 +207,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.engine.Analyzer.Catalog.InfoSchema = info
 
 	// GMS consults this package-level provider before built-ins and the
-	// database provider on every query.
-	analyzer.ExternalFunctionProvider = s.Functions
+	// database provider on every query. The guarded built-ins come first.
+	analyzer.ExternalFunctionProvider = builtins.NewProvider(s.Functions)
 
 	if err := s.bootstrap(ctx, loopback); err != nil {
 		_ = st.close()
