@@ -42,3 +42,28 @@ func (h *handler) hidePanic(c *mysql.Conn, err error) error {
 	}
 	return mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState, "%s", "internal error: "+short)
 }
+
+// beginStatement starts the memory governor's watch over c's statement.
+func (h *handler) beginStatement(c *mysql.Conn) {
+	if h.governor != nil {
+		h.governor.Begin(c.ConnectionID)
+	}
+}
+
+// endStatement ends the watch. A statement the governor stopped fails
+// with its error instead of the cancellation, and a statement stopped by
+// KILL QUERY with MySQL's ER_QUERY_INTERRUPTED rather than GMS's
+// "context canceled".
+func (h *handler) endStatement(c *mysql.Conn, errp *error) {
+	if h.governor != nil {
+		if gerr := h.governor.End(c.ConnectionID); gerr != nil && *errp != nil {
+			h.log.WithField("connectionID", c.ConnectionID).Warn(gerr.Error())
+			*errp = gerr
+			return
+		}
+	}
+	var sqlErr *mysql.SQLError
+	if *errp != nil && errors.As(*errp, &sqlErr) && sqlErr.Num == mysql.ERUnknownError && sqlErr.Message == "context canceled" {
+		*errp = mysql.NewSQLError(mysql.ERQueryInterrupted, "70100", "Query execution was interrupted")
+	}
+}
