@@ -130,6 +130,8 @@ func TestStringResultsBoundedByMaxAllowedPacket(t *testing.T) {
 		{"concat_ws", "CONCAT_WS(REPEAT(',', 40000), 'a', 'b', 'c')"},
 		{"insert", "INSERT(REPEAT('a', 40000), 1, 1, REPEAT('b', 40000))"},
 		{"export_set", "EXPORT_SET(-1, REPEAT('y', 2000), 'n', ',', 64)"},
+		// Every entity found gets the mask.
+		{"sibyl_redact_pii", "sibyl_redact_pii(REPEAT('mail a@b.co ', 100), 'en', REPEAT('#', 10000))"},
 	}
 	for _, c := range cases {
 		t.Run(c.expr, func(t *testing.T) {
@@ -316,9 +318,9 @@ func TestDeepExpressionsRefusedBeforeAnalysis(t *testing.T) {
 	require.EqualValues(t, 1436, num, "%v", err)
 }
 
-// crossJoin runs for hours unless stopped: a 3000-row recursive CTE joined
-// with itself three times.
-const crossJoin = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 3000) SELECT COUNT(*) FROM r a, r b, r c"
+// crossJoin runs for many minutes unless stopped: a 900-row recursive CTE
+// joined with itself three times.
+const crossJoin = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 900) SELECT COUNT(*) FROM r a, r b, r c"
 
 // runningID waits for a statement starting with prefix to show in the
 // process list and returns its id.
@@ -383,7 +385,7 @@ func TestStatementMemoryLimit(t *testing.T) {
 		// group_concat_max_len (200 MB here).
 		"SELECT LENGTH(GROUP_CONCAT(REPEAT('x', 20000))) FROM (WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 10000) SELECT n FROM r) t",
 	}
-	mustExec(t, user, "SET SESSION group_concat_max_len = 4294967295")
+	mustExec(t, user, "SET SESSION group_concat_max_len = 4294967295", "SET SESSION cte_max_recursion_depth = 100000")
 	for _, q := range cases {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		_, err := user.ExecContext(ctx, q)
@@ -400,4 +402,44 @@ func TestStatementMemoryLimit(t *testing.T) {
 	var n int
 	require.NoError(t, user.QueryRow("WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 1000) SELECT COUNT(*) FROM r").Scan(&n))
 	require.Equal(t, 1000, n)
+}
+
+// TestCTEMaxRecursionDepth: cte_max_recursion_depth (MySQL's default 1000)
+// stops a runaway recursive CTE with 3636, as in MySQL.
+func TestCTEMaxRecursionDepth(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("")
+	cases := []struct {
+		setting string
+		query   string
+		rows    int    // 0: fails
+		after   string // iterations in the error
+	}{
+		{"", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 500) SELECT COUNT(*) FROM r", 500, ""},
+		{"", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT COUNT(*) FROM r", 0, "1001"},
+		{"", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 5000) SELECT COUNT(*) FROM r", 0, "1001"},
+		{"SET SESSION cte_max_recursion_depth = 10", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT COUNT(*) FROM r", 0, "11"},
+		{"SET SESSION cte_max_recursion_depth = 6000", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 5000) SELECT COUNT(*) FROM r", 5000, ""},
+		// Each run of a CTE counts from zero.
+		{"", "SELECT (WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 600) SELECT COUNT(*) FROM r) + (WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 600) SELECT COUNT(*) FROM r)", 1200, ""},
+	}
+	for _, c := range cases {
+		withConn(t, db, func(conn *sql.Conn) {
+			ctx := context.Background()
+			if c.setting != "" {
+				_, err := conn.ExecContext(ctx, c.setting)
+				require.NoError(t, err)
+			}
+			var n int
+			err := conn.QueryRowContext(ctx, c.query).Scan(&n)
+			if c.rows > 0 {
+				require.NoError(t, err, c.query)
+				require.Equal(t, c.rows, n, c.query)
+				return
+			}
+			num, _ := mysqlErr(t, err)
+			require.EqualValues(t, 3636, num, "%s: %v", c.query, err)
+			require.ErrorContains(t, err, "Recursive query aborted after "+c.after+" iterations. Try increasing @@cte_max_recursion_depth to a larger value.")
+		})
+	}
 }

@@ -99,16 +99,23 @@ func bounded(size sizeFunc) precheck {
 			}
 		}
 		n, ok := size(ctx, args)
-		if !ok {
+		if !ok || !Overflows(ctx, name, n) {
 			return nil, false, nil
 		}
-		limit := maxAllowedPacket(ctx)
-		if n <= limit {
-			return nil, false, nil
-		}
-		ctx.Warn(WarnPacketOverflow, "Result of %s() was larger than max_allowed_packet (%d) - truncated", name, limit)
 		return nil, true, nil
 	}
+}
+
+// Overflows reports whether a string result of size bytes from function
+// name is larger than max_allowed_packet; if so it adds MySQL's warning
+// 1301, and the function must return NULL instead of building it.
+func Overflows(ctx *sql.Context, name string, size uint64) bool {
+	limit := maxAllowedPacket(ctx)
+	if size <= limit {
+		return false
+	}
+	ctx.Warn(WarnPacketOverflow, "Result of %s() was larger than max_allowed_packet (%d) - truncated", name, limit)
+	return true
 }
 
 // maxAllowedPacket is the session's max_allowed_packet.

@@ -206,6 +206,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	exec.InstallExplain(s.engine.Analyzer.ExecBuilder)
+	limits.InstallRecursionLimit(s.engine.Analyzer.ExecBuilder)
 	s.privileges.Bind(s.engine.Analyzer.Catalog.MySQLDb)
 	info := infoschema.Wrap(s.engine.Analyzer.Catalog.InfoSchema)
 	info.AddRows("routines", s.ML.RoutineRows)
