@@ -29,7 +29,8 @@ const ErrCapacityExceeded = 3170
 // is over the limit, is killed as KILL QUERY would, and its client gets
 // error 3170.
 //
-// The attribution is a heuristic: memory allocated by statements running
+// Until the stopped statement has ended (and released its memory), no
+// other is stopped. The attribution is a heuristic: memory allocated by statements running
 // at the same time is counted for each of them, so when several grow the
 // heap together the oldest is stopped first. A single allocation larger
 // than the limit is not stopped in time (string functions are bounded by
@@ -104,6 +105,12 @@ func (g *Governor) sample() {
 		return
 	}
 	g.mu.Lock()
+	if len(g.killed) > 0 {
+		// A stopped statement still holds its memory until it ends:
+		// the growth it caused must not be blamed on the others.
+		g.mu.Unlock()
+		return
+	}
 	lowest, any := uint64(0), false
 	for _, start := range g.running {
 		if !any || start < lowest {
@@ -130,7 +137,10 @@ func (g *Governor) sample() {
 	var victim uint32
 	var grew uint64
 	for id, start := range g.running {
-		if _, done := g.killed[id]; done || live < start {
+		if live < start {
+			// Its start was measured before a collection freed
+			// memory: it has grown by at most what is live now.
+			g.running[id] = live
 			continue
 		}
 		if d := live - start; d > grew {
