@@ -20,6 +20,7 @@ import (
 //     an empty vector (a vector has 1 to 16383 dimensions).
 //   - REGEXP_INSTR/LIKE/SUBSTR/REPLACE with a position past the end of the
 //     subject panic (pure-Go regex: str[start-1:]); MySQL returns error 3685.
+//   - REPEAT(str, n) and SPACE(n) fail for n < 0; MySQL returns ”.
 //   - REPEAT, SPACE, LPAD, RPAD, REPLACE, INSERT, CONCAT, CONCAT_WS and
 //     EXPORT_SET build results of any size; MySQL returns NULL with
 //     warning 1301 above max_allowed_packet.
@@ -43,8 +44,8 @@ var guards = map[string]guard{
 	"regexp_substr":  onPanic(regexpOutOfBounds),
 	"regexp_replace": onPanic(regexpOutOfBounds),
 
-	"repeat":     precheck(bounded(repeatSize)),
-	"space":      precheck(bounded(spaceSize)),
+	"repeat":     precheck(emptyBelowOne(1, bounded(repeatSize))),
+	"space":      precheck(emptyBelowOne(0, bounded(spaceSize))),
 	"lpad":       precheck(bounded(padSize)),
 	"rpad":       precheck(bounded(padSize)),
 	"replace":    precheck(bounded(replaceSize)),
@@ -116,6 +117,22 @@ func Overflows(ctx *sql.Context, name string, size uint64) bool {
 	}
 	ctx.Warn(WarnPacketOverflow, "Result of %s() was larger than max_allowed_packet (%d) - truncated", name, limit)
 	return true
+}
+
+// emptyBelowOne answers ” when the count argument (at index count) is
+// below 1, as MySQL's REPEAT and SPACE do, then applies next.
+func emptyBelowOne(count int, next precheck) precheck {
+	return func(ctx *sql.Context, name string, args []any) (any, bool, error) {
+		for _, a := range args {
+			if a == nil {
+				return nil, false, nil
+			}
+		}
+		if n, ok := toInt(ctx, args[count]); ok && n < 1 {
+			return "", true, nil
+		}
+		return next(ctx, name, args)
+	}
 }
 
 // maxAllowedPacket is the session's max_allowed_packet.
