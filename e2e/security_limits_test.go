@@ -420,6 +420,8 @@ func TestCTEMaxRecursionDepth(t *testing.T) {
 		{"", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 5000) SELECT COUNT(*) FROM r", 0, "1001"},
 		{"SET SESSION cte_max_recursion_depth = 10", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r) SELECT COUNT(*) FROM r", 0, "11"},
 		{"SET SESSION cte_max_recursion_depth = 6000", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 5000) SELECT COUNT(*) FROM r", 5000, ""},
+		// A CTE joined with itself: two runs, each within the limit.
+		{"", "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i < 1000) SELECT COUNT(*) FROM r a JOIN r b WHERE a.i <= 3", 3000, ""},
 		// Each run of a CTE counts from zero.
 		{"", "SELECT (WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 600) SELECT COUNT(*) FROM r) + (WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 600) SELECT COUNT(*) FROM r)", 1200, ""},
 	}

@@ -1,10 +1,6 @@
 package limits
 
 import (
-	"runtime"
-	"sync"
-	"weak"
-
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
@@ -17,40 +13,33 @@ const ErrCTEMaxRecursionDepth = 3636
 // recursionLimit applies cte_max_recursion_depth, which go-mysql-server
 // defines but ignores (it stops every recursive CTE after a fixed 10,001
 // iterations, with a generic error). It is a priority builder: it sees
-// every node the executor builds, and builds none itself.
+// every node the executor builds.
 //
-// A recursive CTE's executor builds its recursive part once per
-// iteration, and that part reads the CTE's working table: so the builds
-// of a *plan.RecursiveTable since its RecursiveCte was last built are the
-// iterations of the current run. The counts are keyed by weak pointers,
-// which do not keep cached plans alive, and removed when the plan is
-// collected.
+// A recursive CTE's iterator builds its recursive part once per
+// iteration, through the builder that built the CTE. So each run of a CTE
+// is built by a copy of the engine's builder whose priority builder (a
+// cteRun) counts that run's builds of the CTE's working table: the count
+// belongs to the run, however the plan shares nodes between runs (a CTE
+// joined with itself is two interleaved runs over one plan node).
 type recursionLimit struct {
+	base *rowexec.BaseBuilder
 	next sql.NodeExecBuilder
-
-	mu   sync.Mutex
-	runs map[weak.Pointer[plan.RecursiveTable]]int
 }
 
 // InstallRecursionLimit puts the cte_max_recursion_depth check in front of
 // the engine's executor.
 func InstallRecursionLimit(b *rowexec.BaseBuilder) {
 	if _, ok := b.PriorityBuilder.(*recursionLimit); !ok {
-		b.PriorityBuilder = &recursionLimit{next: b.PriorityBuilder, runs: map[weak.Pointer[plan.RecursiveTable]]int{}}
+		b.PriorityBuilder = &recursionLimit{base: b, next: b.PriorityBuilder}
 	}
 }
 
 // Build implements sql.NodeExecBuilder.
 func (r *recursionLimit) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
-	switch n := n.(type) {
-	case *plan.RecursiveCte:
-		if n.Working != nil {
-			r.start(n.Working)
-		}
-	case *plan.RecursiveTable:
-		if err := r.iterate(ctx, n); err != nil {
-			return nil, err
-		}
+	if cte, ok := n.(*plan.RecursiveCte); ok {
+		run := *r.base
+		run.PriorityBuilder = &cteRun{limit: r, cte: cte}
+		return run.Build(ctx, cte, row)
 	}
 	if r.next == nil {
 		return nil, nil
@@ -58,43 +47,47 @@ func (r *recursionLimit) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.R
 	return r.next.Build(ctx, n, row)
 }
 
-func (r *recursionLimit) start(w *plan.RecursiveTable) {
-	key := weak.Make(w)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.runs[key]; !ok {
-		runtime.AddCleanup(w, r.forget, key)
-	}
-	r.runs[key] = 0
+// cteRun is the priority builder of one run of a recursive CTE.
+type cteRun struct {
+	limit      *recursionLimit
+	cte        *plan.RecursiveCte
+	started    bool
+	iterations int64
 }
 
-func (r *recursionLimit) forget(key weak.Pointer[plan.RecursiveTable]) {
-	r.mu.Lock()
-	delete(r.runs, key)
-	r.mu.Unlock()
+// Build implements sql.NodeExecBuilder.
+func (c *cteRun) Build(ctx *sql.Context, n sql.Node, row sql.Row) (sql.RowIter, error) {
+	switch n := n.(type) {
+	case *plan.RecursiveCte:
+		if n == c.cte && !c.started {
+			c.started = true
+			return nil, nil // GMS builds the run's iterator, over this builder
+		}
+		return c.limit.Build(ctx, n, row) // a CTE within: a run of its own
+	case *plan.RecursiveTable:
+		if n == c.cte.Working {
+			if err := c.iterate(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if c.limit.next == nil {
+		return nil, nil
+	}
+	return c.limit.next.Build(ctx, n, row)
 }
 
-func (r *recursionLimit) iterate(ctx *sql.Context, w *plan.RecursiveTable) error {
-	key := weak.Make(w)
-	r.mu.Lock()
-	n, ok := r.runs[key]
-	if ok {
-		n++
-		r.runs[key] = n
-	}
-	r.mu.Unlock()
-	if !ok {
-		return nil // not under a RecursiveCte we saw start
-	}
+func (c *cteRun) iterate(ctx *sql.Context) error {
+	c.iterations++
 	depth := int64(1000)
 	if v, err := ctx.GetSessionVariable(ctx, "cte_max_recursion_depth"); err == nil {
 		if d, ok := toInt64(v); ok {
 			depth = d
 		}
 	}
-	if int64(n) > depth {
+	if c.iterations > depth {
 		return mysql.NewSQLError(ErrCTEMaxRecursionDepth, "HY000",
-			"Recursive query aborted after %d iterations. Try increasing @@cte_max_recursion_depth to a larger value.", n)
+			"Recursive query aborted after %d iterations. Try increasing @@cte_max_recursion_depth to a larger value.", c.iterations)
 	}
 	return nil
 }
