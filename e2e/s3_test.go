@@ -136,7 +136,8 @@ func TestS3RoundTripTypes(t *testing.T) {
 func TestS3ManifestPrefixAndParts(t *testing.T) {
 	gw, _, db := s3Setup(t)
 	mustExec(t, db, "CREATE TABLE n (id INT PRIMARY KEY, v VARCHAR(40))",
-		"INSERT INTO n WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i < 3000) SELECT i, CONCAT('value-', i) FROM r",
+		// 3000 rows within cte_max_recursion_depth (1000).
+		"INSERT INTO n WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM r WHERE i < 1000) SELECT (k.j-1)*1000+r.i, CONCAT('value-', (k.j-1)*1000+r.i) FROM r, (SELECT 1 AS j UNION ALL SELECT 2 UNION ALL SELECT 3) k",
 		"SET sibyl_select_into_s3_max_file_size = 2000")
 	require.EqualValues(t, 3000, execRows(t, db, fmt.Sprintf("SELECT * FROM n INTO OUTFILE S3 '%s' FORMAT CSV HEADER MANIFEST ON", gw.URI("m/out"))))
 	keys := gw.Keys("m/out")

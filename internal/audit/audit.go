@@ -22,6 +22,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
+	"github.com/sibyldb/sibyldb/internal/recovered"
 	"github.com/sibyldb/sibyldb/internal/status"
 )
 
@@ -113,7 +114,10 @@ func (l *Log) run() {
 	}
 }
 
-func (l *Log) write(batch []mlfunc.AuditRecord) error {
+// write stores batch in one transaction. A panic fails the batch (counted
+// as dropped) instead of ending the server.
+func (l *Log) write(batch []mlfunc.AuditRecord) (err error) {
+	defer recovered.Capture(&err)
 	ctx, err := l.newCtx(context.Background())
 	if err != nil {
 		return err

@@ -55,6 +55,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sibyldb/sibyldb/internal/dataio"
+	"github.com/sibyldb/sibyldb/internal/recovered"
 )
 
 // Result is what Load did.
@@ -476,22 +477,24 @@ func (t *target) load(ctx *sql.Context) (int64, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	todo := make(chan *chunk, workers)
 	inOrder := make(chan *chunk, 2*workers)
-	g.Go(func() error {
+	// Each goroutine turns a panic into the statement's error (and so
+	// cancels gctx, which the others wait on).
+	recovered.Go(g, func() error {
 		defer close(todo)
 		defer close(inOrder)
 		return t.read(gctx, file, todo, inOrder)
 	})
 	for _, enc := range encoders {
-		g.Go(func() error {
+		recovered.Go(g, func() error {
 			for c := range todo {
-				c.kvs, c.err = enc.encode(c)
+				c.kvs, c.err = encodeChunk(enc, c)
 				close(c.done)
 			}
 			return nil
 		})
 	}
 	var n int64
-	g.Go(func() error {
+	recovered.Go(g, func() error {
 		var err error
 		n, err = t.write(gctx, ctx, inOrder)
 		return err
@@ -500,6 +503,13 @@ func (t *target) load(ctx *sql.Context) (int64, error) {
 		return 0, err
 	}
 	return n, nil
+}
+
+// encodeChunk encodes c, a panic becoming the chunk's error so that the
+// writer waiting on it reports it in file order.
+func encodeChunk(enc *encoder, c *chunk) (kvs []kv, err error) {
+	defer recovered.Capture(&err)
+	return enc.encode(c)
 }
 
 // read cuts the file into chunks of whole lines, after IGNORE n LINES.

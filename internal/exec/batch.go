@@ -11,6 +11,8 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/sibyldb/sibyldb/internal/recovered"
 )
 
 // Site is one batchable function evaluated by a Batch node: the argument
@@ -260,6 +262,12 @@ type batchIter struct {
 func (it *batchIter) produce(ctx *sql.Context) {
 	defer close(it.done)
 	defer close(it.jobs)
+	// Runs first: the consumer reads prodErr after done is closed.
+	defer func() {
+		if r := recover(); r != nil {
+			it.prodErr = recovered.New(r)
+		}
+	}()
 	size, max := it.b.firstBatch, it.b.maxBatch()*it.b.depth()
 	for {
 		if size > max {
@@ -288,8 +296,9 @@ func (it *batchIter) produce(ctx *sql.Context) {
 				it.inflight.Add(1)
 				go func() {
 					defer it.inflight.Done()
+					defer close(j.done)
+					defer recovered.Capture(&j.err)
 					j.err = resolve(ctx, calls)
-					close(j.done)
 				}()
 			}
 			select {
@@ -381,8 +390,18 @@ func resolve(ctx *sql.Context, work []*pending) error {
 			hi := min(lo+step, len(p.args))
 			args, entries := p.args[lo:hi], p.entries[lo:hi]
 			sem <- struct{}{}
-			g.Go(func() error {
+			recovered.Go(&g, func() (err error) {
 				defer func() { <-sem }()
+				// A panicking Invoke fails its own entries, not the
+				// server.
+				defer func() {
+					if r := recover(); r != nil {
+						err = recovered.New(r)
+						for _, e := range entries {
+							e.err = err
+						}
+					}
+				}()
 				vals, err := inv.Invoke(ctx, args)
 				if err == nil && len(vals) != len(args) {
 					err = fmt.Errorf("%s: %d results for %d rows", inv.Name(), len(vals), len(args))

@@ -216,3 +216,49 @@ func TestSlotKeepsBoundedResults(t *testing.T) {
 	require.GreaterOrEqual(t, len(s.entries), 20)
 	close(done)
 }
+
+// panicky panics in Eval, as a built-in with a bug would.
+type panicky struct{ expression.UnaryExpressionStub }
+
+func (p *panicky) Type() sql.Type { return types.Int64 }
+func (p *panicky) String() string { return "panicky" }
+func (p *panicky) Eval(*sql.Context, sql.Row) (any, error) {
+	var s []int
+	return s[1], nil // index out of range
+}
+func (p *panicky) WithChildren(c ...sql.Expression) (sql.Expression, error) { return p, nil }
+
+// panickyInvoker panics in Invoke.
+type panickyInvoker struct{ squarer }
+
+func (p *panickyInvoker) Invoke(*sql.Context, [][]any) ([]any, error) { panic("model client bug") }
+
+// A panic in an argument or in Invoke, both in goroutines of the Batch,
+// becomes the statement's error; the process survives.
+func TestBatchTurnsPanicsIntoErrors(t *testing.T) {
+	t.Run("argument", func(t *testing.T) {
+		slot := NewSlot()
+		slot.exclusive = true
+		arg := &panicky{expression.UnaryExpressionStub{Child: expression.NewGetField(1, types.Int64, "x", false)}}
+		b := NewBatch(&rows{n: 100, mod: 100}, []*Site{{Invoker: &squarer{max: 10, conc: 1}, Slot: slot, Args: [][]sql.Expression{{arg}}}})
+		ctx := sql.NewEmptyContext()
+		it, err := b.BuildRowIter(ctx, builder{}, nil)
+		require.NoError(t, err)
+		_, err = it.Next(ctx)
+		require.ErrorContains(t, err, "panic recovered: runtime error: index out of range")
+		require.NoError(t, it.Close(ctx))
+	})
+	t.Run("invoke", func(t *testing.T) {
+		inv := &panickyInvoker{squarer{max: 10, conc: 2}}
+		slot := NewSlot()
+		slot.exclusive = true
+		arg := expression.NewGetField(1, types.Int64, "x", false)
+		b := NewBatch(&rows{n: 100, mod: 100}, []*Site{{Invoker: inv, Slot: slot, Args: [][]sql.Expression{{arg}}}})
+		ctx := sql.NewEmptyContext()
+		it, err := b.BuildRowIter(ctx, builder{}, nil)
+		require.NoError(t, err)
+		_, err = it.Next(ctx)
+		require.ErrorContains(t, err, "panic recovered: model client bug")
+		require.NoError(t, it.Close(ctx))
+	})
+}

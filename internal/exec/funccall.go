@@ -6,6 +6,8 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
+
+	"github.com/sibyldb/sibyldb/internal/recovered"
 )
 
 // FuncCall is the Call expression of a batchable SQL function: endpoint
@@ -153,7 +155,12 @@ func (c *FuncCall) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 // evalArgs evaluates a call's arguments on row. Lazily loaded values (TEXT,
 // BLOB and JSON columns) are loaded, so that they key, compare and encode
 // by their content.
-func evalArgs(ctx *sql.Context, exprs []sql.Expression, row sql.Row) ([]any, error) {
+//
+// A panic in an argument expression (a built-in's bug) becomes the
+// statement's error: evalArgs runs in goroutines of our own, where an
+// unrecovered panic would end the server.
+func evalArgs(ctx *sql.Context, exprs []sql.Expression, row sql.Row) (_ []any, err error) {
+	defer recovered.Capture(&err)
 	args := make([]any, len(exprs))
 	for i, e := range exprs {
 		v, err := e.Eval(ctx, row)

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/s3/manager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+
+	"github.com/sibyldb/sibyldb/internal/recovered"
 )
 
 // Multipart upload sizing: a part is buffered in memory before it is
@@ -191,12 +193,20 @@ func (s *S3Store) Create(ctx context.Context, key string) (Writer, error) {
 	w := &s3Writer{pw: pw, cancel: cancel, done: make(chan struct{}), key: key, bucket: s.Bucket}
 	go func() {
 		defer close(w.done)
-		_, err := up.Upload(ctx, &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key), Body: pr})
+		err := upload(ctx, up, &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key), Body: pr})
 		w.err = err
 		// Unblock a writer waiting on the pipe.
 		_ = pr.CloseWithError(errOr(err, io.ErrClosedPipe))
 	}()
 	return w, nil
+}
+
+// upload runs the multipart upload, a panic in the SDK becoming the
+// upload's error.
+func upload(ctx context.Context, up *manager.Uploader, in *s3.PutObjectInput) (err error) {
+	defer recovered.Capture(&err)
+	_, err = up.Upload(ctx, in)
+	return err
 }
 
 func errOr(err, def error) error {

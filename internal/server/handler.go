@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/sibyldb/sibyldb/internal/exec"
+	"github.com/sibyldb/sibyldb/internal/limits"
 )
 
 // connState is what the write lock tracks per connection.
@@ -67,49 +68,71 @@ type handler struct {
 	// tlsAvailable is set when the server has a certificate, so
 	// require_secure_transport can be honoured.
 	tlsAvailable bool
+	// gate applies connect_timeout and max_connections (connlimit.go);
+	// isAdmin tells who may use the connection kept for administrators.
+	gate    *connGate
+	isAdmin func(*sql.Context) bool
+	// governor stops statements that grow the heap too much.
+	governor *limits.Governor
 }
 
 // ConnectionAuthenticated refuses connections without TLS while
 // require_secure_transport is ON, with MySQL's ER_SECURE_TRANSPORT_REQUIRED.
 func (h *handler) ConnectionAuthenticated(c *mysql.Conn) error {
+	if h.gate != nil && !h.gate.authenticated(c) {
+		return mysql.NewSQLError(1043, "08S01", "Bad handshake") // ER_HANDSHAKE_ERROR: connect_timeout passed
+	}
 	if _, v, ok := sql.SystemVariables.GetGlobal("require_secure_transport"); ok && h.tlsAvailable && !c.TLSEnabled() {
 		if on, _ := v.(int8); on != 0 {
 			return mysql.NewSQLError(3159, "HY000", "Connections using insecure transport are prohibited while --require_secure_transport=ON.")
 		}
 	}
-	return h.Handler.ConnectionAuthenticated(c)
+	if err := h.Handler.ConnectionAuthenticated(c); err != nil {
+		return err
+	}
+	return h.admitConnection(c)
 }
 
-func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) error {
+func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (err error) {
 	if err := h.before(ctx, c, query); err != nil {
 		return err
 	}
 	defer h.after(ctx, c)
-	return mysqlError(h.Handler.ComQuery(ctx, c, query, cb))
+	defer h.recoverStatement(c, &err)
+	h.beginStatement(c)
+	defer h.endStatement(c, &err)
+	return h.hidePanic(c, mysqlError(h.Handler.ComQuery(ctx, c, query, cb)))
 }
 
 // ComMultiQuery runs the first statement of query; vitess calls again with
 // the remainder, so classifying the first statement is enough.
-func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (string, error) {
+func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (rest string, err error) {
 	if err := h.before(ctx, c, query); err != nil {
 		return "", err
 	}
 	defer h.after(ctx, c)
-	rest, err := h.Handler.ComMultiQuery(ctx, c, query, cb)
-	return rest, mysqlError(err)
+	defer h.recoverStatement(c, &err)
+	h.beginStatement(c)
+	defer h.endStatement(c, &err)
+	rest, err = h.Handler.ComMultiQuery(ctx, c, query, cb)
+	return rest, h.hidePanic(c, mysqlError(err))
 }
 
-func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, cb func(*sqltypes.Result) error) error {
+func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, cb func(*sqltypes.Result) error) (err error) {
 	if err := h.before(ctx, c, prepare.PrepareStmt); err != nil {
 		return err
 	}
 	defer h.after(ctx, c)
-	return mysqlError(h.Handler.ComStmtExecute(ctx, c, prepare, cb))
+	defer h.recoverStatement(c, &err)
+	h.beginStatement(c)
+	defer h.endStatement(c, &err)
+	return h.hidePanic(c, mysqlError(h.Handler.ComStmtExecute(ctx, c, prepare, cb)))
 }
 
-func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) ([]*querypb.Field, error) {
-	fields, err := h.Handler.ComPrepare(ctx, c, query, prepare)
-	return fields, mysqlError(err)
+func (h *handler) ComPrepare(ctx context.Context, c *mysql.Conn, query string, prepare *mysql.PrepareData) (fields []*querypb.Field, err error) {
+	defer h.recoverStatement(c, &err)
+	fields, err = h.Handler.ComPrepare(ctx, c, query, prepare)
+	return fields, h.hidePanic(c, mysqlError(err))
 }
 
 func (h *handler) ComResetConnection(c *mysql.Conn) error {
@@ -120,6 +143,9 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 }
 
 func (h *handler) ConnectionClosed(c *mysql.Conn) {
+	if h.gate != nil {
+		h.gate.closed(c)
+	}
 	h.Handler.ConnectionClosed(c)
 	if h.finished != nil {
 		h.finished(c.ConnectionID)

@@ -23,10 +23,12 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/sibyldb/sibyldb/internal/audit"
+	"github.com/sibyldb/sibyldb/internal/builtins"
 	"github.com/sibyldb/sibyldb/internal/bulkload"
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/infoschema"
+	"github.com/sibyldb/sibyldb/internal/limits"
 	"github.com/sibyldb/sibyldb/internal/ml/comprehend"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
@@ -111,6 +113,10 @@ type Server struct {
 	audit      *audit.Log
 	// storageCredentials are the named S3 credentials.
 	storageCredentials *s3io.CredentialStore
+	// governor applies sibyl_max_statement_memory until stopGovernor.
+	governor     *limits.Governor
+	governorCtx  context.Context
+	stopGovernor context.CancelFunc
 }
 
 // ErrInsecureRoot is returned for a non-loopback address with no root
@@ -175,13 +181,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	sql.SystemVariables.AddSystemVariables(s3io.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(bulkload.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(storageGCSystemVariables())
+	sql.SystemVariables.AddSystemVariables(limits.SystemVariables())
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
 	installWarnings()
 
 	st, err := openStorage(ctx, storageOptions{
 		dataDir:   cfg.DataDir,
-		overrides: sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: parser}},
+		overrides: sql.EngineOverrides{Builder: sql.BuilderOverrides{Parser: limits.Parser{Parser: parser}}},
 		logger:    cfg.Logger,
 		status:    reg,
 	})
@@ -202,6 +209,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	exec.InstallExplain(s.engine.Analyzer.ExecBuilder)
 	privilege.InstallGuard(s.engine.Analyzer.ExecBuilder, s.privileges)
+	limits.InstallRecursionLimit(s.engine.Analyzer.ExecBuilder)
 	s.privileges.Bind(s.engine.Analyzer.Catalog.MySQLDb)
 	info := infoschema.Wrap(s.engine.Analyzer.Catalog.InfoSchema)
 	info.AddRows("routines", s.ML.RoutineRows)
@@ -209,8 +217,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.engine.Analyzer.Catalog.InfoSchema = info
 
 	// GMS consults this package-level provider before built-ins and the
-	// database provider on every query.
-	analyzer.ExternalFunctionProvider = s.Functions
+	// database provider on every query. The guarded built-ins come first.
+	analyzer.ExternalFunctionProvider = builtins.NewProvider(s.Functions)
 
 	if err := s.bootstrap(ctx, loopback); err != nil {
 		_ = st.close()
@@ -241,16 +249,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sessions.put(conn.ConnectionID, sess)
 		return sess, nil
 	}
+	gate := newConnGate(s.listener)
+	s.governor = limits.NewGovernor(s.engine.ProcessList.Kill)
+	s.governorCtx, s.stopGovernor = context.WithCancel(context.Background())
 	wrap := func(e *gms.Engine, sm *gmsserver.SessionManager, h mysql.Handler) (*gms.Engine, *gmsserver.SessionManager, mysql.Handler) {
 		return e, sm, &handler{Handler: h, lock: lock, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
-			finished: s.ML.FinishStatement, tlsAvailable: tlsConfig != nil}
+			finished: s.ML.FinishStatement, tlsAvailable: tlsConfig != nil, gate: gate, isAdmin: s.isConnectionAdmin, governor: s.governor}
 	}
 	// NewConfig applies max_connections and the net timeouts, so SET
 	// PERSIST max_connections takes effect at the next start, as in MySQL.
 	mysqlCfg, err := gmsserver.Config{
 		Protocol:  "tcp",
 		Address:   s.listener.Addr().String(),
-		Listener:  s.listener,
+		Listener:  gate,
 		Options:   []gmsserver.Option{wrap},
 		TLSConfig: tlsConfig,
 		// require_secure_transport is enforced by the handler, with
@@ -261,6 +272,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		_ = st.close()
 		return nil, err
 	}
+	// The gate, not vitess, applies max_connections: vitess would count
+	// connections still in their handshake.
+	mysqlCfg.MaxConnections = 0
 	s.mysql, err = gmsserver.NewServer(mysqlCfg, s.engine, se.ContextFactory, sessionBuilder, nil)
 	if err != nil {
 		_ = s.listener.Close()
@@ -280,6 +294,7 @@ func (s *Server) Engine() *gms.Engine { return s.engine }
 // shutdown.
 func (s *Server) Serve() error {
 	s.log.Infof("SibylDB %s listening on %s (data dir %s)", Version, s.Addr(), s.storage.dataDir)
+	go s.governor.Run(s.governorCtx)
 	return s.mysql.Start()
 }
 
@@ -300,6 +315,7 @@ wait:
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	s.stopGovernor()
 	s.Models.Close()
 	s.audit.Close()
 	return s.storage.close()
@@ -393,6 +409,12 @@ func (s *Server) authorizeML(ctx *sql.Context, d *mlfunc.FunctionDef) error {
 		return privilege.Denied(privilege.InvokeSageMaker)
 	}
 	return nil
+}
+
+// isConnectionAdmin reports whether the session's user may take the
+// connection MySQL keeps beyond max_connections (CONNECTION_ADMIN or SUPER).
+func (s *Server) isConnectionAdmin(ctx *sql.Context) bool {
+	return s.privileges.HasGlobal(ctx, sql.PrivilegeType_Super) || s.privileges.Allowed(ctx, privilege.Account{}, "CONNECTION_ADMIN")
 }
 
 // authorizeComprehend enforces Aurora's INVOKE COMPREHEND for the

@@ -22,6 +22,15 @@ func installSystemVariables(cfg Config) error {
 			Type:    types.NewSystemIntType("innodb_lock_wait_timeout", 1, 1073741824, false),
 			Default: int64(50),
 		},
+		// GMS defaults max_allowed_packet to 1 GB; MySQL 8's 64 MB is
+		// also the bound on string results (see package builtins).
+		&sql.MysqlSystemVariable{
+			Name:    "max_allowed_packet",
+			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
+			Dynamic: true,
+			Type:    types.NewSystemUintType("max_allowed_packet", 1024, 1073741824),
+			Default: int64(64 << 20),
+		},
 		&sql.MysqlSystemVariable{
 			Name:    "version_comment",
 			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),

@@ -10,6 +10,7 @@ import (
 	ctypes "github.com/aws/aws-sdk-go-v2/service/comprehend/types"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sibyldb/sibyldb/internal/recovered"
 	"github.com/sibyldb/sibyldb/internal/remote"
 )
 
@@ -114,7 +115,7 @@ func (a *AWS) Analyze(ctx context.Context, op Op, lang string, texts []string) (
 		var g errgroup.Group
 		g.SetLimit(4)
 		for i, t := range texts {
-			g.Go(func() error {
+			recovered.Go(&g, func() error {
 				res, err := a.client.DetectPiiEntities(ctx, &awscomprehend.DetectPiiEntitiesInput{Text: aws.String(t), LanguageCode: lc})
 				if err != nil {
 					return fmt.Errorf("document %d: %w", i, err)

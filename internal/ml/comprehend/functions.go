@@ -14,6 +14,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/sibyldb/sibyldb/internal/builtins"
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/nlp/pii"
@@ -112,6 +113,11 @@ func (s *Service) Functions() []sql.Function {
 						if args, err = argsOf(); err != nil {
 							return nil, err
 						}
+						// Every entity gets the mask: bounded as
+						// MySQL bounds string results.
+						if builtins.Overflows(ctx, f.name, redactedSize(ctx, v, args)) {
+							return nil, nil
+						}
 					}
 					return f.result(v, args)
 				},
@@ -120,6 +126,29 @@ func (s *Service) Functions() []sql.Function {
 		}}
 	}
 	return out
+}
+
+// redactedSize is the length in bytes of sibyl_redact_pii's result.
+func redactedSize(ctx *sql.Context, v any, args []any) uint64 {
+	es, _ := v.([]Entity)
+	text, _ := asText(ctx, args[0])
+	mask := ""
+	if len(args) > 2 && args[2] != nil {
+		mask = fmt.Sprint(args[2])
+	}
+	single := utf8.RuneCountInString(mask) == 1
+	n := uint64(len(text))
+	for _, e := range es {
+		switch {
+		case mask == "":
+			n += uint64(len(e.Type) + 2)
+		case single && e.EndOffset > e.BeginOffset:
+			n += uint64(e.EndOffset-e.BeginOffset) * uint64(len(mask))
+		default:
+			n += uint64(len(mask))
+		}
+	}
+	return n
 }
 
 func argCount(min, extra int) string {

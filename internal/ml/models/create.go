@@ -17,6 +17,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/automl"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
+	"github.com/sibyldb/sibyldb/internal/recovered"
 )
 
 // Create runs CREATE MODEL: it reads the training data in the creating
@@ -217,6 +218,25 @@ func kindOf(t sql.Type) model.Kind {
 }
 
 // train is a training job.
+// trainAndCompile trains and compiles the model. A panic fails the job
+// with a short reason; its stack goes to the server log.
+func (m *Manager) trainAndCompile(ctx context.Context, md *Model, ds *automl.Dataset, opt automl.Options) (art *model.Artifact, rep *automl.Report, pred *model.Predictor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			p := recovered.New(r)
+			if m.Log != nil {
+				m.Log.Errorf("training %s: %s", md.key(), p)
+			}
+			err = fmt.Errorf("training failed: internal error: %v", r)
+		}
+	}()
+	art, rep, err = automl.Train(ctx, ds, opt)
+	if err == nil {
+		pred, err = art.Compile()
+	}
+	return art, rep, pred, err
+}
+
 func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt automl.Options) {
 	defer m.jobs.Done()
 	defer close(md.done)
@@ -225,11 +245,7 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 	opt.Progress = func(f float64, stage string) {
 		md.progress.Store(fmt.Sprintf("%.0f%% %s", f*100, stage))
 	}
-	art, rep, err := automl.Train(ctx, ds, opt)
-	var pred *model.Predictor
-	if err == nil {
-		pred, err = art.Compile()
-	}
+	art, rep, pred, err := m.trainAndCompile(ctx, md, ds, opt)
 	if errors.Is(err, context.Canceled) && m.ctx.Err() == nil {
 		// DROP MODEL cancelled the job; the model is gone.
 		return
