@@ -280,6 +280,21 @@ func TestTriggerWithMLFunctionOnlyAffectsStatementsThatFireIt(t *testing.T) {
 		_, err := clerk.Exec(q)
 		require.NoErrorf(t, err, "%s fires no ML trigger", q)
 	}
+	// Defining triggers still takes TRIGGER, however the statement is
+	// spelled or batched.
+	multi := srv.Open(srv.DSN("clerk", "pw", "ml", "multiStatements=true"))
+	for _, q := range []string{
+		"CREATE TRIGGER t2 BEFORE INSERT ON other FOR EACH ROW SET NEW.id = NEW.id + 1",
+		"/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ /*!50003 TRIGGER t3 BEFORE INSERT ON other FOR EACH ROW SET NEW.id = NEW.id + 1 */",
+		"DROP TRIGGER score_it",
+	} {
+		expectDenied(t, clerk, q, 1142)
+	}
+	_, err := multi.Exec("DELETE FROM other WHERE id = 99; CREATE TRIGGER t4 BEFORE INSERT ON other FOR EACH ROW SET NEW.id = NEW.id + 1")
+	n, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1142, n, "%v", err)
+	require.EqualValues(t, 2, queryInt(t, root, "SELECT COUNT(*) FROM information_schema.triggers WHERE trigger_schema = 'ml'"))
+
 	// Statements that fire the trigger still need EXECUTE on the function.
 	expectDenied(t, clerk, "INSERT INTO scored VALUES (1, 2, 0)", 1370)
 	expectDenied(t, clerk, "DELETE FROM nums WHERE id = 0", 1370)
