@@ -3,6 +3,7 @@ package e2e
 import (
 	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -302,4 +303,87 @@ func TestTriggerWithMLFunctionOnlyAffectsStatementsThatFireIt(t *testing.T) {
 	mustExec(t, root, "GRANT EXECUTE ON ml.* TO clerk")
 	mustExec(t, clerk, "INSERT INTO scored VALUES (1, 2, 0)")
 	require.EqualValues(t, 4, queryInt(t, root, "SELECT score FROM scored WHERE id = 1"))
+}
+
+// TestMetadataShowsOnlyWhatTheUserMayAccess: information_schema, SHOW
+// statements and Dolt's history functions show a user only the objects
+// they hold some privilege on, as MySQL does.
+func TestMetadataShowsOnlyWhatTheUserMayAccess(t *testing.T) {
+	srv, root := modelSetup(t, 300)
+	mustExec(t, root,
+		"CREATE DATABASE hr",
+		"CREATE TABLE hr.salaries (id INT PRIMARY KEY, pay INT)",
+		"INSERT INTO hr.salaries VALUES (1, 100)",
+		"CREATE DATABASE shop",
+		"CREATE TABLE shop.t (id INT PRIMARY KEY)",
+		"CREATE TABLE shop.secret (id INT PRIMARY KEY)",
+		"CREATE ENDPOINT e URL 'http://127.0.0.1:9'",
+		"CREATE FUNCTION hr.rate(x DOUBLE) RETURNS DOUBLE ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'e'",
+		"CREATE FUNCTION shop.open_fn(x DOUBLE) RETURNS DOUBLE ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'e'",
+		"CREATE MODEL churn FROM (SELECT spend, calls, churn FROM customers WHERE tier <> 'secret-filter') TARGET churn FUNCTION churn_fn",
+		"CREATE USER m IDENTIFIED BY 'pw'",
+		"GRANT SELECT ON shop.t TO m",
+		"GRANT EXECUTE ON FUNCTION shop.open_fn TO m",
+		"CREATE USER ops IDENTIFIED BY 'pw'",
+		"GRANT PROCESS ON *.* TO ops")
+	mustExec(t, srv.DB("shop"), "CALL dolt_commit('-Am', 'secret: layoffs in March')")
+	m := srv.Open(srv.DSN("m", "pw", "shop"))
+	ops := srv.Open(srv.DSN("ops", "pw", ""))
+
+	strings := func(db *sql.DB, q string) []string {
+		t.Helper()
+		rows, err := db.Query(q)
+		require.NoError(t, err, q)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var s string
+			require.NoError(t, rows.Scan(&s))
+			out = append(out, s)
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+
+	// Routines: only the ML function m may execute.
+	require.Equal(t, []string{"open_fn"}, strings(m, "SELECT routine_name FROM information_schema.routines WHERE routine_schema IN ('hr', 'shop', 'ml')"))
+	require.Equal(t, []string{"open_fn"}, strings(m, "SELECT function_name FROM information_schema.ml_function_stats"))
+	expectDenied(t, m, "SHOW CREATE FUNCTION hr.rate", 1305)
+	var name, mode, create, cs, coll, dbColl string
+	require.NoError(t, m.QueryRow("SHOW CREATE FUNCTION shop.open_fn").Scan(&name, &mode, &create, &cs, &coll, &dbColl))
+	require.Contains(t, create, "open_fn")
+	require.Len(t, strings(root, "SELECT routine_name FROM information_schema.routines WHERE routine_schema IN ('hr', 'shop')"), 2)
+
+	// Tables: only the one granted.
+	require.Equal(t, []string{"t"}, strings(m, "SELECT table_name FROM information_schema.tables WHERE table_schema IN ('hr', 'shop', 'ml')"))
+	require.Equal(t, []string{"t"}, strings(m, "SELECT DISTINCT table_name FROM information_schema.columns WHERE table_schema IN ('hr', 'shop', 'ml')"))
+	require.Equal(t, []string{"t"}, strings(m, "SELECT DISTINCT table_name FROM information_schema.statistics WHERE table_schema IN ('hr', 'shop', 'ml')"))
+	require.Equal(t, []string{"secret", "t"}, strings(root, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'shop' ORDER BY 1"))
+
+	// Models: not m's, not on a database m may use.
+	rows, err := m.Query("SHOW MODEL ALL")
+	require.NoError(t, err)
+	require.False(t, rows.Next(), "SHOW MODEL ALL lists no model of another database")
+	require.NoError(t, rows.Close())
+	_, err = m.Exec("SHOW MODEL ml.churn")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "secret-filter")
+	require.Len(t, dump(t, root, "SHOW MODEL ALL"), 1)
+
+	// PROCESSLIST: without PROCESS, only one's own threads.
+	slow := srv.DB("")
+	done := make(chan error, 1)
+	go func() { _, err := slow.Exec("SELECT SLEEP(2), 'root statement text'"); done <- err }()
+	require.Eventually(t, func() bool {
+		return len(strings(ops, "SELECT info FROM information_schema.processlist WHERE info LIKE '%root statement text%' AND info NOT LIKE '%processlist%'")) == 1
+	}, 5*time.Second, 20*time.Millisecond, "PROCESS shows every thread")
+	require.Empty(t, strings(m, "SELECT info FROM information_schema.processlist WHERE user <> 'm'"))
+	require.NotEmpty(t, strings(m, "SELECT info FROM information_schema.processlist WHERE user = 'm'"))
+	require.NoError(t, <-done)
+
+	// Dolt history: the reflog, like dolt_log(), needs SELECT on every table.
+	expectDenied(t, m, "SELECT commit_message FROM dolt_reflog()", 1142)
+	expectDenied(t, m, "SELECT message FROM dolt_log()", 1142)
+	mustExec(t, root, "GRANT SELECT ON shop.* TO m")
+	require.Contains(t, strings(m, "SELECT commit_message FROM dolt_reflog()"), "secret: layoffs in March")
 }

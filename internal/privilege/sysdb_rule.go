@@ -1,29 +1,87 @@
 package privilege
 
 import (
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dtablefunctions"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
+	"github.com/dolthub/vitess/go/mysql"
 )
 
-// SystemDatabaseRuleID identifies the rule that keeps the system database
-// immutable among the analyzer's rules.
-const SystemDatabaseRuleID analyzer.RuleId = 7100
+// RuleID identifies SibylDB's privilege rule among the analyzer's rules.
+const RuleID analyzer.RuleId = 7100
 
-// InstallSystemDatabaseRule adds the analyzer rule that refuses any plan
-// writing the system database outside SibylDB's own contexts. It backs the
-// statement check of InstallAuthorization where GMS skips authorization:
-// trigger bodies (built without it), DROP/ALTER DATABASE (whose
-// authorization names no database). It must run before the engine is
-// built.
-func InstallSystemDatabaseRule() {
+// InstallRule adds the analyzer rule that
+//
+//   - refuses any plan writing the system database outside SibylDB's own
+//     contexts, backing the statement check of InstallAuthorization where
+//     GMS skips authorization: trigger bodies (built without it) and
+//     DROP/ALTER DATABASE (whose authorization names no database);
+//   - asks of Dolt's table functions that show a database's history
+//     (dolt_reflog, dolt_branch_status) what dolt_log() asks: SELECT on
+//     every table of the database.
+//
+// It must run before the engine is built.
+func InstallRule(c *Checker) {
+	guardChecker.Store(c)
 	for _, r := range analyzer.OnceAfterAll {
-		if r.Id == SystemDatabaseRuleID {
+		if r.Id == RuleID {
 			return
 		}
 	}
-	analyzer.OnceAfterAll = append([]analyzer.Rule{{Id: SystemDatabaseRuleID, Apply: refuseSystemWrites}}, analyzer.OnceAfterAll...)
+	analyzer.OnceAfterAll = append([]analyzer.Rule{{Id: RuleID, Apply: applyRule}}, analyzer.OnceAfterAll...)
+}
+
+func applyRule(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.Scope, sel analyzer.RuleSelector, qf *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {
+	if err := checkHistoryFunctions(ctx, n); err != nil {
+		return nil, transform.SameTree, err
+	}
+	return refuseSystemWrites(ctx, a, n, scope, sel, qf)
+}
+
+// checkHistoryFunctions applies dolt_log()'s rule to the table functions
+// that lack one.
+func checkHistoryFunctions(ctx *sql.Context, n sql.Node) error {
+	c := guardChecker.Load()
+	if c == nil || c.db == nil || !c.db.Enabled() || IsInternal(ctx) {
+		return nil
+	}
+	var err error
+	transform.InspectWithOpaque(n, func(n sql.Node) bool {
+		var db sql.Database
+		var name string
+		switch n := n.(type) {
+		case *dtablefunctions.ReflogTableFunction:
+			db, name = n.Database(), n.Name()
+		case *dtablefunctions.BranchStatusTableFunction:
+			db, name = n.Database(), n.Name()
+		default:
+			return true
+		}
+		if db == nil {
+			return true
+		}
+		if !c.CanSeeDatabase(ctx, baseDatabase(db.Name())) || !c.selectsEveryTable(ctx, db) {
+			cl := ctx.Session.Client()
+			err = mysql.NewSQLError(erTableAccessDenied, "42000", "SELECT command denied to user '%s'@'%s' for table '%s'", cl.User, cl.Address, name)
+		}
+		return err == nil
+	})
+	return err
+}
+
+func (c *Checker) selectsEveryTable(ctx *sql.Context, db sql.Database) bool {
+	names, err := db.GetTableNames(ctx)
+	if err != nil {
+		return false
+	}
+	base := baseDatabase(db.Name())
+	ops := make([]sql.PrivilegedOperation, 0, len(names))
+	for _, t := range names {
+		ops = append(ops, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{Database: base, Table: t}, sql.PrivilegeType_Select))
+	}
+	return c.db.UserHasPrivileges(ctx, ops...)
 }
 
 func refuseSystemWrites(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *plan.Scope, _ analyzer.RuleSelector, _ *sql.QueryFlags) (sql.Node, transform.TreeIdentity, error) {

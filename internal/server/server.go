@@ -182,7 +182,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// effects, and only SibylDB writes its system database.
 	privilege.GuardProcedures(dprocedures.DoltProcedures, s.privileges)
 	privilege.InstallAuthorization(s.privileges)
-	privilege.InstallSystemDatabaseRule()
+	privilege.InstallRule(s.privileges)
 
 	st, err := openStorage(ctx, storageOptions{
 		dataDir:   cfg.DataDir,
@@ -207,8 +207,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	exec.InstallExplain(s.engine.Analyzer.ExecBuilder)
 	s.privileges.Bind(s.engine.Analyzer.Catalog.MySQLDb)
 	info := infoschema.Wrap(s.engine.Analyzer.Catalog.InfoSchema)
-	info.AddRows("routines", s.ML.RoutineRows)
-	info.AddTable(mlfunc.StatsTable, mlfunc.StatsSchema, s.ML.StatsRows)
+	s.installInfoSchema(info)
 	s.engine.Analyzer.Catalog.InfoSchema = info
 
 	// GMS consults this package-level provider before built-ins and the
