@@ -24,9 +24,10 @@ func (s *Server) installInfoSchema(info *infoschema.Schema) {
 
 // tableColumns names, for the information_schema tables that describe
 // tables, the columns holding the described table's schema and name.
+// COLUMNS is not among them: GMS filters it itself, and its analysis needs
+// GMS's own table type.
 var tableColumns = map[string][2]string{
 	"tables":                  {"TABLE_SCHEMA", "TABLE_NAME"},
-	"columns":                 {"TABLE_SCHEMA", "TABLE_NAME"},
 	"statistics":              {"TABLE_SCHEMA", "TABLE_NAME"},
 	"table_constraints":       {"TABLE_SCHEMA", "TABLE_NAME"},
 	"key_column_usage":        {"TABLE_SCHEMA", "TABLE_NAME"},
