@@ -21,20 +21,35 @@ import (
 // value maps; columns not named are NULL.
 type Rows func(ctx *sql.Context) ([]map[string]any, error)
 
+// Keep decides whether the session may see one row of a table; schema is
+// the table's.
+type Keep func(ctx *sql.Context, schema sql.Schema, row sql.Row) bool
+
 // Schema is information_schema with SibylDB's tables and rows added.
 type Schema struct {
 	sql.Database
 
-	mu     sync.RWMutex
-	tables map[string]*gmsinfo.InformationSchemaTable
-	extra  map[string][]Rows
+	mu      sync.RWMutex
+	tables  map[string]*gmsinfo.InformationSchemaTable
+	extra   map[string][]Rows
+	filters map[string][]Keep
 }
 
 var _ sql.Database = (*Schema)(nil)
 
 // Wrap returns base (GMS's information_schema) with room for additions.
 func Wrap(base sql.Database) *Schema {
-	return &Schema{Database: base, tables: map[string]*gmsinfo.InformationSchemaTable{}, extra: map[string][]Rows{}}
+	return &Schema{Database: base, tables: map[string]*gmsinfo.InformationSchemaTable{}, extra: map[string][]Rows{},
+		filters: map[string][]Keep{}}
+}
+
+// AddFilter hides the rows of one of GMS's tables (e.g. "processlist")
+// that keep rejects.
+func (s *Schema) AddFilter(table string, keep Keep) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := strings.ToLower(table)
+	s.filters[t] = append(s.filters[t], keep)
 }
 
 // AddTable adds a read-only table.
@@ -69,23 +84,25 @@ func (s *Schema) GetTableInsensitive(ctx *sql.Context, name string) (sql.Table, 
 	s.mu.RLock()
 	own, isOwn := s.tables[key]
 	extra := s.extra[key]
+	filters := s.filters[key]
 	s.mu.RUnlock()
 	if isOwn {
 		return own, true, nil
 	}
 	t, ok, err := s.Database.GetTableInsensitive(ctx, name)
-	if err != nil || !ok || len(extra) == 0 {
+	if err != nil || !ok || len(extra) == 0 && len(filters) == 0 {
 		return t, ok, err
 	}
-	return &extended{Table: t, extra: extra}, true, nil
+	return &extended{Table: t, extra: extra, filters: filters}, true, nil
 }
 
-// extended is one of GMS's tables with rows appended. GMS hands such tables
-// their catalog and stored procedures after resolution; extended passes
-// those on and stays wrapped.
+// extended is one of GMS's tables with rows appended or hidden. GMS hands
+// such tables their catalog and stored procedures after resolution;
+// extended passes those on and stays wrapped.
 type extended struct {
 	sql.Table
-	extra []Rows
+	extra   []Rows
+	filters []Keep
 }
 
 var _ sql.CatalogTable = (*extended)(nil)
@@ -94,7 +111,7 @@ var _ analyzer.RoutineTable = (*extended)(nil)
 // AssignCatalog implements sql.CatalogTable.
 func (e *extended) AssignCatalog(cat sql.Catalog) sql.Table {
 	if ct, ok := e.Table.(sql.CatalogTable); ok {
-		return &extended{Table: ct.AssignCatalog(cat), extra: e.extra}
+		return &extended{Table: ct.AssignCatalog(cat), extra: e.extra, filters: e.filters}
 	}
 	return e
 }
@@ -102,7 +119,7 @@ func (e *extended) AssignCatalog(cat sql.Catalog) sql.Table {
 // AssignProcedures implements analyzer.RoutineTable.
 func (e *extended) AssignProcedures(p map[string][]*plan.Procedure) sql.Table {
 	if rt, ok := e.Table.(analyzer.RoutineTable); ok {
-		return &extended{Table: rt.AssignProcedures(p), extra: e.extra}
+		return &extended{Table: rt.AssignProcedures(p), extra: e.extra, filters: e.filters}
 	}
 	return e
 }
@@ -120,21 +137,34 @@ func (e *extended) PartitionRows(ctx *sql.Context, p sql.Partition) (sql.RowIter
 	}
 	first, err := parts.Next(ctx)
 	_ = parts.Close(ctx)
-	if err != nil || string(first.Key()) != string(p.Key()) {
+	isFirst := err == nil && string(first.Key()) == string(p.Key())
+	if !isFirst && len(e.filters) == 0 {
 		return it, nil
 	}
 	all, err := sql.RowIterToRows(ctx, it)
 	if err != nil {
 		return nil, err
 	}
-	for _, rows := range e.extra {
-		more, err := layout(ctx, e.Table.Schema(), rows)
-		if err != nil {
-			return nil, err
+	if isFirst {
+		for _, rows := range e.extra {
+			more, err := layout(ctx, e.Table.Schema(), rows)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, more...)
 		}
-		all = append(all, more...)
 	}
-	return sql.RowsToRowIter(all...), nil
+	kept := all[:0]
+rows:
+	for _, r := range all {
+		for _, keep := range e.filters {
+			if !keep(ctx, e.Table.Schema(), r) {
+				continue rows
+			}
+		}
+		kept = append(kept, r)
+	}
+	return sql.RowsToRowIter(kept...), nil
 }
 
 // GetTableNames implements sql.Database.

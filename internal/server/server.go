@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dprocedures"
 	gms "github.com/dolthub/go-mysql-server"
 	gmsserver "github.com/dolthub/go-mysql-server/server"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -185,6 +186,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
 	installWarnings()
+	// Dolt's procedures and system tables need the privileges of their
+	// effects, and only SibylDB writes its system database.
+	privilege.GuardProcedures(dprocedures.DoltProcedures, s.privileges)
+	privilege.InstallAuthorization(s.privileges)
+	privilege.InstallRule(s.privileges)
 
 	st, err := openStorage(ctx, storageOptions{
 		dataDir:   cfg.DataDir,
@@ -212,8 +218,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	limits.InstallRecursionLimit(s.engine.Analyzer.ExecBuilder)
 	s.privileges.Bind(s.engine.Analyzer.Catalog.MySQLDb)
 	info := infoschema.Wrap(s.engine.Analyzer.Catalog.InfoSchema)
-	info.AddRows("routines", s.ML.RoutineRows)
-	info.AddTable(mlfunc.StatsTable, mlfunc.StatsSchema, s.ML.StatsRows)
+	s.installInfoSchema(info)
 	s.engine.Analyzer.Catalog.InfoSchema = info
 
 	// GMS consults this package-level provider before built-ins and the
@@ -332,9 +337,10 @@ func (s *Server) runningStatements() int {
 }
 
 // NewContext returns a context in a new session acting as root@localhost,
-// for work the server does on its own behalf.
+// for work the server does on its own behalf. It is marked internal: the
+// only contexts that may write the system database.
 func (s *Server) NewContext(ctx context.Context) (*sql.Context, error) {
-	sqlCtx, err := s.storage.sqlEngine.NewDefaultContext(ctx)
+	sqlCtx, err := s.storage.sqlEngine.NewDefaultContext(privilege.Internal(ctx))
 	if err != nil {
 		return nil, err
 	}

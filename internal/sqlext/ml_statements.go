@@ -150,7 +150,7 @@ func (s MLStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.Aut
 		if !ok {
 			return nil, ast.AuthInformation{}, false, nil
 		}
-		return showCreateFunction(def), ast.AuthInformation{AuthType: ast.AuthType_IGNORE}, true, nil
+		return showCreateFunction(def, s.Privileges), ast.AuthInformation{AuthType: ast.AuthType_IGNORE}, true, nil
 
 	case c.accept("SHOW", "ENDPOINTS"):
 		if !c.done() {
@@ -488,13 +488,18 @@ func textCol(name string) *sql.Column {
 	return &sql.Column{Name: name, Type: types.LongText, Nullable: true}
 }
 
-func showCreateFunction(d *mlfunc.FunctionDef) sql.Node {
+// showCreateFunction shows d to its definer and to holders of a routine
+// privilege on it; to others, as MySQL, it does not exist.
+func showCreateFunction(d *mlfunc.FunctionDef, privileges *privilege.Checker) sql.Node {
 	return &stmtNode{
 		desc:     "SHOW CREATE FUNCTION " + d.Name,
 		readOnly: true,
 		schema: sql.Schema{textCol("Function"), textCol("sql_mode"), textCol("Create Function"),
 			textCol("character_set_client"), textCol("collation_connection"), textCol("Database Collation")},
-		run: func(*sql.Context) (sql.RowIter, error) {
+		run: func(ctx *sql.Context) (sql.RowIter, error) {
+			if privileges != nil && !privileges.CanSeeRoutine(ctx, d.DB, d.Name, d.Definer) {
+				return nil, mysql.NewSQLError(mysql.ERSPDoesNotExist, "42000", "FUNCTION %s does not exist", d.Name)
+			}
 			return sql.RowsToRowIter(sql.Row{d.Name, "", d.CreateStatement(), "utf8mb4", "utf8mb4_0900_bin", "utf8mb4_0900_bin"}), nil
 		},
 	}

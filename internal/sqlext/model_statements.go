@@ -126,10 +126,12 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 		}
 		return &stmtNode{readOnly: true, desc: "SHOW MODEL ALL",
 			schema: sql.Schema{textCol("Schema Name"), textCol("Model Name"), textCol("Model State"), textCol("Function Name"), textCol("Owner")},
-			run: func(*sql.Context) (sql.RowIter, error) {
+			run: func(ctx *sql.Context) (sql.RowIter, error) {
 				var rows []sql.Row
 				for _, md := range s.Manager.All() {
-					rows = append(rows, sql.Row{md.DB, md.Name, s.Manager.State(md), md.Function, md.Owner})
+					if s.maySee(ctx, md) {
+						rows = append(rows, sql.Row{md.DB, md.Name, s.Manager.State(md), md.Function, md.Owner})
+					}
 				}
 				return sql.RowsToRowIter(rows...), nil
 			}}, ignore, true, nil
@@ -146,7 +148,7 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 			schema: sql.Schema{textCol("Key"), textCol("Value")},
 			run: func(ctx *sql.Context) (sql.RowIter, error) {
 				md, ok := s.Manager.Get(db, name)
-				if !ok {
+				if !ok || !s.maySee(ctx, md) {
 					return nil, modelError(fmt.Errorf("model %s.%s: %w", db, name, models.ErrNotFound))
 				}
 				var rows []sql.Row
@@ -173,6 +175,14 @@ func (s ModelStatements) mayCreateIn(ctx *sql.Context, db string) error {
 		return mysql.NewSQLError(mysql.ERDBAccessDenied, "42000", "Access denied for user '%s'@'%s' to database '%s'", cl.User, cl.Address, db)
 	}
 	return nil
+}
+
+// maySee shows a model (and its training query) to its owner, to users
+// with some privilege on its database, and to those granted EXECUTE on it;
+// to others it does not exist.
+func (s ModelStatements) maySee(ctx *sql.Context, md *models.Model) bool {
+	return s.Privileges == nil || privilege.IsCurrentUser(ctx, md.Owner) ||
+		s.Privileges.CanSeeDatabase(ctx, md.DB) || s.Privileges.CanExecute(ctx, md.DB, md.Function)
 }
 
 // mayManage allows a model's owner and super users to drop it.
