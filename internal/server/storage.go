@@ -13,6 +13,7 @@ import (
 	"github.com/dolthub/dolt/go/libraries/doltcore/env"
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle"
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dsess"
+	"github.com/dolthub/dolt/go/libraries/utils/config"
 	"github.com/dolthub/dolt/go/libraries/utils/filesys"
 	"github.com/dolthub/dolt/go/store/chunks"
 	"github.com/dolthub/go-mysql-server/eventscheduler"
@@ -29,6 +30,8 @@ const stateDirName = ".sibyldb"
 type storage struct {
 	sqlEngine *engine.SqlEngine
 	dataDir   string
+	// config is what Dolt's sessions read user.name and the globals from.
+	config config.ReadWriteConfig
 	// freshPrivileges is true when no users/grants file existed at open: the
 	// server then creates the root account.
 	freshPrivileges bool
@@ -113,7 +116,7 @@ func openStorage(ctx context.Context, opts storageOptions) (*storage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start storage engine: %w", err)
 	}
-	return &storage{sqlEngine: se, dataDir: dataDir, freshPrivileges: fresh}, nil
+	return &storage{sqlEngine: se, dataDir: dataDir, config: mrEnv.Config(), freshPrivileges: fresh}, nil
 }
 
 // close flushes and releases the databases.
@@ -124,4 +127,27 @@ func (s *storage) close() error {
 		return err
 	}
 	return nil
+}
+
+// sessionFactory returns a constructor of client sessions that are Dolt's
+// sessions in every respect but their write session, which ws builds
+// (SibylDB's row-locking one). The engine offers no such option, so the
+// shared parts are taken from a session it builds.
+func (s *storage) sessionFactory(ctx context.Context, ws dsess.WriteSessFunc) (func(*sql.BaseSession) (*dsess.DoltSession, error), error) {
+	proto, err := s.sqlEngine.NewDoltSession(ctx, sql.NewBaseSession())
+	if err != nil {
+		return nil, err
+	}
+	return func(base *sql.BaseSession) (*dsess.DoltSession, error) {
+		sess, err := dsess.NewDoltSession(base, proto.Provider(), s.config, proto.GetController(), proto.StatsProvider(),
+			ws, proto.GCSafepointController(), proto.GetBranchActivityTracker())
+		if err != nil {
+			return nil, err
+		}
+		// As the engine's own factory: client sessions start in autocommit.
+		if err := sess.SetSessionVariable(nil, sql.AutoCommitSessionVar, true); err != nil {
+			return nil, err
+		}
+		return sess, nil
+	}, nil
 }
