@@ -372,3 +372,64 @@ func sumInTransaction(ctx context.Context, db *sql.DB, accounts int) (int64, err
 	}
 	return sum, tx.Commit()
 }
+
+// TestProcessListShowsLockWaits: a connection waiting for a row lock says
+// so in SHOW PROCESSLIST and information_schema.PROCESSLIST, and the wait
+// is counted.
+func TestProcessListShowsLockWaits(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("")
+	mustExec(t, db, "CREATE DATABASE tx", "CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)", "INSERT INTO tx.t VALUES (1, 0)")
+	ctx := context.Background()
+	holder, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer holder.Close()
+	for _, q := range []string{"BEGIN", "UPDATE tx.t SET v = 1 WHERE id = 1"} {
+		_, err := holder.ExecContext(ctx, q)
+		require.NoError(t, err)
+	}
+	waits0 := globalStatus(t, db, "Sibyl_row_lock_waits")["Sibyl_row_lock_waits"]
+
+	waiter, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer waiter.Close()
+	var waiterID int64
+	require.NoError(t, waiter.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&waiterID))
+	done := make(chan error, 1)
+	go func() {
+		_, err := waiter.ExecContext(ctx, "UPDATE tx.t SET v = v + 1 WHERE id = 1")
+		done <- err
+	}()
+	const want = "Waiting for row lock on tx.t"
+	require.Eventually(t, func() bool {
+		var state sql.NullString
+		err := db.QueryRow("SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ?", waiterID).Scan(&state)
+		return err == nil && state.String == want
+	}, 10*time.Second, 50*time.Millisecond)
+
+	rows, err := db.Query("SHOW PROCESSLIST")
+	require.NoError(t, err)
+	found := false
+	for rows.Next() {
+		var id, tm int64
+		var user, host, command string
+		var dbName, state, info sql.NullString
+		require.NoError(t, rows.Scan(&id, &user, &host, &dbName, &command, &tm, &state, &info))
+		if id == waiterID {
+			found = true
+			require.Equal(t, want, state.String)
+			require.Equal(t, "UPDATE tx.t SET v = v + 1 WHERE id = 1", info.String)
+		}
+	}
+	require.NoError(t, rows.Err())
+	require.True(t, found)
+
+	_, err = holder.ExecContext(ctx, "COMMIT")
+	require.NoError(t, err)
+	require.NoError(t, <-done)
+	require.EqualValues(t, 2, queryInt(t, db, "SELECT v FROM tx.t WHERE id = 1"))
+	require.Greater(t, globalStatus(t, db, "Sibyl_row_lock_waits")["Sibyl_row_lock_waits"], waits0)
+	// The waiter's snapshot predates the holder's commit: its statement
+	// was run again on a fresh one, invisibly.
+	require.Greater(t, globalStatus(t, db, "Sibyl_statement_restarts")["Sibyl_statement_restarts"], int64(0))
+}

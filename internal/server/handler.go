@@ -161,7 +161,7 @@ func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, cb mysql
 	}
 	for attempt := 1; ; attempt++ {
 		if st.txn.tx == nil {
-			st.txn.tx = h.txn.locks.Begin()
+			st.txn.tx = h.txn.locks.Begin(c.ConnectionID)
 		}
 		t := &st.txn
 		t.wroteBefore = t.wrote.Load() || len(st.sess.DirtyDatabases()) > 0
@@ -171,7 +171,7 @@ func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, cb mysql
 		if beginning && st.sess.GetTransaction() != nil {
 			// BEGIN commits the open transaction and starts another, whose
 			// snapshot comes after this point.
-			next = h.txn.locks.Begin()
+			next = h.txn.locks.Begin(c.ConnectionID)
 		}
 
 		err := h.takeStatementLocks(ctx, st, query)

@@ -222,6 +222,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	sessions := &sessionTable{conns: map[uint32]*connState{}}
 	txn := newTxnControl(reg, sessions)
+	if err := (processes{locks: txn.locks}).install(info, s.engine.Analyzer.ExecBuilder); err != nil {
+		_ = s.listener.Close()
+		_ = st.close()
+		return nil, err
+	}
 	se := st.sqlEngine
 	newSession, err := st.sessionFactory(ctx, txn.writeSession)
 	if err != nil {

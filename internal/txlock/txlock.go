@@ -114,9 +114,9 @@ type Key string
 
 // DatabaseKey, TableKey and RowKey build the keys of the three levels.
 // Names are case-folded by the caller (MySQL's identifiers are).
-func DatabaseKey(db string) Key          { return Key(db) }
-func TableKey(db, table string) Key      { return Key(db + "\x00" + table) }
-func RowKey(table Key, row string) Key   { return Key(string(table) + "\x00" + row) }
+func DatabaseKey(db string) Key        { return Key(db) }
+func TableKey(db, table string) Key    { return Key(db + "\x00" + table) }
+func RowKey(table Key, row string) Key { return Key(string(table) + "\x00" + row) }
 func IndexKey(table Key, index, values string) Key {
 	return Key(string(table) + "\x01" + index + "\x00" + values)
 }
@@ -199,6 +199,7 @@ func NewManager(c Counters) *Manager {
 type Txn struct {
 	m        *Manager
 	id       uint64
+	owner    uint32
 	snapshot uint64
 	held     map[Key]Mode
 
@@ -207,14 +208,14 @@ type Txn struct {
 	waitKey    Key
 }
 
-// Begin starts a lock-holding transaction whose snapshot is taken after
-// this call (so that every commit it cannot see has a sequence number
-// above its own).
-func (m *Manager) Begin() *Txn {
+// Begin starts a lock-holding transaction for owner (a connection id)
+// whose snapshot is taken after this call (so that every commit it cannot
+// see has a sequence number above its own).
+func (m *Manager) Begin(owner uint32) *Txn {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.nextID++
-	tx := &Txn{m: m, id: m.nextID, snapshot: m.seq, held: map[Key]Mode{}}
+	tx := &Txn{m: m, id: m.nextID, owner: owner, snapshot: m.seq, held: map[Key]Mode{}}
 	m.active[tx] = struct{}{}
 	return tx
 }
@@ -225,6 +226,20 @@ func (tx *Txn) Resnapshot() {
 	tx.m.mu.Lock()
 	tx.snapshot = tx.m.seq
 	tx.m.mu.Unlock()
+}
+
+// Waiting returns, for each owner whose transaction waits for a lock, the
+// key it waits for.
+func (m *Manager) Waiting() map[uint32]Key {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[uint32]Key{}
+	for t := range m.active {
+		if t.waitingFor != nil {
+			out[t.owner] = t.waitKey
+		}
+	}
+	return out
 }
 
 // Holds reports whether the transaction holds any lock.

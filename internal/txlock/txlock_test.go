@@ -37,7 +37,7 @@ func TestCompatibility(t *testing.T) {
 	}
 	for _, c := range cases {
 		m := NewManager(nil)
-		a, b := m.Begin(), m.Begin()
+		a, b := m.Begin(1), m.Begin(1)
 		require.NoError(t, a.Lock(context.Background(), "k", c.held, time.Second))
 		err := b.Lock(context.Background(), "k", c.req, 20*time.Millisecond)
 		if c.ok {
@@ -51,7 +51,7 @@ func TestCompatibility(t *testing.T) {
 func TestWaitGrantedOnRelease(t *testing.T) {
 	c := &counts{}
 	m := NewManager(c)
-	a, b := m.Begin(), m.Begin()
+	a, b := m.Begin(1), m.Begin(1)
 	ctx := context.Background()
 	require.NoError(t, a.Lock(ctx, "r", X, time.Second))
 	done := make(chan error, 1)
@@ -63,7 +63,7 @@ func TestWaitGrantedOnRelease(t *testing.T) {
 	b.End(true)
 	// A transaction that began before b committed finds the row stale; one
 	// that begins after does not.
-	m2 := m.Begin()
+	m2 := m.Begin(1)
 	require.NoError(t, m2.Lock(ctx, "r", X, time.Second))
 	m2.End(false)
 }
@@ -71,8 +71,8 @@ func TestWaitGrantedOnRelease(t *testing.T) {
 func TestStaleAfterCommit(t *testing.T) {
 	m := NewManager(nil)
 	ctx := context.Background()
-	old := m.Begin()
-	w := m.Begin()
+	old := m.Begin(1)
+	w := m.Begin(1)
 	require.NoError(t, w.Lock(ctx, "row", X, time.Second))
 	w.End(true)
 	require.ErrorIs(t, old.Lock(ctx, "row", X, time.Second), ErrStale)
@@ -86,7 +86,7 @@ func TestDeadlockDetectedAtOnce(t *testing.T) {
 	c := &counts{}
 	m := NewManager(c)
 	ctx := context.Background()
-	a, b := m.Begin(), m.Begin()
+	a, b := m.Begin(1), m.Begin(1)
 	require.NoError(t, a.Lock(ctx, "1", X, time.Second))
 	require.NoError(t, b.Lock(ctx, "2", X, time.Second))
 	done := make(chan error, 1)
@@ -105,7 +105,7 @@ func TestDeadlockDetectedAtOnce(t *testing.T) {
 func TestSharedUpgradeDeadlock(t *testing.T) {
 	m := NewManager(nil)
 	ctx := context.Background()
-	a, b := m.Begin(), m.Begin()
+	a, b := m.Begin(1), m.Begin(1)
 	require.NoError(t, a.Lock(ctx, "r", S, time.Second))
 	require.NoError(t, b.Lock(ctx, "r", S, time.Second))
 	done := make(chan error, 1)
@@ -120,7 +120,7 @@ func TestSharedUpgradeDeadlock(t *testing.T) {
 func TestTimeoutAndCancel(t *testing.T) {
 	c := &counts{}
 	m := NewManager(c)
-	a, b := m.Begin(), m.Begin()
+	a, b := m.Begin(1), m.Begin(1)
 	require.NoError(t, a.Lock(context.Background(), "r", X, time.Second))
 	require.Equal(t, mysql.ERLockWaitTimeout, code(b.Lock(context.Background(), "r", S, 30*time.Millisecond)))
 	require.EqualValues(t, 1, c.timeouts.Load())
@@ -143,7 +143,7 @@ func TestMutualExclusion(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for j := 0; j < 200; j++ {
-				tx := m.Begin()
+				tx := m.Begin(1)
 				err := tx.Lock(context.Background(), "c", X, 10*time.Second)
 				if err != nil && !errors.Is(err, ErrStale) {
 					t.Error(err)
