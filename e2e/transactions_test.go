@@ -433,3 +433,66 @@ func TestProcessListShowsLockWaits(t *testing.T) {
 	// was run again on a fresh one, invisibly.
 	require.Greater(t, globalStatus(t, db, "Sibyl_statement_restarts")["Sibyl_statement_restarts"], int64(0))
 }
+
+// TestMLCallsHoldNoLockOthersNeed: statements waiting on a remote model
+// (a BEFORE INSERT fraud check, an UPDATE ... SET = model(...)) run side by
+// side and leave writers of other rows and tables alone. Under the former
+// server-wide write lock the fraud inserts ran one after the other and the
+// plain writes waited for them.
+func TestMLCallsHoldNoLockOthersNeed(t *testing.T) {
+	const delay = 400 * time.Millisecond
+	model := testserver.StartModelServer(t)
+	model.Set(func(b *testserver.Behaviour) {
+		b.Delay = delay
+		b.Score = func(row []*string) string { return "False" }
+	})
+	srv := testserver.Start(t)
+	db := srv.DB("", "multiStatements=true")
+	mustExec(t, db, "CREATE DATABASE f")
+	db = srv.DB("f", "multiStatements=true")
+	mustExec(t, db,
+		fmt.Sprintf("CREATE ENDPOINT fraud URL '%s'", model.URL),
+		"CREATE FUNCTION is_fraud(amount DECIMAL(10,2)) RETURNS VARCHAR(8) ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'fraud'",
+		"CREATE TABLE txns (id INT AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(10,2), verdict VARCHAR(8))",
+		`CREATE TRIGGER check_fraud BEFORE INSERT ON txns FOR EACH ROW SET NEW.verdict = is_fraud(NEW.amount)`,
+		"CREATE TABLE plain (id INT AUTO_INCREMENT PRIMARY KEY, v INT)",
+		"INSERT INTO plain (v) VALUES (0)")
+	db.SetMaxOpenConns(16)
+
+	const inserters = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, inserters+1)
+	start := time.Now()
+	for i := 0; i < inserters; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := db.Exec("INSERT INTO txns (amount) VALUES (?)", 10+i)
+			errs <- err
+		}(i)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, err := db.Exec("UPDATE txns SET verdict = is_fraud(amount) WHERE id > 0")
+		errs <- err
+	}()
+	// Plain writes while the model calls are in flight.
+	time.Sleep(delay / 4)
+	for i := 0; i < 3; i++ {
+		t0 := time.Now()
+		_, err := db.Exec("INSERT INTO plain (v) VALUES (1)")
+		require.NoError(t, err)
+		_, err = db.Exec("UPDATE plain SET v = v + 1 WHERE id = 1")
+		require.NoError(t, err)
+		require.Less(t, time.Since(t0), delay, "plain writes waited for statements calling a model")
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	elapsed := time.Since(start)
+	require.Less(t, elapsed, inserters*delay/2, "fraud-checked inserts ran one at a time (%s)", elapsed)
+	require.EqualValues(t, inserters, queryInt(t, db, "SELECT COUNT(*) FROM txns WHERE verdict = 'False'"))
+}

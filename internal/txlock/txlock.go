@@ -169,6 +169,9 @@ type Manager struct {
 	seq    uint64 // commit sequence; guarded by mu
 	active map[*Txn]struct{}
 	nextID uint64
+	// sweepAt is the entry count at which End sweeps: entries of committed
+	// rows stay while an older snapshot is open, and are dropped later.
+	sweepAt int
 }
 
 type entry struct {
@@ -191,7 +194,7 @@ func NewManager(c Counters) *Manager {
 	if c == nil {
 		c = noCounters{}
 	}
-	return &Manager{counters: c, locks: map[Key]*entry{}, active: map[*Txn]struct{}{}}
+	return &Manager{counters: c, locks: map[Key]*entry{}, active: map[*Txn]struct{}{}, sweepAt: minSweep}
 }
 
 // Txn is one transaction's view of the lock manager. A Txn is used by one
@@ -462,7 +465,14 @@ func (tx *Txn) End(committed bool) {
 		m.gc(key, e)
 	}
 	tx.held = map[Key]Mode{}
+	if len(m.locks) >= m.sweepAt {
+		m.sweep()
+		m.sweepAt = 2*len(m.locks) + minSweep
+	}
 }
+
+// minSweep is the entry count below which End never sweeps.
+const minSweep = 4096
 
 // gc drops an entry nobody holds or waits for once no active transaction's
 // snapshot is older than its last commit. Called with m.mu held.
@@ -486,12 +496,16 @@ func (m *Manager) oldestSnapshot() uint64 {
 	return oldest
 }
 
-// Sweep drops entries no snapshot can find stale any more; the server runs
-// it now and then so entries of rows committed while long transactions
-// were open do not pile up.
+// Sweep drops entries no snapshot can find stale any more. End sweeps
+// whenever the table has doubled since the last sweep, so entries of rows
+// committed while a long transaction was open do not pile up.
 func (m *Manager) Sweep() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.sweep()
+}
+
+func (m *Manager) sweep() {
 	oldest := m.oldestSnapshot()
 	for k, e := range m.locks {
 		if len(e.holders) == 0 && len(e.waiters) == 0 && e.lastCommit <= oldest {

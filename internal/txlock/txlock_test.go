@@ -3,6 +3,7 @@ package txlock
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -158,4 +159,25 @@ func TestMutualExclusion(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestEntriesAreSweptAfterLongTransaction: rows committed while an old
+// snapshot is open are remembered (it could still lock them) and dropped
+// once it ends.
+func TestEntriesAreSweptAfterLongTransaction(t *testing.T) {
+	m := NewManager(nil)
+	ctx := context.Background()
+	long := m.Begin(1)
+	for i := 0; i < 3*minSweep; i++ {
+		w := m.Begin(2)
+		require.NoError(t, w.Lock(ctx, Key(fmt.Sprint(i)), X, time.Second))
+		w.End(true)
+	}
+	require.Equal(t, 3*minSweep, m.Len())
+	require.ErrorIs(t, long.Lock(ctx, "7", S, time.Second), ErrStale)
+	long.End(false)
+	w := m.Begin(2)
+	w.End(true)
+	m.Sweep()
+	require.Zero(t, m.Len())
 }
