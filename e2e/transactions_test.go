@@ -496,3 +496,52 @@ func TestMLCallsHoldNoLockOthersNeed(t *testing.T) {
 	require.Less(t, elapsed, inserters*delay/2, "fraud-checked inserts ran one at a time (%s)", elapsed)
 	require.EqualValues(t, inserters, queryInt(t, db, "SELECT COUNT(*) FROM txns WHERE verdict = 'False'"))
 }
+
+// TestSelectForUpdateLocksOnlyItsRows: a locking read locks the rows it
+// selects (sent as text or as a server-side prepared statement): writers
+// of those rows wait, writers of other rows do not.
+func TestSelectForUpdateLocksOnlyItsRows(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("")
+	mustExec(t, db, "CREATE DATABASE tx", "CREATE TABLE tx.t (id INT PRIMARY KEY, v INT)", "INSERT INTO tx.t VALUES (1, 0), (2, 0), (3, 0)")
+	ctx := context.Background()
+	cases := []struct {
+		name, lockQuery string
+		args            []any
+		locked          int
+	}{
+		{"text", "SELECT v FROM tx.t WHERE id = 1 FOR UPDATE", nil, 1},
+		{"prepared", "SELECT v FROM tx.t AS a WHERE a.id = ? FOR UPDATE", []any{2}, 2},
+		{"share mode", "SELECT v FROM tx.t WHERE id = ? LOCK IN SHARE MODE", []any{3}, 3},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			holder, err := db.Conn(ctx)
+			require.NoError(t, err)
+			defer holder.Close()
+			_, err = holder.ExecContext(ctx, "BEGIN")
+			require.NoError(t, err)
+			var v int
+			require.NoError(t, holder.QueryRowContext(ctx, c.lockQuery, c.args...).Scan(&v))
+
+			other, err := db.Conn(ctx)
+			require.NoError(t, err)
+			defer other.Close()
+			_, err = other.ExecContext(ctx, "SET innodb_lock_wait_timeout = 1")
+			require.NoError(t, err)
+			for id := 1; id <= 3; id++ {
+				start := time.Now()
+				_, err := other.ExecContext(ctx, "UPDATE tx.t SET v = v + 1 WHERE id = ?", id)
+				if id == c.locked {
+					num, _ := mysqlErr(t, err)
+					require.EqualValues(t, 1205, num, "writer of the locked row %d", id)
+					continue
+				}
+				require.NoError(t, err, "writer of row %d", id)
+				require.Less(t, time.Since(start), 900*time.Millisecond, "writer of row %d waited", id)
+			}
+			_, err = holder.ExecContext(ctx, "COMMIT")
+			require.NoError(t, err)
+		})
+	}
+}

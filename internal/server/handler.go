@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dsess"
+	gms "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 	"github.com/dolthub/vitess/go/sqltypes"
@@ -63,6 +64,7 @@ func (t *sessionTable) remove(id uint32) *connState {
 // statement has finished.
 type handler struct {
 	mysql.Handler
+	engine     *gms.Engine
 	txn        *txnControl
 	sessions   *sessionTable
 	ctxFactory sql.ContextFactory
@@ -86,7 +88,7 @@ func (h *handler) ConnectionAuthenticated(c *mysql.Conn) error {
 }
 
 func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) error {
-	return h.run(ctx, c, query, cb, func(cb mysql.ResultSpoolFn) error {
+	return h.run(ctx, c, query, nil, cb, func(cb mysql.ResultSpoolFn) error {
 		return h.Handler.ComQuery(ctx, c, query, cb)
 	})
 }
@@ -95,7 +97,7 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb 
 // the remainder, so classifying the first statement is enough.
 func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (string, error) {
 	var rest string
-	err := h.run(ctx, c, query, cb, func(cb mysql.ResultSpoolFn) error {
+	err := h.run(ctx, c, query, nil, cb, func(cb mysql.ResultSpoolFn) error {
 		var err error
 		rest, err = h.Handler.ComMultiQuery(ctx, c, query, cb)
 		return err
@@ -105,7 +107,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 
 func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, cb func(*sqltypes.Result) error) error {
 	spool := func(r *sqltypes.Result, _ bool) error { return cb(r) }
-	return h.run(ctx, c, prepare.PrepareStmt, spool, func(cb mysql.ResultSpoolFn) error {
+	return h.run(ctx, c, prepare.PrepareStmt, prepare.BindVars, spool, func(cb mysql.ResultSpoolFn) error {
 		return h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error { return cb(r, false) })
 	})
 }
@@ -148,7 +150,7 @@ const maxAttempts = 10
 //   - when the transaction has ended, its locks are released.
 //
 // Only attempts that sent nothing to the client are repeated.
-func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn, exec func(mysql.ResultSpoolFn) error) error {
+func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, binds map[string]*querypb.BindVariable, cb mysql.ResultSpoolFn, exec func(mysql.ResultSpoolFn) error) error {
 	defer h.after(c)
 	st := h.sessions.get(c.ConnectionID)
 	if st == nil {
@@ -174,7 +176,7 @@ func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, cb mysql
 			next = h.txn.locks.Begin(c.ConnectionID)
 		}
 
-		err := h.takeStatementLocks(ctx, st, query)
+		err := h.takeStatementLocks(ctx, st, query, binds)
 		if err == nil {
 			err = exec(spool)
 		}
@@ -218,7 +220,12 @@ func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, cb mysql
 
 // takeStatementLocks takes the locks query needs before it runs. A stale
 // lock in a transaction that has not written yet refreshes its snapshot.
-func (h *handler) takeStatementLocks(ctx context.Context, st *connState, query string) error {
+func (h *handler) takeStatementLocks(ctx context.Context, st *connState, query string, binds map[string]*querypb.BindVariable) error {
+	if isLockingSelect(query) {
+		if handled, err := h.lockReadRows(ctx, st, query, binds); handled {
+			return err
+		}
+	}
 	locks := statementLocks(query, st.sess.GetCurrentDatabase())
 	if len(locks) == 0 {
 		return nil
@@ -336,6 +343,10 @@ func (h *handler) after(c *mysql.Conn) {
 	if tc := connTimeouts(c); tc != nil && st != nil {
 		tc.setTimeouts(st.sess)
 	}
+}
+
+func isLockingSelect(query string) bool {
+	return sqlext.FirstKeyword(query) == "SELECT" && hasLockingClause(query)
 }
 
 func isBegin(query string) bool {

@@ -248,7 +248,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return sess, nil
 	}
 	wrap := func(e *gms.Engine, sm *gmsserver.SessionManager, h mysql.Handler) (*gms.Engine, *gmsserver.SessionManager, mysql.Handler) {
-		return e, sm, &handler{Handler: h, txn: txn, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
+		return e, sm, &handler{Handler: h, engine: e, txn: txn, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
 			finished: s.ML.FinishStatement, tlsAvailable: tlsConfig != nil}
 	}
 	// NewConfig applies max_connections and the net timeouts, so SET
