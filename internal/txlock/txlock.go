@@ -16,8 +16,9 @@
 //     exclusively (X) by its primary key, together with the values of its
 //     UNIQUE keys, before the write; the table and the database get
 //     intention locks (IX). Locks are held until the transaction ends.
-//     SELECT ... FOR UPDATE locks X, FOR SHARE / LOCK IN SHARE MODE locks S,
-//     at table granularity (the tables the statement reads).
+//     SELECT ... FOR UPDATE locks X and LOCK IN SHARE MODE locks S: the
+//     rows it selects, by primary key, when it reads one table with a
+//     primary key; otherwise the tables it reads.
 //   - Each lock remembers the commit sequence number of the last
 //     transaction that committed while holding it in X or IX, and each
 //     transaction remembers the sequence number current when its snapshot
@@ -38,8 +39,14 @@
 // duplicate unique keys from racing inserts. Allowed: write skew between
 // transactions that read overlapping data but write disjoint rows without
 // locking reads (snapshot isolation's anomaly); use SELECT ... FOR UPDATE
-// to serialise such transactions. Plain reads after a restart see the
-// newer snapshot.
+// to serialise such transactions. A row-level locking read does not lock
+// rows that start to match later (no gap locks). Plain reads after a
+// restart see the newer snapshot, and a transaction whose statement was
+// restarted may see rows committed after its first statement.
+//
+// Writers that do not come through a client connection (the event
+// scheduler, the audit log, catalog updates) take no locks; their commits
+// merge into the branch as Dolt's do.
 //
 // DDL locks its database exclusively (X): it waits for every open
 // transaction that has written to that database, and writers of that
