@@ -37,6 +37,11 @@ func TestIdleConnectionOutlivesNetReadTimeout(t *testing.T) {
 	require.NoError(t, conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), @@net_read_timeout, @@wait_timeout").Scan(&id1, new(int64), &wait))
 	require.EqualValues(t, 28800, wait)
 	time.Sleep(2500 * time.Millisecond)
+	// A server-side prepared statement ends with COM_STMT_CLOSE, which
+	// gets no reply: the connection is idle after it too.
+	require.NoError(t, conn.QueryRowContext(ctx, "SELECT CONNECTION_ID() + ?", 0).Scan(&id2))
+	require.Equal(t, id1, id2)
+	time.Sleep(2500 * time.Millisecond)
 	require.NoError(t, conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id2))
 	require.Equal(t, id1, id2)
 }

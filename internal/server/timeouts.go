@@ -39,15 +39,16 @@ func (l timeoutListener) Accept() (net.Conn, error) {
 }
 
 // timeoutConn applies wait_timeout while the server waits for the client's
-// next command and net_read_timeout / net_write_timeout inside a packet.
-// The server reads a command only after it has written the reply to the
-// previous one, so a write marks the connection idle and the first bytes
-// of a read mark it busy.
+// next packet and net_read_timeout / net_write_timeout inside a packet. It
+// follows the client's packet framing to know which: MySQL packets, and
+// TLS records once the client has asked for TLS (a TLS connection is
+// judged by record boundaries, the finest it can see). Some commands get
+// no reply (COM_STMT_CLOSE), so "the server has answered" would not do.
 type timeoutConn struct {
 	net.Conn
 
 	mu    sync.Mutex
-	idle  bool
+	frame framer
 	wait  time.Duration // wait_timeout (or interactive_timeout)
 	read  time.Duration // net_read_timeout
 	write time.Duration // net_write_timeout
@@ -67,7 +68,7 @@ func newTimeoutConn(c net.Conn) *timeoutConn {
 func (c *timeoutConn) Read(b []byte) (int, error) {
 	c.mu.Lock()
 	d := c.read
-	if c.idle {
+	if c.frame.idle() {
 		d = c.wait
 	}
 	c.mu.Unlock()
@@ -77,7 +78,7 @@ func (c *timeoutConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 {
 		c.mu.Lock()
-		c.idle = false
+		c.frame.feed(b[:n])
 		c.mu.Unlock()
 	}
 	return n, err
@@ -86,12 +87,76 @@ func (c *timeoutConn) Read(b []byte) (int, error) {
 func (c *timeoutConn) Write(b []byte) (int, error) {
 	c.mu.Lock()
 	d := c.write
-	c.idle = true
 	c.mu.Unlock()
 	if err := c.Conn.SetWriteDeadline(time.Now().Add(d)); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(b)
+}
+
+// framer follows the packet framing of the bytes a client sends.
+type framer struct {
+	tls       bool
+	packets   int // plain packets completed
+	hdr       [5]byte
+	hdrN      int
+	length    int // payload length of the current packet or record
+	remaining int // payload bytes still to come
+}
+
+// idle reports a boundary between packets after the handshake's first
+// packet: the client owes nothing.
+func (f *framer) idle() bool {
+	return (f.packets > 0 || f.tls) && f.hdrN == 0 && f.remaining == 0
+}
+
+func (f *framer) feed(b []byte) {
+	for len(b) > 0 {
+		if f.remaining > 0 {
+			n := min(f.remaining, len(b))
+			f.remaining -= n
+			b = b[n:]
+			if f.remaining == 0 {
+				f.done()
+			}
+			continue
+		}
+		hlen := 4
+		if f.tls {
+			hlen = 5 // content type, version, length
+		}
+		n := copy(f.hdr[f.hdrN:hlen], b)
+		f.hdrN += n
+		b = b[n:]
+		if f.hdrN < hlen {
+			return
+		}
+		f.hdrN = 0
+		if f.tls {
+			f.length = int(f.hdr[3])<<8 | int(f.hdr[4])
+		} else {
+			f.length = int(f.hdr[0]) | int(f.hdr[1])<<8 | int(f.hdr[2])<<16
+		}
+		f.remaining = f.length
+		if f.remaining == 0 {
+			f.done()
+		}
+	}
+}
+
+// sslRequestLength is the payload length of the SSL request packet, the
+// client's first packet when it asks for TLS (a handshake response is
+// longer: it carries at least a user name's terminator too).
+const sslRequestLength = 32
+
+func (f *framer) done() {
+	if f.tls {
+		return
+	}
+	f.packets++
+	if f.packets == 1 && f.length == sslRequestLength {
+		f.tls = true
+	}
 }
 
 // setTimeouts takes the session's current values; the handler calls it
