@@ -174,7 +174,7 @@ func TestUniqueKeyRaceEndsInOneDuplicateError(t *testing.T) {
 	db := srv.DB("")
 	mustExec(t, db, "CREATE DATABASE tx", "CREATE TABLE tx.u (id INT PRIMARY KEY, email VARCHAR(64) NOT NULL, UNIQUE KEY (email))")
 	const racers = 6
-	for round := 0; round < 5; round++ {
+	for round := 0; round < 20; round++ {
 		var wg sync.WaitGroup
 		errs := make([]error, racers)
 		startGate := make(chan struct{})

@@ -164,6 +164,15 @@ func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, binds ma
 	for attempt := 1; ; attempt++ {
 		if st.txn.tx == nil {
 			st.txn.tx = h.txn.locks.Begin(c.ConnectionID)
+			if st.sess.GetTransaction() != nil && len(st.sess.DirtyDatabases()) == 0 {
+				// A transaction opened outside a statement (COM_STMT_PREPARE
+				// analyses in one) has a snapshot older than the lock
+				// handle, which would hide commits from the staleness
+				// check: take a new one.
+				if err := h.refreshSnapshot(ctx, st); err != nil {
+					return mysqlError(err)
+				}
+			}
 		}
 		t := &st.txn
 		t.wroteBefore = t.wrote.Load() || len(st.sess.DirtyDatabases()) > 0
