@@ -373,8 +373,8 @@ func TestFlushStatusResetsCounters(t *testing.T) {
 	db := srv.DB("")
 	mustExec(t, db, "CREATE DATABASE s", "CREATE TABLE s.t (id INT PRIMARY KEY, v INT)", "INSERT INTO s.t VALUES (1, 0)")
 
-	// Produce one lock wait: a transaction holds the write lock while a
-	// second writer waits and times out.
+	// Produce one lock wait: a transaction holds a row lock while a
+	// second writer of the row waits and times out.
 	ctx := context.Background()
 	holder, err := db.Conn(ctx)
 	require.NoError(t, err)
@@ -394,14 +394,14 @@ func TestFlushStatusResetsCounters(t *testing.T) {
 	_, err = holder.ExecContext(ctx, "COMMIT")
 	require.NoError(t, err)
 
-	status := func() map[string]int64 { return globalStatus(t, db, "Sibyl_write_lock%") }
+	status := func() map[string]int64 { return globalStatus(t, db, "Sibyl_row_lock%") }
 	before := status()
-	require.GreaterOrEqual(t, before["Sibyl_write_lock_waits"], int64(1))
-	require.GreaterOrEqual(t, before["Sibyl_write_lock_timeouts"], int64(1))
+	require.GreaterOrEqual(t, before["Sibyl_row_lock_waits"], int64(1))
+	require.GreaterOrEqual(t, before["Sibyl_row_lock_timeouts"], int64(1))
 
 	mustExec(t, db, "FLUSH STATUS")
 	after := status()
-	require.Equal(t, map[string]int64{"Sibyl_write_lock_waits": 0, "Sibyl_write_lock_timeouts": 0}, after)
+	require.Equal(t, map[string]int64{"Sibyl_row_lock_waits": 0, "Sibyl_row_lock_timeouts": 0}, after)
 
 	mustExec(t, db, "FLUSH LOCAL STATUS")
 	_, err = db.Exec("FLUSH STATUS EXTRA")

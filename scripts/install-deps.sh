@@ -2,6 +2,7 @@
 # Installs the system packages SibylDB's tests need on Debian/Ubuntu:
 #   mariadb-client  the `mariadb` CLI used by end-to-end tests
 #   mariadb-server  the reference server the benchmark compares against
+#   sysbench        the OLTP benchmark run against SibylDB and MariaDB
 #   libxgboost-dev  XGBoost's C library, which CREATE MODEL trains with (cgo)
 # and, with `go install`, the S3-compatible server the S3 tests and
 # benchmark run against:
@@ -46,6 +47,7 @@ need=()
 if [ "$scope" = all ]; then
   command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
+  command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
   command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || need+=(curl)
 fi
 

@@ -237,20 +237,32 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	sessions := &sessionTable{conns: map[uint32]*connState{}}
-	lock := newWriteLock(reg)
+	txn := newTxnControl(reg, sessions)
+	if err := (processes{locks: txn.locks, visible: s.maySeeProcess}).install(info, s.engine.Analyzer.ExecBuilder); err != nil {
+		_ = s.listener.Close()
+		_ = st.close()
+		return nil, err
+	}
 	se := st.sqlEngine
+	newSession, err := st.sessionFactory(ctx, txn.writeSession)
+	if err != nil {
+		_ = s.listener.Close()
+		_ = st.close()
+		return nil, err
+	}
 	sessionBuilder := func(ctx context.Context, conn *mysql.Conn, addr string) (sql.Session, error) {
 		base, err := sql.BaseSessionFromConnection(ctx, conn, addr)
 		if err != nil {
 			return nil, err
 		}
-		sess, err := se.NewDoltSession(ctx, base)
+		sess, err := newSession(base)
 		if err != nil {
 			return nil, err
 		}
 		if err := setTLSStatus(ctx, sess, conn); err != nil {
 			return nil, err
 		}
+		initInteractiveTimeout(sess, conn.Capabilities)
 		sessions.put(conn.ConnectionID, sess)
 		return sess, nil
 	}
@@ -258,7 +270,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.governor = limits.NewGovernor(s.engine.ProcessList.Kill)
 	s.governorCtx, s.stopGovernor = context.WithCancel(context.Background())
 	wrap := func(e *gms.Engine, sm *gmsserver.SessionManager, h mysql.Handler) (*gms.Engine, *gmsserver.SessionManager, mysql.Handler) {
-		return e, sm, &handler{Handler: h, lock: lock, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
+		return e, sm, &handler{Handler: h, engine: e, txn: txn, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
 			finished: s.ML.FinishStatement, tlsAvailable: tlsConfig != nil, gate: gate, isAdmin: s.isConnectionAdmin, governor: s.governor}
 	}
 	// NewConfig applies max_connections and the net timeouts, so SET
@@ -266,7 +278,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	mysqlCfg, err := gmsserver.Config{
 		Protocol:  "tcp",
 		Address:   s.listener.Addr().String(),
-		Listener:  gate,
+		// The gate admits connections; timeoutListener's connections
+		// apply wait_timeout and the net timeouts.
+		Listener:  timeoutListener{gate},
 		Options:   []gmsserver.Option{wrap},
 		TLSConfig: tlsConfig,
 		// require_secure_transport is enforced by the handler, with
@@ -280,6 +294,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// The gate, not vitess, applies max_connections: vitess would count
 	// connections still in their handshake.
 	mysqlCfg.MaxConnections = 0
+	// The connections apply wait_timeout and the net timeouts themselves
+	// (see timeoutConn); vitess would apply net_read_timeout to idle
+	// connections and GMS would end statements that send no row for that
+	// long.
+	mysqlCfg.ConnReadTimeout, mysqlCfg.ConnWriteTimeout = 0, 0
 	s.mysql, err = gmsserver.NewServer(mysqlCfg, s.engine, se.ContextFactory, sessionBuilder, nil)
 	if err != nil {
 		_ = s.listener.Close()

@@ -13,6 +13,7 @@ import (
 	"github.com/dolthub/dolt/go/libraries/doltcore/env"
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle"
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dsess"
+	"github.com/dolthub/dolt/go/libraries/utils/config"
 	"github.com/dolthub/dolt/go/libraries/utils/filesys"
 	"github.com/dolthub/go-mysql-server/eventscheduler"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -31,6 +32,8 @@ type storage struct {
 	sqlEngine *engine.SqlEngine
 	gc        *gcScheduler
 	dataDir   string
+	// config is what Dolt's sessions read user.name and the globals from.
+	config config.ReadWriteConfig
 	// freshPrivileges is true when no users/grants file existed at open: the
 	// server then creates the root account.
 	freshPrivileges bool
@@ -129,7 +132,8 @@ func openStorage(ctx context.Context, opts storageOptions) (*storage, error) {
 		return nil, fmt.Errorf("start storage engine: %w", err)
 	}
 	gc.start()
-	return &storage{sqlEngine: se, gc: gc, dataDir: dataDir, freshPrivileges: fresh}, nil
+	return &storage{sqlEngine: se, gc: gc, dataDir: dataDir, config: mrEnv.Config(), freshPrivileges: fresh}, nil
+
 }
 
 // close flushes and releases the databases.
@@ -141,4 +145,27 @@ func (s *storage) close() error {
 		return err
 	}
 	return nil
+}
+
+// sessionFactory returns a constructor of client sessions that are Dolt's
+// sessions in every respect but their write session, which ws builds
+// (SibylDB's row-locking one). The engine offers no such option, so the
+// shared parts are taken from a session it builds.
+func (s *storage) sessionFactory(ctx context.Context, ws dsess.WriteSessFunc) (func(*sql.BaseSession) (*dsess.DoltSession, error), error) {
+	proto, err := s.sqlEngine.NewDoltSession(ctx, sql.NewBaseSession())
+	if err != nil {
+		return nil, err
+	}
+	return func(base *sql.BaseSession) (*dsess.DoltSession, error) {
+		sess, err := dsess.NewDoltSession(base, proto.Provider(), s.config, proto.GetController(), proto.StatsProvider(),
+			ws, proto.GCSafepointController(), proto.GetBranchActivityTracker())
+		if err != nil {
+			return nil, err
+		}
+		// As the engine's own factory: client sessions start in autocommit.
+		if err := sess.SetSessionVariable(nil, sql.AutoCommitSessionVar, true); err != nil {
+			return nil, err
+		}
+		return sess, nil
+	}, nil
 }

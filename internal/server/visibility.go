@@ -10,11 +10,10 @@ import (
 // installInfoSchema adds SibylDB's rows and tables to information_schema,
 // each row visible only to those MySQL would show it to: ML functions to
 // their definer and holders of a routine privilege on them, threads
-// (PROCESSLIST) to their own user unless the session holds PROCESS.
+// (PROCESSLIST, see processes) to their own user unless the session holds PROCESS.
 func (s *Server) installInfoSchema(info *infoschema.Schema) {
 	info.AddRows("routines", s.visibleRows(s.ML.RoutineRows, "ROUTINE_SCHEMA", "ROUTINE_NAME"))
 	info.AddTable(mlfunc.StatsTable, mlfunc.StatsSchema, s.visibleRows(s.ML.StatsRows, "FUNCTION_SCHEMA", "FUNCTION_NAME"))
-	info.AddFilter("processlist", s.ownProcesses)
 	// GMS lists every table of a database the session has any privilege
 	// in; MySQL only the tables it has some privilege on.
 	for table, cols := range tableColumns {
@@ -75,15 +74,8 @@ func (s *Server) visibleRows(rows infoschema.Rows, dbCol, nameCol string) infosc
 	}
 }
 
-// ownProcesses shows a session without PROCESS only its own user's threads.
-func (s *Server) ownProcesses(ctx *sql.Context, schema sql.Schema, row sql.Row) bool {
-	if s.privileges.CanSeeAllProcesses(ctx) {
-		return true
-	}
-	i := schema.IndexOfColName("USER")
-	if i < 0 {
-		return false
-	}
-	user, _ := row[i].(string)
-	return user == ctx.Session.Client().User
+// maySeeProcess shows a session without PROCESS only its own user's
+// threads, in information_schema.PROCESSLIST and SHOW PROCESSLIST alike.
+func (s *Server) maySeeProcess(ctx *sql.Context, user string) bool {
+	return s.privileges.CanSeeAllProcesses(ctx) || user == ctx.Session.Client().User
 }

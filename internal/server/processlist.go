@@ -1,0 +1,122 @@
+package server
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/rowexec"
+
+	"github.com/sibyldb/sibyldb/internal/infoschema"
+	"github.com/sibyldb/sibyldb/internal/txlock"
+)
+
+// SHOW PROCESSLIST and information_schema.PROCESSLIST name, in State, the
+// lock a connection waits for ("Waiting for row lock on db.t"), so an
+// operator can see who blocks whom; GMS would show "running".
+
+// processes lists the server's connections with their states.
+type processes struct {
+	locks *txlock.Manager
+	// visible reports whether the session may see a thread of user.
+	visible func(ctx *sql.Context, user string) bool
+}
+
+type processRow struct {
+	id                      uint32
+	user, host, db, command string
+	time                    int32
+	state, info             string
+}
+
+func (p processes) rows(ctx *sql.Context) []processRow {
+	waiting := p.locks.Waiting()
+	var out []processRow
+	for _, proc := range ctx.ProcessList.Processes() {
+		if !p.visible(ctx, proc.User) {
+			continue
+		}
+		r := processRow{id: proc.Connection, user: proc.User, host: proc.Host, db: proc.Database,
+			command: string(proc.Command), time: int32(proc.Seconds()), info: proc.Query}
+		if k, ok := waiting[proc.Connection]; ok && proc.Command == sql.ProcessCommandQuery {
+			r.state = waitState(k)
+		} else {
+			var names []string
+			for name, progress := range proc.Progress {
+				names = append(names, fmt.Sprintf("%s(%s)", name, progress))
+			}
+			sort.Strings(names)
+			r.state = strings.Join(names, ", ")
+			if r.state == "" && proc.Command == sql.ProcessCommandQuery {
+				r.state = "running"
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// waitState is the State of a connection waiting for key.
+func waitState(k txlock.Key) string {
+	d := txlock.Describe(k)
+	switch {
+	case strings.HasPrefix(d, "row of "):
+		return "Waiting for row lock on " + strings.TrimPrefix(d, "row of ")
+	case strings.HasPrefix(d, "table "):
+		return "Waiting for table lock on " + strings.TrimPrefix(d, "table ")
+	}
+	return "Waiting for database lock on " + strings.TrimPrefix(d, "database ")
+}
+
+// infoSchemaRows are information_schema.PROCESSLIST's rows.
+func (p processes) infoSchemaRows(ctx *sql.Context) ([]map[string]any, error) {
+	var out []map[string]any
+	for _, r := range p.rows(ctx) {
+		m := map[string]any{"ID": uint64(r.id), "USER": r.user, "HOST": r.host, "COMMAND": r.command,
+			"TIME": r.time, "STATE": r.state, "INFO": r.info}
+		if r.db != "" {
+			m["DB"] = r.db
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// install replaces GMS's PROCESSLIST table and SHOW PROCESSLIST.
+func (p processes) install(info *infoschema.Schema, b *rowexec.BaseBuilder) error {
+	t, ok, err := info.Database.GetTableInsensitive(sql.NewEmptyContext(), "processlist")
+	if err != nil || !ok {
+		return fmt.Errorf("information_schema.processlist not found: %w", err)
+	}
+	info.AddTable(t.Name(), t.Schema().Copy(), p.infoSchemaRows)
+	b.PriorityBuilder = showProcessListBuilder{p: p, next: b.PriorityBuilder}
+	return nil
+}
+
+// showProcessListBuilder answers SHOW PROCESSLIST; every other node goes
+// to next, then to GMS's own builder.
+type showProcessListBuilder struct {
+	p    processes
+	next sql.NodeExecBuilder
+}
+
+// Build implements sql.NodeExecBuilder.
+func (b showProcessListBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
+	if _, ok := n.(*plan.ShowProcessList); ok {
+		var rows []sql.Row
+		for _, pr := range b.p.rows(ctx) {
+			var db any
+			if pr.db != "" {
+				db = pr.db
+			}
+			rows = append(rows, sql.NewRow(int64(pr.id), pr.user, pr.host, db, pr.command, int64(pr.time), pr.state, pr.info))
+		}
+		return sql.RowsToRowIter(rows...), nil
+	}
+	if b.next == nil {
+		return nil, nil
+	}
+	return b.next.Build(ctx, n, r)
+}
