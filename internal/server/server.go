@@ -26,6 +26,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/bulkload"
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/exec"
+	"github.com/sibyldb/sibyldb/internal/fileaccess"
 	"github.com/sibyldb/sibyldb/internal/infoschema"
 	"github.com/sibyldb/sibyldb/internal/ml/comprehend"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
@@ -148,6 +149,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Models = models.NewManager(s.Catalog, s.Functions)
 	s.Models.Endpoints, s.Models.Log = s.ML, cfg.Logger
 	s.Models.NewContext, s.Models.Authorize = s.NewContext, s.authorizeModel
+	s.Models.CanReadFiles = func(ctx *sql.Context) bool { return s.privileges.HasGlobal(ctx, sql.PrivilegeType_File) }
 	s.Models.Query = func(ctx *sql.Context, q string) (sql.Schema, sql.RowIter, error) {
 		schema, iter, _, err := s.engine.Query(ctx, q)
 		return schema, iter, err
@@ -199,6 +201,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	exec.InstallExplain(s.engine.Analyzer.ExecBuilder)
+	hasFile := func(ctx *sql.Context) bool { return s.privileges.HasGlobal(ctx, sql.PrivilegeType_File) }
+	fileaccess.InstallInto(s.engine.Analyzer.ExecBuilder, hasFile)
 	s.privileges.Bind(s.engine.Analyzer.Catalog.MySQLDb)
 	info := infoschema.Wrap(s.engine.Analyzer.Catalog.InfoSchema)
 	info.AddRows("routines", s.ML.RoutineRows)
@@ -207,7 +211,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	// GMS consults this package-level provider before built-ins and the
 	// database provider on every query.
-	analyzer.ExternalFunctionProvider = s.Functions
+	// LOAD_FILE is SibylDB's (FILE privilege, fileaccess's confinement).
+	analyzer.ExternalFunctionProvider = fileaccess.Functions(s.Functions, hasFile)
 
 	if err := s.bootstrap(ctx, loopback); err != nil {
 		_ = st.close()

@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sibyldb/sibyldb/internal/testserver"
+)
+
+// fileTree lays out secure_file_priv with links, a FIFO and siblings that
+// share its name's prefix, and returns the root and the secure directory.
+func fileTree(t *testing.T) (root, secure string) {
+	t.Helper()
+	root = t.TempDir()
+	secure = filepath.Join(root, "secure")
+	for _, d := range []string{"secure/sub", "secure2", "outside"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(root, d), 0o755))
+	}
+	files := map[string]string{
+		"secure/in.txt":      "1\tinside\n",
+		"outside/secret.txt": "1\tsecret\n",
+		"secure2/x.txt":      "1\tsibling\n",
+	}
+	for f, content := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(root, f), []byte(content), 0o644))
+	}
+	model, err := os.ReadFile("testdata/lightgbm_breast_cancer.txt")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(secure, "model.txt"), model, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "outside", "model.txt"), model, 0o644))
+	for link, target := range map[string]string{
+		"secure/link_out":     "../outside/secret.txt",
+		"secure/model_out":    "../outside/model.txt",
+		"secure/dirlink":      "../outside",
+		"secure/zero":         "/dev/zero",
+		"secure/link_in":      "in.txt",
+		"secure/dirlink_in":   "sub",
+		"secure/link_created": "../outside/created.txt",
+	} {
+		require.NoError(t, os.Symlink(target, filepath.Join(root, link)))
+	}
+	require.NoError(t, syscall.Mkfifo(filepath.Join(secure, "fifo"), 0o644))
+	return root, secure
+}
+
+// TestFileStatementsNeedFILE: without FILE, SELECT ... INTO OUTFILE and
+// DUMPFILE are refused (1227), LOAD_FILE is NULL, and CREATE MODEL FROM
+// 'file://...' is refused like LOAD DATA INFILE.
+func TestFileStatementsNeedFILE(t *testing.T) {
+	_, secure := fileTree(t)
+	srv := testserver.Start(t, "--secure-file-priv", secure)
+	root := srv.DB("")
+	mustExec(t, root, "CREATE DATABASE f", "CREATE TABLE f.t (id INT PRIMARY KEY, s VARCHAR(20))", "INSERT INTO f.t VALUES (1, 'a')",
+		"CREATE USER mallory IDENTIFIED BY 'pw'", "GRANT SELECT, INSERT ON f.* TO mallory", "GRANT CREATE MODEL ON *.* TO mallory",
+		"CREATE USER filer IDENTIFIED BY 'pw'", "GRANT SELECT, INSERT ON f.* TO filer", "GRANT FILE ON *.* TO filer")
+	mallory := srv.Open(srv.DSN("mallory", "pw", "f"))
+	filer := srv.Open(srv.DSN("filer", "pw", "f"))
+
+	denied := []string{
+		fmt.Sprintf("SELECT * FROM t INTO OUTFILE '%s/m1.txt'", secure),
+		fmt.Sprintf("SELECT s FROM t INTO DUMPFILE '%s/m2.bin'", secure),
+		fmt.Sprintf("LOAD DATA INFILE '%s/in.txt' INTO TABLE t", secure),
+		fmt.Sprintf("CREATE MODEL m FROM 'file://%s/model.txt' FUNCTION m_fn (%s) RETURNS INT", secure, doubles(30)),
+	}
+	for _, q := range denied {
+		_, err := mallory.Exec(q)
+		num, state := mysqlErr(t, err)
+		require.EqualValues(t, 1227, num, "%s: %v", q, err)
+		require.Equal(t, "42000", state)
+		require.ErrorContains(t, err, "FILE privilege")
+	}
+	for _, f := range []string{"m1.txt", "m2.bin"} {
+		require.NoFileExists(t, filepath.Join(secure, f))
+	}
+	var got sql.NullString
+	require.NoError(t, mallory.QueryRow(fmt.Sprintf("SELECT LOAD_FILE('%s/in.txt')", secure)).Scan(&got))
+	require.False(t, got.Valid, "LOAD_FILE without FILE must be NULL, got %q", got.String)
+
+	// With FILE the same statements work.
+	mustExec(t, filer, fmt.Sprintf("SELECT * FROM t INTO OUTFILE '%s/f1.txt'", secure))
+	b, err := os.ReadFile(filepath.Join(secure, "f1.txt"))
+	require.NoError(t, err)
+	require.Equal(t, "1\ta\n", string(b))
+	require.NoError(t, filer.QueryRow(fmt.Sprintf("SELECT LOAD_FILE('%s/in.txt')", secure)).Scan(&got))
+	require.Equal(t, sql.NullString{String: "1\tinside\n", Valid: true}, got)
+}
+
+func doubles(n int) string {
+	s := "DOUBLE"
+	for i := 1; i < n; i++ {
+		s += ", DOUBLE"
+	}
+	return s
+}
+
+// TestFileConfinement: every statement that names a server file stays in
+// secure_file_priv: paths are compared as directories (not string
+// prefixes), links (of files and directories) are resolved, and FIFOs or
+// devices are refused at once instead of blocking or reading forever.
+func TestFileConfinement(t *testing.T) {
+	root, secure := fileTree(t)
+	srv := testserver.Start(t, "--secure-file-priv", secure)
+	mustExec(t, srv.DB(""), "CREATE DATABASE f")
+	db := srv.DB("f")
+	db.SetMaxOpenConns(1)
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(20))", "INSERT INTO t VALUES (1, 'a')")
+
+	outside := []struct{ name, q string }{
+		{"outfile sibling dir", fmt.Sprintf("SELECT * FROM t INTO OUTFILE '%s2/o.txt'", secure)},
+		{"outfile prefix file", fmt.Sprintf("SELECT * FROM t INTO OUTFILE '%sx.txt'", secure)},
+		{"outfile dir link", fmt.Sprintf("SELECT * FROM t INTO OUTFILE '%s/dirlink/o.txt'", secure)},
+		{"dumpfile dir link", fmt.Sprintf("SELECT s FROM t INTO DUMPFILE '%s/dirlink/d.bin'", secure)},
+		{"load data file link", fmt.Sprintf("LOAD DATA INFILE '%s/link_out' INTO TABLE t", secure)},
+		{"load data dir link", fmt.Sprintf("LOAD DATA INFILE '%s/dirlink/secret.txt' INTO TABLE t", secure)},
+		{"load data sibling", fmt.Sprintf("LOAD DATA INFILE '%s2/x.txt' INTO TABLE t", secure)},
+		{"model file link", fmt.Sprintf("CREATE MODEL m1 FROM 'file://%s/model_out' FUNCTION m1_fn (%s) RETURNS INT", secure, doubles(30))},
+		{"model dir link", fmt.Sprintf("CREATE MODEL m2 FROM 'file://%s/dirlink/model.txt' FUNCTION m2_fn (%s) RETURNS INT", secure, doubles(30))},
+	}
+	for _, c := range outside {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := db.Exec(c.q)
+			num, _ := mysqlErr(t, err)
+			require.EqualValues(t, 1290, num, "%s: %v", c.q, err)
+			require.ErrorContains(t, err, "--secure-file-priv")
+		})
+	}
+	for _, f := range []string{"outside/o.txt", "outside/d.bin", "secure2/o.txt", "securex.txt"} {
+		require.NoFileExists(t, filepath.Join(root, f))
+	}
+	require.Equal(t, []string{`"1"|"a"`}, dump(t, db, "SELECT * FROM t ORDER BY id"), "nothing from outside may be loaded")
+
+	// S3 statements with file:// URIs: the link leads outside.
+	_, err := db.Exec(fmt.Sprintf("LOAD DATA FROM S3 'file://%s/link_out' INTO TABLE t", secure))
+	require.ErrorContains(t, err, "secure_file_priv")
+	_, err = db.Exec(fmt.Sprintf("LOAD DATA FROM S3 'file://%s/dirlink/secret.txt' INTO TABLE t", secure))
+	require.ErrorContains(t, err, "secure_file_priv")
+	_, err = db.Exec(fmt.Sprintf("SELECT * FROM t INTO OUTFILE S3 'file://%s/dirlink/exp'", secure))
+	require.ErrorContains(t, err, "secure_file_priv")
+	require.NoFileExists(t, filepath.Join(root, "outside", "exp.part_00000"))
+
+	// An existing file or link is never overwritten or followed.
+	_, err = db.Exec(fmt.Sprintf("SELECT * FROM t INTO OUTFILE '%s/link_created'", secure))
+	num, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1086, num, "%v", err)
+	require.NoFileExists(t, filepath.Join(root, "outside", "created.txt"))
+
+	// LOAD_FILE is NULL outside, through links and for special files.
+	for _, p := range []string{root + "/outside/secret.txt", secure + "/link_out", secure + "/dirlink/secret.txt", secure + "2/x.txt", secure + "/zero", secure + "/fifo", secure + "/sub"} {
+		var got sql.NullString
+		require.NoError(t, db.QueryRow("SELECT LOAD_FILE(?)", p).Scan(&got), p)
+		require.False(t, got.Valid, "LOAD_FILE(%s) = %q", p, got.String)
+	}
+
+	// Links inside the directory keep working.
+	var got sql.NullString
+	require.NoError(t, db.QueryRow("SELECT LOAD_FILE(?)", secure+"/link_in").Scan(&got))
+	require.Equal(t, "1\tinside\n", got.String)
+	mustExec(t, db, fmt.Sprintf("SELECT * FROM t INTO OUTFILE '%s/dirlink_in/o.txt'", secure))
+	require.FileExists(t, filepath.Join(secure, "sub", "o.txt"))
+
+}
+
+// TestFileSpecialFilesFailFast: a FIFO or a device inside secure_file_priv
+// fails at once: it neither blocks nor reads forever.
+func TestFileSpecialFilesFailFast(t *testing.T) {
+	_, secure := fileTree(t)
+	srv := testserver.Start(t, "--secure-file-priv", secure)
+	mustExec(t, srv.DB(""), "CREATE DATABASE f")
+	db := srv.DB("f")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY, s VARCHAR(20))")
+	special := []string{
+		fmt.Sprintf("LOAD DATA INFILE '%s/fifo' INTO TABLE t", secure),
+		fmt.Sprintf("LOAD DATA INFILE '%s/zero' INTO TABLE t", secure),
+		fmt.Sprintf("LOAD DATA FROM S3 'file://%s/fifo' INTO TABLE t", secure),
+		fmt.Sprintf("CREATE MODEL m3 FROM 'file://%s/fifo' FUNCTION m3_fn (%s) RETURNS INT", secure, doubles(30)),
+		fmt.Sprintf("CREATE MODEL m4 FROM 'file://%s/zero' FUNCTION m4_fn (%s) RETURNS INT", secure, doubles(30)),
+	}
+	for _, q := range special {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		start := time.Now()
+		_, err := db.ExecContext(ctx, q)
+		cancel()
+		require.Error(t, err, q)
+		require.NotErrorIs(t, err, context.DeadlineExceeded, q)
+		require.Less(t, time.Since(start), 10*time.Second, q)
+	}
+}
