@@ -4,8 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -192,4 +196,103 @@ func TestFileSpecialFilesFailFast(t *testing.T) {
 		require.NotErrorIs(t, err, context.DeadlineExceeded, q)
 		require.Less(t, time.Since(start), 10*time.Second, q)
 	}
+}
+
+// recorder is a loopback HTTP server that counts what reaches it (an
+// attacker's host, an internal service, the instance metadata service).
+type recorder struct {
+	*httptest.Server
+	mu    sync.Mutex
+	paths []string
+	auth  []string
+}
+
+func startRecorder(t *testing.T, body string) *recorder {
+	r := &recorder{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.paths = append(r.paths, req.Method+" "+req.URL.Path)
+		r.auth = append(r.auth, req.Header.Get("Authorization")+req.Header.Get("X-Amz-Security-Token"))
+		r.mu.Unlock()
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *recorder) requests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.paths...)
+}
+
+// TestS3CredentialsBoundToEndpoint: a named storage credential is sent only
+// to the server it names, and an S3 URI naming any other host is refused
+// before a byte is sent (no credential leak, no SSRF).
+func TestS3CredentialsBoundToEndpoint(t *testing.T) {
+	gw := testserver.StartS3Server(t)
+	attacker := startRecorder(t, "1\tinternal page\n")
+	srv := testserver.StartWithEnv(t, []string{"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=",
+		"AWS_ENDPOINT_URL_S3=", "AWS_ENDPOINT_URL="})
+	root := srv.DB("")
+	mustExec(t, root, "CREATE DATABASE io", "CREATE TABLE io.t (id INT PRIMARY KEY, v VARCHAR(40))", "INSERT INTO io.t VALUES (1, 'a')",
+		fmt.Sprintf("CREATE STORAGE CREDENTIAL gw FOR 's3://%s/' ACCESS_KEY_ID '%s' SECRET_ACCESS_KEY '%s' REGION 'us-east-1' ENDPOINT_URL '%s'",
+			gw.Bucket, gw.AccessKey, gw.SecretKey, gw.URL),
+		fmt.Sprintf("SELECT * FROM io.t INTO OUTFILE S3 '%s' OVERWRITE ON", gw.URI("bound/t")),
+		"CREATE TABLE io.dst (id INT PRIMARY KEY, v VARCHAR(40))", "CREATE TABLE io.dst2 LIKE io.dst",
+		"CREATE USER mallory IDENTIFIED BY 'pw'", "GRANT SELECT, INSERT ON io.* TO mallory", "GRANT LOAD FROM S3 ON *.* TO mallory")
+	mallory := srv.Open(srv.DSN("mallory", "pw", "io"))
+
+	refused := []struct{ name, uri string }{
+		{"credential's bucket on another host", fmt.Sprintf("%s/%s/bound/t.part_00000", attacker.URL, gw.Bucket)},
+		{"internal page", attacker.URL + "/internal/status"},
+		{"same host other port", fmt.Sprintf("http://127.0.0.1:1/%s/bound/t.part_00000", gw.Bucket)},
+	}
+	for _, c := range refused {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := mallory.Exec(fmt.Sprintf("LOAD DATA FROM S3 '%s' INTO TABLE dst", c.uri))
+			num, _ := mysqlErr(t, err)
+			require.EqualValues(t, 1210, num, "%v", err)
+			require.ErrorContains(t, err, "is not configured")
+		})
+	}
+	require.Empty(t, attacker.requests(), "nothing may reach a host no credential or setting names")
+	require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM io.dst"))
+
+	// The credential's own server, in either URI form, works.
+	require.EqualValues(t, 1, execRows(t, mallory, fmt.Sprintf("LOAD DATA FROM S3 '%s' INTO TABLE dst", gw.URI("bound/t.part_00000"))))
+	require.EqualValues(t, 1, execRows(t, mallory, fmt.Sprintf("LOAD DATA FROM S3 '%s/%s/bound/t.part_00000' INTO TABLE dst2", gw.URL, gw.Bucket)))
+}
+
+// TestNoInstanceMetadataByDefault: with no AWS credentials configured, S3
+// and SageMaker statements fail without the SDK asking the instance
+// metadata service; --aws-instance-metadata lets it.
+func TestNoInstanceMetadataByDefault(t *testing.T) {
+	imds := startRecorder(t, "")
+	sink := startRecorder(t, "")
+	srv := testserver.StartWithEnv(t, []string{"AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=",
+		"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds.URL, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv4",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI=", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI=", "AWS_WEB_IDENTITY_TOKEN_FILE=",
+		"AWS_ENDPOINT_URL_S3=" + sink.URL, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=" + sink.URL, "AWS_ENDPOINT_URL=" + sink.URL})
+	mustExec(t, srv.DB(""), "CREATE DATABASE io")
+	db := srv.DB("io")
+	mustExec(t, db, "CREATE TABLE t (id INT PRIMARY KEY)",
+		"CREATE FUNCTION churn(x INT) RETURNS INT ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'churn'")
+	try := func() {
+		t.Helper()
+		_, err := db.Exec("LOAD DATA FROM S3 's3://bucket/key' INTO TABLE t")
+		require.Error(t, err)
+		_, err = db.Exec("SELECT churn(1)")
+		require.Error(t, err)
+	}
+	try()
+	require.Empty(t, imds.requests(), "the instance metadata service must not be asked")
+
+	srv.Args = append(srv.Args, "--aws-instance-metadata")
+	srv.Restart()
+	db = srv.DB("io")
+	try()
+	require.NotEmpty(t, imds.requests(), "the operator's flag lets the SDK ask it")
 }

@@ -2,8 +2,8 @@ package bulkload
 
 import (
 	"errors"
-	"os"
 	"io/fs"
+	"os"
 	"syscall"
 
 	"github.com/dolthub/go-mysql-server/sql"

@@ -1,7 +1,7 @@
 package fileaccess
 
 import (
-		"io/fs"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"

@@ -80,6 +80,10 @@ type Config struct {
 	// ONNXRuntimeLib is ONNX Runtime's shared library, loaded when an
 	// onnx:PATH backend is first used.
 	ONNXRuntimeLib string
+	// AWSInstanceMetadata lets the AWS SDK ask the EC2 instance metadata
+	// service for credentials; off, SibylDB makes no network call that
+	// no statement or setting names.
+	AWSInstanceMetadata bool
 	// Statements are added to the grammar (see package sqlext).
 	Statements []sqlext.Statement
 	// Logger receives the server's logs; nil means logrus's standard logger.
@@ -136,6 +140,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, ErrInsecureRoot
 	}
 
+	if err := disableInstanceMetadata(cfg.AWSInstanceMetadata); err != nil {
+		return nil, err
+	}
 	tlsConfig, err := loadTLS(cfg)
 	if err != nil {
 		return nil, err

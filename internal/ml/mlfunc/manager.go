@@ -20,6 +20,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/remote"
+	"github.com/sibyldb/sibyldb/internal/secret"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
 	"github.com/sibyldb/sibyldb/internal/status"
 )
@@ -64,8 +65,11 @@ func (c *counters) Retry() { c.retries.Add(1) }
 
 // Sealer encrypts values at rest (package secret's Box).
 type Sealer interface {
-	Seal(plaintext []byte) (string, error)
-	Open(sealed string) ([]byte, error)
+	// Seal binds the ciphertext to object (secret.Object).
+	Seal(plaintext []byte, object string) (string, error)
+	// Open reports legacy for a value sealed before values were bound;
+	// it is bound when the endpoint is next written.
+	Open(sealed, object string) (plain []byte, legacy bool, err error)
 }
 
 // Manager owns ML functions and endpoints: their definitions (persisted in
@@ -158,7 +162,7 @@ func (m *Manager) Load(ctx *sql.Context) error {
 			if m.Secrets == nil {
 				return fmt.Errorf("stored endpoint %s has sealed headers and no secret key is configured", o.Name)
 			}
-			plain, err := m.Secrets.Open(d.SealedHeaders)
+			plain, _, err := m.Secrets.Open(d.SealedHeaders, secret.Object(kindEndpoint, o.Name))
 			if err != nil {
 				return fmt.Errorf("stored endpoint %s headers: %w", o.Name, err)
 			}
@@ -296,7 +300,7 @@ func (m *Manager) putEndpoint(ctx *sql.Context, d EndpointDef) error {
 			return errors.New("endpoint headers need a secret key to be stored")
 		}
 		plain, _ := json.Marshal(d.Headers)
-		sealed, err := m.Secrets.Seal(plain)
+		sealed, err := m.Secrets.Seal(plain, secret.Object(kindEndpoint, d.Name))
 		if err != nil {
 			return fmt.Errorf("seal endpoint headers: %w", err)
 		}
