@@ -63,7 +63,7 @@ func FuzzCanonicalEndpoint(f *testing.F) {
 		if c == "" {
 			return
 		}
-		u, err := url.Parse(raw)
+		u, err := url.Parse(strings.TrimSpace(raw))
 		require.NoError(t, err)
 		cu, err := url.Parse(c)
 		require.NoError(t, err, "canonical form %q of %q must parse", c, raw)

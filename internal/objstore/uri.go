@@ -117,18 +117,28 @@ func (l Location) String() string {
 // compare as servers; "" for "" or a value that is not a URL.
 func CanonicalEndpoint(raw string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
-	if err != nil || u.Host == "" || u.Scheme == "" {
+	if err != nil || u.Hostname() == "" || u.Scheme == "" {
 		return ""
 	}
 	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname())
 	port := u.Port()
-	if port == "" || scheme == "http" && port == "80" || scheme == "https" && port == "443" {
+	var c string
+	switch {
+	case port == "" || scheme == "http" && port == "80" || scheme == "https" && port == "443":
 		if strings.Contains(host, ":") {
-			host = "[" + host + "]"
+			c = scheme + "://[" + host + "]"
+		} else {
+			c = scheme + "://" + host
 		}
-		return scheme + "://" + host
+	default:
+		c = scheme + "://" + net.JoinHostPort(host, port)
 	}
-	return scheme + "://" + net.JoinHostPort(host, port)
+	// Refuse what does not read back as the same host (odd forms such as
+	// "a://::0" that the parser accepts but cannot write back).
+	if back, err := url.Parse(c); err != nil || strings.ToLower(back.Hostname()) != host {
+		return ""
+	}
+	return c
 }
 
 // DefaultEndpoint is the S3 endpoint the operator configured for the
