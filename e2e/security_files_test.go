@@ -383,3 +383,58 @@ func TestCABundleConfined(t *testing.T) {
 	_, err := db.Exec(fmt.Sprintf("CREATE ENDPOINT c URL 'https://127.0.0.1:1' CA_BUNDLE '%s/notpem.txt'", secure))
 	require.ErrorContains(t, err, "CA_BUNDLE")
 }
+
+// TestStateFilesPrivate: Dolt's config_global.json (SET PERSIST values) is
+// 0600 and the state directories 0700, so no other OS user reads them even
+// though Dolt rewrites the file with mode 0777.
+func TestStateFilesPrivate(t *testing.T) {
+	srv := testserver.Start(t)
+	state := filepath.Join(srv.DataDir, ".sibyldb")
+	check := func() {
+		t.Helper()
+		for p, want := range map[string]os.FileMode{state: 0o700, filepath.Join(state, ".dolt"): 0o700} {
+			fi, err := os.Stat(p)
+			require.NoError(t, err)
+			require.Equal(t, want, fi.Mode().Perm(), p)
+		}
+	}
+	check()
+	fi, err := os.Stat(filepath.Join(state, ".dolt", "config_global.json"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	mustExec(t, srv.DB(""), "SET PERSIST max_connections = 77")
+	check()
+	srv.Restart()
+	check()
+	fi, err = os.Stat(filepath.Join(state, ".dolt", "config_global.json"))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+}
+
+// TestAuditOutcomeIsTheStatements: requests that succeeded are audited as
+// failed when their statement failed afterwards.
+func TestAuditOutcomeIsTheStatements(t *testing.T) {
+	_, model, db := mlSetup(t, 0, 1, "SAGEMAKER")
+	mustExec(t, db, "CREATE TABLE c (id INT PRIMARY KEY, y DOUBLE)")
+	_, err := db.Exec("INSERT INTO c VALUES (1, twice(1)), (1, twice(2))")
+	num, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1062, num, "%v", err)
+	require.NotZero(t, model.Requests(), "the endpoint answered")
+	mustExec(t, db, "INSERT INTO c VALUES (2, twice(3))")
+	var outcomes []string
+	require.Eventually(t, func() bool {
+		outcomes = nil
+		rs, err := db.Query("SELECT outcome FROM sibyl.ml_audit_log ORDER BY id")
+		require.NoError(t, err)
+		defer rs.Close()
+		for rs.Next() {
+			var o string
+			require.NoError(t, rs.Scan(&o))
+			outcomes = append(outcomes, o)
+		}
+		return len(outcomes) == 2
+	}, 10*time.Second, 50*time.Millisecond)
+	require.Contains(t, outcomes[0], "statement failed")
+	require.Contains(t, outcomes[0], "duplicate")
+	require.Equal(t, "OK", outcomes[1])
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dsess"
@@ -60,12 +61,17 @@ type handler struct {
 	sessions   *sessionTable
 	ctxFactory sql.ContextFactory
 	log        *logrus.Logger
-	// finished is told when a connection's statement has ended.
-	finished func(connID uint32)
+	// finished is told when a connection's statement has ended, and how:
+	// err is the statement's error (nil when it succeeded).
+	finished func(connID uint32, err error)
 	// tlsAvailable is set when the server has a certificate, so
 	// require_secure_transport can be honoured.
 	tlsAvailable bool
 }
+
+// errConnectionClosed is the outcome of a statement its connection's end
+// cut short.
+var errConnectionClosed = errors.New("connection closed before the statement finished")
 
 // ConnectionAuthenticated refuses connections without TLS while
 // require_secure_transport is ON, with MySQL's ER_SECURE_TRANSPORT_REQUIRED.
@@ -78,30 +84,30 @@ func (h *handler) ConnectionAuthenticated(c *mysql.Conn) error {
 	return h.Handler.ConnectionAuthenticated(c)
 }
 
-func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) error {
+func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (err error) {
 	if err := h.before(ctx, c, query); err != nil {
 		return err
 	}
-	defer h.after(ctx, c)
+	defer func() { h.after(ctx, c, err) }()
 	return mysqlError(h.Handler.ComQuery(ctx, c, query, cb))
 }
 
 // ComMultiQuery runs the first statement of query; vitess calls again with
 // the remainder, so classifying the first statement is enough.
-func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (string, error) {
+func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string, cb mysql.ResultSpoolFn) (rest string, err error) {
 	if err := h.before(ctx, c, query); err != nil {
 		return "", err
 	}
-	defer h.after(ctx, c)
-	rest, err := h.Handler.ComMultiQuery(ctx, c, query, cb)
+	defer func() { h.after(ctx, c, err) }()
+	rest, err = h.Handler.ComMultiQuery(ctx, c, query, cb)
 	return rest, mysqlError(err)
 }
 
-func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, cb func(*sqltypes.Result) error) error {
+func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *mysql.PrepareData, cb func(*sqltypes.Result) error) (err error) {
 	if err := h.before(ctx, c, prepare.PrepareStmt); err != nil {
 		return err
 	}
-	defer h.after(ctx, c)
+	defer func() { h.after(ctx, c, err) }()
 	return mysqlError(h.Handler.ComStmtExecute(ctx, c, prepare, cb))
 }
 
@@ -119,7 +125,7 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 func (h *handler) ConnectionClosed(c *mysql.Conn) {
 	h.Handler.ConnectionClosed(c)
 	if h.finished != nil {
-		h.finished(c.ConnectionID)
+		h.finished(c.ConnectionID, errConnectionClosed)
 	}
 	h.releaseIfHeld(h.sessions.remove(c.ConnectionID))
 }
@@ -164,9 +170,9 @@ func (h *handler) before(ctx context.Context, c *mysql.Conn, query string) error
 // after releases the lock once the session's transaction has ended. An
 // autocommit statement that failed can leave its transaction behind; it is
 // rolled back so a failed statement changes nothing.
-func (h *handler) after(ctx context.Context, c *mysql.Conn) {
+func (h *handler) after(ctx context.Context, c *mysql.Conn, stmtErr error) {
 	if h.finished != nil {
-		h.finished(c.ConnectionID)
+		h.finished(c.ConnectionID, stmtErr)
 	}
 	st := h.sessions.get(c.ConnectionID)
 	if st == nil || !st.holdsLock {
