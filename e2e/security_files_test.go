@@ -438,3 +438,37 @@ func TestAuditOutcomeIsTheStatements(t *testing.T) {
 	require.Contains(t, outcomes[0], "duplicate")
 	require.Equal(t, "OK", outcomes[1])
 }
+
+// TestSecretsNeverLogged: passwords, endpoint headers and storage keys are
+// redacted from every log line, at debug level and for failed statements
+// at the default level, whatever comments or spacing hide the keywords.
+func TestSecretsNeverLogged(t *testing.T) {
+	for _, level := range []string{"debug", "info"} {
+		t.Run(level, func(t *testing.T) {
+			srv := testserver.Start(t, "--log-level", level)
+			db := srv.DB("")
+			stmts := []string{
+				"CREATE USER a IDENTIFIED BY 'pw-user-1'",
+				"CREATE USER a IDENTIFIED BY 'pw-fail-1'", // fails: exists
+				"ALTER USER a IDENTIFIED /* c */ BY 'pw-user-2'",
+				"SET PASSWORD FOR a = 'pw-user-3'",
+				"CREATE USER b IDENTIFIED WITH mysql_native_password BY 'pw-user-4'",
+				"CREATE ENDPOINT e URL 'http://127.0.0.1:9' HEADERS/**/('A' = 'hdr-secret-1')",
+				"ALTER ENDPOINT e HEADERS /* x */ ('A' = 'hdr-secret-2')",
+				"ALTER ENDPOINT nosuch HEADERS ('A' = 'hdr-fail-1')", // fails: no endpoint
+				"CREATE STORAGE CREDENTIAL c FOR 's3://b/' ACCESS_KEY_ID 'k' SECRET_ACCESS_KEY/**/'key-secret-1'",
+				"CREATE STORAGE CREDENTIAL c FOR 's3://b/' ACCESS_KEY_ID 'k' SECRET_ACCESS_KEY 'key-fail-1'", // fails: exists
+				"CREATE USER c IDENTIFIED BY 'pw-syntax-1' GARBAGE",                                          // fails: syntax
+			}
+			for _, s := range stmts {
+				_, _ = db.Exec(s)
+			}
+			time.Sleep(200 * time.Millisecond)
+			log := srv.Log()
+			for _, secret := range []string{"pw-user-1", "pw-fail-1", "pw-user-2", "pw-user-3", "pw-user-4", "hdr-secret-1",
+				"hdr-secret-2", "hdr-fail-1", "key-secret-1", "key-fail-1", "pw-syntax-1"} {
+				require.NotContains(t, log, secret)
+			}
+		})
+	}
+}
