@@ -117,9 +117,11 @@ func TestAuthenticationPluginsAndRequireSSL(t *testing.T) {
 func TestHTTPSEndpointWithCABundle(t *testing.T) {
 	model := testserver.StartTLSModelServer(t)
 	model.Set(func(b *testserver.Behaviour) { b.Score = doubler })
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	// A CA_BUNDLE path is a server file: inside secure_file_priv.
+	files := t.TempDir()
+	caFile := filepath.Join(files, "ca.pem")
 	require.NoError(t, os.WriteFile(caFile, model.CACert, 0o600))
-	srv := testserver.Start(t)
+	srv := testserver.Start(t, "--secure-file-priv", files)
 	db := srv.DB("", "multiStatements=true")
 	mustExec(t, db, "CREATE DATABASE s", "USE s",
 		fmt.Sprintf("CREATE ENDPOINT untrusted URL '%s'", model.URL),

@@ -76,6 +76,7 @@ func serve(args []string, stderr io.Writer) int {
 	comprehendBackend := fs.String("comprehend-backend", "local", "default of aws_comprehend_backend: local, comprehend (Amazon Comprehend) or endpoint:NAME")
 	onnxLib := fs.String("onnx-runtime-lib", defaultONNXRuntime(), "ONNX Runtime shared library for aws_comprehend_backend = 'onnx:PATH' (default: onnxruntime/libonnxruntime.so beside the binary, as make deps installs it)")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's net/http/pprof profiles on this HOST:PORT (off when empty)")
+	awsIMDS := fs.Bool("aws-instance-metadata", false, "let the AWS SDK fetch credentials from the EC2 instance metadata service (169.254.169.254); off by default")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for running statements")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -120,6 +121,7 @@ func serve(args []string, stderr io.Writer) int {
 		TLSKey:            *tlsKey,
 
 		RequireSecureTransport: *requireTLS,
+		AWSInstanceMetadata:    *awsIMDS,
 		ShutdownTimeout:        *shutdownTimeout,
 		Logger:                 log,
 	})

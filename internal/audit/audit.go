@@ -49,6 +49,10 @@ type Log struct {
 	lastID  int64
 	done    chan struct{}
 	once    sync.Once
+	// mu orders Record's send before Close's close of records: a
+	// statement may finish while the server shuts down.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // Open creates the table if needed and starts the writer. newCtx makes the
@@ -78,6 +82,12 @@ func Open(ctx *sql.Context, engine *gms.Engine, newCtx func(context.Context) (*s
 // Record queues a record; it never blocks. A record that does not fit in
 // the queue is counted in Sibyl_ml_audit_dropped.
 func (l *Log) Record(r mlfunc.AuditRecord) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		l.dropped.Add(1)
+		return
+	}
 	select {
 	case l.records <- r:
 	default:
@@ -87,7 +97,12 @@ func (l *Log) Record(r mlfunc.AuditRecord) {
 
 // Close writes what is queued and stops the writer.
 func (l *Log) Close() {
-	l.once.Do(func() { close(l.records) })
+	l.once.Do(func() {
+		l.mu.Lock()
+		l.closed = true
+		close(l.records)
+		l.mu.Unlock()
+	})
 	<-l.done
 }
 

@@ -2,9 +2,8 @@ package bulkload
 
 import (
 	"errors"
+	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -12,6 +11,7 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
+	"github.com/sibyldb/sibyldb/internal/fileaccess"
 	"github.com/sibyldb/sibyldb/internal/status"
 )
 
@@ -113,29 +113,6 @@ func TempFile(prefix string) (*os.File, error) {
 	return os.CreateTemp(dir, prefix+"*")
 }
 
-// checkSecureFilePriv refuses a path outside secure_file_priv with
-// MySQL's error 1290. Unlike the engine's check, a sibling directory
-// sharing the prefix (/dir2 for /dir) is outside.
-func checkSecureFilePriv(path string) error {
-	dir := SecureFilePriv()
-	if dir == "" {
-		return nil
-	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return sql.ErrLoadDataCannotOpen.New(err.Error())
-	}
-	dirAbs, err := filepath.Abs(dir)
-	if err != nil {
-		return sql.ErrLoadDataCannotOpen.New(err.Error())
-	}
-	if !strings.HasPrefix(abs, dirAbs+string(filepath.Separator)) {
-		return mysql.NewSQLError(mysql.EROptionPreventsStatement, "HY000",
-			"The MySQL server is running with the --secure-file-priv option so it cannot execute this statement")
-	}
-	return nil
-}
-
 // TableAuth is the privilege check LOAD DATA needs on its target table,
 // as MySQL: INSERT, and DELETE too for REPLACE. The engine's own check
 // for LOAD DATA INFILE is FILE alone, and LOAD DATA FROM S3 needs no FILE
@@ -158,32 +135,26 @@ const ErFileNotFound = 29
 const erCantGetStat = 13
 
 // openFile opens a LOAD DATA INFILE file for either path, with MySQL's
-// errors when secure_file_priv forbids it or it cannot be opened.
+// errors when secure_file_priv forbids it or it cannot be opened. The
+// file must be a regular file whose real path is inside secure_file_priv
+// (see fileaccess).
 func openFile(path string) (*os.File, error) {
-	if err := checkSecureFilePriv(path); err != nil {
-		return nil, err
+	f, err := fileaccess.Open(SecureFilePriv(), path)
+	if err == nil {
+		return f, nil
 	}
-	errno := func(err error) (int, string) {
-		e := syscall.ENOENT
-		errors.As(err, &e)
-		return int(e), e.Error()
+	if errors.Is(err, fileaccess.ErrOutside) || errors.Is(err, fileaccess.ErrNoDir) {
+		return nil, fileaccess.ErrOutsideStatement()
 	}
-	if _, err := os.Stat(path); err != nil {
-		n, msg := errno(err)
-		return nil, mysql.NewSQLError(erCantGetStat, "HY000", "Can't get stat of '%s' (OS errno %d - %s)", path, n, msg)
+	// A FIFO or device is refused (it could block or never end): EINVAL.
+	e := syscall.EINVAL
+	errors.As(err, &e)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, mysql.NewSQLError(erCantGetStat, "HY000", "Can't get stat of '%s' (OS errno %d - %s)", path, int(syscall.ENOENT), syscall.ENOENT.Error())
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		n, msg := errno(err)
-		return nil, mysql.NewSQLError(ErFileNotFound, "HY000", "File '%s' not found (OS errno %d - %s)", path, n, msg)
-	}
-	return f, nil
+	return nil, mysql.NewSQLError(ErFileNotFound, "HY000", "File '%s' not found (OS errno %d - %s)", path, int(e), e.Error())
 }
 
 // SecureFilePriv is the directory file I/O is confined to, as MySQL's
 // secure_file_priv; empty means anywhere.
-func SecureFilePriv() string {
-	_, v, _ := sql.SystemVariables.GetGlobal("secure_file_priv")
-	dir, _ := v.(string)
-	return dir
-}
+func SecureFilePriv() string { return fileaccess.SecureFilePriv() }

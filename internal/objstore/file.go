@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/sibyldb/sibyldb/internal/fileaccess"
 )
 
 // FileStore is the local file system confined to one directory, as MySQL
@@ -21,25 +23,19 @@ type FileStore struct {
 
 var _ Store = FileStore{}
 
-// check makes key absolute and refuses paths outside Dir, after
-// resolving symbolic links of the existing part of the path.
+// check makes key absolute and refuses paths outside Dir (see
+// fileaccess.Resolve: links resolved, compared as directories).
 func (f FileStore) check(key string) (string, error) {
-	if f.Dir == "" {
+	p, err := fileaccess.Resolve(f.Dir, key)
+	switch {
+	case errors.Is(err, fileaccess.ErrNoDir):
 		return "", fmt.Errorf("%s: %w (secure_file_priv is not set)", key, ErrOutsideDir)
-	}
-	p := filepath.Clean(key)
-	dir, err := filepath.EvalSymlinks(filepath.Clean(f.Dir))
-	if err != nil {
-		return "", fmt.Errorf("secure_file_priv %s: %w", f.Dir, err)
-	}
-	resolved := p
-	if r, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
-		resolved = filepath.Join(r, filepath.Base(p))
-	}
-	if rel, err := filepath.Rel(dir, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	case errors.Is(err, fileaccess.ErrOutside):
 		return "", fmt.Errorf("%s: %w %s", key, ErrOutsideDir, f.Dir)
+	case err != nil:
+		return "", err
 	}
-	return resolved, nil
+	return p, nil
 }
 
 // Create writes to a temporary file next to key and renames it into place
@@ -94,15 +90,18 @@ func (w *fileWriter) Abort() {
 
 // Open implements Store.
 func (f FileStore) Open(_ context.Context, key string) (io.ReadCloser, error) {
-	p, err := f.check(key)
-	if err != nil {
+	r, err := fileaccess.Open(f.Dir, key)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
+	case errors.Is(err, fileaccess.ErrNoDir):
+		return nil, fmt.Errorf("%s: %w (secure_file_priv is not set)", key, ErrOutsideDir)
+	case errors.Is(err, fileaccess.ErrOutside):
+		return nil, fmt.Errorf("%s: %w %s", key, ErrOutsideDir, f.Dir)
+	case err != nil:
 		return nil, err
 	}
-	r, err := os.Open(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: %w", key, ErrNotFound)
-	}
-	return r, err
+	return r, nil
 }
 
 // List implements Store: files whose path begins with prefix, within

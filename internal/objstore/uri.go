@@ -6,7 +6,9 @@ package objstore
 
 import (
 	"fmt"
+	"net"
 	"net/url"
+	"os"
 	"path"
 	"regexp"
 	"strings"
@@ -108,4 +110,57 @@ func (l Location) String() string {
 		return "file://" + l.Key
 	}
 	return l.form + l.Bucket + "/" + l.Key
+}
+
+// CanonicalEndpoint writes an endpoint URL as lower-case
+// scheme://host[:port], without a default port or a path, so endpoints
+// compare as servers; "" for "" or a value that is not a URL.
+func CanonicalEndpoint(raw string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Hostname() == "" || u.Scheme == "" {
+		return ""
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Hostname())
+	port := u.Port()
+	var c string
+	switch {
+	case port == "" || scheme == "http" && port == "80" || scheme == "https" && port == "443":
+		if strings.Contains(host, ":") {
+			c = scheme + "://[" + host + "]"
+		} else {
+			c = scheme + "://" + host
+		}
+	default:
+		c = scheme + "://" + net.JoinHostPort(host, port)
+	}
+	// Refuse what does not read back as the same host (odd forms such as
+	// "a://::0" that the parser accepts but cannot write back).
+	if back, err := url.Parse(c); err != nil || strings.ToLower(back.Hostname()) != host {
+		return ""
+	}
+	return c
+}
+
+// DefaultEndpoint is the S3 endpoint the operator configured for the
+// server (AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL), canonical; empty
+// means Amazon S3.
+func DefaultEndpoint() string {
+	if e := os.Getenv("AWS_ENDPOINT_URL_S3"); e != "" {
+		return CanonicalEndpoint(e)
+	}
+	return CanonicalEndpoint(os.Getenv("AWS_ENDPOINT_URL"))
+}
+
+// OperatorEndpoint reports whether loc's server is one the operator chose
+// rather than the statement: none named (s3:// URIs), Amazon S3's own
+// https://s3.REGION.amazonaws.com, or DefaultEndpoint.
+func OperatorEndpoint(loc Location) bool {
+	if loc.Scheme == "file" || loc.Endpoint == "" {
+		return true
+	}
+	e := CanonicalEndpoint(loc.Endpoint)
+	if strings.HasPrefix(e, "https://") && awsHost.MatchString(strings.TrimPrefix(e, "https://")) {
+		return true
+	}
+	return e != "" && e == DefaultEndpoint()
 }

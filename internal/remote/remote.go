@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -117,6 +118,9 @@ func (e *Error) Error() string {
 	if e.Status == 0 {
 		return fmt.Sprintf("endpoint '%s': %s", e.Endpoint, e.Message)
 	}
+	if e.Message == "" {
+		return fmt.Sprintf("endpoint '%s' returned HTTP %d", e.Endpoint, e.Status)
+	}
 	return fmt.Sprintf("endpoint '%s' returned HTTP %d: %s", e.Endpoint, e.Status, e.Message)
 }
 
@@ -152,7 +156,7 @@ func (e *Endpoint) Invoke(ctx context.Context, req Request) ([]any, error) {
 	}
 	out, err := e.Codec.Decode(respType, respBody, len(req.Rows))
 	if err != nil {
-		return nil, &Error{Endpoint: e.Name, Message: "invalid response: " + err.Error()}
+		return nil, &Error{Endpoint: e.Name, Message: "invalid response: " + trim(err.Error())}
 	}
 	return out, nil
 }
@@ -165,7 +169,7 @@ func (e *Endpoint) post(ctx context.Context, body []byte, ctype string) (string,
 			return ctype, resp, nil
 		}
 		// A response too large to accept will be as large next time.
-		retryable := (err != nil && !errors.Is(err, errTooLarge)) || status == http.StatusTooManyRequests || status >= 500
+		retryable := (err != nil && !errors.Is(err, errTooLarge) && !errors.Is(err, ErrRedirect)) || status == http.StatusTooManyRequests || status >= 500
 		var callErr *Error
 		if err != nil {
 			callErr = &Error{Endpoint: e.Name, Message: transportMessage(err)}
@@ -245,6 +249,9 @@ func transportMessage(err error) string {
 	case errors.Is(err, context.Canceled):
 		return "request cancelled"
 	}
+	if errors.Is(err, ErrRedirect) {
+		return ErrRedirect.Error()
+	}
 	if errors.Is(err, errTooLarge) {
 		return strings.TrimPrefix(err.Error(), errTooLarge.Error()+": ")
 	}
@@ -255,8 +262,10 @@ func transportMessage(err error) string {
 	return msg
 }
 
-// errorMessage extracts a readable message from an error body: the usual
-// JSON "message"/"error" fields, else the text, trimmed.
+// errorMessage extracts the provider's message from an error body: the
+// usual JSON "message"/"detail"/"error" fields, short and sanitised. Any
+// other body is not echoed: an endpoint URL may name an internal service,
+// and its bytes must not come back to the user (an SSRF oracle).
 func errorMessage(body []byte) string {
 	var m struct {
 		Message string `json:"message"`
@@ -280,22 +289,36 @@ func errorMessage(body []byte) string {
 			}
 		}
 	}
-	s := strings.TrimSpace(string(body))
-	if s == "" {
-		return "(empty body)"
-	}
-	return trim(s)
+	return ""
 }
 
+// maxMessage bounds what a provider's message adds to an error.
+const maxMessage = 160
+
+// trim makes a provider's text safe to show: valid UTF-8, no control
+// characters, at most maxMessage bytes.
 func trim(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "?")
-	}
-	if len(s) > 300 {
-		return s[:300] + "..."
+	s = strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "?"))
+	s = strings.TrimSpace(s)
+	if len(s) > maxMessage {
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return s[:cut] + "..."
 	}
 	return s
 }
+
+// ErrRedirect is returned for an endpoint that answers with a redirect.
+// Model calls carry the request body and secret headers; following a
+// redirect would send both wherever the endpoint points.
+var ErrRedirect = errors.New("the endpoint answered with a redirect, which is not followed (give the final URL)")
 
 // NewHTTPClient returns a client that keeps connections alive and reuses
 // them across batches; maxConns bounds connections per host.
@@ -324,5 +347,5 @@ func NewHTTPClientWithCA(maxConns int, caPEM []byte) (*http.Client, error) {
 		}
 		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: t}, nil
+	return &http.Client{Transport: t, CheckRedirect: func(*http.Request, []*http.Request) error { return ErrRedirect }}, nil
 }

@@ -12,14 +12,21 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/objstore"
+	"github.com/sibyldb/sibyldb/internal/secret"
 )
 
 const kindCredential = "storage_credential"
 
+// sealObject is what a credential's sealed secret is bound to.
+func sealObject(name string) string { return secret.Object(kindCredential, name) }
+
 // Sealer encrypts secrets at rest (package secret's Box).
 type Sealer interface {
-	Seal(plaintext []byte) (string, error)
-	Open(sealed string) ([]byte, error)
+	// Seal binds the ciphertext to object (secret.Object).
+	Seal(plaintext []byte, object string) (string, error)
+	// Open reports legacy for a value sealed before values were bound;
+	// it is bound when the credential is next written.
+	Open(sealed, object string) (plain []byte, legacy bool, err error)
 }
 
 // Credential is a named storage credential: a key pair for the objects
@@ -38,6 +45,25 @@ type Credential struct {
 	secret, token string
 	// prefix is Location as s3://bucket/key, whatever form it was written in.
 	prefix string
+	// endpoint is the S3 server the credential is for (canonical
+	// scheme://host[:port]): Endpoint, else the host of an
+	// https://host/bucket/ Location; empty means AWS or the operator's
+	// AWS_ENDPOINT_URL_S3.
+	endpoint string
+}
+
+// bind fills the derived fields from Location and Endpoint.
+func (cr *Credential) bind() error {
+	loc, err := objstore.ParseURI(cr.Location)
+	if err != nil {
+		return err
+	}
+	cr.prefix = canonical(loc)
+	cr.endpoint = objstore.CanonicalEndpoint(cr.Endpoint)
+	if cr.endpoint == "" {
+		cr.endpoint = objstore.CanonicalEndpoint(loc.Endpoint)
+	}
+	return nil
 }
 
 // canonical writes an S3 location as s3://bucket/key.
@@ -79,11 +105,9 @@ func (c *CredentialStore) Load(ctx *sql.Context) error {
 		if err := c.unseal(cr); err != nil {
 			return fmt.Errorf("stored storage credential %s: %w", o.Name, err)
 		}
-		loc, err := objstore.ParseURI(cr.Location)
-		if err != nil {
+		if err := cr.bind(); err != nil {
 			return fmt.Errorf("stored storage credential %s: %w", o.Name, err)
 		}
-		cr.prefix = canonical(loc)
 		c.byName[strings.ToLower(cr.Name)] = cr
 	}
 	return nil
@@ -93,7 +117,7 @@ func (c *CredentialStore) unseal(cr *Credential) error {
 	if c.Secrets == nil {
 		return errors.New("no secret key is configured")
 	}
-	plain, err := c.Secrets.Open(cr.SealedSecret)
+	plain, _, err := c.Secrets.Open(cr.SealedSecret, sealObject(cr.Name))
 	if err != nil {
 		return err
 	}
@@ -111,7 +135,9 @@ func (c *CredentialStore) Put(ctx *sql.Context, cr Credential, secret, token str
 	if err != nil || loc.Scheme == "file" {
 		return fmt.Errorf("storage credential location '%s' is not an S3 URI prefix (s3://bucket/prefix)", cr.Location)
 	}
-	cr.prefix = canonical(loc)
+	if err := cr.bind(); err != nil {
+		return err
+	}
 	if cr.AccessKeyID == "" || secret == "" {
 		return errors.New("a storage credential needs ACCESS_KEY_ID and SECRET_ACCESS_KEY")
 	}
@@ -119,7 +145,7 @@ func (c *CredentialStore) Put(ctx *sql.Context, cr Credential, secret, token str
 		return errors.New("storage credentials need a secret key to be stored")
 	}
 	plain, _ := json.Marshal(credentialSecret{Secret: secret, Token: token})
-	sealed, err := c.Secrets.Seal(plain)
+	sealed, err := c.Secrets.Seal(plain, sealObject(cr.Name))
 	if err != nil {
 		return fmt.Errorf("seal storage credential: %w", err)
 	}
@@ -169,16 +195,24 @@ func (c *CredentialStore) List() []Credential {
 }
 
 // Match returns the credentials of the longest location that prefixes
-// loc (compared as s3://bucket/key), or nil for the AWS chain.
+// loc (compared as s3://bucket/key) and that are for the server loc names,
+// or nil for the AWS chain. A URI naming a host (https://host/bucket/key)
+// gets only a credential bound to that host: a key is never sent to a
+// server its credential does not name. A URI without one (s3://bucket/key)
+// goes to the credential's own endpoint.
 func (c *CredentialStore) Match(loc objstore.Location) *objstore.Credentials {
 	if c == nil || loc.Scheme == "file" {
 		return nil
 	}
 	key := canonical(loc)
+	host := objstore.CanonicalEndpoint(loc.Endpoint)
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var best *Credential
 	for _, cr := range c.byName {
+		if host != "" && cr.endpoint != host {
+			continue
+		}
 		if strings.HasPrefix(key, cr.prefix) && (best == nil || len(cr.prefix) > len(best.prefix)) {
 			best = cr
 		}
@@ -187,5 +221,21 @@ func (c *CredentialStore) Match(loc objstore.Location) *objstore.Credentials {
 		return nil
 	}
 	return &objstore.Credentials{AccessKeyID: best.AccessKeyID, SecretAccessKey: best.secret, SessionToken: best.token,
-		Region: best.Region, Endpoint: best.Endpoint}
+		Region: best.Region, Endpoint: best.endpoint}
+}
+
+// NamesEndpoint reports whether a credential is bound to endpoint (a
+// canonical scheme://host[:port]).
+func (c *CredentialStore) NamesEndpoint(endpoint string) bool {
+	if c == nil || endpoint == "" {
+		return false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, cr := range c.byName {
+		if cr.endpoint == endpoint {
+			return true
+		}
+	}
+	return false
 }

@@ -97,7 +97,15 @@ func sessionInt(ctx *sql.Context, name string, def int64) int64 {
 
 func (s *Service) open(ctx *sql.Context, loc objstore.Location) (objstore.Store, error) {
 	timeout := time.Duration(sessionInt(ctx, TimeoutVar, 60)) * time.Second
-	st, err := s.opener.OpenWith(ctx, loc, bulkload.SecureFilePriv(), timeout, s.Credentials.Match(loc))
+	cred := s.Credentials.Match(loc)
+	// A URI naming a server is refused unless a credential or the operator
+	// names it: a statement must not make the server fetch internal pages
+	// (SSRF) or send the default credentials elsewhere.
+	if cred == nil && !objstore.OperatorEndpoint(loc) && !s.Credentials.NamesEndpoint(objstore.CanonicalEndpoint(loc.Endpoint)) {
+		return nil, mysql.NewSQLError(mysql.ERWrongArguments, "HY000",
+			"S3 endpoint '%s' is not configured: name it in a storage credential (CREATE STORAGE CREDENTIAL ... ENDPOINT_URL) or in AWS_ENDPOINT_URL_S3", objstore.CanonicalEndpoint(loc.Endpoint))
+	}
+	st, err := s.opener.OpenWith(ctx, loc, bulkload.SecureFilePriv(), timeout, cred)
 	if err != nil {
 		return nil, s3Error(err)
 	}

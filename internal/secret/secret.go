@@ -77,25 +77,44 @@ func Load(keyFile string) (*Box, error) {
 	return New(key)
 }
 
-// Seal encrypts plaintext into printable text.
-func (b *Box) Seal(plaintext []byte) (string, error) {
+// boundPrefix marks values sealed with their object as associated data.
+// Values without it were sealed before SibylDB bound them (no associated
+// data); they still open, and are sealed again, bound, on their next write.
+const boundPrefix = "v2:"
+
+// Object names what a sealed value belongs to, as associated data: kind
+// (endpoint, storage_credential) and the object's name, case-folded as
+// the catalog keys it.
+func Object(kind, name string) string { return kind + "\x00" + strings.ToLower(name) }
+
+// Seal encrypts plaintext into printable text bound to object (see
+// Object): it opens only for the same object, so a sealed value copied
+// onto another catalog row does not decrypt there.
+func (b *Box) Seal(plaintext []byte, object string) (string, error) {
 	nonce := make([]byte, b.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return "", err
 	}
-	return base64.StdEncoding.EncodeToString(b.aead.Seal(nonce, nonce, plaintext, nil)), nil
+	return boundPrefix + base64.StdEncoding.EncodeToString(b.aead.Seal(nonce, nonce, plaintext, []byte(object))), nil
 }
 
-// Open decrypts what Seal produced.
-func (b *Box) Open(sealed string) ([]byte, error) {
-	raw, err := base64.StdEncoding.DecodeString(sealed)
+// Open decrypts what Seal produced for object. A value sealed before
+// values were bound (no prefix) opens without associated data; legacy
+// reports that, so the caller can seal it again.
+func (b *Box) Open(sealed, object string) (plain []byte, legacy bool, err error) {
+	var aad []byte
+	enc, bound := strings.CutPrefix(sealed, boundPrefix)
+	if bound {
+		aad = []byte(object)
+	}
+	raw, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil || len(raw) < b.aead.NonceSize() {
-		return nil, ErrWrongKey
+		return nil, false, ErrWrongKey
 	}
 	n := b.aead.NonceSize()
-	out, err := b.aead.Open(nil, raw[:n], raw[n:], nil)
+	out, err := b.aead.Open(nil, raw[:n], raw[n:], aad)
 	if err != nil {
-		return nil, ErrWrongKey
+		return nil, false, ErrWrongKey
 	}
-	return out, nil
+	return out, !bound, nil
 }

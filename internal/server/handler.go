@@ -71,8 +71,9 @@ type handler struct {
 	sessions   *sessionTable
 	ctxFactory sql.ContextFactory
 	log        *logrus.Logger
-	// finished is told when a connection's statement has ended.
-	finished func(connID uint32)
+	// finished is told when a connection's statement has ended, and how:
+	// err is the statement's error (nil when it succeeded).
+	finished func(connID uint32, err error)
 	// tlsAvailable is set when the server has a certificate, so
 	// require_secure_transport can be honoured.
 	tlsAvailable bool
@@ -83,6 +84,10 @@ type handler struct {
 	// governor stops statements that grow the heap too much.
 	governor *limits.Governor
 }
+
+// errConnectionClosed is the outcome of a statement its connection's end
+// cut short.
+var errConnectionClosed = errors.New("connection closed before the statement finished")
 
 // ConnectionAuthenticated refuses connections without TLS while
 // require_secure_transport is ON, with MySQL's ER_SECURE_TRANSPORT_REQUIRED.
@@ -155,7 +160,7 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 	}
 	h.Handler.ConnectionClosed(c)
 	if h.finished != nil {
-		h.finished(c.ConnectionID)
+		h.finished(c.ConnectionID, errConnectionClosed)
 	}
 	h.endTxn(h.sessions.remove(c.ConnectionID), false)
 	exec.ForgetSession(c.ConnectionID)
@@ -180,8 +185,8 @@ const maxAttempts = 10
 //   - when the transaction has ended, its locks are released.
 //
 // Only attempts that sent nothing to the client are repeated.
-func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, binds map[string]*querypb.BindVariable, cb mysql.ResultSpoolFn, exec func(mysql.ResultSpoolFn) error) error {
-	defer h.after(c)
+func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, binds map[string]*querypb.BindVariable, cb mysql.ResultSpoolFn, exec func(mysql.ResultSpoolFn) error) (err error) {
+	defer func() { h.after(c, err) }()
 	st := h.sessions.get(c.ConnectionID)
 	if st == nil {
 		return mysqlError(exec(cb))
@@ -374,9 +379,9 @@ func (h *handler) endTxn(st *connState, committed bool) {
 
 // after tells the ML layer the statement ended and applies the session's
 // timeouts to the idle period that follows.
-func (h *handler) after(c *mysql.Conn) {
+func (h *handler) after(c *mysql.Conn, stmtErr error) {
 	if h.finished != nil {
-		h.finished(c.ConnectionID)
+		h.finished(c.ConnectionID, stmtErr)
 	}
 	st := h.sessions.get(c.ConnectionID)
 	if tc := connTimeouts(c); tc != nil && st != nil {

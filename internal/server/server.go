@@ -28,6 +28,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/bulkload"
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/exec"
+	"github.com/sibyldb/sibyldb/internal/fileaccess"
 	"github.com/sibyldb/sibyldb/internal/infoschema"
 	"github.com/sibyldb/sibyldb/internal/limits"
 	"github.com/sibyldb/sibyldb/internal/ml/comprehend"
@@ -82,6 +83,10 @@ type Config struct {
 	// ONNXRuntimeLib is ONNX Runtime's shared library, loaded when an
 	// onnx:PATH backend is first used.
 	ONNXRuntimeLib string
+	// AWSInstanceMetadata lets the AWS SDK ask the EC2 instance metadata
+	// service for credentials; off, SibylDB makes no network call that
+	// no statement or setting names.
+	AWSInstanceMetadata bool
 	// Statements are added to the grammar (see package sqlext).
 	Statements []sqlext.Statement
 	// Logger receives the server's logs; nil means logrus's standard logger.
@@ -142,6 +147,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, ErrInsecureRoot
 	}
 
+	if err := disableInstanceMetadata(cfg.AWSInstanceMetadata); err != nil {
+		return nil, err
+	}
 	tlsConfig, err := loadTLS(cfg)
 	if err != nil {
 		return nil, err
@@ -155,6 +163,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Models = models.NewManager(s.Catalog, s.Functions)
 	s.Models.Endpoints, s.Models.Log = s.ML, cfg.Logger
 	s.Models.NewContext, s.Models.Authorize = s.NewContext, s.authorizeModel
+	s.Models.CanReadFiles = func(ctx *sql.Context) bool { return s.privileges.HasGlobal(ctx, sql.PrivilegeType_File) }
 	s.Models.Query = func(ctx *sql.Context, q string) (sql.Schema, sql.RowIter, error) {
 		schema, iter, _, err := s.engine.Query(ctx, q)
 		return schema, iter, err
@@ -216,14 +225,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	exec.InstallExplain(s.engine.Analyzer.ExecBuilder)
 	privilege.InstallGuard(s.engine.Analyzer.ExecBuilder, s.privileges)
 	limits.InstallRecursionLimit(s.engine.Analyzer.ExecBuilder)
+	hasFile := func(ctx *sql.Context) bool { return s.privileges.HasGlobal(ctx, sql.PrivilegeType_File) }
+	fileaccess.InstallInto(s.engine.Analyzer.ExecBuilder, hasFile)
 	s.privileges.Bind(s.engine.Analyzer.Catalog.MySQLDb)
 	info := infoschema.Wrap(s.engine.Analyzer.Catalog.InfoSchema)
 	s.installInfoSchema(info)
 	s.engine.Analyzer.Catalog.InfoSchema = info
 
 	// GMS consults this package-level provider before built-ins and the
-	// database provider on every query. The guarded built-ins come first.
-	analyzer.ExternalFunctionProvider = builtins.NewProvider(s.Functions)
+	// database provider on every query. The guarded built-ins come first;
+	// LOAD_FILE is SibylDB's (FILE privilege, fileaccess's confinement).
+	analyzer.ExternalFunctionProvider = builtins.NewProvider(fileaccess.Functions(s.Functions, hasFile))
 
 	if err := s.bootstrap(ctx, loopback); err != nil {
 		_ = st.close()

@@ -96,6 +96,9 @@ func openStorage(ctx context.Context, opts storageOptions) (*storage, error) {
 	if err := dsess.PersistSystemVarDefaults(dEnv); err != nil {
 		return nil, fmt.Errorf("persist server_uuid: %w", err)
 	}
+	if err := privateState(stateDir); err != nil {
+		return nil, err
+	}
 
 	privFile := filepath.Join(stateDir, "privileges.db")
 	_, statErr := os.Stat(privFile)

@@ -517,7 +517,7 @@ func showEndpoints(m *mlfunc.Manager) sql.Node {
 			var rows []sql.Row
 			for _, d := range m.Endpoints() {
 				// Header values are secrets: only their names are shown.
-				rows = append(rows, sql.Row{d.Name, d.URL, string(d.Protocol), int64(d.TimeoutMS),
+				rows = append(rows, sql.Row{d.Name, d.DisplayURL(), string(d.Protocol), int64(d.TimeoutMS),
 					int64(d.MaxConcurrency), d.Model, strings.Join(d.HeaderNames(), ", ")})
 			}
 			return sql.RowsToRowIter(rows...), nil

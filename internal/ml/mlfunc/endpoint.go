@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/sibyldb/sibyldb/internal/fileaccess"
 	"github.com/sibyldb/sibyldb/internal/remote"
 )
 
@@ -24,13 +24,21 @@ type EndpointDef struct {
 	MaxConcurrency int             `json:"max_concurrency,omitempty"`
 	Model          string          `json:"model,omitempty"`
 	Prompt         string          `json:"prompt,omitempty"`
-	// CABundle is PEM text, or the path of a PEM file, of extra
+	// CABundle is PEM text, or the path of a PEM file inside
+	// secure_file_priv, of extra
 	// certificate authorities trusted for this HTTPS endpoint.
 	CABundle string `json:"ca_bundle,omitempty"`
 	// Headers are secrets: kept in memory, stored only sealed.
 	Headers       map[string]string `json:"-"`
 	SealedHeaders string            `json:"sealed_headers,omitempty"`
 }
+
+// maxCABundle bounds a CA_BUNDLE file (a bundle of every public root is
+// about 200 KB).
+const maxCABundle = 1 << 20
+
+// ErrCABundleFile is the one error for a CA_BUNDLE path that cannot be used.
+var ErrCABundleFile = errors.New("CA_BUNDLE must be PEM text or a readable PEM file of at most 1 MB inside secure_file_priv")
 
 // DefaultConcurrency is how many requests one endpoint has in flight when
 // CREATE ENDPOINT does not say.
@@ -66,9 +74,12 @@ func (d *EndpointDef) client(conns int) (*http.Client, error) {
 	}
 	pem := []byte(d.CABundle)
 	if !strings.HasPrefix(strings.TrimSpace(d.CABundle), "-----BEGIN") {
+		// A path is a server file: confined to secure_file_priv, a regular
+		// file, bounded. One error whatever the reason, so that the
+		// option tells nothing about files outside.
 		var err error
-		if pem, err = os.ReadFile(d.CABundle); err != nil {
-			return nil, fmt.Errorf("endpoint '%s': CA_BUNDLE: %w", d.Name, err)
+		if pem, err = fileaccess.ReadFile(fileaccess.SecureFilePriv(), d.CABundle, maxCABundle); err != nil {
+			return nil, fmt.Errorf("endpoint '%s': %w", d.Name, ErrCABundleFile)
 		}
 	}
 	c, err := remote.NewHTTPClientWithCA(conns, pem)
@@ -76,6 +87,17 @@ func (d *EndpointDef) client(conns int) (*http.Client, error) {
 		return nil, fmt.Errorf("endpoint '%s': CA_BUNDLE: %w", d.Name, err)
 	}
 	return c, nil
+}
+
+// DisplayURL is the URL with its user information (a password, a token)
+// replaced by ***: it is a secret like the headers.
+func (d *EndpointDef) DisplayURL() string {
+	u, err := url.Parse(d.URL)
+	if err != nil || u.User == nil {
+		return d.URL
+	}
+	u.User = nil
+	return strings.Replace(u.String(), "://", "://***@", 1)
 }
 
 // HeaderNames lists header names (never values: they are secrets).

@@ -214,12 +214,17 @@ func (i *invoker) convert(ctx *sql.Context, v any, argsOf func() ([]any, error))
 	return out, nil
 }
 
+// maxEcho bounds how much of an answer an error message repeats: enough
+// to recognise a wrong value, too little to read back what some internal
+// service an endpoint URL names has answered.
+const maxEcho = 16
+
 // printable renders a model's answer for an error message: quoted, with
 // invalid UTF-8 escaped, and cut short.
 func printable(v any) string {
 	s := fmt.Sprint(v)
-	if len(s) > 200 {
-		s = s[:200] + "..."
+	if len(s) > maxEcho {
+		s = s[:maxEcho] + "..."
 	}
 	if utf8.ValidString(s) {
 		return "'" + s + "'"

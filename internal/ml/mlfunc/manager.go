@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/remote"
+	"github.com/sibyldb/sibyldb/internal/secret"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
 	"github.com/sibyldb/sibyldb/internal/status"
 )
@@ -64,8 +66,11 @@ func (c *counters) Retry() { c.retries.Add(1) }
 
 // Sealer encrypts values at rest (package secret's Box).
 type Sealer interface {
-	Seal(plaintext []byte) (string, error)
-	Open(sealed string) ([]byte, error)
+	// Seal binds the ciphertext to object (secret.Object).
+	Seal(plaintext []byte, object string) (string, error)
+	// Open reports legacy for a value sealed before values were bound;
+	// it is bound when the endpoint is next written.
+	Open(sealed, object string) (plain []byte, legacy bool, err error)
 }
 
 // Manager owns ML functions and endpoints: their definitions (persisted in
@@ -158,7 +163,7 @@ func (m *Manager) Load(ctx *sql.Context) error {
 			if m.Secrets == nil {
 				return fmt.Errorf("stored endpoint %s has sealed headers and no secret key is configured", o.Name)
 			}
-			plain, err := m.Secrets.Open(d.SealedHeaders)
+			plain, _, err := m.Secrets.Open(d.SealedHeaders, secret.Object(kindEndpoint, o.Name))
 			if err != nil {
 				return fmt.Errorf("stored endpoint %s headers: %w", o.Name, err)
 			}
@@ -255,6 +260,16 @@ func (m *Manager) Functions() []*FunctionDef {
 	return out
 }
 
+// ErrHeadersForNewURL refuses ALTER ENDPOINT ... URL on an endpoint with
+// secret headers unless the statement gives HEADERS again.
+var ErrHeadersForNewURL = errors.New("changing the URL of an endpoint with HEADERS needs HEADERS (...) again in the same statement: stored secret headers are never sent to a new URL")
+
+// sameMap reports whether a and b are the same map (not equal contents):
+// whether a change left the copied headers in place.
+func sameMap(a, b map[string]string) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
 // CreateEndpoint validates and stores an endpoint.
 func (m *Manager) CreateEndpoint(ctx *sql.Context, d EndpointDef, orReplace bool) error {
 	if err := d.Validate(); err != nil {
@@ -282,7 +297,14 @@ func (m *Manager) AlterEndpoint(ctx *sql.Context, name string, change func(*Endp
 		headers[k] = v
 	}
 	d.Headers = headers
+	oldURL := d.URL
 	change(&d)
+	// Secret headers (and URL credentials) were given for the old URL:
+	// whoever moves the endpoint elsewhere must give them again, or any
+	// CREATE ENDPOINT holder could redirect the owner's secrets.
+	if d.URL != oldURL && len(headers) > 0 && sameMap(d.Headers, headers) {
+		return fmt.Errorf("endpoint '%s': %w", name, ErrHeadersForNewURL)
+	}
 	if err := d.Validate(); err != nil {
 		return err
 	}
@@ -296,7 +318,7 @@ func (m *Manager) putEndpoint(ctx *sql.Context, d EndpointDef) error {
 			return errors.New("endpoint headers need a secret key to be stored")
 		}
 		plain, _ := json.Marshal(d.Headers)
-		sealed, err := m.Secrets.Seal(plain)
+		sealed, err := m.Secrets.Seal(plain, secret.Object(kindEndpoint, d.Name))
 		if err != nil {
 			return fmt.Errorf("seal endpoint headers: %w", err)
 		}

@@ -89,26 +89,32 @@ func (s *statements) finish(sessionID uint32) *statement {
 func (m *Manager) statementFor(ctx *sql.Context) *statement {
 	cur, done := m.usage.current(ctx)
 	if done != nil {
-		m.audit(done)
+		m.audit(done, nil)
 	}
 	return cur
 }
 
 // FinishStatement ends the session's statement: its ML calls, if any, are
 // written to the audit log. The server calls it after every statement.
-func (m *Manager) FinishStatement(sessionID uint32) {
+func (m *Manager) FinishStatement(sessionID uint32, stmtErr error) {
 	if st := m.usage.finish(sessionID); st != nil {
-		m.audit(st)
+		m.audit(st, stmtErr)
 	}
 }
 
-func (m *Manager) audit(st *statement) {
+// audit writes the statement's records. Requests that succeeded are OK
+// only if the statement did too: the audit log records what the
+// statement did with the answers, not just how HTTP went.
+func (m *Manager) audit(st *statement, stmtErr error) {
 	if m.Audit == nil {
 		return
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	for _, r := range st.perFn {
+		if stmtErr != nil && r.Outcome == "OK" {
+			r.Outcome = "statement failed: " + stmtErr.Error()
+		}
 		r.Duration = time.Since(st.start)
 		m.Audit(*r)
 	}

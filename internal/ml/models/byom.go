@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -15,10 +13,12 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/vitess/go/mysql"
 
+	"github.com/sibyldb/sibyldb/internal/fileaccess"
 	"github.com/sibyldb/sibyldb/internal/ml/gbtree"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 	"github.com/sibyldb/sibyldb/internal/ml/xgb"
+	"github.com/sibyldb/sibyldb/internal/privilege"
 )
 
 // ErrBadModelFile is returned for a model file that cannot be used.
@@ -66,6 +66,10 @@ func (m *Manager) createFromFile(ctx *sql.Context, md *Model) error {
 	var data []byte
 	var err error
 	if strings.HasPrefix(strings.ToLower(md.FromURI), "file://") || m.Fetch == nil {
+		// As LOAD DATA INFILE: reading a server file needs FILE.
+		if m.CanReadFiles != nil && !m.CanReadFiles(ctx) {
+			return privilege.Denied("FILE")
+		}
 		data, err = readModelFile(md.FromURI)
 	} else {
 		data, err = m.Fetch(ctx, md.FromURI, maxModelFile)
@@ -105,24 +109,18 @@ func readModelFile(uri string) ([]byte, error) {
 	if u.Scheme != "file" {
 		return nil, fmt.Errorf("%w: %s:// model sources are not supported (use 'file:///path' or 's3://bucket/key')", ErrBadModelFile, u.Scheme)
 	}
-	path := filepath.Clean(u.Path)
-	_, v, _ := sql.SystemVariables.GetGlobal("secure_file_priv")
-	dir, _ := v.(string)
-	if dir == "" {
+	dir := fileaccess.SecureFilePriv()
+	data, err := fileaccess.ReadFile(dir, u.Path, maxModelFile)
+	switch {
+	case err == nil:
+		return data, nil
+	case errors.Is(err, fileaccess.ErrNoDir):
 		return nil, fmt.Errorf("%w: secure_file_priv is not set, so model files cannot be read", ErrBadModelFile)
-	}
-	if rel, err := filepath.Rel(filepath.Clean(dir), path); err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+	case errors.Is(err, fileaccess.ErrOutside):
 		return nil, mysql.NewSQLError(mysql.EROptionPreventsStatement, "HY000",
 			"The MySQL server is running with the --secure-file-priv option so it cannot execute this statement (model files must be under %s)", dir)
 	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBadModelFile, err)
-	}
-	if st.Size() > maxModelFile {
-		return nil, fmt.Errorf("%w: %s is %d bytes (at most %d)", ErrBadModelFile, path, st.Size(), maxModelFile)
-	}
-	return os.ReadFile(path)
+	return nil, fmt.Errorf("%w: %w", ErrBadModelFile, err)
 }
 
 // importModel turns an XGBoost model (JSON or UBJSON) into an artifact

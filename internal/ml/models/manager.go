@@ -163,6 +163,9 @@ type Manager struct {
 	// Fetch reads a model file from object storage (CREATE MODEL FROM
 	// 's3://...'); nil allows only file:// sources.
 	Fetch func(ctx *sql.Context, uri string, limit int64) ([]byte, error)
+	// CanReadFiles, when set, reports whether the session holds FILE,
+	// which CREATE MODEL FROM 'file://...' needs as LOAD DATA INFILE does.
+	CanReadFiles func(ctx *sql.Context) bool
 	// Endpoints binds remote models (SAGEMAKER 'endpoint') to endpoint
 	// functions.
 	Endpoints *mlfunc.Manager
