@@ -288,8 +288,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// NewConfig applies max_connections and the net timeouts, so SET
 	// PERSIST max_connections takes effect at the next start, as in MySQL.
 	mysqlCfg, err := gmsserver.Config{
-		Protocol:  "tcp",
-		Address:   s.listener.Addr().String(),
+		Protocol: "tcp",
+		Address:  s.listener.Addr().String(),
 		// The gate admits connections; timeoutListener's connections
 		// apply wait_timeout and the net timeouts.
 		Listener:  timeoutListener{gate},
