@@ -193,7 +193,7 @@ func TestBulkLoadTablesItLeavesToTheEngine(t *testing.T) {
 		{"check", "CREATE TABLE %s (id INT PRIMARY KEY, v INT CHECK (v < 25))", "", ""},
 		{"generated", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, w INT AS (v * 2) STORED)", "", "(id, v)"},
 		{"keyless", "CREATE TABLE %s (id INT, v INT)", "", ""},
-		{"expression default left out", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, at DATETIME DEFAULT CURRENT_TIMESTAMP)", "", "(id, v)"},
+		{"expression default left out", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, w INT DEFAULT (LENGTH('abc') * 2))", "", "(id, v)"},
 		{"not null left out", "CREATE TABLE %s (id INT PRIMARY KEY, v INT, w INT NOT NULL)", "", "(id, v)"},
 		{"set clause", "CREATE TABLE %s (id INT PRIMARY KEY, v INT)", "", "(id, @x) SET v = @x + 1"},
 	} {
