@@ -64,6 +64,8 @@ func TestFileStatementsNeedFILE(t *testing.T) {
 	root := srv.DB("")
 	mustExec(t, root, "CREATE DATABASE f", "CREATE TABLE f.t (id INT PRIMARY KEY, s VARCHAR(20))", "INSERT INTO f.t VALUES (1, 'a')",
 		"CREATE USER mallory IDENTIFIED BY 'pw'", "GRANT SELECT, INSERT ON f.* TO mallory", "GRANT CREATE MODEL ON *.* TO mallory",
+		// CREATE ROUTINE on f lets CREATE MODEL reach its FILE check.
+		"GRANT CREATE ROUTINE ON f.* TO mallory",
 		"CREATE USER filer IDENTIFIED BY 'pw'", "GRANT SELECT, INSERT ON f.* TO filer", "GRANT FILE ON *.* TO filer")
 	mallory := srv.Open(srv.DSN("mallory", "pw", "f"))
 	filer := srv.Open(srv.DSN("filer", "pw", "f"))

@@ -322,16 +322,16 @@ func TestDeepExpressionsRefusedBeforeAnalysis(t *testing.T) {
 // joined with itself three times.
 const crossJoin = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM r WHERE n < 900) SELECT COUNT(*) FROM r a, r b, r c"
 
-// runningID waits for a statement starting with prefix to show in the
-// process list and returns its id.
-func runningID(t *testing.T, db *sql.DB, prefix string) int64 {
+// waitRunning waits until connection id shows a statement starting with
+// prefix in the process list. It names the connection: a statement killed
+// by an earlier case may still be unwinding under the same text.
+func waitRunning(t *testing.T, db *sql.DB, id int64, prefix string) {
 	t.Helper()
-	var id int64
 	require.Eventually(t, func() bool {
-		err := db.QueryRow("SELECT id FROM information_schema.processlist WHERE info LIKE ?", prefix+"%").Scan(&id)
-		return err == nil
+		var n int
+		err := db.QueryRow("SELECT COUNT(*) FROM information_schema.processlist WHERE id = ? AND info LIKE ?", id, prefix+"%").Scan(&n)
+		return err == nil && n == 1
 	}, 20*time.Second, 50*time.Millisecond)
-	return id
 }
 
 // TestKillStopsLongStatements: KILL QUERY and KILL CONNECTION stop a long
@@ -341,13 +341,18 @@ func TestKillStopsLongStatements(t *testing.T) {
 	root := srv.DB("")
 	for _, kill := range []string{"KILL QUERY", "KILL CONNECTION", "KILL"} {
 		t.Run(kill, func(t *testing.T) {
-			victim := srv.DB("")
+			ctx := context.Background()
+			victim, err := srv.DB("").Conn(ctx)
+			require.NoError(t, err)
+			defer victim.Close()
+			var id int64
+			require.NoError(t, victim.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id))
 			done := make(chan error, 1)
 			go func() {
-				_, err := victim.Exec(crossJoin)
+				_, err := victim.ExecContext(ctx, crossJoin)
 				done <- err
 			}()
-			id := runningID(t, root, "WITH RECURSIVE r(n)")
+			waitRunning(t, root, id, "WITH RECURSIVE r(n)")
 			mustExec(t, root, fmt.Sprintf("%s %d", kill, id))
 			select {
 			case err := <-done:
