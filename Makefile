@@ -45,7 +45,8 @@ FUZZ_TARGETS := ./internal/remote:FuzzDecodePredictions ./internal/remote:FuzzSa
 	./internal/ml/gbtree:FuzzParse ./internal/ml/serving:FuzzNewHandler ./internal/ml/model:FuzzLightGBM ./internal/ml/model:FuzzONNX \
 	./internal/ml/nlp/pii:FuzzDetect ./internal/ml/nlp/entities:FuzzDetect \
 	./internal/ml/nlp/keyphrases:FuzzDetect ./internal/ml/nlp/language:FuzzDetect \
-	./internal/sqlext:FuzzParseS3 ./internal/dataio:FuzzCSVRoundTrip ./internal/bulkload:FuzzSplitFields
+	./internal/sqlext:FuzzParseS3 ./internal/dataio:FuzzCSVRoundTrip ./internal/bulkload:FuzzSplitFields \
+	./internal/sqlext:FuzzRedactSecretForms ./internal/fileaccess:FuzzResolve ./internal/objstore:FuzzCanonicalEndpoint
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
