@@ -677,3 +677,14 @@ func TestTextAndBlobColumnsAreSentByContent(t *testing.T) {
 	require.NoError(t, rows.Err())
 	require.Equal(t, []string{"first|a", "second|b", "first|c"}, got)
 }
+
+// TestSubqueryArgumentInInsertValues: an ML call whose argument is a
+// subquery, in INSERT ... VALUES, is evaluated against the row GMS gives a
+// VALUES tuple; it failed with "unable to find field with index 1".
+func TestSubqueryArgumentInInsertValues(t *testing.T) {
+	_, model, db := mlSetup(t, 10, 10, "SAGEMAKER")
+	mustExec(t, db, "CREATE TABLE scored (id INT PRIMARY KEY, y DOUBLE)",
+		"INSERT INTO scored VALUES (1, twice((SELECT MAX(x) FROM nums))), (2, twice((SELECT MIN(x) + 3 FROM nums WHERE x > 4)))")
+	require.Equal(t, []string{`"1"|"18"`, `"2"|"16"`}, dump(t, db, "SELECT id, y FROM scored ORDER BY id"))
+	require.Positive(t, model.Requests())
+}

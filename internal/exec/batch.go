@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/plan"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sibyldb/sibyldb/internal/recovered"
@@ -205,7 +206,15 @@ func (b *Batch) BuildRowIter(ctx *sql.Context, builder sql.NodeExecBuilder, row 
 	}
 	if b.prefetch {
 		it := &batchIter{b: b}
-		work, err := it.collect(ctx, []sql.Row{row}, nil)
+		evalRow := row
+		if v, ok := b.child.(*plan.Values); ok && len(row) == 0 && len(v.ExpressionTuples) > 0 {
+			// GMS evaluates a VALUES tuple against a row as wide as the
+			// tuple (rowexec.buildValues, ProjectRow), and analyzes a
+			// subquery in it with that scope: the arguments need the same
+			// row, or the subquery's fields are out of range.
+			evalRow = make(sql.Row, len(v.ExpressionTuples[0]))
+		}
+		work, err := it.collect(ctx, []sql.Row{evalRow}, nil)
 		if err != nil {
 			return nil, err
 		}
