@@ -284,3 +284,19 @@ func TestUnprivilegedUserAndEveryMLStatement(t *testing.T) {
 	// And nothing changed.
 	require.EqualValues(t, 5, queryInt(t, root, "SELECT COUNT(*) FROM nums WHERE twice(x) = 2 * x"))
 }
+
+// TestTableGrantsAllowCTEs: a user with only table-level grants may name a
+// CTE in a query; the CTE is not a table to be granted ("Access denied ...
+// to table 'c'" before).
+func TestTableGrantsAllowCTEs(t *testing.T) {
+	srv := testserver.Start(t)
+	mustExec(t, srv.DB(""), "CREATE DATABASE s", "CREATE TABLE s.t (id INT PRIMARY KEY)", "INSERT INTO s.t VALUES (1), (2)",
+		"CREATE TABLE s.hidden (id INT PRIMARY KEY)",
+		"CREATE USER tl IDENTIFIED BY 'pw'", "GRANT SELECT ON s.t TO tl")
+	tl := srv.Open(srv.DSN("tl", "pw", "s"))
+	require.Equal(t, []string{`"1"`, `"2"`}, dump(t, tl, "WITH c AS (SELECT id FROM t) SELECT id FROM c ORDER BY id"))
+	require.Equal(t, []string{`"3"`}, dump(t, tl, "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT MAX(n) FROM c"))
+	_, err := tl.Exec("WITH c AS (SELECT id FROM hidden) SELECT id FROM c")
+	num, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1142, num, "a CTE over an ungranted table is still refused")
+}

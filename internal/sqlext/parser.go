@@ -57,7 +57,7 @@ func (p *Parser) rewrite(st ast.Statement) {
 		// GMS's grammar asks SELECT on mysql for every form.
 		sg.Auth = ast.AuthInformation{AuthType: ast.AuthType_IGNORE}
 	}
-	if len(p.qualified) == 0 || st == nil {
+	if st == nil {
 		return
 	}
 	if ex, ok := st.(*ast.Explain); ok {
@@ -65,6 +65,9 @@ func (p *Parser) rewrite(st ast.Statement) {
 		p.rewrite(ex.Statement)
 	}
 	_ = ast.Walk(func(node ast.SQLNode) (bool, error) {
+		if w, ok := node.(*ast.With); ok && w != nil && w.Recursive {
+			ignoreSelfReferences(w)
+		}
 		if fn, ok := node.(*ast.FuncExpr); ok && !fn.Qualifier.IsEmpty() {
 			if prefix, ok := p.qualified[strings.ToLower(fn.Qualifier.String())]; ok {
 				fn.Name = ast.NewColIdent(prefix + fn.Name.String())
@@ -73,6 +76,27 @@ func (p *Parser) rewrite(st ast.Statement) {
 		}
 		return true, nil
 	}, st)
+}
+
+// ignoreSelfReferences marks a recursive CTE's references to itself as
+// needing no table privilege. The grammar does so for references to a CTE
+// from the query it fronts, not for the one inside the CTE's own body,
+// which GMS's authorization then checks as a table of the current database
+// ("Access denied ... to table 'c'" for users with table-level grants).
+func ignoreSelfReferences(w *ast.With) {
+	for _, cte := range w.Ctes {
+		name := cte.As.String()
+		_ = ast.Walk(func(node ast.SQLNode) (bool, error) {
+			t, ok := node.(*ast.AliasedTableExpr)
+			if !ok {
+				return true, nil
+			}
+			if tn, ok := t.Expr.(ast.TableName); ok && tn.DbQualifier.IsEmpty() && strings.EqualFold(tn.Name.String(), name) {
+				t.Auth = ast.AuthInformation{AuthType: ast.AuthType_IGNORE}
+			}
+			return true, nil
+		}, cte.AliasedTableExpr.Expr)
+	}
 }
 
 var _ sql.Parser = (*Parser)(nil)
