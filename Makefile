@@ -1,6 +1,11 @@
 # SibylDB build and test entry points. `make test` is what CI runs.
 GO       ?= go
 TAGS     := gms_pure_go
+# Dolt is built with the patches in patches/dolt/ (group commit and a
+# merge fix; each patch's header says why): scripts/dolt-patch.sh writes a
+# patched copy and a go.mod pointing at it, which every go command below uses.
+DOLTMOD  := $(CURDIR)/build/go.dolt.mod
+GOARGS   := -tags $(TAGS) -modfile=$(DOLTMOD)
 BIN      := bin/sibyldb
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X github.com/sibyldb/sibyldb/internal/server.Version=$(VERSION)
@@ -10,10 +15,10 @@ ADDR     ?= 127.0.0.1:3306
 
 export CGO_ENABLED=1
 
-.PHONY: build run test deps build-deps bench bench-ml bench-s3 fuzz clean
+.PHONY: build run test deps build-deps bench bench-ml bench-s3 bench-sysbench fuzz clean
 
 build: build-deps
-	$(GO) build -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sibyldb
+	$(GO) build $(GOARGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sibyldb
 
 run: build
 	$(BIN) serve --data-dir $(DATA_DIR) --addr $(ADDR)
@@ -23,16 +28,18 @@ run: build
 # the MariaDB client and server for the tests and benchmarks.
 deps:
 	@scripts/install-deps.sh
+	@scripts/dolt-patch.sh
 
 build-deps:
 	@scripts/install-deps.sh build
+	@scripts/dolt-patch.sh
 
 # The end-to-end tests run a race-enabled server binary, so data races in
 # the server under concurrent clients fail the build too.
 test: deps
-	$(GO) vet -tags $(TAGS) ./...
-	$(GO) build -race -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN)-race ./cmd/sibyldb
-	SIBYLDB_BIN=$(CURDIR)/$(BIN)-race $(GO) test -tags $(TAGS) -race -count=1 -timeout 30m ./...
+	$(GO) vet $(GOARGS) ./...
+	$(GO) build -race $(GOARGS) -ldflags '$(LDFLAGS)' -o $(BIN)-race ./cmd/sibyldb
+	SIBYLDB_BIN=$(CURDIR)/$(BIN)-race $(GO) test $(GOARGS) -race -count=1 -timeout 30m ./...
 
 # fuzz hunts for new failing inputs with every fuzz target for FUZZTIME
 # (make fuzz FUZZTIME=10m for a longer hunt). make test runs only the seed
@@ -47,29 +54,34 @@ FUZZ_TARGETS := ./internal/remote:FuzzDecodePredictions ./internal/remote:FuzzSa
 	./internal/ml/nlp/keyphrases:FuzzDetect ./internal/ml/nlp/language:FuzzDetect \
 	./internal/sqlext:FuzzParseS3 ./internal/dataio:FuzzCSVRoundTrip ./internal/bulkload:FuzzSplitFields \
 	./internal/sqlext:FuzzRedactSecretForms ./internal/fileaccess:FuzzResolve ./internal/objstore:FuzzCanonicalEndpoint
-fuzz:
+fuzz: build-deps
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn ($$pkg) for $(FUZZTIME)"; \
-		out=$$($(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); rc=$$?; \
+		out=$$($(GO) test $(GOARGS) -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1); rc=$$?; \
 		echo "$$out" | tail -3; \
 		if [ $$rc -ne 0 ]; then echo "$$out"; exit 1; fi; \
 		if echo "$$out" | grep -q 'no fuzz tests'; then echo "fuzz target $$fn not found in $$pkg"; exit 1; fi; \
 	done
 
 bench: build
-	$(GO) run -tags $(TAGS) ./bench/serverbench --sibyldb $(CURDIR)/$(BIN)
+	$(GO) run $(GOARGS) ./bench/serverbench --sibyldb $(CURDIR)/$(BIN)
+
+# bench-sysbench runs sysbench's OLTP workloads at 1, 8 and 16 threads
+# against SibylDB and a MariaDB it starts beside it, and prints the table.
+bench-sysbench: build
+	$(GO) run $(GOARGS) ./bench/sysbench --sibyldb $(CURDIR)/$(BIN)
 
 # bench-ml trains on the shared datasets through SQL and prints quality,
 # training time and prediction throughput.
 bench-ml: build
-	$(GO) run -tags $(TAGS) ./bench/mlbench --sibyldb $(CURDIR)/$(BIN)
-	$(GO) run -tags $(TAGS) ./bench/mlbench --sibyldb $(CURDIR)/$(BIN) --predict-rows 1000000
+	$(GO) run $(GOARGS) ./bench/mlbench --sibyldb $(CURDIR)/$(BIN)
+	$(GO) run $(GOARGS) ./bench/mlbench --sibyldb $(CURDIR)/$(BIN) --predict-rows 1000000
 
 # bench-s3 exports and imports 1M rows through versitygw on loopback and
 # prints MB/s each way and the server's peak memory growth.
 bench-s3: build
-	$(GO) run -tags $(TAGS) ./bench/s3bench --sibyldb $(CURDIR)/$(BIN)
+	$(GO) run $(GOARGS) ./bench/s3bench --sibyldb $(CURDIR)/$(BIN)
 
 clean:
 	rm -rf bin

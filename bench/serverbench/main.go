@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +26,7 @@ import (
 
 type options struct {
 	sibyldb     string
+	pprofAddr   string
 	inserts     int
 	selects     int
 	scanRows    int
@@ -41,24 +41,32 @@ type options struct {
 	mlConcurrency int
 	mlLatency     time.Duration
 	trials        int
+
+	fraudLatency time.Duration
+	fraudClients int
+	fraudFor     time.Duration
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.sibyldb, "sibyldb", "bin/sibyldb", "path to the sibyldb binary")
+	flag.StringVar(&o.pprofAddr, "sibyldb-pprof-addr", "", "start SibylDB with --pprof-addr set to this HOST:PORT, to profile a workload")
 	flag.IntVar(&o.inserts, "inserts", 2000, "single-row autocommit INSERTs")
 	flag.IntVar(&o.selects, "selects", 20000, "primary-key point SELECTs")
 	flag.IntVar(&o.scanRows, "scan-rows", 1000000, "rows in the scanned table")
 	flag.DurationVar(&o.mixedFor, "mixed-for", 10*time.Second, "duration of the concurrent mixed workload")
 	flag.IntVar(&o.clients, "clients", 8, "clients in the concurrent mixed workload")
 	flag.BoolVar(&o.skipMariaDB, "skip-mariadb", false, "measure SibylDB only")
-	flag.StringVar(&o.suite, "suite", "all", "which workloads: server, ml or all")
+	flag.StringVar(&o.suite, "suite", "all", "which workloads: server, ml, fraud or all")
 	flag.IntVar(&o.mlRows, "ml-rows", 100000, "rows scored by the ML workloads")
 	flag.IntVar(&o.mlPerRowRows, "ml-per-row-rows", 1000, "rows scored one request at a time (then scaled to rows/s)")
 	flag.IntVar(&o.mlBatch, "ml-batch", 10000, "MAX_BATCH_SIZE of the batched functions and the Go client")
 	flag.IntVar(&o.mlConcurrency, "ml-concurrency", 4, "endpoint MAX_CONCURRENCY and Go client concurrency")
 	flag.IntVar(&o.trials, "trials", 5, "runs of each ML timing; the median is reported")
 	flag.DurationVar(&o.mlLatency, "ml-latency", 2*time.Millisecond, "latency the model server adds per request")
+	flag.DurationVar(&o.fraudLatency, "fraud-latency", 20*time.Millisecond, "latency of the fraud trigger's model server")
+	flag.IntVar(&o.fraudClients, "fraud-clients", 16, "clients inserting into the trigger-scored table")
+	flag.DurationVar(&o.fraudFor, "fraud-for", 5*time.Second, "duration of each fraud-trigger measurement")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "serverbench:", err)
@@ -87,7 +95,7 @@ var workloads = []struct {
 
 func run(o options) error {
 	var targets []*target
-	sib, err := startSibylDB(o.sibyldb)
+	sib, err := startSibylDB(o.sibyldb, o.pprofAddr)
 	if err != nil {
 		return err
 	}
@@ -98,13 +106,19 @@ func run(o options) error {
 		if err != nil {
 			return fmt.Errorf("ML suite: %w", err)
 		}
-		fmt.Println("| ML workload | SibylDB | target |")
-		fmt.Println("|---|---:|---:|")
-		for _, r := range res {
-			fmt.Printf("| %s | %s | %s |\n", r.name, r.value, r.target)
-		}
-		fmt.Println()
+		printResults("ML workload", res)
 		if o.suite == "ml" {
+			return nil
+		}
+	}
+	if o.suite == "fraud" || o.suite == "all" {
+		fmt.Fprintln(os.Stderr, "SibylDB: fraud-scoring trigger...")
+		res, err := runFraud(o, sib)
+		if err != nil {
+			return fmt.Errorf("fraud suite: %w", err)
+		}
+		printResults("trigger workload", res)
+		if o.suite == "fraud" {
 			return nil
 		}
 	}
@@ -147,6 +161,15 @@ func run(o options) error {
 	}
 	printTable(targets)
 	return nil
+}
+
+func printResults(header string, res []mlResult) {
+	fmt.Printf("| %s | SibylDB | target |\n", header)
+	fmt.Println("|---|---:|---:|")
+	for _, r := range res {
+		fmt.Printf("| %s | %s | %s |\n", r.name, r.value, r.target)
+	}
+	fmt.Println()
 }
 
 func printTable(targets []*target) {
@@ -288,45 +311,22 @@ func benchMixed(db *sql.DB, o options) (float64, error) {
 	return float64(ops.Load()) / time.Since(start).Seconds(), nil
 }
 
-// startProcess runs cmd and waits until dsn accepts queries.
-func startProcess(name string, cmd *exec.Cmd, dsn string, cleanup func()) (*target, error) {
-	cmd.Stdout, cmd.Stderr = nil, nil
-	stop, err := testserver.StartProcess(cmd, dsn)
-	if err != nil {
-		cleanup()
-		return nil, fmt.Errorf("%s: %w", name, err)
+func startSibylDB(bin, pprofAddr string) (*target, error) {
+	var extra []string
+	if pprofAddr != "" {
+		extra = append(extra, "--pprof-addr", pprofAddr)
 	}
-	return &target{name: name, dsn: dsn, stop: func() { stop(); cleanup() }, results: map[string]float64{}}, nil
-}
-
-func startSibylDB(bin string) (*target, error) {
-	dir, err := os.MkdirTemp("", "serverbench-sibyldb-")
+	p, err := testserver.StartSibylDBProcess(bin, extra...)
 	if err != nil {
 		return nil, err
 	}
-	addr, err := testserver.FreeAddr()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--addr", addr, "--log-level", "warn")
-	return startProcess("SibylDB", cmd, "root@tcp("+addr+")/", func() { os.RemoveAll(dir) })
+	return &target{name: "SibylDB", dsn: p.DSN(), stop: p.Stop, results: map[string]float64{}}, nil
 }
 
 func startMariaDB() (*target, error) {
-	dir, err := os.MkdirTemp("", "serverbench-mariadb-")
+	p, err := testserver.StartMariaDBProcess()
 	if err != nil {
 		return nil, err
 	}
-	cleanup := func() { os.RemoveAll(dir) }
-	addr, err := testserver.FreeAddr()
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	cmd, err := testserver.MariaDBCommand(dir, addr)
-	if err != nil {
-		cleanup()
-		return nil, err
-	}
-	return startProcess("MariaDB", cmd, "root@tcp("+addr+")/", cleanup)
+	return &target{name: "MariaDB", dsn: p.DSN(), stop: p.Stop, results: map[string]float64{}}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"syscall"
 	"time"
@@ -57,4 +58,55 @@ func StartProcess(cmd *exec.Cmd, dsn string) (stop func(), err error) {
 			return nil, fmt.Errorf("%s did not accept connections: %w", cmd.Path, err)
 		}
 	}
+}
+
+// Process is a server started by StartSibylDBProcess or StartMariaDBProcess for a
+// benchmark: its own temporary data dir, a free loopback address.
+type Process struct {
+	Addr string // host:port
+	Stop func() // ends the server and removes its data dir
+}
+
+// DSN is the root user's DSN for the process, with no default database.
+func (p *Process) DSN() string { return "root@tcp(" + p.Addr + ")/" }
+
+// StartSibylDBProcess starts bin serve with extra arguments appended.
+func StartSibylDBProcess(bin string, extra ...string) (*Process, error) {
+	return startInTempDir("sibyldb", func(dir, addr string) (*exec.Cmd, error) {
+		args := append([]string{"serve", "--data-dir", dir, "--addr", addr, "--log-level", "warn"}, extra...)
+		return exec.Command(bin, args...), nil
+	})
+}
+
+// StartMariaDBProcess starts a MariaDB server (MariaDBCommand).
+func StartMariaDBProcess() (*Process, error) {
+	return startInTempDir("mariadb", func(dir, addr string) (*exec.Cmd, error) {
+		return MariaDBCommand(dir, addr)
+	})
+}
+
+func startInTempDir(name string, command func(dir, addr string) (*exec.Cmd, error)) (*Process, error) {
+	dir, err := os.MkdirTemp("", name+"-bench-")
+	if err != nil {
+		return nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	addr, err := FreeAddr()
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	cmd, err := command(dir, addr)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	p := &Process{Addr: addr}
+	stop, err := StartProcess(cmd, p.DSN())
+	if err != nil {
+		cleanup()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	p.Stop = func() { stop(); cleanup() }
+	return p, nil
 }
