@@ -4,6 +4,7 @@
 #   mariadb-server  the reference server the benchmark compares against
 #   sysbench        the OLTP benchmark run against SibylDB and MariaDB
 #   libxgboost-dev  XGBoost's C library, which CREATE MODEL trains with (cgo)
+#   patch           applies patches/dolt/ to the build (scripts/dolt-overlay.sh)
 # and, with `go install`, the S3-compatible server the S3 tests and
 # benchmark run against:
 #   bin/versitygw   versitygw, pinned below
@@ -12,7 +13,7 @@
 #   bin/onnxruntime/libonnxruntime.so
 # Already-present tools are skipped, so this is fast on a warm machine.
 #
-# `install-deps.sh build` installs only what building needs (libxgboost-dev).
+# `install-deps.sh build` installs only what building needs (libxgboost-dev, patch).
 set -euo pipefail
 scope="${1:-all}"
 
@@ -44,6 +45,7 @@ fetch_ort() {
 
 need=()
 [ -f /usr/include/xgboost/c_api.h ] || need+=(libxgboost-dev)
+command -v patch >/dev/null 2>&1 || need+=(patch)
 if [ "$scope" = all ]; then
   command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)

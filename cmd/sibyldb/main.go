@@ -78,6 +78,7 @@ func serve(args []string, stderr io.Writer) int {
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's net/http/pprof profiles on this HOST:PORT (off when empty)")
 	awsIMDS := fs.Bool("aws-instance-metadata", false, "let the AWS SDK fetch credentials from the EC2 instance metadata service (169.254.169.254); off by default")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for running statements")
+	memoryLimit := fs.String("memory-limit", "", "soft limit on the server's memory, e.g. 2GiB (Go's GOMEMLIMIT; default: GOMEMLIMIT, else none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -86,6 +87,12 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "sibyldb serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+
+	limit, err := applyMemoryLimit(*memoryLimit)
+	if err != nil {
+		fmt.Fprintf(stderr, "sibyldb serve: --memory-limit: %v\n", err)
 		return 2
 	}
 
@@ -123,6 +130,7 @@ func serve(args []string, stderr io.Writer) int {
 		RequireSecureTransport: *requireTLS,
 		AWSInstanceMetadata:    *awsIMDS,
 		ShutdownTimeout:        *shutdownTimeout,
+		MemoryLimit:            limit,
 		Logger:                 log,
 	})
 	if err != nil {

@@ -110,7 +110,7 @@ func (h *handler) ComQuery(ctx context.Context, c *mysql.Conn, query string, cb 
 	defer h.recoverStatement(c, &err)
 	h.beginStatement(c)
 	defer h.endStatement(c, &err)
-	return h.hidePanic(c, h.run(ctx, c, query, nil, cb, func(cb mysql.ResultSpoolFn) (err error) {
+	return h.hidePanic(c, h.run(ctx, c, query, nil, cb, func(ctx context.Context, cb mysql.ResultSpoolFn) (err error) {
 		defer h.recoverStatement(c, &err)
 		return h.Handler.ComQuery(ctx, c, query, cb)
 	}))
@@ -122,7 +122,7 @@ func (h *handler) ComMultiQuery(ctx context.Context, c *mysql.Conn, query string
 	defer h.recoverStatement(c, &err)
 	h.beginStatement(c)
 	defer h.endStatement(c, &err)
-	err = h.run(ctx, c, query, nil, cb, func(cb mysql.ResultSpoolFn) (err error) {
+	err = h.run(ctx, c, query, nil, cb, func(ctx context.Context, cb mysql.ResultSpoolFn) (err error) {
 		defer h.recoverStatement(c, &err)
 		rest, err = h.Handler.ComMultiQuery(ctx, c, query, cb)
 		return err
@@ -135,7 +135,7 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	h.beginStatement(c)
 	defer h.endStatement(c, &err)
 	spool := func(r *sqltypes.Result, _ bool) error { return cb(r) }
-	return h.hidePanic(c, h.run(ctx, c, prepare.PrepareStmt, prepare.BindVars, spool, func(cb mysql.ResultSpoolFn) (err error) {
+	return h.hidePanic(c, h.run(ctx, c, prepare.PrepareStmt, prepare.BindVars, spool, func(ctx context.Context, cb mysql.ResultSpoolFn) (err error) {
 		defer h.recoverStatement(c, &err)
 		return h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error { return cb(r, false) })
 	}))
@@ -184,17 +184,31 @@ const maxAttempts = 10
 //     explicit transaction gets 1213;
 //   - when the transaction has ended, its locks are released.
 //
-// Only attempts that sent nothing to the client are repeated.
-func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, binds map[string]*querypb.BindVariable, cb mysql.ResultSpoolFn, exec func(mysql.ResultSpoolFn) error) (err error) {
+// Only attempts that sent nothing to the client are repeated. The
+// statement's commits are durable before anything reaches the client
+// (group commit, groupcommit.go).
+func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, binds map[string]*querypb.BindVariable, cb mysql.ResultSpoolFn, exec func(context.Context, mysql.ResultSpoolFn) error) (err error) {
 	defer func() { h.after(c, err) }()
+	ctx, syncs := withCommitSyncs(ctx, h.txn.groupCommit)
+	defer func() {
+		if serr := syncs.flush(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	durable := func(r *sqltypes.Result, more bool) error {
+		if err := syncs.flush(); err != nil {
+			return err
+		}
+		return cb(r, more)
+	}
 	st := h.sessions.get(c.ConnectionID)
 	if st == nil {
-		return mysqlError(exec(cb))
+		return mysqlError(exec(ctx, durable))
 	}
 	sent := false
 	spool := func(r *sqltypes.Result, more bool) error {
 		sent = true
-		return cb(r, more)
+		return durable(r, more)
 	}
 	for attempt := 1; ; attempt++ {
 		if st.txn.tx == nil {
@@ -222,7 +236,7 @@ func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, binds ma
 
 		err := h.takeStatementLocks(ctx, st, query, binds)
 		if err == nil {
-			err = exec(spool)
+			err = exec(ctx, spool)
 		}
 		restart, abort := t.restart.Swap(false), t.abort.Swap(false)
 		if restart && (sent || attempt >= maxAttempts) {

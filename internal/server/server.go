@@ -63,6 +63,9 @@ type Config struct {
 	// ShutdownTimeout bounds how long Shutdown waits for running
 	// statements before cancelling them.
 	ShutdownTimeout time.Duration
+	// MemoryLimit is the Go runtime's soft memory limit in bytes (0: none),
+	// shown as @@sibyl_memory_limit; cmd/sibyldb sets it.
+	MemoryLimit uint64
 	// TLSCert and TLSKey are PEM files; with them clients may connect over
 	// TLS.
 	TLSCert, TLSKey string

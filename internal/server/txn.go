@@ -63,6 +63,7 @@ type txnControl struct {
 	sessions *sessionTable
 
 	conflicts, retries, restarts *status.Counter
+	groupCommit                  groupCommitCounters
 }
 
 type lockCounters struct {
@@ -80,10 +81,11 @@ func newTxnControl(reg *status.Registry, sessions *sessionTable) *txnControl {
 			timeouts:  reg.Counter("Sibyl_row_lock_timeouts"),
 			deadlocks: reg.Counter("Sibyl_deadlocks"),
 		}),
-		sessions:  sessions,
-		conflicts: reg.Counter("Sibyl_write_conflicts"),
-		retries:   reg.Counter("Sibyl_autocommit_retries"),
-		restarts:  reg.Counter("Sibyl_statement_restarts"),
+		sessions:    sessions,
+		conflicts:   reg.Counter("Sibyl_write_conflicts"),
+		retries:     reg.Counter("Sibyl_autocommit_retries"),
+		restarts:    reg.Counter("Sibyl_statement_restarts"),
+		groupCommit: newGroupCommitCounters(reg),
 	}
 }
 

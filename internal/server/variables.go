@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -30,6 +31,15 @@ func installSystemVariables(cfg Config) error {
 			Dynamic: true,
 			Type:    types.NewSystemUintType("max_allowed_packet", 1024, 1073741824),
 			Default: int64(64 << 20),
+		},
+		// The memory limit the process runs with (--memory-limit or
+		// GOMEMLIMIT; 0 when none), read-only.
+		&sql.MysqlSystemVariable{
+			Name:    "sibyl_memory_limit",
+			Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
+			Dynamic: false,
+			Type:    types.NewSystemUintType("sibyl_memory_limit", 0, math.MaxUint64),
+			Default: cfg.MemoryLimit,
 		},
 		&sql.MysqlSystemVariable{
 			Name:    "version_comment",
