@@ -75,6 +75,12 @@ type Spec struct {
 	Settings        map[string]string `json:"settings,omitempty"`
 	// Ignored lists the AWS-only clauses accepted without effect.
 	Ignored []string `json:"ignored,omitempty"`
+	// Handle is the HeatWave model handle of a model trained by
+	// sys.ML_TRAIN ("" for CREATE MODEL models, whose handle is db.name).
+	Handle string `json:"handle,omitempty"`
+	// Options is ML_TRAIN's options document as given, for the model
+	// catalog's model_metadata.
+	Options string `json:"heatwave_options,omitempty"`
 }
 
 // Model is a model and its training job.
