@@ -17,6 +17,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/automl"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
+	"github.com/sibyldb/sibyldb/internal/privilege"
 )
 
 // trainOptions are ML_TRAIN's options this implementation acts on.
@@ -29,6 +30,11 @@ const supportedTasks = "classification and regression"
 
 // train is CALL sys.ML_TRAIN('db.table', 'target', options, @handle).
 func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
+	// ML_TRAIN adds to the model store CREATE MODEL writes, so the same
+	// privilege governs it.
+	if r.Privileges != nil && !r.Privileges.Allowed(ctx, privilege.Account{}, privilege.CreateModel) {
+		return privilege.Denied(privilege.CreateModel)
+	}
 	tableName, err := stringArg(args[0], "table_name")
 	if err != nil {
 		return err
@@ -68,7 +74,7 @@ func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
 			if err != nil {
 				return err
 			}
-			if spec.ModelType, err = modelType(names); err != nil {
+			if spec.Algorithms, err = algorithms(names); err != nil {
 				return err
 			}
 		case "exclude_model_list":
@@ -240,8 +246,9 @@ func (r *Routines) classificationType(ctx *sql.Context, db, table, target string
 	return string(model.Multiclass), nil
 }
 
-// modelType maps HeatWave's model_list to one SibylDB algorithm.
-func modelType(names []string) (string, error) {
+// algorithms maps HeatWave's model_list to the SibylDB algorithms the
+// search may choose.
+func algorithms(names []string) ([]string, error) {
 	algos := map[string]bool{}
 	for _, n := range names {
 		switch {
@@ -252,17 +259,15 @@ func modelType(names []string) (string, error) {
 		case strings.HasPrefix(n, "MLP"):
 			algos[model.MLP] = true
 		default:
-			return "", mlError("Invalid model '%s' in model_list (SibylDB trains XGBClassifier/XGBRegressor, LogisticRegression/LinearRegression and MLPClassifier/MLPRegressor families)", n)
+			return nil, mlError("Invalid model '%s' in model_list (SibylDB trains XGBClassifier/XGBRegressor, LogisticRegression/LinearRegression and MLPClassifier/MLPRegressor families)", n)
 		}
 	}
-	if len(algos) != 1 {
-		// Several families: let the search choose among all of them.
-		return "", nil
-	}
+	out := make([]string, 0, len(algos))
 	for a := range algos {
-		return a, nil
+		out = append(out, a)
 	}
-	return "", nil
+	sort.Strings(out)
+	return out, nil
 }
 
 // metrics maps HeatWave's optimization and scoring metrics to SibylDB's.

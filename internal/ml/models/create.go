@@ -68,7 +68,7 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 		return err
 	}
 	opt := automl.Options{Auto: md.Auto, ModelType: md.ModelType, Problem: model.Problem(md.ProblemType),
-		Objective: md.Objective, Hyperparameters: md.Hyperparameters, Seed: 42}
+		Objective: md.Objective, Hyperparameters: md.Hyperparameters, Algorithms: md.Algorithms, Seed: 42}
 	if md.Problem, _, err = automl.Prepare(ds, opt); err != nil {
 		return err
 	}

@@ -81,6 +81,8 @@ type Spec struct {
 	// Options is ML_TRAIN's options document as given, for the model
 	// catalog's model_metadata.
 	Options string `json:"heatwave_options,omitempty"`
+	// Algorithms restricts the AUTO search (ML_TRAIN's model_list).
+	Algorithms []string `json:"algorithms,omitempty"`
 }
 
 // Model is a model and its training job.

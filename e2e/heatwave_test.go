@@ -1,0 +1,275 @@
+package e2e
+
+import (
+	"database/sql"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// predictRow runs sys.ML_PREDICT_ROW on one JSON row and decodes it.
+func predictRow(t *testing.T, db *sql.DB, handle string, row string) map[string]any {
+	t.Helper()
+	var doc string
+	require.NoError(t, db.QueryRow("SELECT sys.ML_PREDICT_ROW("+row+", ?, NULL)", handle).Scan(&doc))
+	out := map[string]any{}
+	require.NoError(t, json.Unmarshal([]byte(doc), &out), doc)
+	return out
+}
+
+// heatwaveHandle reads a user variable holding a model handle on the
+// connection conn.
+func userVar(t *testing.T, conn *sql.Conn, name string) sql.NullString {
+	t.Helper()
+	var v sql.NullString
+	require.NoError(t, conn.QueryRowContext(t.Context(), "SELECT @"+name).Scan(&v))
+	return v
+}
+
+func TestHeatWaveTrainPredictScoreAndCatalog(t *testing.T) {
+	srv, db := modelSetup(t, 2000)
+	conn, err := db.Conn(t.Context())
+	require.NoError(t, err)
+	defer conn.Close()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		_, err := conn.ExecContext(t.Context(), q, args...)
+		require.NoErrorf(t, err, "exec %q", q)
+	}
+
+	// Classification with a generated handle; ML_TRAIN returns once the
+	// model is trained.
+	exec(`CALL sys.ML_TRAIN('ml.customers', 'churn', JSON_OBJECT('task', 'classification',
+		'exclude_column_list', JSON_ARRAY('id', 'value')), @churn)`)
+	churn := userVar(t, conn, "churn")
+	require.True(t, churn.Valid)
+	require.Regexp(t, regexp.MustCompile(`^ml\.customers_root_[0-9]+$`), churn.String, "HeatWave's schema.table_user_number handle")
+	exec("CALL sys.ML_MODEL_LOAD(@churn, NULL)")
+	exec("CALL sys.ML_MODEL_UNLOAD(@churn)")
+
+	// One row: the input echoed, Prediction and ml_results.
+	row := predictRow(t, db, churn.String, `JSON_OBJECT('spend', 6.0, 'calls', 5, 'tier', 'b', 'signup', '2020-01-03')`)
+	require.Equal(t, "yes", row["Prediction"])
+	require.EqualValues(t, 5, row["calls"])
+	ml := row["ml_results"].(map[string]any)
+	require.Equal(t, "yes", ml["predictions"].(map[string]any)["class"])
+	probs := ml["probabilities"].(map[string]any)
+	require.InDelta(t, 1, probs["yes"].(float64)+probs["no"].(float64), 1e-9)
+	require.Greater(t, probs["yes"].(float64), 0.5)
+	row = predictRow(t, db, churn.String, `JSON_OBJECT('spend', -2.0, 'calls', 0, 'tier', 'a', 'signup', '2020-01-03')`)
+	require.Equal(t, "no", row["Prediction"])
+
+	// Over a table, per row.
+	var rowAcc float64
+	require.NoError(t, db.QueryRow(`SELECT AVG(JSON_UNQUOTE(JSON_EXTRACT(sys.ML_PREDICT_ROW(JSON_OBJECT('spend', spend, 'calls', calls,
+		'tier', tier, 'signup', signup), ?, NULL), '$.Prediction')) = churn) FROM customers`, churn.String).Scan(&rowAcc))
+	require.Greater(t, rowAcc, 0.9)
+
+	// A whole table into a new one keyed like HeatWave's.
+	exec("CALL sys.ML_PREDICT_TABLE('ml.customers', @churn, 'ml.churn_out', NULL)")
+	require.EqualValues(t, 2000, queryInt(t, db, "SELECT COUNT(*) FROM churn_out"))
+	var tableAcc float64
+	require.NoError(t, db.QueryRow("SELECT AVG(Prediction = churn) FROM churn_out").Scan(&tableAcc))
+	require.InDelta(t, rowAcc, tableAcc, 1e-9, "ML_PREDICT_ROW and ML_PREDICT_TABLE agree")
+	var class string
+	var probYes, probNo float64
+	require.NoError(t, db.QueryRow(`SELECT JSON_UNQUOTE(JSON_EXTRACT(ml_results, '$.predictions.class')),
+		JSON_EXTRACT(ml_results, '$.probabilities.yes'), JSON_EXTRACT(ml_results, '$.probabilities.no') FROM churn_out WHERE id = 7`).Scan(&class, &probYes, &probNo))
+	require.InDelta(t, 1, probYes+probNo, 1e-9)
+	require.Equal(t, class == "yes", probYes >= 0.5)
+
+	// ML_SCORE on the same rows gives the same accuracy.
+	exec("CALL sys.ML_SCORE('ml.customers', 'churn', @churn, 'accuracy', @acc, NULL)")
+	var acc float64
+	require.NoError(t, conn.QueryRowContext(t.Context(), "SELECT @acc").Scan(&acc))
+	require.InDelta(t, tableAcc, acc, 1e-9)
+
+	// Regression, with a handle chosen by the user.
+	exec("SET @value_model = 'value_model'")
+	exec(`CALL sys.ML_TRAIN('ml.customers', 'value', JSON_OBJECT('task', 'regression', 'include_column_list', JSON_ARRAY('spend', 'calls'),
+		'model_list', JSON_ARRAY('LinearRegression'), 'notes', 'linear on purpose'), @value_model)`)
+	require.Equal(t, "value_model", userVar(t, conn, "value_model").String)
+	exec("CALL sys.ML_SCORE('ml.customers', 'value', 'value_model', 'r2', @r2)")
+	exec("CALL sys.ML_SCORE('ml.customers', 'value', 'value_model', 'neg_mean_squared_error', @nmse, NULL)")
+	var r2, nmse float64
+	require.NoError(t, conn.QueryRowContext(t.Context(), "SELECT @r2, @nmse").Scan(&r2, &nmse))
+	require.Greater(t, r2, 0.99)
+	require.Less(t, nmse, 0.0)
+	require.Greater(t, nmse, -0.1)
+	row = predictRow(t, db, "value_model", `JSON_OBJECT('spend', 2, 'calls', 3)`)
+	require.InDelta(t, 9, row["Prediction"].(float64), 0.2)
+	require.InDelta(t, row["Prediction"].(float64), row["ml_results"].(map[string]any)["predictions"].(map[string]any)["prediction"].(float64), 1e-12)
+
+	// The model catalog, with HeatWave's columns.
+	rows, err := db.Query(`SELECT model_id, model_handle, model_owner, build_timestamp, target_column_name, train_table_name, model_type,
+		task, column_names, model_metadata, notes FROM ML_SCHEMA_root.MODEL_CATALOG ORDER BY model_id`)
+	require.NoError(t, err)
+	type entry struct {
+		id                                            int
+		handle, owner                                 string
+		built                                         int64
+		target, table, mtype, task, cols, meta, notes sql.NullString
+	}
+	var entries []entry
+	for rows.Next() {
+		var e entry
+		require.NoError(t, rows.Scan(&e.id, &e.handle, &e.owner, &e.built, &e.target, &e.table, &e.mtype, &e.task, &e.cols, &e.meta, &e.notes))
+		entries = append(entries, e)
+	}
+	require.NoError(t, rows.Err())
+	require.Len(t, entries, 2)
+	require.Equal(t, churn.String, entries[0].handle)
+	require.Equal(t, "root", entries[0].owner)
+	require.Equal(t, "churn", entries[0].target.String)
+	require.Equal(t, "ml.customers", entries[0].table.String)
+	require.Equal(t, "classification", entries[0].task.String)
+	require.JSONEq(t, `["spend","calls","tier","signup"]`, entries[0].cols.String)
+	require.Greater(t, entries[0].built, int64(1_700_000_000))
+	require.Equal(t, "value_model", entries[1].handle)
+	require.Equal(t, "LinearRegression", entries[1].mtype.String)
+	require.Equal(t, "regression", entries[1].task.String)
+	require.Equal(t, "linear on purpose", entries[1].notes.String)
+	meta := map[string]any{}
+	require.NoError(t, json.Unmarshal([]byte(entries[1].meta.String), &meta))
+	require.Equal(t, "Ready", meta["status"])
+	require.EqualValues(t, 2000, meta["n_rows"])
+
+	// A CREATE MODEL model is usable by the routines as db.name ...
+	mustExec(t, db, "CREATE MODEL churn_cm FROM (SELECT spend, calls, tier, churn FROM customers) TARGET churn FUNCTION churn_fn")
+	require.Equal(t, "READY", waitModel(t, db, "churn_cm")["Model State"])
+	exec("CALL sys.ML_PREDICT_TABLE('ml.customers', 'ml.churn_cm', 'ml.cm_out', NULL)")
+	require.EqualValues(t, 0, queryInt(t, db, "SELECT COUNT(*) FROM cm_out WHERE Prediction <> churn_fn(spend, calls, tier)"),
+		"ML_PREDICT_TABLE with a CREATE MODEL model predicts what its function does")
+	// ... and an ML_TRAIN model is an ordinary model with a function in
+	// its owner's catalog schema.
+	name := strings.ReplaceAll(churn.String, ".", "_")
+	require.Equal(t, "READY", showModel(t, db, "ML_SCHEMA_root."+name)["Model State"])
+	cat := srv.DB("ML_SCHEMA_root")
+	var viaFn string
+	require.NoError(t, cat.QueryRow("SELECT "+name+"(6.0, 5, 'b', '2020-01-03')").Scan(&viaFn))
+	require.Equal(t, "yes", viaFn)
+
+	// Handles survive a restart.
+	srv.Restart()
+	db = srv.DB("ml")
+	require.Equal(t, "yes", predictRow(t, db, churn.String, `JSON_OBJECT('spend', 6.0, 'calls', 5, 'tier', 'b', 'signup', '2020-01-03')`)["Prediction"])
+	row = predictRow(t, db, "value_model", `JSON_OBJECT('spend', 2, 'calls', 3)`)
+	require.InDelta(t, 9, row["Prediction"].(float64), 0.2)
+}
+
+func TestHeatWaveErrors(t *testing.T) {
+	_, db := modelSetup(t, 300)
+	conn, err := db.Conn(t.Context())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(t.Context(), "SET @m = 'small'")
+	require.NoError(t, err)
+	_, err = conn.ExecContext(t.Context(), "CALL sys.ML_TRAIN('ml.customers', 'churn', JSON_OBJECT('task', 'classification', 'include_column_list', JSON_ARRAY('spend', 'calls')), @m)")
+	require.NoError(t, err)
+	_, err = conn.ExecContext(t.Context(), "CALL sys.ML_PREDICT_TABLE('ml.customers', 'small', 'ml.taken', NULL)")
+	require.NoError(t, err)
+
+	for _, tc := range []struct {
+		name, stmt string
+		code       uint16
+		msg        string
+	}{
+		{"argument count", "CALL sys.ML_TRAIN('ml.customers', 'churn', NULL)", 1318, "Incorrect number of arguments for PROCEDURE sys.ML_TRAIN; expected 4, got 3"},
+		{"out parameter not a variable", "CALL sys.ML_TRAIN('ml.customers', 'churn', NULL, 'x')", 1414, "OUT or INOUT argument 4 for routine sys.ML_TRAIN"},
+		{"unsupported task", "CALL sys.ML_TRAIN('ml.customers', 'churn', JSON_OBJECT('task', 'topic_modeling'), @x)", 1644, "ML001016"},
+		{"unknown option", "CALL sys.ML_TRAIN('ml.customers', 'churn', JSON_OBJECT('task', 'classification', 'nonsense', 1), @x)", 1644, "Invalid option 'nonsense'"},
+		{"bad metric for task", "CALL sys.ML_TRAIN('ml.customers', 'churn', JSON_OBJECT('optimization_metric', 'r2'), @x)", 1644, "Invalid optimization_metric 'r2'"},
+		{"bad model_list", "CALL sys.ML_TRAIN('ml.customers', 'churn', JSON_OBJECT('model_list', JSON_ARRAY('SVC')), @x)", 1644, "Invalid model 'SVC'"},
+		{"missing target column", "CALL sys.ML_TRAIN('ml.customers', 'nope', NULL, @x)", 1644, "ML003018"},
+		{"missing table", "CALL sys.ML_TRAIN('ml.nope', 'churn', NULL, @x)", 1146, "nope"},
+		{"handle taken", "CALL sys.ML_TRAIN('ml.customers', 'churn', NULL, @m)", 1644, "ML003019"},
+		{"unknown handle", "CALL sys.ML_MODEL_LOAD('no_such_model', NULL)", 1644, "ML003000"},
+		{"null handle", "CALL sys.ML_MODEL_LOAD(NULL, NULL)", 1644, "ML003015"},
+		{"output table exists", "CALL sys.ML_PREDICT_TABLE('ml.customers', 'small', 'ml.taken', NULL)", 1050, "Table 'taken' already exists"},
+		{"score metric for other task", "CALL sys.ML_SCORE('ml.customers', 'churn', 'small', 'r2', @s)", 1644, "Invalid metric 'r2' for the classification task"},
+		{"predict row unknown handle", "SELECT sys.ML_PREDICT_ROW(JSON_OBJECT('spend', 1), 'no_such_model', NULL)", 1644, "ML003000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := conn.ExecContext(t.Context(), tc.stmt)
+			code, _ := mysqlErr(t, err)
+			require.Equal(t, tc.code, code, "%v", err)
+			require.ErrorContains(t, err, tc.msg)
+		})
+	}
+	// The existing output table is left as it was.
+	require.EqualValues(t, 300, queryInt(t, db, "SELECT COUNT(*) FROM taken"))
+	// Other CALLs still reach GMS.
+	_, err = db.Exec("CALL sys.no_such_routine()")
+	require.Error(t, err)
+}
+
+func TestHeatWavePrivileges(t *testing.T) {
+	srv, root := modelSetup(t, 500)
+	mustExec(t, root, "CREATE USER analyst IDENTIFIED BY 'pw'", "CREATE USER viewer IDENTIFIED BY 'pw'",
+		"CREATE DATABASE scratch", "CREATE TABLE ml.secret (a DOUBLE, b VARCHAR(3))",
+		"GRANT SELECT ON ml.customers TO analyst", "GRANT SELECT ON ml.customers TO viewer",
+		"GRANT CREATE, INSERT ON scratch.* TO viewer")
+	analyst := srv.Open(srv.DSN("analyst", "pw", "ml"))
+	viewer := srv.Open(srv.DSN("viewer", "pw", "ml"))
+	train := "CALL sys.ML_TRAIN('ml.customers', 'churn', JSON_OBJECT('include_column_list', JSON_ARRAY('spend', 'calls', 'tier')), @a)"
+
+	// Training adds to the model store: it needs CREATE MODEL, as CREATE
+	// MODEL does.
+	_, err := analyst.Exec(train)
+	code, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1227, code)
+	mustExec(t, root, "GRANT CREATE MODEL TO analyst")
+
+	// The training data is read with the caller's privileges.
+	_, err = analyst.Exec("CALL sys.ML_TRAIN('ml.secret', 'b', NULL, @s)")
+	code, _ = mysqlErr(t, err)
+	require.EqualValues(t, 1142, code)
+
+	conn, err := analyst.Conn(t.Context())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(t.Context(), train)
+	require.NoError(t, err)
+	handle := userVar(t, conn, "a").String
+	require.Regexp(t, `^ml\.customers_analyst_[0-9]+$`, handle)
+
+	// The owner reads its catalog; others do not.
+	require.EqualValues(t, 1, queryInt(t, analyst, "SELECT COUNT(*) FROM ML_SCHEMA_analyst.MODEL_CATALOG WHERE model_owner = 'analyst'"))
+	_, err = viewer.Query("SELECT * FROM ML_SCHEMA_analyst.MODEL_CATALOG")
+	code, _ = mysqlErr(t, err)
+	require.Contains(t, []uint16{1044, 1142}, code)
+
+	// Another user may not use the model ...
+	row := `JSON_OBJECT('spend', 6.0, 'calls', 5, 'tier', 'b')`
+	_, err = viewer.Exec("SELECT sys.ML_PREDICT_ROW("+row+", ?, NULL)", handle)
+	code, _ = mysqlErr(t, err)
+	require.EqualValues(t, 1370, code)
+	_, err = viewer.Exec("CALL sys.ML_PREDICT_TABLE('ml.customers', '" + handle + "', 'scratch.v_out', NULL)")
+	code, _ = mysqlErr(t, err)
+	require.EqualValues(t, 1370, code)
+	_, err = viewer.Exec("CALL sys.ML_SCORE('ml.customers', 'churn', '" + handle + "', 'accuracy', @s)")
+	code, _ = mysqlErr(t, err)
+	require.EqualValues(t, 1370, code)
+
+	// ... until granted EXECUTE on it.
+	name := strings.ReplaceAll(handle, ".", "_")
+	mustExec(t, root, "GRANT EXECUTE ON MODEL ML_SCHEMA_analyst."+name+" TO viewer")
+	var doc string
+	require.NoError(t, viewer.QueryRow("SELECT sys.ML_PREDICT_ROW("+row+", ?, NULL)", handle).Scan(&doc))
+	require.Contains(t, doc, `"Prediction": "yes"`)
+	mustExec(t, viewer, "CALL sys.ML_PREDICT_TABLE('ml.customers', '"+handle+"', 'scratch.v_out', NULL)")
+	require.EqualValues(t, 500, queryInt(t, root, "SELECT COUNT(*) FROM scratch.v_out"))
+
+	// The output table needs CREATE and INSERT on its database; the input
+	// needs SELECT.
+	_, err = analyst.Exec("CALL sys.ML_PREDICT_TABLE('ml.customers', '" + handle + "', 'scratch.a_out', NULL)")
+	code, _ = mysqlErr(t, err)
+	require.EqualValues(t, 1142, code)
+	_, err = viewer.Exec("CALL sys.ML_PREDICT_TABLE('ml.secret', '" + handle + "', 'scratch.v_out2', NULL)")
+	code, _ = mysqlErr(t, err)
+	require.EqualValues(t, 1142, code)
+	require.EqualValues(t, 0, queryInt(t, root, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'scratch' AND table_name IN ('a_out', 'v_out2')"))
+}
