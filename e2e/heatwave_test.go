@@ -3,11 +3,17 @@ package e2e
 import (
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/sibyldb/sibyldb/internal/testserver"
 )
 
 // predictRow runs sys.ML_PREDICT_ROW on one JSON row and decodes it.
@@ -272,4 +278,85 @@ func TestHeatWavePrivileges(t *testing.T) {
 	code, _ = mysqlErr(t, err)
 	require.EqualValues(t, 1142, code)
 	require.EqualValues(t, 0, queryInt(t, root, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'scratch' AND table_name IN ('a_out', 'v_out2')"))
+}
+
+// seasonalValue is a 30-minute series with a daily and a weekly cycle.
+func seasonalValue(i int) float64 {
+	day := float64(i%48) / 48
+	dow := (i / 48) % 7
+	v := 1000 + 600*math.Sin(2*math.Pi*day)
+	if dow >= 5 {
+		v *= 0.7
+	}
+	return v
+}
+
+func TestHeatWaveForecasting(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("", "multiStatements=true")
+	mustExec(t, db, "CREATE DATABASE ts", "CREATE TABLE ts.demand (at DATETIME PRIMARY KEY, value DOUBLE)",
+		"CREATE TABLE ts.future (at DATETIME PRIMARY KEY)")
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) // a Monday
+	const n = 5 * 7 * 48
+	rng := rand.New(rand.NewSource(5))
+	var sb strings.Builder
+	for i := 0; i < n; i++ {
+		if sb.Len() == 0 {
+			sb.WriteString("INSERT INTO ts.demand VALUES ")
+		} else {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, "('%s', %.3f)", start.Add(time.Duration(i)*30*time.Minute).Format(time.DateTime), seasonalValue(i)+rng.NormFloat64()*20)
+		if i%1000 == 999 || i == n-1 {
+			mustExec(t, db, sb.String())
+			sb.Reset()
+		}
+	}
+	for i := n; i <= n+48; i++ { // one row past the horizon
+		mustExec(t, db, fmt.Sprintf("INSERT INTO ts.future VALUES ('%s')", start.Add(time.Duration(i)*30*time.Minute).Format(time.DateTime)))
+	}
+
+	conn, err := srv.DB("ts").Conn(t.Context())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(t.Context(), `CALL sys.ML_TRAIN('ts.demand', 'value', JSON_OBJECT('task', 'forecasting',
+		'datetime_index', 'at', 'endogenous_variables', JSON_ARRAY('value'), 'horizon', 48), @fc)`)
+	require.NoError(t, err)
+	_, err = conn.ExecContext(t.Context(), "CALL sys.ML_PREDICT_TABLE('ts.future', @fc, 'ts.forecast', NULL)")
+	require.NoError(t, err)
+
+	rows, err := db.Query(`SELECT at, Prediction, JSON_EXTRACT(ml_results, '$.prediction_interval_value[0]'),
+		JSON_EXTRACT(ml_results, '$.prediction_interval_value[1]') FROM ts.forecast ORDER BY at`)
+	require.NoError(t, err)
+	defer rows.Close()
+	var absErr float64
+	k := 0
+	for rows.Next() {
+		var at string
+		var pred, lo, hi sql.NullFloat64
+		require.NoError(t, rows.Scan(&at, &pred, &lo, &hi))
+		if k == 48 {
+			require.False(t, pred.Valid, "past the horizon")
+			break
+		}
+		require.True(t, pred.Valid && lo.Valid && hi.Valid, "step %d", k)
+		require.LessOrEqual(t, lo.Float64, pred.Float64)
+		require.GreaterOrEqual(t, hi.Float64, pred.Float64)
+		absErr += math.Abs(pred.Float64 - seasonalValue(n+k))
+		k++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 48, k)
+	require.Less(t, absErr/48, 40.0, "the forecast follows the daily cycle (amplitude 600, noise 20)")
+
+	var task, mtype string
+	require.NoError(t, db.QueryRow("SELECT task, model_type FROM ML_SCHEMA_root.MODEL_CATALOG").Scan(&task, &mtype))
+	require.Equal(t, "forecasting", task)
+	require.Contains(t, []string{"SeasonalNaive", "HoltWinters", "GBTLags", "Ensemble"}, mtype)
+
+	_, err = conn.ExecContext(t.Context(), "SELECT sys.ML_PREDICT_ROW(JSON_OBJECT('at', '2024-02-05 00:00:00'), @fc, NULL)")
+	code, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1644, code)
+	_, err = conn.ExecContext(t.Context(), "CALL sys.ML_TRAIN('ts.demand', 'value', JSON_OBJECT('task', 'forecasting'), @x)")
+	require.ErrorContains(t, err, "datetime_index")
 }

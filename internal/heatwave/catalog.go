@@ -67,6 +67,9 @@ func (r *Routines) ensureCatalog(ctx *sql.Context, schema string) error {
 
 // heatwaveModelType names the algorithm as HeatWave's model_type does.
 func heatwaveModelType(md *models.Model) string {
+	if md.IsForecast() && len(md.Series) > 0 {
+		return md.Series[0].Model
+	}
 	if md.Artifact == nil {
 		return ""
 	}

@@ -1,6 +1,8 @@
 package heatwave
 
 import (
+	"errors"
+
 	"github.com/dolthub/go-mysql-server/sql"
 
 	"github.com/sibyldb/sibyldb/internal/ml/model"
@@ -27,6 +29,12 @@ func lookup(ctx *sql.Context, m *models.Manager, handle string) (*models.Model, 
 	if !ok {
 		return nil, nil, mlError("ML003000: Model %s does not exist.", handle)
 	}
+	if md.IsForecast() {
+		if _, err := m.Forecasts(ctx, md); err != nil {
+			return nil, nil, modelError(err)
+		}
+		return md, nil, nil
+	}
 	p, err := m.Predictor(ctx, md)
 	if err != nil {
 		return nil, nil, err
@@ -45,5 +53,13 @@ func (r *Routines) load(ctx *sql.Context, args []any, _ []string) error {
 // unload is CALL sys.ML_MODEL_UNLOAD(handle): a check, as for load.
 func (r *Routines) unload(ctx *sql.Context, args []any, _ []string) error {
 	_, _, err := r.model(ctx, args[0])
+	return err
+}
+
+// modelError maps the model store's errors to MySQL ones.
+func modelError(err error) error {
+	if errors.Is(err, models.ErrNotReady) {
+		return mlError("%v", err)
+	}
 	return err
 }

@@ -130,6 +130,9 @@ func (i *rowInvoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 			if err != nil {
 				return nil, err
 			}
+			if p == nil {
+				return nil, mlError("ML_PREDICT_ROW does not support forecasting models; use ML_PREDICT_TABLE")
+			}
 			res = resolved{md, p}
 			byHandle[handle] = res
 		}
@@ -215,11 +218,20 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 		return err
 	}
 	defer iter.Close(ctx)
-	featIdx, err := featureColumns(md, inSchema, inDB+"."+inTable)
-	if err != nil {
-		return err
+	var featIdx []int
+	var score func(batch []sql.Row) ([]any, []map[string]any, error)
+	predType := sql.Type(types.Float64)
+	if md.IsForecast() {
+		if score, err = r.forecastScorer(ctx, md, inSchema, inDB+"."+inTable); err != nil {
+			return err
+		}
+	} else {
+		if featIdx, err = featureColumns(md, inSchema, inDB+"."+inTable); err != nil {
+			return err
+		}
+		predType = predictionType(md)
 	}
-	outSchema, pkIdx, addedPK := outputSchema(inSchema, outTable, predictionType(md))
+	outSchema, pkIdx, addedPK := outputSchema(inSchema, outTable, predType)
 	if err := creator.CreateTable(ctx, outTable, sql.NewPrimaryKeySchema(outSchema, pkIdx...), sql.Collation_Default, ""); err != nil {
 		return err
 	}
@@ -235,6 +247,25 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 	ed.StatementBegin(ctx)
 	n := int64(0)
 	flush := func(batch []sql.Row) error {
+		if score != nil {
+			preds, mls, err := score(batch)
+			if err != nil {
+				return err
+			}
+			for k, row := range batch {
+				outRow := make(sql.Row, 0, len(outSchema))
+				if addedPK {
+					n++
+					outRow = append(outRow, n)
+				}
+				outRow = append(outRow, row...)
+				outRow = append(outRow, preds[k], types.JSONDocument{Val: mls[k]})
+				if err := ed.Insert(ctx, outRow); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		feats := make([][]any, len(batch))
 		for k, row := range batch {
 			f := make([]any, len(featIdx))

@@ -26,7 +26,7 @@ import (
 var ignoredOptions = map[string]bool{"notes": true, "ensemble_score": true, "experimental": true}
 
 // supportedTasks are the ML_TRAIN tasks SibylDB trains.
-const supportedTasks = "classification and regression"
+const supportedTasks = "classification, regression, and forecasting"
 
 // train is CALL sys.ML_TRAIN('db.table', 'target', options, @handle).
 func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
@@ -55,8 +55,11 @@ func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
 	if v, ok := opts["task"]; ok && v != nil {
 		task = strings.ToLower(fmt.Sprint(v))
 	}
-	if task != "classification" && task != "regression" {
+	if task != "classification" && task != "regression" && task != "forecasting" {
 		return mlError("ML001016: Only %s tasks are supported.", supportedTasks)
+	}
+	if task == "forecasting" {
+		return r.trainForecast(ctx, db, table, target, opts, outVars[3])
 	}
 	if target == "" {
 		return mlError("target_column_name is required for the %s task", task)
@@ -132,12 +135,20 @@ func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
 		return err
 	}
 
+	return r.trainModel(ctx, spec, db, table, task, outVars[3], r.Models.Create)
+}
+
+// trainModel names the model by its handle, stores it in the caller's
+// catalog schema, trains it with create and waits for the training job,
+// as HeatWave's ML_TRAIN returns when the model is trained.
+func (r *Routines) trainModel(ctx *sql.Context, spec *models.Spec, db, table, task, handleVar string,
+	create func(*sql.Context, *models.Spec, string) error) error {
 	user := ctx.Session.Client().User
 	schema := Schema(user)
 	if err := r.ensureCatalog(ctx, schema); err != nil {
 		return err
 	}
-	_, handle, _ := ctx.GetUserVariable(ctx, outVars[3])
+	_, handle, _ := ctx.GetUserVariable(ctx, handleVar)
 	spec.Handle, _ = handle.(string)
 	if spec.Handle == "" {
 		spec.Handle = r.generateHandle(db, table, user)
@@ -152,14 +163,13 @@ func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
 
 	owner := fmt.Sprintf("`%s`@`%s`", user, ctx.Session.Client().Address)
 	start := time.Now()
-	if err := r.Models.Create(ctx, spec, owner); err != nil {
+	if err := create(ctx, spec, owner); err != nil {
 		return trainError(err)
 	}
 	md, ok := r.Models.Get(spec.DB, spec.Name)
 	if !ok {
 		return mlError("model %s was dropped during training", spec.Handle)
 	}
-	// HeatWave's ML_TRAIN returns when the model is trained.
 	if err := r.Models.Wait(ctx, md); err != nil {
 		return fmt.Errorf("ML_TRAIN interrupted; model %s goes on training in the background: %w", spec.Handle, err)
 	}
@@ -169,7 +179,39 @@ func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
 	if err := r.recordModel(ctx, schema, md, db+"."+table, task, time.Since(start)); err != nil {
 		return err
 	}
-	return setVariable(ctx, outVars[3], spec.Handle, types.LongText)
+	return setVariable(ctx, handleVar, spec.Handle, types.LongText)
+}
+
+// trainForecast is ML_TRAIN's 'forecasting' task.
+func (r *Routines) trainForecast(ctx *sql.Context, db, table, target string, opts map[string]any, handleVar string) error {
+	for k := range opts {
+		switch k {
+		case "task", "datetime_index", "endogenous_variables", "horizon":
+		case "exogenous_variables", "model_list", "exclude_model_list", "optimization_metric", "notes":
+			ctx.Warn(mysql.ERUnknownError, "ML_TRAIN option %s is accepted and ignored for forecasting", k)
+		default:
+			return mlError("Invalid option '%s' for ML_TRAIN with the forecasting task", k)
+		}
+	}
+	fs, target, err := r.trainForecastSpec(opts, target)
+	if err != nil {
+		return err
+	}
+	cols, err := r.columns(ctx, db, table)
+	if err != nil {
+		return err
+	}
+	for _, c := range []string{fs.TimeColumn, target} {
+		if !containsFold(cols, c) {
+			return mlError("ML003018: The column '%s' does not exist in table %s.%s.", c, db, table)
+		}
+	}
+	spec := &models.Spec{Target: target, Forecast: fs, ModelType: models.ModelTypeForecast,
+		FromQuery: "SELECT " + quoteIdent(fs.TimeColumn) + ", " + quoteIdent(target) + " FROM " + quoteIdent(db) + "." + quoteIdent(table)}
+	if b, err := json.Marshal(opts); err == nil {
+		spec.Options = string(b)
+	}
+	return r.trainModel(ctx, spec, db, table, "forecasting", handleVar, r.Models.CreateForecast)
 }
 
 // trainError maps the model store's errors to MySQL ones.

@@ -83,6 +83,9 @@ type Spec struct {
 	Options string `json:"heatwave_options,omitempty"`
 	// Algorithms restricts the AUTO search (ML_TRAIN's model_list).
 	Algorithms []string `json:"algorithms,omitempty"`
+	// Forecast is set for forecasting models (MODEL_TYPE FORECAST,
+	// HeatWave's 'forecasting' task).
+	Forecast *ForecastSpec `json:"forecast,omitempty"`
 }
 
 // Model is a model and its training job.
@@ -95,16 +98,18 @@ type Model struct {
 	Finished time.Time `json:"finished,omitempty"`
 	// Params are the prediction function's parameters (the feature
 	// columns, or p1..pn for models brought from outside).
-	Params     []mlfunc.Param  `json:"params"`
-	TargetType string          `json:"target_type,omitempty"`
-	Problem    model.Problem   `json:"problem_type_inferred,omitempty"`
-	Rows       int             `json:"rows"`
-	Cells      int             `json:"cells"`
-	Sampled    bool            `json:"sampled,omitempty"`
-	MaxRuntime int             `json:"max_runtime"`
-	MaxCells   int             `json:"max_cells"`
-	Report     *automl.Report  `json:"report,omitempty"`
-	Artifact   *model.Artifact `json:"artifact,omitempty"`
+	Params     []mlfunc.Param `json:"params"`
+	TargetType string         `json:"target_type,omitempty"`
+	Problem    model.Problem  `json:"problem_type_inferred,omitempty"`
+	Rows       int            `json:"rows"`
+	Cells      int            `json:"cells"`
+	Sampled    bool           `json:"sampled,omitempty"`
+	MaxRuntime int            `json:"max_runtime"`
+	MaxCells   int            `json:"max_cells"`
+	Report     *automl.Report `json:"report,omitempty"`
+	// Series are a forecasting model's trained forecasts.
+	Series   []SeriesForecast `json:"series,omitempty"`
+	Artifact *model.Artifact  `json:"artifact,omitempty"`
 
 	// user and host created the model, for the audit record.
 	user, host string
@@ -141,6 +146,10 @@ type namedOutput struct {
 }
 
 func (m *Model) functions() []namedOutput {
+	if m.Forecast != nil {
+		// Forecasts are read with FORECAST(model) or ML_PREDICT_TABLE.
+		return nil
+	}
 	fns := []namedOutput{{m.Function, outPredict}}
 	if m.SageMaker != "" {
 		return fns
