@@ -360,3 +360,63 @@ func TestHeatWaveForecasting(t *testing.T) {
 	_, err = conn.ExecContext(t.Context(), "CALL sys.ML_TRAIN('ts.demand', 'value', JSON_OBJECT('task', 'forecasting'), @x)")
 	require.ErrorContains(t, err, "datetime_index")
 }
+
+func TestRedshiftForecastModel(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("", "multiStatements=true")
+	mustExec(t, db, "CREATE DATABASE ts", "CREATE TABLE ts.sales (store VARCHAR(8), at DATETIME, units DOUBLE, PRIMARY KEY (store, at))")
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 5 * 7 * 48
+	rng := rand.New(rand.NewSource(9))
+	for _, store := range []string{"north", "south"} {
+		scale := map[string]float64{"north": 1, "south": 3}[store]
+		var sb strings.Builder
+		for i := 0; i < n; i++ {
+			if sb.Len() == 0 {
+				sb.WriteString("INSERT INTO ts.sales VALUES ")
+			} else {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "('%s', '%s', %.3f)", store, start.Add(time.Duration(i)*30*time.Minute).Format(time.DateTime), scale*seasonalValue(i)+rng.NormFloat64()*10)
+			if i%1000 == 999 || i == n-1 {
+				mustExec(t, db, sb.String())
+				sb.Reset()
+			}
+		}
+	}
+	ts := srv.DB("ts")
+	mustExec(t, ts, `CREATE MODEL sales_fc FROM (SELECT store, at, units FROM sales) TARGET units IAM_ROLE default AUTO ON
+		MODEL_TYPE FORECAST SETTINGS (S3_BUCKET 'bucket', HORIZON 24, FREQUENCY '30min', PERCENTILES '0.1,0.5,0.9,mean')`)
+	require.Equal(t, "READY", waitModel(t, ts, "sales_fc")["Model State"])
+
+	rows, err := ts.Query("SELECT * FROM FORECAST(sales_fc)")
+	require.NoError(t, err)
+	defer rows.Close()
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	require.Equal(t, []string{"id", "time", "mean", "p10", "p50", "p90"}, cols)
+	seen := map[string]int{}
+	for rows.Next() {
+		var id, at string
+		var mean, p10, p50, p90 float64
+		require.NoError(t, rows.Scan(&id, &at, &mean, &p10, &p50, &p90))
+		k := seen[id]
+		require.Equal(t, start.Add(time.Duration(n+k)*30*time.Minute).Format(time.DateTime), at[:19])
+		scale := map[string]float64{"north": 1, "south": 3}[id]
+		require.InDelta(t, scale*seasonalValue(n+k), mean, scale*60, "%s step %d", id, k)
+		require.LessOrEqual(t, p10, p90)
+		seen[id]++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, map[string]int{"north": 24, "south": 24}, seen)
+
+	for _, tc := range []struct{ stmt, msg string }{
+		{"CREATE MODEL f2 FROM sales TARGET units MODEL_TYPE FORECAST SETTINGS (FREQUENCY 'H')", "HORIZON"},
+		{"CREATE MODEL f3 FROM sales TARGET units MODEL_TYPE FORECAST SETTINGS (HORIZON 5, FREQUENCY 'fortnight')", "FREQUENCY"},
+		{"CREATE MODEL f4 FROM sales TARGET units FUNCTION f4 MODEL_TYPE FORECAST SETTINGS (HORIZON 5)", "takes no FUNCTION"},
+		{"SELECT * FROM FORECAST(no_such_model)", "not a forecasting model"},
+	} {
+		_, err := ts.Exec(tc.stmt)
+		require.ErrorContains(t, err, tc.msg, tc.stmt)
+	}
+}

@@ -180,6 +180,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sqlext.PrivilegeStatements{Checker: s.privileges, ModelFunctions: s.modelFunctions},
 		sqlext.StorageCredentialStatements{Store: s.storageCredentials, Privileges: s.privileges},
 		&heatwave.Routines{Models: s.Models, Privileges: s.privileges, NewContext: s.NewContext, Engine: s.Engine},
+		sqlext.ForecastStatement{Manager: s.Models},
 	}, s.dataStatements()...)
 	stmts = append(stmts, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)

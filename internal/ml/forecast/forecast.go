@@ -26,8 +26,9 @@ const (
 	Ensemble       = "Ensemble"
 )
 
-// Models lists every forecaster in the order they are tried.
-var Models = []string{SeasonalNaive, SeasonalMedian, HoltWinters, GBT, Ensemble}
+// Models lists the forecasters tried by default; SeasonalMedian is
+// available on request (Config.Models).
+var Models = []string{SeasonalNaive, HoltWinters, GBT, Ensemble}
 
 // ErrTooShort is returned for a series too short to validate a forecast.
 var ErrTooShort = errors.New("series too short")
@@ -92,14 +93,16 @@ func candidates(cfg Config, day, week int) map[string]forecaster {
 		season = day
 	}
 	all := map[string]forecaster{
-		SeasonalNaive:  snaive{period: season},
-		SeasonalMedian: smedian{period: season, cycles: 3},
-		HoltWinters:    &hw{day: day, week: week},
-		GBT:            &gbt{day: day, week: week, step: cfg.Step},
+		SeasonalNaive: snaive{period: season},
+		HoltWinters:   &hw{day: day, week: week},
+		GBT:           &gbt{day: day, week: week, step: cfg.Step},
 	}
 	want := cfg.Models
 	if len(want) == 0 {
 		want = Models
+	}
+	if containsString(want, SeasonalMedian) {
+		all[SeasonalMedian] = smedian{period: season, cycles: 3}
 	}
 	out := map[string]forecaster{}
 	for _, m := range want {

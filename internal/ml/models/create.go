@@ -28,6 +28,9 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 	cl := ctx.Session.Client()
 	md := &Model{Spec: *spec, Owner: owner, State: Training, Created: time.Now().UTC(),
 		MaxRuntime: DefaultMaxRuntime, MaxCells: DefaultMaxCells, user: cl.User, host: cl.Address}
+	if spec.ModelType == ModelTypeForecast {
+		return m.createRedshiftForecast(ctx, spec, owner)
+	}
 	if err := md.applySettings(); err != nil {
 		return err
 	}

@@ -150,6 +150,27 @@ func (m *Manager) readSeries(ctx *sql.Context, md *Model) ([]*rawSeries, error) 
 		return -1
 	}
 	fs := md.Forecast
+	if fs.TimeColumn == "" {
+		for _, c := range schema {
+			if strings.EqualFold(c.Name, md.Target) {
+				continue
+			}
+			if kindOf(c.Type) == model.Temporal {
+				if fs.TimeColumn != "" {
+					return nil, fmt.Errorf("%w: the query has two time columns (%s, %s); give one time, one id and the target", errBadForecast, fs.TimeColumn, c.Name)
+				}
+				fs.TimeColumn = c.Name
+			} else {
+				if fs.IDColumn != "" {
+					return nil, fmt.Errorf("%w: the query has columns besides the id (%s), time and target: %s", errBadForecast, fs.IDColumn, c.Name)
+				}
+				fs.IDColumn = c.Name
+			}
+		}
+		if fs.TimeColumn == "" {
+			return nil, fmt.Errorf("%w: the query needs a DATE, DATETIME or TIMESTAMP column", errBadForecast)
+		}
+	}
 	ti, yi, ii := col(fs.TimeColumn), col(md.Target), -1
 	if ti < 0 {
 		return nil, sql.ErrColumnNotFound.New(fs.TimeColumn)
@@ -347,4 +368,53 @@ func (m *Manager) Forecasts(ctx *sql.Context, md *Model) ([]SeriesForecast, erro
 		}
 	}
 	return series, nil
+}
+
+// createRedshiftForecast reads MODEL_TYPE FORECAST's SETTINGS (HORIZON,
+// FREQUENCY, PERCENTILES; MAX_RUNTIME; the AWS-only ones ignored).
+func (m *Manager) createRedshiftForecast(ctx *sql.Context, spec *Spec, owner string) error {
+	fs := &ForecastSpec{Quantiles: []float64{0.1, 0.5, 0.9}}
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{errBadForecast}, args...)...)
+	}
+	sp := *spec
+	sp.Forecast = fs
+	for k, v := range spec.Settings {
+		switch k {
+		case "horizon":
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 || n > 100000 {
+				return bad("HORIZON '%s' must be a positive integer", v)
+			}
+			fs.Horizon = n
+		case "frequency":
+			if _, err := ParseFrequency(v); err != nil {
+				return bad("%v", err)
+			}
+			fs.Frequency = v
+		case "percentiles":
+			fs.Quantiles = nil
+			for _, p := range strings.Split(v, ",") {
+				p = strings.TrimSpace(p)
+				if strings.EqualFold(p, "mean") {
+					continue
+				}
+				q, err := strconv.ParseFloat(p, 64)
+				if err != nil || q <= 0 || q >= 1 {
+					return bad("PERCENTILES '%s': each must be a number between 0 and 1 (or 'mean')", v)
+				}
+				fs.Quantiles = append(fs.Quantiles, q)
+			}
+		case "max_runtime", "max_cells", "s3_bucket", "kms_key_id", "s3_garbage_collect":
+		default:
+			return bad("unknown setting '%s' for MODEL_TYPE FORECAST (use HORIZON, FREQUENCY, PERCENTILES, MAX_RUNTIME)", strings.ToUpper(k))
+		}
+	}
+	if fs.Horizon == 0 {
+		return bad("MODEL_TYPE FORECAST needs SETTINGS (HORIZON n)")
+	}
+	// The id and time columns are the query's other columns: the time
+	// column by its type, the id column the remaining one.
+	sp.Settings = nil
+	return m.CreateForecast(ctx, &sp, owner)
 }
