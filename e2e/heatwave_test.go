@@ -420,3 +420,91 @@ func TestRedshiftForecastModel(t *testing.T) {
 		require.ErrorContains(t, err, tc.msg, tc.stmt)
 	}
 }
+
+func TestHeatWaveRecommendation(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("", "multiStatements=true")
+	mustExec(t, db, "CREATE DATABASE shop", "CREATE TABLE shop.ratings (user_id INT, product_id VARCHAR(8), rating DOUBLE, PRIMARY KEY (user_id, product_id))",
+		"CREATE TABLE shop.who (user_id INT PRIMARY KEY)")
+	// Two taste groups: even users rate even products, odd users odd
+	// ones; each user leaves some of its group unrated.
+	rng := rand.New(rand.NewSource(4))
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO shop.ratings VALUES ")
+	first := true
+	for u := 0; u < 60; u++ {
+		for p := u % 2; p < 40; p += 2 {
+			if rng.Float64() < 0.4 {
+				continue
+			}
+			if !first {
+				sb.WriteByte(',')
+			}
+			first = false
+			fmt.Fprintf(&sb, "(%d, 'p%02d', %d)", u, p, 3+rng.Intn(3))
+		}
+	}
+	mustExec(t, db, sb.String(), "INSERT INTO shop.who VALUES (1), (2), (999)")
+
+	conn, err := srv.DB("shop").Conn(t.Context())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(t.Context(), `CALL sys.ML_TRAIN('shop.ratings', 'rating', JSON_OBJECT('task', 'recommendation',
+		'users', 'user_id', 'items', 'product_id'), @rec)`)
+	require.NoError(t, err)
+
+	// Scores of (user, item): the user's own group scores higher.
+	var own, other float64
+	require.NoError(t, conn.QueryRowContext(t.Context(), `SELECT
+		JSON_EXTRACT(sys.ML_PREDICT_ROW(JSON_OBJECT('user_id', 2, 'product_id', 'p10'), @rec, NULL), '$.Prediction'),
+		JSON_EXTRACT(sys.ML_PREDICT_ROW(JSON_OBJECT('user_id', 2, 'product_id', 'p11'), @rec, NULL), '$.Prediction')`).Scan(&own, &other))
+	require.Greater(t, own, other)
+
+	// Top-k items per user, without the ones already rated.
+	_, err = conn.ExecContext(t.Context(), `CALL sys.ML_PREDICT_TABLE('shop.who', @rec, 'shop.recs',
+		JSON_OBJECT('recommend', 'items', 'topk', 5, 'remove_seen', 'true'))`)
+	require.NoError(t, err)
+	rows, err := db.Query("SELECT user_id, Prediction, JSON_EXTRACT(ml_results, '$.predictions.product_id') FROM shop.recs ORDER BY user_id")
+	require.NoError(t, err)
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var user int
+		var pred, list sql.NullString
+		require.NoError(t, rows.Scan(&user, &pred, &list))
+		n++
+		if user == 999 {
+			require.False(t, pred.Valid, "an unknown user gets no recommendation")
+			continue
+		}
+		var items []string
+		require.NoError(t, json.Unmarshal([]byte(list.String), &items))
+		require.Len(t, items, 5)
+		require.Equal(t, strings.Join(items, ","), pred.String)
+		for _, it := range items {
+			var p int
+			_, err := fmt.Sscanf(it, "p%d", &p)
+			require.NoError(t, err)
+			require.Equal(t, user%2, p%2, "user %d gets products of its group: %v", user, items)
+			require.EqualValues(t, 0, queryInt(t, db, "SELECT COUNT(*) FROM shop.ratings WHERE user_id = ? AND product_id = ?", user, it), "seen items are removed")
+		}
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 3, n)
+
+	// The model is also a SQL function of (user, item) in its owner's
+	// catalog schema, as a Redshift model's function is.
+	var handle string
+	require.NoError(t, conn.QueryRowContext(t.Context(), "SELECT @rec").Scan(&handle))
+	fn := strings.ReplaceAll(handle, ".", "_")
+	var viaFn float64
+	require.NoError(t, srv.DB("ML_SCHEMA_root").QueryRow("SELECT "+fn+"(2, 'p10')").Scan(&viaFn))
+	require.InDelta(t, own, viaFn, 1e-9)
+
+	var task, mtype string
+	require.NoError(t, db.QueryRow("SELECT task, model_type FROM ML_SCHEMA_root.MODEL_CATALOG").Scan(&task, &mtype))
+	require.Equal(t, []string{"recommendation", "ALS"}, []string{task, mtype})
+
+	_, err = conn.ExecContext(t.Context(), "CALL sys.ML_TRAIN('shop.ratings', 'rating', JSON_OBJECT('task', 'recommendation', 'users', 'user_id'), @x)")
+	require.ErrorContains(t, err, "'users' and 'items'")
+}

@@ -70,6 +70,9 @@ func heatwaveModelType(md *models.Model) string {
 	if md.IsForecast() && len(md.Series) > 0 {
 		return md.Series[0].Model
 	}
+	if md.IsRecommender() {
+		return "ALS"
+	}
 	if md.Artifact == nil {
 		return ""
 	}

@@ -35,6 +35,12 @@ func lookup(ctx *sql.Context, m *models.Manager, handle string) (*models.Model, 
 		}
 		return md, nil, nil
 	}
+	if md.IsRecommender() {
+		if _, err := m.Recommender(ctx, md); err != nil {
+			return nil, nil, modelError(err)
+		}
+		return md, nil, nil
+	}
 	p, err := m.Predictor(ctx, md)
 	if err != nil {
 		return nil, nil, err

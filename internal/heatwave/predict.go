@@ -130,20 +130,39 @@ func (i *rowInvoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if p == nil {
+			if md.IsForecast() {
 				return nil, mlError("ML_PREDICT_ROW does not support forecasting models; use ML_PREDICT_TABLE")
 			}
 			res = resolved{md, p}
 			byHandle[handle] = res
 		}
+		var opts map[string]any
 		if len(args) > 2 && args[2] != nil {
-			if _, err := jsonObject(args[2], "options"); err != nil {
+			if opts, err = jsonObject(args[2], "options"); err != nil {
 				return nil, err
 			}
 		}
 		doc, err := jsonObject(args[0], "input_data")
 		if err != nil {
 			return nil, err
+		}
+		if res.md.IsRecommender() {
+			ro, err := recommendOptions(opts)
+			if err != nil {
+				return nil, err
+			}
+			rec, err := i.m.Recommender(ctx, res.md)
+			if err != nil {
+				return nil, modelError(err)
+			}
+			pred, ml := recommendRow(res.md, rec, ro, func(name string) any { return lookupFold(doc, name) })
+			outDoc := make(map[string]any, len(doc)+2)
+			for k, v := range doc {
+				outDoc[k] = v
+			}
+			outDoc["Prediction"], outDoc["ml_results"] = pred, ml
+			out[r] = types.JSONDocument{Val: outDoc}
+			continue
 		}
 		x := make([]float64, res.p.Width())
 		scores := make([]float64, res.p.NumOutputs())
@@ -187,8 +206,9 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 	if err != nil {
 		return err
 	}
+	var opts map[string]any
 	if len(args) > 3 {
-		if _, err := jsonObject(args[3], "options"); err != nil {
+		if opts, err = jsonObject(args[3], "options"); err != nil {
 			return err
 		}
 	}
@@ -224,6 +244,13 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 	if md.IsForecast() {
 		if score, err = r.forecastScorer(ctx, md, inSchema, inDB+"."+inTable); err != nil {
 			return err
+		}
+	} else if md.IsRecommender() {
+		if score, err = r.recommendScorer(ctx, md, inSchema, opts); err != nil {
+			return err
+		}
+		if ro, _ := recommendOptions(opts); ro.recommend != "ratings" {
+			predType = types.LongText
 		}
 	} else {
 		if featIdx, err = featureColumns(md, inSchema, inDB+"."+inTable); err != nil {

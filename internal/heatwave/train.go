@@ -26,7 +26,7 @@ import (
 var ignoredOptions = map[string]bool{"notes": true, "ensemble_score": true, "experimental": true}
 
 // supportedTasks are the ML_TRAIN tasks SibylDB trains.
-const supportedTasks = "classification, regression, and forecasting"
+const supportedTasks = "classification, regression, forecasting, and recommendation"
 
 // train is CALL sys.ML_TRAIN('db.table', 'target', options, @handle).
 func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
@@ -55,11 +55,14 @@ func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
 	if v, ok := opts["task"]; ok && v != nil {
 		task = strings.ToLower(fmt.Sprint(v))
 	}
-	if task != "classification" && task != "regression" && task != "forecasting" {
+	if task != "classification" && task != "regression" && task != "forecasting" && task != "recommendation" {
 		return mlError("ML001016: Only %s tasks are supported.", supportedTasks)
 	}
-	if task == "forecasting" {
+	switch task {
+	case "forecasting":
 		return r.trainForecast(ctx, db, table, target, opts, outVars[3])
+	case "recommendation":
+		return r.trainRecommend(ctx, db, table, target, opts, outVars[3])
 	}
 	if target == "" {
 		return mlError("target_column_name is required for the %s task", task)

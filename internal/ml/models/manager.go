@@ -86,6 +86,8 @@ type Spec struct {
 	// Forecast is set for forecasting models (MODEL_TYPE FORECAST,
 	// HeatWave's 'forecasting' task).
 	Forecast *ForecastSpec `json:"forecast,omitempty"`
+	// Recommend is set for recommendation models.
+	Recommend *RecommendSpec `json:"recommend,omitempty"`
 }
 
 // Model is a model and its training job.
@@ -108,8 +110,10 @@ type Model struct {
 	MaxCells   int            `json:"max_cells"`
 	Report     *automl.Report `json:"report,omitempty"`
 	// Series are a forecasting model's trained forecasts.
-	Series   []SeriesForecast `json:"series,omitempty"`
-	Artifact *model.Artifact  `json:"artifact,omitempty"`
+	Series []SeriesForecast `json:"series,omitempty"`
+	// Recommender is a recommendation model's trained state.
+	Recommender *Recommender    `json:"recommender,omitempty"`
+	Artifact    *model.Artifact `json:"artifact,omitempty"`
 
 	// user and host created the model, for the audit record.
 	user, host string
@@ -151,7 +155,7 @@ func (m *Model) functions() []namedOutput {
 		return nil
 	}
 	fns := []namedOutput{{m.Function, outPredict}}
-	if m.SageMaker != "" {
+	if m.SageMaker != "" || m.Recommend != nil {
 		return fns
 	}
 	if m.Problem.Classification() {
