@@ -31,7 +31,7 @@ func main() {
 	path := flag.String("data", "/work/shared/datasets/movielens_ml_latest_small/ratings.csv", "MovieLens ratings.csv")
 	factors := flag.Int("factors", 64, "ALS factors")
 	iters := flag.Int("iterations", 15, "ALS iterations")
-	lambda := flag.Float64("lambda", 0.1, "ALS regularisation")
+	lambda := flag.Float64("lambda", 1, "ALS regularisation")
 	alpha := flag.Float64("alpha", 2, "ALS confidence per rating unit")
 	flag.Parse()
 	data, users, items, err := load(*path)

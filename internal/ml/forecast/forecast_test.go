@@ -28,7 +28,8 @@ func synthetic(n int, noise float64, seed int64) []float64 {
 func TestForecastersOnSeasonalSeries(t *testing.T) {
 	y := synthetic(6*336+48, 20, 1)
 	hist, actual := y[:len(y)-48], y[len(y)-48:]
-	cands := candidates(Config{Step: 30 * time.Minute}, 48, 336)
+	cands := candidates(Config{Step: 30 * time.Minute, Models: append(append([]string{}, Models...), SeasonalMedian, ScaledNaive)}, 48, 336)
+	require.Len(t, cands, len(Models)+2)
 	for name, f := range cands {
 		got, err := f.forecast(context.Background(), hist, 48)
 		require.NoError(t, err)
