@@ -35,7 +35,10 @@ func TestForecastersOnSeasonalSeries(t *testing.T) {
 		require.NoError(t, err)
 		mase := MASE(hist, actual, got, 336)
 		t.Logf("%s MASE %.3f", name, mase)
-		require.Less(t, mase, 1.5, name)
+		require.Less(t, mase, 2.0, name)
+		if name == HoltWinters || name == GBT || name == Ensemble {
+			require.Less(t, mase, 1.0, "%s beats the seasonal naive forecast on a clean seasonal series", name)
+		}
 	}
 }
 
