@@ -207,6 +207,12 @@ func TestHeatWaveErrors(t *testing.T) {
 	}
 	// The existing output table is left as it was.
 	require.EqualValues(t, 300, queryInt(t, db, "SELECT COUNT(*) FROM taken"))
+	// Placeholders of prepared statements (the driver prepares when it
+	// does not interpolate) are refused clearly.
+	_, err = db.Exec("CALL sys.ML_MODEL_LOAD(?, NULL)", "small")
+	code, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1235, code)
+	require.ErrorContains(t, err, "placeholders")
 	// Other CALLs still reach GMS.
 	_, err = db.Exec("CALL sys.no_such_routine()")
 	require.Error(t, err)
@@ -359,6 +365,15 @@ func TestHeatWaveForecasting(t *testing.T) {
 	require.EqualValues(t, 1644, code)
 	_, err = conn.ExecContext(t.Context(), "CALL sys.ML_TRAIN('ts.demand', 'value', JSON_OBJECT('task', 'forecasting'), @x)")
 	require.ErrorContains(t, err, "datetime_index")
+
+	// The forecast survives a restart.
+	srv.Restart()
+	var got float64
+	require.NoError(t, srv.DB("ts").QueryRow("SELECT Prediction FROM forecast WHERE at = ?", start.Add(time.Duration(n)*30*time.Minute).Format(time.DateTime)).Scan(&got))
+	mustExec(t, srv.DB("ts"), "CALL sys.ML_PREDICT_TABLE('ts.future', '"+handleOf(t, db)+"', 'ts.forecast2', NULL)")
+	var again float64
+	require.NoError(t, srv.DB("ts").QueryRow("SELECT Prediction FROM forecast2 WHERE at = ?", start.Add(time.Duration(n)*30*time.Minute).Format(time.DateTime)).Scan(&again))
+	require.InDelta(t, got, again, 1e-9)
 }
 
 func TestRedshiftForecastModel(t *testing.T) {
@@ -507,4 +522,20 @@ func TestHeatWaveRecommendation(t *testing.T) {
 
 	_, err = conn.ExecContext(t.Context(), "CALL sys.ML_TRAIN('shop.ratings', 'rating', JSON_OBJECT('task', 'recommendation', 'users', 'user_id'), @x)")
 	require.ErrorContains(t, err, "'users' and 'items'")
+
+	// The trained factors survive a restart, function included.
+	srv.Restart()
+	var again float64
+	require.NoError(t, srv.DB("shop").QueryRow("SELECT JSON_EXTRACT(sys.ML_PREDICT_ROW(JSON_OBJECT('user_id', 2, 'product_id', 'p10'), ?, NULL), '$.Prediction')", handle).Scan(&again))
+	require.InDelta(t, own, again, 1e-9)
+	require.NoError(t, srv.DB("ML_SCHEMA_root").QueryRow("SELECT "+fn+"(2, 'p10')").Scan(&again))
+	require.InDelta(t, own, again, 1e-9)
+}
+
+// handleOf is root's only model handle in its catalog.
+func handleOf(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var h string
+	require.NoError(t, db.QueryRow("SELECT model_handle FROM ML_SCHEMA_root.MODEL_CATALOG").Scan(&h))
+	return h
 }

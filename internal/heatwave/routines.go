@@ -88,6 +88,14 @@ func (r *Routines) Parse(_ context.Context, stmt string) (sql.Node, ast.AuthInfo
 	}
 	exprs := make([]string, len(call.Params))
 	outVars := make([]string, len(call.Params))
+	for _, p := range call.Params {
+		if hasPlaceholder(p) {
+			// The arguments are evaluated from their text; a prepared
+			// statement's placeholders would have no value there.
+			return nil, ast.AuthInformation{}, true, mysql.NewSQLError(1235, "42000",
+				"This version of SibylDB doesn't yet support '? placeholders in CALL %s' (set user variables, or let the client interpolate parameters)", display)
+		}
+	}
 	for i, p := range call.Params {
 		exprs[i] = ast.String(p)
 		if contains(rt.out, i) {
@@ -107,6 +115,18 @@ func (r *Routines) Parse(_ context.Context, stmt string) (sql.Node, ast.AuthInfo
 		return rt.run(r, ctx, args, outVars)
 	}}
 	return n, ast.AuthInformation{AuthType: ast.AuthType_IGNORE}, true, nil
+}
+
+// hasPlaceholder reports whether expr holds a prepared statement's ?.
+func hasPlaceholder(expr ast.Expr) bool {
+	found := false
+	_ = ast.Walk(func(n ast.SQLNode) (bool, error) {
+		if v, ok := n.(*ast.SQLVal); ok && v.Type == ast.ValArg {
+			found = true
+		}
+		return !found, nil
+	}, expr)
+	return found
 }
 
 // userVariable reports whether expr (as vitess prints it) is a user
