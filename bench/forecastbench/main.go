@@ -17,6 +17,7 @@ import (
 	"os"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sibyldb/sibyldb/internal/ml/forecast"
@@ -25,6 +26,7 @@ import (
 func main() {
 	path := flag.String("data", "/work/shared/datasets/nab_nyc_taxi/nyc_taxi.csv", "nyc_taxi.csv of NAB")
 	weeks := flag.Int("weeks", 4, "weeks of rolling origins at the end of the series")
+	only := flag.String("models", "", "comma-separated forecasters to try (default: all)")
 	flag.Parse()
 	y, err := load(*path)
 	if err != nil {
@@ -33,6 +35,9 @@ func main() {
 	}
 	const h, week = 48, 336
 	cfg := forecast.Config{Horizon: h, Step: 30 * time.Minute, Quantiles: []float64{0.1, 0.5, 0.9}}
+	if *only != "" {
+		cfg.Models = append(strings.Split(*only, ","), forecast.SeasonalNaive)
+	}
 	type acc struct{ mase, mae, covered, n float64 }
 	stats := map[string]*acc{}
 	add := func(name string, hist, actual []float64, f forecast.Forecast) {
