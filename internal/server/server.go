@@ -29,6 +29,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/fileaccess"
+	"github.com/sibyldb/sibyldb/internal/heatwave"
 	"github.com/sibyldb/sibyldb/internal/infoschema"
 	"github.com/sibyldb/sibyldb/internal/limits"
 	"github.com/sibyldb/sibyldb/internal/ml/comprehend"
@@ -181,6 +182,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sqlext.ModelStatements{Manager: s.Models, Privileges: s.privileges},
 		sqlext.PrivilegeStatements{Checker: s.privileges, ModelFunctions: s.modelFunctions},
 		sqlext.StorageCredentialStatements{Store: s.storageCredentials, Privileges: s.privileges},
+		&heatwave.Routines{Models: s.Models, Privileges: s.privileges, NewContext: s.NewContext, Engine: s.Engine},
+		sqlext.ForecastStatement{Manager: s.Models},
 	}, s.dataStatements()...)
 	stmts = append(stmts, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
@@ -239,6 +242,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// database provider on every query. The guarded built-ins come first;
 	// LOAD_FILE is SibylDB's (FILE privilege, fileaccess's confinement).
 	analyzer.ExternalFunctionProvider = builtins.NewProvider(fileaccess.Functions(s.Functions, hasFile))
+	if err := s.registerHeatWave(ctx); err != nil {
+		_ = st.close()
+		return nil, err
+	}
 
 	if err := s.bootstrap(ctx, loopback); err != nil {
 		_ = st.close()

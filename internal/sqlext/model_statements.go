@@ -312,9 +312,9 @@ func parseCreateModel(c *cursor, stmt string) (*models.Spec, error) {
 			}
 			spec.ModelType = strings.ToUpper(t)
 			switch spec.ModelType {
-			case model.XGBoost, model.LinearLearner, model.MLP, model.KMeans, model.RandomCutForest:
+			case model.XGBoost, model.LinearLearner, model.MLP, model.KMeans, model.RandomCutForest, models.ModelTypeForecast:
 			default:
-				return nil, modelError(fmt.Errorf("%w: unknown MODEL_TYPE %s (use XGBOOST, LINEAR_LEARNER, MLP, KMEANS or RANDOM_CUT_FOREST)", automl.ErrBadSetting, t))
+				return nil, modelError(fmt.Errorf("%w: unknown MODEL_TYPE %s (use XGBOOST, LINEAR_LEARNER, MLP, KMEANS, RANDOM_CUT_FOREST or FORECAST)", automl.ErrBadSetting, t))
 			}
 		case "PROBLEM_TYPE":
 			t, err := c.ident()
@@ -390,6 +390,19 @@ func checkCreateModel(s *models.Spec) error {
 	bad := func(format string, args ...any) error {
 		return modelError(fmt.Errorf("%w: "+format, append([]any{automl.ErrBadSetting}, args...)...))
 	}
+	if s.ModelType == models.ModelTypeForecast {
+		// Redshift's forecasting models have no function: FORECAST(model)
+		// reads them.
+		switch {
+		case s.FromTable == "" && s.FromQuery == "":
+			return bad("MODEL_TYPE FORECAST needs FROM table or FROM (query)")
+		case s.Target == "":
+			return bad("MODEL_TYPE FORECAST needs TARGET column")
+		case s.Function != "":
+			return bad("MODEL_TYPE FORECAST takes no FUNCTION; read the forecast with SELECT * FROM FORECAST(model)")
+		}
+		return nil
+	}
 	if s.Function == "" {
 		return bad("CREATE MODEL needs FUNCTION name")
 	}
@@ -435,7 +448,7 @@ func modelError(err error) error {
 	case errors.Is(err, sqlfunc.ErrShadowsBuiltin):
 		return mysql.NewSQLError(mysql.ERWrongArguments, "HY000", "CREATE MODEL: %s (function names must not hide a built-in function)", err.Error())
 	case errors.Is(err, automl.ErrEmpty), errors.Is(err, automl.ErrFewRows), errors.Is(err, automl.ErrBadTarget),
-		errors.Is(err, automl.ErrBadSetting), errors.Is(err, models.ErrBadModelFile):
+		errors.Is(err, automl.ErrBadSetting), errors.Is(err, models.ErrBadModelFile), errors.Is(err, models.ErrBadForecast):
 		return mysql.NewSQLError(mysql.ERWrongArguments, "HY000", "CREATE MODEL: %s", err.Error())
 	}
 	// Errors of the training query (unknown table, access denied) keep

@@ -42,7 +42,10 @@ type Options struct {
 	// (AUTO OFF, MODEL_TYPE XGBOOST).
 	Objective       string
 	Hyperparameters map[string]string // lower-case keys
-	Seed            int64
+	// Algorithms, when set, restricts the AUTO search to candidates of
+	// these algorithms (HeatWave's model_list).
+	Algorithms []string
+	Seed       int64
 	// Progress reports the fraction of the search done.
 	Progress func(fraction float64, stage string)
 }
@@ -218,6 +221,21 @@ func Train(ctx context.Context, ds *Dataset, opt Options) (*model.Artifact, *Rep
 			return nil, nil, fmt.Errorf("%w: %v", ErrBadSetting, err)
 		}
 		cands = t.searchSpace()
+		if len(opt.Algorithms) > 0 {
+			kept := cands[:0]
+			for _, c := range cands {
+				for _, a := range opt.Algorithms {
+					if strings.EqualFold(c.algorithm, a) {
+						kept = append(kept, c)
+						break
+					}
+				}
+			}
+			if len(kept) == 0 {
+				return nil, nil, fmt.Errorf("%w: no candidate of the algorithms %v fits this data", ErrBadSetting, opt.Algorithms)
+			}
+			cands = kept
+		}
 	} else {
 		t.objective = defaultObjective(p)
 		c, err := t.fixed(opt)

@@ -212,3 +212,17 @@ func TestTrainUnsupervised(t *testing.T) {
 	require.NoError(t, p.Scores([]any{0.0, "a", 0.0}, x, out))
 	require.Greater(t, far, out[0])
 }
+
+func TestTrainAlgorithmsRestrictTheSearch(t *testing.T) {
+	ds := synthetic(400, 3)
+	for _, algos := range [][]string{{model.LinearLearner}, {model.MLP, model.LinearLearner}} {
+		art, rep, err := Train(context.Background(), ds, Options{Auto: true, Seed: 42, Algorithms: algos})
+		require.NoError(t, err)
+		require.Contains(t, algos, art.Algorithm)
+		for _, c := range rep.Leaderboard {
+			require.Contains(t, algos, c.Algorithm, "the search tried only the listed algorithms")
+		}
+	}
+	_, _, err := Train(context.Background(), ds, Options{Auto: true, Seed: 42, Algorithms: []string{"NOPE"}})
+	require.ErrorIs(t, err, ErrBadSetting)
+}

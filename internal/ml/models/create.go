@@ -28,6 +28,9 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 	cl := ctx.Session.Client()
 	md := &Model{Spec: *spec, Owner: owner, State: Training, Created: time.Now().UTC(),
 		MaxRuntime: DefaultMaxRuntime, MaxCells: DefaultMaxCells, user: cl.User, host: cl.Address}
+	if spec.ModelType == ModelTypeForecast {
+		return m.createRedshiftForecast(ctx, spec, owner)
+	}
 	if err := md.applySettings(); err != nil {
 		return err
 	}
@@ -68,7 +71,7 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 		return err
 	}
 	opt := automl.Options{Auto: md.Auto, ModelType: md.ModelType, Problem: model.Problem(md.ProblemType),
-		Objective: md.Objective, Hyperparameters: md.Hyperparameters, Seed: 42}
+		Objective: md.Objective, Hyperparameters: md.Hyperparameters, Algorithms: md.Algorithms, Seed: 42}
 	if md.Problem, _, err = automl.Prepare(ds, opt); err != nil {
 		return err
 	}

@@ -67,6 +67,8 @@ func (md *Model) resultType(out output) sql.Type {
 		return types.Float64
 	case md.Problem == model.Clustering:
 		return types.Int64
+	case md.Recommend != nil:
+		return types.Float64
 	case md.Problem.Classification():
 		if t, err := mlfunc.ParseType(md.TargetType); err == nil {
 			return t
@@ -139,6 +141,9 @@ func (m *Manager) predictor(md *Model) (*model.Predictor, error) {
 
 // Invoke implements exec.Invoker.
 func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
+	if i.md.Recommend != nil {
+		return i.recommendScores(ctx, rows)
+	}
 	p, err := i.m.predictor(i.md)
 	if err != nil {
 		return nil, err
@@ -163,6 +168,22 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 	for r, row := range rows {
 		if res[r], err = result(p, i.out, row, x, scores); err != nil {
 			return nil, fmt.Errorf("model '%s': %w", i.md.Name, err)
+		}
+	}
+	return res, nil
+}
+
+// recommendScores is a recommendation model's function: the score of
+// (user, item), NULL for a user or item the model never saw.
+func (i *invoker) recommendScores(ctx *sql.Context, rows [][]any) ([]any, error) {
+	rec, err := i.m.Recommender(ctx, i.md)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]any, len(rows))
+	for r, row := range rows {
+		if s, ok := rec.Score(row[0], row[1]); ok {
+			res[r] = s
 		}
 	}
 	return res, nil

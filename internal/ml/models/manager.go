@@ -75,6 +75,19 @@ type Spec struct {
 	Settings        map[string]string `json:"settings,omitempty"`
 	// Ignored lists the AWS-only clauses accepted without effect.
 	Ignored []string `json:"ignored,omitempty"`
+	// Handle is the HeatWave model handle of a model trained by
+	// sys.ML_TRAIN ("" for CREATE MODEL models, whose handle is db.name).
+	Handle string `json:"handle,omitempty"`
+	// Options is ML_TRAIN's options document as given, for the model
+	// catalog's model_metadata.
+	Options string `json:"heatwave_options,omitempty"`
+	// Algorithms restricts the AUTO search (ML_TRAIN's model_list).
+	Algorithms []string `json:"algorithms,omitempty"`
+	// Forecast is set for forecasting models (MODEL_TYPE FORECAST,
+	// HeatWave's 'forecasting' task).
+	Forecast *ForecastSpec `json:"forecast,omitempty"`
+	// Recommend is set for recommendation models.
+	Recommend *RecommendSpec `json:"recommend,omitempty"`
 }
 
 // Model is a model and its training job.
@@ -87,16 +100,20 @@ type Model struct {
 	Finished time.Time `json:"finished,omitempty"`
 	// Params are the prediction function's parameters (the feature
 	// columns, or p1..pn for models brought from outside).
-	Params     []mlfunc.Param  `json:"params"`
-	TargetType string          `json:"target_type,omitempty"`
-	Problem    model.Problem   `json:"problem_type_inferred,omitempty"`
-	Rows       int             `json:"rows"`
-	Cells      int             `json:"cells"`
-	Sampled    bool            `json:"sampled,omitempty"`
-	MaxRuntime int             `json:"max_runtime"`
-	MaxCells   int             `json:"max_cells"`
-	Report     *automl.Report  `json:"report,omitempty"`
-	Artifact   *model.Artifact `json:"artifact,omitempty"`
+	Params     []mlfunc.Param `json:"params"`
+	TargetType string         `json:"target_type,omitempty"`
+	Problem    model.Problem  `json:"problem_type_inferred,omitempty"`
+	Rows       int            `json:"rows"`
+	Cells      int            `json:"cells"`
+	Sampled    bool           `json:"sampled,omitempty"`
+	MaxRuntime int            `json:"max_runtime"`
+	MaxCells   int            `json:"max_cells"`
+	Report     *automl.Report `json:"report,omitempty"`
+	// Series are a forecasting model's trained forecasts.
+	Series []SeriesForecast `json:"series,omitempty"`
+	// Recommender is a recommendation model's trained state.
+	Recommender *Recommender    `json:"recommender,omitempty"`
+	Artifact    *model.Artifact `json:"artifact,omitempty"`
 
 	// user and host created the model, for the audit record.
 	user, host string
@@ -133,8 +150,12 @@ type namedOutput struct {
 }
 
 func (m *Model) functions() []namedOutput {
+	if m.Forecast != nil {
+		// Forecasts are read with FORECAST(model) or ML_PREDICT_TABLE.
+		return nil
+	}
 	fns := []namedOutput{{m.Function, outPredict}}
-	if m.SageMaker != "" {
+	if m.SageMaker != "" || m.Recommend != nil {
 		return fns
 	}
 	if m.Problem.Classification() {

@@ -1,0 +1,157 @@
+package heatwave
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/sibyldb/sibyldb/internal/ml/forecast"
+	"github.com/sibyldb/sibyldb/internal/ml/model"
+	"github.com/sibyldb/sibyldb/internal/ml/models"
+)
+
+// forecastScorer returns ML_PREDICT_TABLE's scorer for a forecasting
+// model: each input row's datetime_index (and series id) picks a trained
+// forecast step; rows outside the forecast horizon get NULL and a warning.
+func (r *Routines) forecastScorer(ctx *sql.Context, md *models.Model, schema sql.Schema, table string) (func([]sql.Row) ([]any, []map[string]any, error), error) {
+	series, err := r.Models.Forecasts(ctx, md)
+	if err != nil {
+		return nil, modelError(err)
+	}
+	fs := md.Forecast
+	col := func(name string) int {
+		for i, c := range schema {
+			if strings.EqualFold(c.Name, name) {
+				return i
+			}
+		}
+		return -1
+	}
+	ti, ii := col(fs.TimeColumn), -1
+	if ti < 0 {
+		return nil, mlError("Table %s lacks the datetime_index column '%s' of the forecasting model", table, fs.TimeColumn)
+	}
+	if fs.IDColumn != "" {
+		if ii = col(fs.IDColumn); ii < 0 {
+			return nil, mlError("Table %s lacks the series id column '%s' of the forecasting model", table, fs.IDColumn)
+		}
+	}
+	byID := make(map[string]*models.SeriesForecast, len(series))
+	for i := range series {
+		byID[series[i].ID] = &series[i]
+	}
+	lo, hi := forecast.QuantileKey(lowQ(fs.Quantiles)), forecast.QuantileKey(highQ(fs.Quantiles))
+	outside := 0
+	return func(batch []sql.Row) ([]any, []map[string]any, error) {
+		preds := make([]any, len(batch))
+		mls := make([]map[string]any, len(batch))
+		for k, row := range batch {
+			v, err := sql.UnwrapAny(ctx, row[ti])
+			if err != nil {
+				return nil, nil, err
+			}
+			t, ok := v.(time.Time)
+			id := ""
+			if ii >= 0 {
+				iv, err := sql.UnwrapAny(ctx, row[ii])
+				if err != nil {
+					return nil, nil, err
+				}
+				id = labelOf(iv)
+			}
+			s := byID[id]
+			step, inside := 0, false
+			if ok && s != nil {
+				step, inside = s.At(t)
+			}
+			if !inside {
+				outside++
+				if outside == 1 {
+					ctx.Warn(mysql.ERUnknownError, "rows of %s outside the model's forecast horizon (or of unknown series) are predicted as NULL", table)
+				}
+				mls[k] = map[string]any{"predictions": map[string]any{md.Target: nil}}
+				continue
+			}
+			mean := s.Fcst.Mean[step]
+			preds[k] = mean
+			ml := map[string]any{"predictions": map[string]any{md.Target: mean}}
+			if q := s.Fcst.Quantiles; q[lo] != nil && q[hi] != nil {
+				ml["prediction_interval_"+md.Target] = []any{q[lo][step], q[hi][step]}
+			}
+			mls[k] = ml
+		}
+		return preds, mls, nil
+	}, nil
+}
+
+func labelOf(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return strings.TrimSpace(strings.Trim(strings.TrimSpace(sprint(v)), "\""))
+}
+
+func lowQ(qs []float64) float64 {
+	lo := 1.0
+	for _, q := range qs {
+		lo = min(lo, q)
+	}
+	return lo
+}
+
+func highQ(qs []float64) float64 {
+	hi := 0.0
+	for _, q := range qs {
+		hi = max(hi, q)
+	}
+	return hi
+}
+
+// trainForecast is ML_TRAIN's 'forecasting' task: the target (or the
+// first of endogenous_variables) forecast from datetime_index. The
+// horizon defaults to one day of steps; the SibylDB option 'horizon' sets
+// it.
+func (r *Routines) trainForecastSpec(opts map[string]any, target string) (*models.ForecastSpec, string, error) {
+	fs := &models.ForecastSpec{Quantiles: []float64{0.1, 0.5, 0.9}}
+	if v, ok := opts["datetime_index"].(string); ok {
+		fs.TimeColumn = v
+	}
+	if fs.TimeColumn == "" {
+		return nil, "", mlError("ML001051: datetime_index must be specified for the forecasting task.")
+	}
+	if v, ok := opts["endogenous_variables"]; ok {
+		vars, err := stringList(v, "endogenous_variables")
+		if err != nil {
+			return nil, "", err
+		}
+		if len(vars) != 1 {
+			return nil, "", mlError("endogenous_variables: SibylDB forecasts one endogenous variable per model, got %d", len(vars))
+		}
+		if target == "" {
+			target = vars[0]
+		} else if !strings.EqualFold(target, vars[0]) {
+			return nil, "", mlError("ML001052: the target column '%s' must be the endogenous variable '%s'.", target, vars[0])
+		}
+	}
+	if target == "" {
+		return nil, "", mlError("endogenous_variables must be specified for the forecasting task.")
+	}
+	if v, ok := opts["horizon"]; ok {
+		f, ok := model.Float(v)
+		if !ok || f < 1 || f != float64(int(f)) || f > 100000 {
+			return nil, "", mlError("horizon must be a positive integer, got %v", v)
+		}
+		fs.Horizon = int(f)
+	}
+	return fs, target, nil
+}
+
+func sprint(v any) string { return fmt.Sprint(v) }

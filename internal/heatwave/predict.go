@@ -1,0 +1,415 @@
+package heatwave
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
+
+	"github.com/sibyldb/sibyldb/internal/exec"
+	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
+	"github.com/sibyldb/sibyldb/internal/ml/model"
+	"github.com/sibyldb/sibyldb/internal/ml/models"
+)
+
+// batchRows is how many rows one scoring batch holds.
+const batchRows = 2048
+
+// result is HeatWave's prediction of one row: the Prediction value and
+// the ml_results document.
+func result(md *models.Model, p *model.Predictor, scores []float64) (any, map[string]any) {
+	a := p.Artifact
+	if !a.Problem.Classification() {
+		v := scores[0]
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, map[string]any{"predictions": map[string]any{"prediction": nil}}
+		}
+		return v, map[string]any{"predictions": map[string]any{"prediction": v}}
+	}
+	label := typedLabel(md, a.Classes[p.Class(scores)])
+	probs := make(map[string]any, len(a.Classes))
+	if a.Problem == model.Binary {
+		probs[a.Classes[1]] = scores[0]
+		probs[a.Classes[0]] = 1 - scores[0]
+	} else {
+		for k, c := range a.Classes {
+			probs[c] = scores[k]
+		}
+	}
+	return label, map[string]any{"predictions": map[string]any{"class": label}, "probabilities": probs}
+}
+
+// typedLabel converts a class label back to the target column's type, so
+// that an INT target predicts numbers.
+func typedLabel(md *models.Model, label string) any {
+	if t, err := mlfunc.ParseType(md.TargetType); err == nil && types.IsNumber(t) {
+		if v, _, err := t.Convert(context.Background(), label); err == nil {
+			return v
+		}
+	}
+	return label
+}
+
+// predictionType is the SQL type of ML_PREDICT_TABLE's Prediction column.
+func predictionType(md *models.Model) sql.Type {
+	if md.Problem.Classification() {
+		if t, err := mlfunc.ParseType(md.TargetType); err == nil {
+			return t
+		}
+		return types.LongText
+	}
+	return types.Float64
+}
+
+// featureRow picks the model's feature values out of a JSON object, by
+// column name (case-insensitively, as MySQL column names compare).
+func featureRow(md *models.Model, doc map[string]any) []any {
+	row := make([]any, len(md.Params))
+	for i, prm := range md.Params {
+		if v, ok := doc[prm.Name]; ok {
+			row[i] = v
+			continue
+		}
+		for k, v := range doc {
+			if strings.EqualFold(k, prm.Name) {
+				row[i] = v
+				break
+			}
+		}
+	}
+	return row
+}
+
+// PredictRow is sys.ML_PREDICT_ROW(input_data, model_handle[, options]):
+// a batchable function, so a SELECT over a table scores its rows in
+// batches like a CREATE MODEL function.
+func PredictRow(m *models.Manager) sql.Function {
+	inv := &rowInvoker{m: m}
+	return sql.FunctionN{Name: "ml_predict_row", Fn: func(args ...sql.Expression) (sql.Expression, error) {
+		if len(args) != 2 && len(args) != 3 {
+			return nil, sql.ErrInvalidArgumentNumber.New("ML_PREDICT_ROW", "2 or 3", len(args))
+		}
+		return exec.NewFuncCall(inv, args, types.JSON, exec.FuncCallOptions{}), nil
+	}}
+}
+
+type rowInvoker struct{ m *models.Manager }
+
+func (i *rowInvoker) Key() string      { return "heatwave:ml_predict_row" }
+func (i *rowInvoker) Name() string     { return "ML_PREDICT_ROW" }
+func (i *rowInvoker) MaxBatch() int    { return batchRows }
+func (i *rowInvoker) Concurrency() int { return runtime.GOMAXPROCS(0) }
+
+// Invoke implements exec.Invoker: rows are grouped by model handle, each
+// model checked once per batch.
+func (i *rowInvoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
+	type resolved struct {
+		md *models.Model
+		p  *model.Predictor
+	}
+	byHandle := map[string]resolved{}
+	out := make([]any, len(rows))
+	for r, args := range rows {
+		if args[0] == nil {
+			continue
+		}
+		handle, err := stringArg(args[1], "model_handle")
+		if err != nil {
+			return nil, err
+		}
+		res, ok := byHandle[handle]
+		if !ok {
+			md, p, err := lookup(ctx, i.m, handle)
+			if err != nil {
+				return nil, err
+			}
+			if md.IsForecast() {
+				return nil, mlError("ML_PREDICT_ROW does not support forecasting models; use ML_PREDICT_TABLE")
+			}
+			res = resolved{md, p}
+			byHandle[handle] = res
+		}
+		var opts map[string]any
+		if len(args) > 2 && args[2] != nil {
+			if opts, err = jsonObject(args[2], "options"); err != nil {
+				return nil, err
+			}
+		}
+		doc, err := jsonObject(args[0], "input_data")
+		if err != nil {
+			return nil, err
+		}
+		if res.md.IsRecommender() {
+			ro, err := recommendOptions(opts)
+			if err != nil {
+				return nil, err
+			}
+			rec, err := i.m.Recommender(ctx, res.md)
+			if err != nil {
+				return nil, modelError(err)
+			}
+			pred, ml := recommendRow(res.md, rec, ro, func(name string) any { return lookupFold(doc, name) })
+			outDoc := make(map[string]any, len(doc)+2)
+			for k, v := range doc {
+				outDoc[k] = v
+			}
+			outDoc["Prediction"], outDoc["ml_results"] = pred, ml
+			out[r] = types.JSONDocument{Val: outDoc}
+			continue
+		}
+		x := make([]float64, res.p.Width())
+		scores := make([]float64, res.p.NumOutputs())
+		if err := res.p.Scores(featureRow(res.md, doc), x, scores); err != nil {
+			return nil, mlError("ML_PREDICT_ROW: %v", err)
+		}
+		pred, ml := result(res.md, res.p, scores)
+		outDoc := make(map[string]any, len(doc)+2)
+		for k, v := range doc {
+			outDoc[k] = v
+		}
+		outDoc["Prediction"], outDoc["ml_results"] = pred, ml
+		out[r] = types.JSONDocument{Val: outDoc}
+	}
+	return out, nil
+}
+
+// predictTable is CALL sys.ML_PREDICT_TABLE('db.in', handle, 'db.out'
+// [, options]): it scores every row of the input table in batches and
+// writes them, with Prediction and ml_results, to a new output table. The
+// input is read with the caller's privileges; the output needs CREATE and
+// INSERT on its database.
+func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error {
+	md, p, err := r.model(ctx, args[1])
+	if err != nil {
+		return err
+	}
+	inName, err := stringArg(args[0], "table_name")
+	if err != nil {
+		return err
+	}
+	inDB, inTable, err := splitTable(ctx, inName, "table_name")
+	if err != nil {
+		return err
+	}
+	outName, err := stringArg(args[2], "output_table_name")
+	if err != nil {
+		return err
+	}
+	outDB, outTable, err := splitTable(ctx, outName, "output_table_name")
+	if err != nil {
+		return err
+	}
+	var opts map[string]any
+	if len(args) > 3 {
+		if opts, err = jsonObject(args[3], "options"); err != nil {
+			return err
+		}
+	}
+	cl := ctx.Session.Client()
+	for _, priv := range []sql.PrivilegeType{sql.PrivilegeType_Create, sql.PrivilegeType_Insert} {
+		if r.Privileges != nil && !r.Privileges.HasOn(ctx, outDB, priv) {
+			return mysql.NewSQLError(1142, "42000", "%s command denied to user '%s'@'%s' for table '%s'",
+				strings.ToUpper(priv.String()), cl.User, cl.Address, outTable)
+		}
+	}
+	db, err := r.Engine().Analyzer.Catalog.Database(ctx, outDB)
+	if err != nil {
+		return err
+	}
+	if _, exists, err := db.GetTableInsensitive(ctx, outTable); err != nil {
+		return err
+	} else if exists {
+		return mysql.NewSQLError(mysql.ERTableExists, "42S01", "Table '%s' already exists", outTable)
+	}
+	creator, ok := db.(sql.TableCreator)
+	if !ok {
+		return fmt.Errorf("database %s cannot create tables", outDB)
+	}
+
+	inSchema, iter, _, err := r.Engine().Query(ctx, "SELECT * FROM "+quoteIdent(inDB)+"."+quoteIdent(inTable))
+	if err != nil {
+		return err
+	}
+	defer iter.Close(ctx)
+	var featIdx []int
+	var score func(batch []sql.Row) ([]any, []map[string]any, error)
+	predType := sql.Type(types.Float64)
+	if md.IsForecast() {
+		if score, err = r.forecastScorer(ctx, md, inSchema, inDB+"."+inTable); err != nil {
+			return err
+		}
+	} else if md.IsRecommender() {
+		if score, err = r.recommendScorer(ctx, md, inSchema, opts); err != nil {
+			return err
+		}
+		if ro, _ := recommendOptions(opts); ro.recommend != "ratings" {
+			predType = types.LongText
+		}
+	} else {
+		if featIdx, err = featureColumns(md, inSchema, inDB+"."+inTable); err != nil {
+			return err
+		}
+		predType = predictionType(md)
+	}
+	outSchema, pkIdx, addedPK := outputSchema(inSchema, outTable, predType)
+	if err := creator.CreateTable(ctx, outTable, sql.NewPrimaryKeySchema(outSchema, pkIdx...), sql.Collation_Default, ""); err != nil {
+		return err
+	}
+	tbl, ok, err := db.GetTableInsensitive(ctx, outTable)
+	if err != nil || !ok {
+		return fmt.Errorf("output table %s: %v", outTable, err)
+	}
+	ins, ok := tbl.(sql.InsertableTable)
+	if !ok {
+		return fmt.Errorf("output table %s is not insertable", outTable)
+	}
+	ed := ins.Inserter(ctx)
+	ed.StatementBegin(ctx)
+	n := int64(0)
+	flush := func(batch []sql.Row) error {
+		if score != nil {
+			preds, mls, err := score(batch)
+			if err != nil {
+				return err
+			}
+			for k, row := range batch {
+				outRow := make(sql.Row, 0, len(outSchema))
+				if addedPK {
+					n++
+					outRow = append(outRow, n)
+				}
+				outRow = append(outRow, row...)
+				outRow = append(outRow, preds[k], types.JSONDocument{Val: mls[k]})
+				if err := ed.Insert(ctx, outRow); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		feats := make([][]any, len(batch))
+		for k, row := range batch {
+			f := make([]any, len(featIdx))
+			for j, c := range featIdx {
+				if c >= 0 {
+					if f[j], err = sql.UnwrapAny(ctx, row[c]); err != nil {
+						return err
+					}
+				}
+			}
+			feats[k] = f
+		}
+		all, err := p.ScoresBatch(feats)
+		if err != nil {
+			return mlError("ML_PREDICT_TABLE: %v", err)
+		}
+		for k, row := range batch {
+			pred, ml := result(md, p, all[k])
+			outRow := make(sql.Row, 0, len(outSchema))
+			if addedPK {
+				n++
+				outRow = append(outRow, n)
+			}
+			outRow = append(outRow, row...)
+			outRow = append(outRow, pred, types.JSONDocument{Val: ml})
+			if err := ed.Insert(ctx, outRow); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err = func() error {
+		batch := make([]sql.Row, 0, batchRows)
+		for {
+			row, err := iter.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			batch = append(batch, row)
+			if len(batch) == batchRows {
+				if err := flush(batch); err != nil {
+					return err
+				}
+				batch = batch[:0]
+			}
+		}
+		return flush(batch)
+	}()
+	if err != nil {
+		_ = ed.DiscardChanges(ctx, err)
+		_ = ed.Close(ctx)
+		if dropper, ok := db.(sql.TableDropper); ok {
+			_ = dropper.DropTable(ctx, outTable)
+		}
+		return err
+	}
+	if err := ed.StatementComplete(ctx); err != nil {
+		_ = ed.Close(ctx)
+		return err
+	}
+	return ed.Close(ctx)
+}
+
+// pkColumn is the key HeatWave adds to an output table whose input has
+// no primary key.
+const pkColumn = "_4aad19ca6e_pk_id"
+
+// outputSchema is the input's columns plus Prediction and ml_results,
+// keyed by the input's primary key or by an added counter column.
+func outputSchema(in sql.Schema, table string, predType sql.Type) (sql.Schema, []int, bool) {
+	var out sql.Schema
+	var pk []int
+	added := true
+	for _, c := range in {
+		if c.PrimaryKey {
+			added = false
+		}
+	}
+	if added {
+		out = append(out, &sql.Column{Name: pkColumn, Type: types.Int64, PrimaryKey: true, Source: table})
+		pk = append(pk, 0)
+	}
+	for _, c := range in {
+		cc := &sql.Column{Name: c.Name, Type: c.Type, Nullable: c.Nullable, PrimaryKey: c.PrimaryKey && !added, Source: table}
+		if cc.PrimaryKey {
+			pk = append(pk, len(out))
+		} else {
+			cc.Nullable = true
+		}
+		out = append(out, cc)
+	}
+	out = append(out,
+		&sql.Column{Name: "Prediction", Type: predType, Nullable: true, Source: table},
+		&sql.Column{Name: "ml_results", Type: types.JSON, Nullable: true, Source: table})
+	return out, pk, added
+}
+
+// featureColumns maps the model's features to input columns (-1 when the
+// input lacks one: it scores as missing, as HeatWave imputes it).
+func featureColumns(md *models.Model, schema sql.Schema, table string) ([]int, error) {
+	idx := make([]int, len(md.Params))
+	found := 0
+	for i, prm := range md.Params {
+		idx[i] = -1
+		for j, c := range schema {
+			if strings.EqualFold(c.Name, prm.Name) {
+				idx[i] = j
+				found++
+				break
+			}
+		}
+	}
+	if found == 0 {
+		return nil, mlError("Table %s has none of the model's feature columns", table)
+	}
+	return idx, nil
+}
