@@ -97,12 +97,15 @@ func mlFunctionStats(t *testing.T, db *sql.DB, name string) (requests, errors, c
 // as cancelled, not as errors, while real failures still are errors.
 func TestCancelledReadAheadIsNotAnError(t *testing.T) {
 	_, model, db := mlSetup(t, 500, 500, "SAGEMAKER")
-	// The first request answers at once; later ones are slow, so the
-	// read-ahead is still in flight when LIMIT 5 is satisfied.
+	// The first request answers after 300 ms, by when the read-ahead has
+	// sent the second; that one is slower, so it is still in flight when
+	// LIMIT 5 is satisfied.
 	model.Set(func(b *testserver.Behaviour) {
 		b.Fail = func(n int64) (int, string) {
-			if n > 1 {
-				time.Sleep(500 * time.Millisecond)
+			if n == 1 {
+				time.Sleep(300 * time.Millisecond)
+			} else {
+				time.Sleep(time.Second)
 			}
 			return 0, ""
 		}

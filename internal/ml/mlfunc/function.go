@@ -186,6 +186,13 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 	start := time.Now()
 	var sent atomic.Int64
 	out, err := t.invoke(ctx, req, i.m.timeout(ctx), func(n int) { sent.Add(int64(n)) })
+	if err != nil && ctx.Err() != nil {
+		// The statement no longer wants the answer: it is not an error of
+		// the endpoint, and its truncated latency would skew the figures.
+		st.cancelled.Add(1)
+		record(len(rows), sent.Load(), nil)
+		return nil, fmt.Errorf("ML function '%s': %w", i.def.Name, err)
+	}
 	st.observe(time.Since(start))
 	if err != nil {
 		err = fmt.Errorf("ML function '%s': %w", i.def.Name, err)

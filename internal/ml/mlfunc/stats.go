@@ -18,6 +18,10 @@ const latencyWindow = 1024
 // fnStats are one ML function's figures since the server started.
 type fnStats struct {
 	requests, rows, errors, single atomic.Uint64
+	// cancelled counts requests the statement abandoned before the answer
+	// came (a LIMIT reached while the read-ahead was in flight, KILL
+	// QUERY): they are not failures of the endpoint, so not errors.
+	cancelled atomic.Uint64
 
 	mu        sync.Mutex
 	latencies [latencyWindow]time.Duration
@@ -82,6 +86,7 @@ var StatsSchema = sql.Schema{
 	{Name: "ERRORS", Type: types.Uint64},
 	{Name: "LATENCY_P50_MS", Type: types.Float64, Nullable: true},
 	{Name: "LATENCY_P99_MS", Type: types.Float64, Nullable: true},
+	{Name: "CANCELLED", Type: types.Uint64},
 }
 
 // StatsRows lists every ML function's figures.
@@ -94,6 +99,7 @@ func (m *Manager) StatsRows(*sql.Context) ([]map[string]any, error) {
 			"FUNCTION_SCHEMA": d.DB, "FUNCTION_NAME": d.Name, "ENDPOINT": d.Endpoint,
 			"REQUESTS": s.requests.Load(), "ROWS_SCORED": s.rows.Load(), "SINGLE_CALLS": s.single.Load(),
 			"ERRORS": s.errors.Load(), "LATENCY_P50_MS": p50, "LATENCY_P99_MS": p99,
+			"CANCELLED": s.cancelled.Load(),
 		})
 	}
 	return out, nil
