@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -134,4 +136,50 @@ func TestCancelledReadAheadIsNotAnError(t *testing.T) {
 	_, errs, cancelled = mlFunctionStats(t, db, "twice")
 	require.EqualValues(t, 1, errs)
 	require.EqualValues(t, 1, cancelled)
+}
+
+// TestEndpointConcurrencySharedFairly checks that an endpoint's
+// MAX_CONCURRENCY is shared between statements: a short SELECT arriving
+// while long statements keep the endpoint busy gets the next free slot
+// instead of queueing behind every request they have waiting.
+func TestEndpointConcurrencySharedFairly(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	srv, model, db := mlSetup(t, 200, 200, "SAGEMAKER")
+	model.Set(func(b *testserver.Behaviour) { b.Delay = delay })
+	mustExec(t, db,
+		"CREATE TABLE out1 (id INT PRIMARY KEY, y DOUBLE)",
+		"INSERT INTO out1 SELECT id, 0 FROM nums WHERE id < 40",
+		fmt.Sprintf("CREATE ENDPOINT slow URL '%s' PROTOCOL SAGEMAKER MAX_CONCURRENCY 2", model.URL),
+		"CREATE FUNCTION one_by_one(x DOUBLE) RETURNS DOUBLE ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'slow' MAX_BATCH_SIZE 1")
+
+	// Three long statements, one row per request, each keeping its share
+	// of requests queued on the endpoint.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, q := range []string{
+		"UPDATE out1 SET y = one_by_one(id)",
+		"SELECT SUM(one_by_one(x)) FROM nums WHERE id BETWEEN 100 AND 139",
+		"SELECT SUM(one_by_one(x)) FROM nums WHERE id BETWEEN 140 AND 179",
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = srv.DB("ml").ExecContext(ctx, q)
+		}()
+	}
+	defer wg.Wait()
+	defer cancel()
+	require.Eventually(t, func() bool { return model.Requests() >= 4 }, 10*time.Second, 10*time.Millisecond)
+	time.Sleep(delay / 2)
+
+	// The short statement waits for at most one request to finish, then
+	// takes its own: about 2 x delay, where a single FIFO queue made it
+	// wait for every request queued before it.
+	start := time.Now()
+	var v float64
+	require.NoError(t, db.QueryRow("SELECT one_by_one(21)").Scan(&v))
+	took := time.Since(start)
+	require.Equal(t, 42.0, v)
+	require.Less(t, took, 3*delay+delay/2, "short SELECT took %s behind long statements", took)
 }

@@ -111,10 +111,11 @@ func (d *EndpointDef) HeaderNames() []string {
 }
 
 // target is a resolved endpoint ready to call: the HTTP endpoint plus a
-// semaphore that bounds its concurrent requests across all statements.
+// semaphore that bounds its concurrent requests across all statements and
+// shares them fairly between statements.
 type target struct {
 	ep  *remote.Endpoint
-	sem chan struct{}
+	sem *fairSem
 	// fixedTimeout is the endpoint's TIMEOUT_MS; without one each call uses
 	// aurora_ml_inference_timeout as the calling session sees it.
 	fixedTimeout bool
@@ -165,16 +166,14 @@ func (b *breaker) record(ctx context.Context, err error) {
 	}
 }
 
-func (t *target) invoke(ctx context.Context, req remote.Request, timeout time.Duration, sent func(bytes int)) ([]any, error) {
+func (t *target) invoke(ctx context.Context, stmt stmtKey, req remote.Request, timeout time.Duration, sent func(bytes int)) ([]any, error) {
 	if err := t.breaker.allow(t.ep.Name); err != nil {
 		return nil, err
 	}
-	select {
-	case t.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := t.sem.acquire(ctx, stmt); err != nil {
+		return nil, err
 	}
-	defer func() { <-t.sem }()
+	defer t.sem.release(stmt)
 	ep := *t.ep
 	if !t.fixedTimeout {
 		ep.Timeout = timeout
@@ -210,7 +209,7 @@ func newTarget(d EndpointDef, c remote.Counters) (*target, error) {
 			Client:     client,
 			Counters:   c,
 		},
-		sem:          make(chan struct{}, conc),
+		sem:          newFairSem(conc),
 		fixedTimeout: d.TimeoutMS > 0,
 	}, nil
 }

@@ -142,7 +142,7 @@ func (i *invoker) MaxBatch() int {
 
 func (i *invoker) Concurrency() int {
 	if t, err := i.m.resolve(i.def.Endpoint); err == nil {
-		return cap(t.sem)
+		return t.sem.Cap()
 	}
 	return DefaultConcurrency
 }
@@ -185,7 +185,7 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 	st.requests.Add(1)
 	start := time.Now()
 	var sent atomic.Int64
-	out, err := t.invoke(ctx, req, i.m.timeout(ctx), func(n int) { sent.Add(int64(n)) })
+	out, err := t.invoke(ctx, statementKey(ctx), req, i.m.timeout(ctx), func(n int) { sent.Add(int64(n)) })
 	if err != nil && ctx.Err() != nil {
 		// The statement no longer wants the answer: it is not an error of
 		// the endpoint, and its truncated latency would skew the figures.

@@ -438,7 +438,7 @@ func (m *Manager) InvokeEndpoint(ctx *sql.Context, name string, req remote.Reque
 	}
 	var sent int64
 	var mu sync.Mutex
-	out, err := t.invoke(ctx, req, m.timeout(ctx), func(n int) {
+	out, err := t.invoke(ctx, statementKey(ctx), req, m.timeout(ctx), func(n int) {
 		mu.Lock()
 		sent += int64(n)
 		mu.Unlock()
