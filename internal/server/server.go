@@ -442,8 +442,12 @@ func (s *Server) authorizeML(ctx *sql.Context, d *mlfunc.FunctionDef) error {
 	if !strings.EqualFold(d.Security, "INVOKER") && d.Definer != "" {
 		who = privilege.ParseAccount(d.Definer)
 	}
-	if !s.privileges.Allowed(ctx, who, privilege.InvokeSageMaker) {
-		return privilege.Denied(privilege.InvokeSageMaker)
+	priv := privilege.InvokeSageMaker
+	if d.IsBedrock() {
+		priv = privilege.InvokeBedrock
+	}
+	if !s.privileges.Allowed(ctx, who, priv) {
+		return privilege.Denied(priv)
 	}
 	return nil
 }

@@ -167,6 +167,19 @@ func (b *breaker) record(ctx context.Context, err error) {
 }
 
 func (t *target) invoke(ctx context.Context, stmt stmtKey, req remote.Request, timeout time.Duration, sent func(bytes int)) ([]any, error) {
+	return t.run(ctx, stmt, func(ctx context.Context) ([]any, error) {
+		ep := *t.ep
+		if !t.fixedTimeout {
+			ep.Timeout = timeout
+		}
+		ep.Sent = sent
+		return ep.Invoke(ctx, req)
+	})
+}
+
+// run makes one call through the target's circuit breaker, within its
+// share of the target's concurrency.
+func (t *target) run(ctx context.Context, stmt stmtKey, call func(context.Context) ([]any, error)) ([]any, error) {
 	if err := t.breaker.allow(t.ep.Name); err != nil {
 		return nil, err
 	}
@@ -174,12 +187,7 @@ func (t *target) invoke(ctx context.Context, stmt stmtKey, req remote.Request, t
 		return nil, err
 	}
 	defer t.sem.release(stmt)
-	ep := *t.ep
-	if !t.fixedTimeout {
-		ep.Timeout = timeout
-	}
-	ep.Sent = sent
-	out, err := ep.Invoke(ctx, req)
+	out, err := call(ctx)
 	t.breaker.record(ctx, err)
 	return out, err
 }

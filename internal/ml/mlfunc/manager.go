@@ -21,6 +21,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/remote"
+	"github.com/sibyldb/sibyldb/internal/remote/bedrock"
 	"github.com/sibyldb/sibyldb/internal/secret"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
 	"github.com/sibyldb/sibyldb/internal/status"
@@ -37,6 +38,8 @@ const (
 	// VarSageMakerURL is the base URL endpoint names resolve against when
 	// no CREATE ENDPOINT defines them: {base}/endpoints/{name}/invocations.
 	VarSageMakerURL = "aws_sagemaker_endpoint_url"
+	// VarBedrockRole is Aurora's aws_default_bedrock_role.
+	VarBedrockRole = "aws_default_bedrock_role"
 	// VarTimeout is the per-request timeout in milliseconds.
 	VarTimeout = "aurora_ml_inference_timeout"
 )
@@ -94,6 +97,9 @@ type Manager struct {
 	aws     *remote.AWS
 	awsErr  error
 
+	bedrockOnce sync.Once
+	bedrock     *bedrock.Client
+
 	mu        sync.RWMutex
 	defs      map[string]*FunctionDef // db.name, lower case
 	endpoints map[string]EndpointDef  // lower-case name
@@ -142,6 +148,16 @@ func SystemVariables(sageMakerURL string) []sql.SystemVariable {
 			Default: int64(30000),
 		},
 	}
+	// Aurora's cluster parameter naming the IAM role for Bedrock. SibylDB
+	// takes credentials from the AWS credential chain; the variable is
+	// accepted so that Aurora scripts setting it run unchanged.
+	vars = append(vars, &sql.MysqlSystemVariable{
+		Name:    VarBedrockRole,
+		Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
+		Dynamic: true,
+		Type:    types.NewSystemStringType(VarBedrockRole),
+		Default: "",
+	})
 	return append(vars, limitVariables()...)
 }
 

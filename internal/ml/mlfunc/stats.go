@@ -96,7 +96,7 @@ func (m *Manager) StatsRows(*sql.Context) ([]map[string]any, error) {
 		s := m.stats(d)
 		p50, p99 := s.percentiles()
 		out = append(out, map[string]any{
-			"FUNCTION_SCHEMA": d.DB, "FUNCTION_NAME": d.Name, "ENDPOINT": d.Endpoint,
+			"FUNCTION_SCHEMA": d.DB, "FUNCTION_NAME": d.Name, "ENDPOINT": d.Target(),
 			"REQUESTS": s.requests.Load(), "ROWS_SCORED": s.rows.Load(), "SINGLE_CALLS": s.single.Load(),
 			"ERRORS": s.errors.Load(), "LATENCY_P50_MS": p50, "LATENCY_P99_MS": p99,
 			"CANCELLED": s.cancelled.Load(),
@@ -115,8 +115,8 @@ func (m *Manager) RoutineRows(*sql.Context) ([]map[string]any, error) {
 			"SPECIFIC_NAME": d.Name, "ROUTINE_CATALOG": "def", "ROUTINE_SCHEMA": d.DB, "ROUTINE_NAME": d.Name,
 			"ROUTINE_TYPE": "FUNCTION", "DATA_TYPE": strings.ToLower(strings.Fields(d.Returns)[0]),
 			"DTD_IDENTIFIER": strings.ToLower(d.returnType.String()), "ROUTINE_BODY": "EXTERNAL",
-			"ROUTINE_DEFINITION": d.CreateStatement(), "EXTERNAL_NAME": d.Endpoint,
-			"EXTERNAL_LANGUAGE": "AWS_SAGEMAKER_INVOKE_ENDPOINT", "PARAMETER_STYLE": "SQL",
+			"ROUTINE_DEFINITION": d.CreateStatement(), "EXTERNAL_NAME": nil, // binary(0) in MySQL: always NULL
+			"EXTERNAL_LANGUAGE": d.AliasName(), "PARAMETER_STYLE": "SQL",
 			"IS_DETERMINISTIC": "NO", "SQL_DATA_ACCESS": "NO SQL", "SECURITY_TYPE": d.Security,
 			"CREATED": created, "LAST_ALTERED": created, "SQL_MODE": "", "ROUTINE_COMMENT": "",
 			"DEFINER": strings.ReplaceAll(d.Definer, "`", ""), "CHARACTER_SET_CLIENT": "utf8mb4",
