@@ -366,6 +366,16 @@ func TestBedrockPrivileges(t *testing.T) {
 	mustExec(t, root, "GRANT AWS_BEDROCK_ACCESS TO writer")
 	_, err = writer.Exec(q)
 	require.NoError(t, err, "Aurora v3's role carries the privilege")
+
+	// Columns marked no_egress never reach Bedrock either.
+	mustExec(t, root, "CREATE TABLE secrets (id INT PRIMARY KEY, ssn VARCHAR(11) COMMENT 'sibyl:no_egress')",
+		"INSERT INTO secrets VALUES (1, '123-45-6789')")
+	bed.Reset()
+	_, err = root.Exec(`SELECT titan(JSON_OBJECT('inputText', ssn)) FROM secrets`)
+	num, _ = mysqlErr(t, err)
+	require.EqualValues(t, 1227, num)
+	require.ErrorContains(t, err, "sibyl:no_egress")
+	require.Zero(t, bed.Requests())
 }
 
 // TestBedrockModelIDNamingAnEndpoint checks that a MODEL ID naming a
