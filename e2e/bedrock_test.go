@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -411,4 +412,97 @@ func TestBedrockModelIDNamingAnEndpoint(t *testing.T) {
 
 	_, err = db.Exec("SELECT nowhere('x')")
 	require.ErrorContains(t, err, "model 'not-an-endpoint' names no endpoint")
+}
+
+// TestRedshiftExternalModel covers Redshift ML's CREATE EXTERNAL MODEL ...
+// MODEL_TYPE BEDROCK: UNIFIED requests through Converse with PROMPT,
+// SUFFIX and the inference configuration, RAW requests through
+// InvokeModel, RESPONSE_TYPE SUPER as JSON, token accounting, SHOW MODEL
+// and DROP MODEL.
+func TestRedshiftExternalModel(t *testing.T) {
+	srv, bed, db := bedrockSetup(t, 30, 10)
+	mustExec(t, db,
+		`CREATE EXTERNAL MODEL summarizer FUNCTION summarize IAM_ROLE default MODEL_TYPE BEDROCK
+			SETTINGS (MODEL_ID 'anthropic.claude-3-haiku-20240307-v1:0', PROMPT 'summarize:', SUFFIX 'thanks', REQUEST_TYPE UNIFIED)`,
+		`CREATE EXTERNAL MODEL raw_titan FUNCTION titan_raw IAM_ROLE 'arn:aws:iam::123456789012:role/r' MODEL_TYPE BEDROCK
+			SETTINGS (MODEL_ID 'amazon.titan-text-express-v1', REQUEST_TYPE RAW, RESPONSE_TYPE SUPER)`,
+		`CREATE EXTERNAL MODEL chat FUNCTION chat_super MODEL_TYPE BEDROCK SETTINGS (MODEL_ID 'meta.llama3-8b-instruct-v1:0', RESPONSE_TYPE SUPER)`)
+
+	rows, err := db.Query("SELECT id, summarize(p) FROM prompts ORDER BY id")
+	require.NoError(t, err)
+	n := 0
+	for rows.Next() {
+		var id int
+		var s string
+		require.NoError(t, rows.Scan(&id, &s))
+		require.Equal(t, fmt.Sprintf("SUMMARIZE: PROMPT NUMBER %d THANKS", id%10), s)
+		n++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 30, n)
+	require.Len(t, bed.Received(), 10, "identical prompts are sent once")
+	require.Equal(t, "converse", bed.Received()[0].Op)
+	require.Zero(t, bed.BadSignatures())
+
+	var in, out int64
+	require.NoError(t, db.QueryRow(`SELECT input_tokens, output_tokens FROM information_schema.ML_FUNCTION_STATS
+		WHERE function_schema = 'gen' AND function_name = 'summarize'`).Scan(&in, &out))
+	require.EqualValues(t, 10*5, in, "5 words per prompt")
+	require.EqualValues(t, 10*5, out)
+	st := globalStatus(t, db, "Sibyl_ml_%_tokens")
+	require.EqualValues(t, 50, st["Sibyl_ml_input_tokens"])
+	require.EqualValues(t, 50, st["Sibyl_ml_output_tokens"])
+
+	for _, tc := range []struct{ query, want string }{
+		{`SELECT summarize('one two three four', '{"maxTokens": 2}')`, "SUMMARIZE: ONE"},
+		{`SELECT summarize('one two three four', '{"stopSequences": ["THREE"], "temperature": 0.2, "topP": 0.9}')`, "SUMMARIZE: ONE TWO "},
+		{`SELECT summarize('x', NULL, '{"top_k": 5}')`, "SUMMARIZE: X THANKS"},
+		{`SELECT JSON_UNQUOTE(JSON_EXTRACT(titan_raw('{"inputText":"raw body"}'), '$.outputText'))`, "RAW BODY"},
+		{`SELECT JSON_EXTRACT(chat_super('a b c'), '$.usage.outputTokens')`, "3"},
+		{`SELECT JSON_UNQUOTE(JSON_EXTRACT(chat_super('a b c'), '$.output.message.content[0].text'))`, "A B C"},
+	} {
+		var got string
+		require.NoError(t, db.QueryRow(tc.query).Scan(&got), tc.query)
+		require.Equal(t, tc.want, got, tc.query)
+	}
+	last := bed.Received()
+	var conv map[string]any
+	for _, r := range last {
+		if r.Op == "converse" && strings.Contains(string(r.Body), "top_k") {
+			require.NoError(t, json.Unmarshal(r.Body, &conv))
+		}
+	}
+	require.Equal(t, map[string]any{"top_k": 5.0}, conv["additionalModelRequestFields"])
+
+	for _, tc := range []struct{ query, want string }{
+		{`SELECT summarize('x', '{"MaxTokens": 2}')`, "unknown key 'MaxTokens'"},
+		{`SELECT summarize('x', '{"maxTokens": -1}')`, "maxTokens must be a positive integer"},
+		{`SELECT summarize('x', 'not json')`, "must be a JSON object"},
+		{`SELECT titan_raw('{"inputText":"x"}', '{"maxTokens": 2}')`, "REQUEST_TYPE RAW takes the model's request body only"},
+		{`SELECT summarize('a', '{}', '{}', 'extra')`, "Incorrect number of arguments"},
+		{`CREATE EXTERNAL MODEL bad FUNCTION bad_fn MODEL_TYPE BEDROCK SETTINGS (PROMPT 'x')`, "SETTINGS needs MODEL_ID"},
+		{`CREATE EXTERNAL MODEL bad FUNCTION bad_fn MODEL_TYPE BEDROCK SETTINGS (MODEL_ID 'm', REQUEST_TYPE BATCH)`, "REQUEST_TYPE must be RAW or UNIFIED"},
+		{`CREATE EXTERNAL MODEL bad FUNCTION bad_fn MODEL_TYPE SAGEMAKER SETTINGS (MODEL_ID 'm')`, "MODEL_TYPE must be BEDROCK"},
+		{`CREATE EXTERNAL MODEL bad FUNCTION bad_fn MODEL_TYPE BEDROCK SETTINGS (MODEL_ID 'm', TEMPERATURE 1)`, "unknown setting TEMPERATURE"},
+	} {
+		_, err := db.Exec(tc.query)
+		require.ErrorContains(t, err, tc.want, tc.query)
+	}
+
+	show := showModel(t, db, "summarizer")
+	require.Equal(t, "anthropic.claude-3-haiku-20240307-v1:0", show["Model ID"])
+	require.Equal(t, "UNIFIED", show["Request Type"])
+	require.Equal(t, "summarize", show["Function Name"])
+	require.Equal(t, "READY", show["Model State"])
+
+	srv.Restart()
+	db = srv.DB("gen")
+	var s string
+	require.NoError(t, db.QueryRow("SELECT summarize('after restart')").Scan(&s))
+	require.Equal(t, "SUMMARIZE: AFTER RESTART THANKS", s)
+	mustExec(t, db, "DROP MODEL summarizer")
+	_, err = db.Exec("SELECT summarize('x')")
+	require.ErrorContains(t, err, "summarize")
+	_, err = db.Exec("SHOW MODEL summarizer")
+	require.Error(t, err)
 }

@@ -14,6 +14,13 @@ import (
 	"github.com/sibyldb/sibyldb/internal/remote/bedrock"
 )
 
+// Redshift's REQUEST_TYPE: RAW sends the input as the model's own request
+// body (InvokeModel); UNIFIED sends it as a user message through Converse.
+const (
+	RequestRaw     = "RAW"
+	RequestUnified = "UNIFIED"
+)
+
 // The aliases of CREATE FUNCTION ... ALIAS, as Aurora writes them.
 const (
 	AliasSageMaker = "AWS_SAGEMAKER_INVOKE_ENDPOINT"
@@ -50,6 +57,13 @@ func (d *FunctionDef) resolveBedrock() error {
 	if d.ModelID == "" {
 		return errors.New("AWS_BEDROCK_INVOKE_MODEL needs MODEL ID 'model-id'")
 	}
+	if d.Request != "" {
+		// A Redshift external model: f(input [, config [, additional]]).
+		if len(d.Params) != 3 || d.OptionalParams != 2 {
+			return fmt.Errorf("external model function '%s' must take (input [, inference_config [, additional_fields]])", d.Name)
+		}
+		return nil
+	}
 	if len(d.Params) != 1 {
 		return fmt.Errorf("an AWS_BEDROCK_INVOKE_MODEL function takes one argument, the request body; '%s' declares %d", d.Name, len(d.Params))
 	}
@@ -74,6 +88,9 @@ func (d *FunctionDef) resolveBedrock() error {
 // whose answer is a response body: the character string types, TEXT ones
 // included (the answer is utf8mb4 whatever charset was declared).
 func checkBedrockReturnType(t sql.Type) (sql.Type, error) {
+	if types.IsJSON(t) {
+		return t, nil // Redshift's RESPONSE_TYPE SUPER; Aurora's refused earlier
+	}
 	if types.IsText(t) {
 		st := t.(sql.StringType)
 		return types.MustCreateString(st.Type(), st.Length(), sql.Collation_utf8mb4_0900_bin), nil
@@ -140,16 +157,25 @@ func (i *invoker) invokeBedrock(ctx *sql.Context, rows [][]any) ([]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ML function '%s': %w", d.Name, err)
 		}
+		call := func(ctx context.Context) (any, error) {
+			b, err := client.InvokeModel(ctx, d.ModelID, d.ContentType, d.Accept, body)
+			return string(b), err
+		}
+		if d.Request != "" {
+			if call, err = i.redshiftCall(client, string(body), args[1:]); err != nil {
+				return nil, fmt.Errorf("ML function '%s': %w", d.Name, err)
+			}
+		}
 		res, err := i.send(ctx, d.ModelID, 1, func(sent func(int)) ([]any, error) {
 			return t.run(ctx, statementKey(ctx), func(ctx context.Context) ([]any, error) {
 				ctx, cancel := context.WithTimeout(ctx, timeout)
 				defer cancel()
 				sent(len(body))
-				b, err := client.InvokeModel(ctx, d.ModelID, d.ContentType, d.Accept, body)
+				v, err := call(ctx)
 				if err != nil {
 					return nil, err
 				}
-				return []any{string(b)}, nil
+				return []any{v}, nil
 			})
 		})
 		if err != nil {

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/sibyldb/sibyldb/internal/exec"
@@ -45,6 +47,16 @@ type FunctionDef struct {
 	ContentType string `json:"content_type,omitempty"`
 	Accept      string `json:"accept,omitempty"`
 	TimeoutMS   int    `json:"timeout_ms,omitempty"`
+	// OptionalParams is how many trailing parameters a call may leave out
+	// (they are NULL): Redshift's f(input [, config [, additional]]).
+	OptionalParams int `json:"optional_params,omitempty"`
+	// Request, Prompt, Suffix and Response are a Redshift external
+	// model's REQUEST_TYPE (RAW or UNIFIED; empty for Aurora's functions),
+	// PROMPT, SUFFIX and RESPONSE_TYPE (VARCHAR or SUPER).
+	Request  string `json:"request_type,omitempty"`
+	Prompt   string `json:"prompt,omitempty"`
+	Suffix   string `json:"suffix,omitempty"`
+	Response string `json:"response_type,omitempty"`
 
 	paramTypes []sql.Type
 	returnType sql.Type
@@ -122,9 +134,12 @@ func (m *Manager) function(d *FunctionDef) sql.Function {
 		Convert: inv.convert,
 	}
 	return sql.FunctionN{Name: d.Name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
-		if len(args) != len(d.Params) {
+		if len(args) > len(d.Params) || len(args) < len(d.Params)-d.OptionalParams {
 			return nil, mysql.NewSQLError(1318, mysql.SSClientError,
 				"Incorrect number of arguments for FUNCTION %s.%s; expected %d, got %d", d.DB, d.Name, len(d.Params), len(args))
+		}
+		for len(args) < len(d.Params) {
+			args = append(args, expression.NewLiteral(nil, types.Null))
 		}
 		return exec.NewFuncCall(inv, args, d.returnType, opts), nil
 	}}

@@ -56,6 +56,8 @@ var (
 
 type counters struct {
 	logicalRequests, logicalResponses, actualRequests, actualResponses, cacheHits, retries, singleRequests *status.Counter
+	// inputTokens and outputTokens are generative models' token usage.
+	inputTokens, outputTokens *status.Counter
 }
 
 // Request implements remote.Counters.
@@ -121,6 +123,8 @@ func NewManager(cat *catalog.Store, funcs *sqlfunc.Registry, reg *status.Registr
 			cacheHits:        reg.Counter("Aurora_ml_cache_hit_cnt"),
 			retries:          reg.Counter("Aurora_ml_retry_request_cnt"),
 			singleRequests:   reg.Counter("Aurora_ml_single_request_cnt"),
+			inputTokens:      reg.Counter("Sibyl_ml_input_tokens"),
+			outputTokens:     reg.Counter("Sibyl_ml_output_tokens"),
 		},
 		defs:      map[string]*FunctionDef{},
 		endpoints: map[string]EndpointDef{},

@@ -22,6 +22,9 @@ type fnStats struct {
 	// came (a LIMIT reached while the read-ahead was in flight, KILL
 	// QUERY): they are not failures of the endpoint, so not errors.
 	cancelled atomic.Uint64
+	// inputTokens and outputTokens are what generative models reported
+	// using (Converse's usage).
+	inputTokens, outputTokens atomic.Uint64
 
 	mu        sync.Mutex
 	latencies [latencyWindow]time.Duration
@@ -71,6 +74,19 @@ func (m *Manager) stats(d *FunctionDef) *fnStats {
 	return s
 }
 
+// recordTokens adds a generative call's token usage to the function's
+// figures, the server's counters and the statement's total.
+func (m *Manager) recordTokens(d *FunctionDef, in, out int64) {
+	if in < 0 || out < 0 {
+		return
+	}
+	s := m.stats(d)
+	s.inputTokens.Add(uint64(in))
+	s.outputTokens.Add(uint64(out))
+	m.counters.inputTokens.Add(uint64(in))
+	m.counters.outputTokens.Add(uint64(out))
+}
+
 // StatsTable is the name of the information_schema table of per-function
 // figures.
 const StatsTable = "ML_FUNCTION_STATS"
@@ -87,6 +103,8 @@ var StatsSchema = sql.Schema{
 	{Name: "LATENCY_P50_MS", Type: types.Float64, Nullable: true},
 	{Name: "LATENCY_P99_MS", Type: types.Float64, Nullable: true},
 	{Name: "CANCELLED", Type: types.Uint64},
+	{Name: "INPUT_TOKENS", Type: types.Uint64},
+	{Name: "OUTPUT_TOKENS", Type: types.Uint64},
 }
 
 // StatsRows lists every ML function's figures.
@@ -99,7 +117,7 @@ func (m *Manager) StatsRows(*sql.Context) ([]map[string]any, error) {
 			"FUNCTION_SCHEMA": d.DB, "FUNCTION_NAME": d.Name, "ENDPOINT": d.Target(),
 			"REQUESTS": s.requests.Load(), "ROWS_SCORED": s.rows.Load(), "SINGLE_CALLS": s.single.Load(),
 			"ERRORS": s.errors.Load(), "LATENCY_P50_MS": p50, "LATENCY_P99_MS": p99,
-			"CANCELLED": s.cancelled.Load(),
+			"CANCELLED": s.cancelled.Load(), "INPUT_TOKENS": s.inputTokens.Load(), "OUTPUT_TOKENS": s.outputTokens.Load(),
 		})
 	}
 	return out, nil

@@ -28,7 +28,9 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 	cl := ctx.Session.Client()
 	md := &Model{Spec: *spec, Owner: owner, State: Training, Created: time.Now().UTC(),
 		MaxRuntime: DefaultMaxRuntime, MaxCells: DefaultMaxCells, user: cl.User, host: cl.Address}
-	if err := md.applySettings(); err != nil {
+	if md.External {
+		// Bedrock's settings are checked by createExternal.
+	} else if err := md.applySettings(); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -49,6 +51,12 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 	}()
 
 	switch {
+	case spec.External:
+		if err := m.createExternal(ctx, md); err != nil {
+			return err
+		}
+		ok = true
+		return nil
 	case spec.SageMaker != "":
 		if err := m.createRemote(ctx, md); err != nil {
 			return err
