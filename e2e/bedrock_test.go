@@ -489,6 +489,21 @@ func TestRedshiftExternalModel(t *testing.T) {
 		require.ErrorContains(t, err, tc.want, tc.query)
 	}
 
+	// The per-statement token limit refuses the request whose reservation
+	// (its maxTokens) would pass it, before it is sent.
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	_, err = conn.ExecContext(context.Background(), "SET sibyl_ml_max_tokens_per_statement = 25")
+	require.NoError(t, err)
+	bed.Reset()
+	_, err = conn.ExecContext(context.Background(), `SELECT summarize(CONCAT(p, ' again'), '{"maxTokens": 10}') FROM prompts`)
+	require.ErrorContains(t, err, "sibyl_ml_max_tokens_per_statement = 25")
+	require.LessOrEqual(t, len(bed.Received()), 2, "at most two requests of 10 tokens fit in 25")
+	var small string
+	require.NoError(t, conn.QueryRowContext(context.Background(), `SELECT summarize('a b', '{"maxTokens": 10}')`).Scan(&small))
+	require.Equal(t, "SUMMARIZE: A B THANKS", small, "the limit is per statement")
+	require.NoError(t, conn.Close())
+
 	show := showModel(t, db, "summarizer")
 	require.Equal(t, "anthropic.claude-3-haiku-20240307-v1:0", show["Model ID"])
 	require.Equal(t, "UNIFIED", show["Request Type"])

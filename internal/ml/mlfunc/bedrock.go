@@ -9,6 +9,7 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/sibyldb/sibyldb/internal/remote"
 	"github.com/sibyldb/sibyldb/internal/remote/bedrock"
@@ -162,7 +163,11 @@ func (i *invoker) invokeBedrock(ctx *sql.Context, rows [][]any) ([]any, error) {
 			return string(b), err
 		}
 		if d.Request != "" {
-			if call, err = i.redshiftCall(client, string(body), args[1:]); err != nil {
+			if call, err = i.redshiftCall(ctx, client, string(body), args[1:]); err != nil {
+				var limitErr *mysql.SQLError
+				if errors.As(err, &limitErr) {
+					return nil, err // names the function already
+				}
 				return nil, fmt.Errorf("ML function '%s': %w", d.Name, err)
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/dolthub/go-mysql-server/sql"
+
 	"github.com/sibyldb/sibyldb/internal/remote/bedrock"
 )
 
@@ -16,7 +18,10 @@ import (
 // request); UNIFIED sends PROMPT, the input and SUFFIX as one user message
 // through Converse, with the inference configuration and additional model
 // fields given as the function's second and third arguments.
-func (i *invoker) redshiftCall(client *bedrock.Client, input string, rest []any) (func(context.Context) (any, error), error) {
+//
+// The call is admitted under the statement's token limit before it is
+// returned, and settles its reservation with the usage the model reports.
+func (i *invoker) redshiftCall(ctx *sql.Context, client *bedrock.Client, input string, rest []any) (func(context.Context) (any, error), error) {
 	d := i.def
 	var cfgText, addText string
 	if len(rest) > 0 && rest[0] != nil {
@@ -66,11 +71,21 @@ func (i *invoker) redshiftCall(client *bedrock.Client, input string, rest []any)
 	if d.Suffix != "" {
 		text = text + " " + d.Suffix
 	}
+	var reserve int64
+	if inf.MaxTokens != nil {
+		reserve = int64(*inf.MaxTokens)
+	}
+	settle, err := i.m.reserveTokens(ctx, d.DB+"."+d.Name, reserve)
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context) (any, error) {
 		r, err := client.Converse(ctx, d.ModelID, text, inf, additional)
 		if err != nil {
+			settle(0)
 			return nil, err
 		}
+		settle(r.InputTokens + r.OutputTokens)
 		i.m.recordTokens(i.def, r.InputTokens, r.OutputTokens)
 		if !super {
 			return r.Text, nil
