@@ -53,12 +53,21 @@ type BedrockRequest struct {
 
 // StartBedrockServer starts a server closed at the end of the test.
 func StartBedrockServer(t testing.TB) *BedrockServer {
+	b := NewBedrockServer()
+	t.Cleanup(b.Close)
+	return b
+}
+
+// NewBedrockServer starts a server; Close stops it.
+func NewBedrockServer() *BedrockServer {
 	b := &BedrockServer{AccessKey: "AKIDBEDROCKTEST", SecretKey: "bedrock/secret/key/for/tests", Region: "us-east-1"}
 	b.srv = httptest.NewServer(http.HandlerFunc(b.serve))
 	b.URL = b.srv.URL
-	t.Cleanup(b.srv.Close)
 	return b
 }
+
+// Close stops the server.
+func (b *BedrockServer) Close() { b.srv.Close() }
 
 // Env is the environment that points a SibylDB server's AWS SDK at b.
 func (b *BedrockServer) Env() []string {
