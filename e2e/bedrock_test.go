@@ -521,3 +521,57 @@ func TestRedshiftExternalModel(t *testing.T) {
 	_, err = db.Exec("SHOW MODEL summarizer")
 	require.Error(t, err)
 }
+
+// TestAthenaUsingExternalFunction covers Athena's statement-scoped
+// functions: declared for one query, batched like any endpoint function,
+// called with the caller's INVOKE SAGEMAKER, gone after the statement.
+func TestAthenaUsingExternalFunction(t *testing.T) {
+	srv, model, db := mlSetup(t, 100, 100, "SAGEMAKER")
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	defer conn.Close()
+	ctx := context.Background()
+	model.Reset()
+	rows, err := conn.QueryContext(ctx, `USING EXTERNAL FUNCTION dbl(x DOUBLE) RETURNS DOUBLE SAGEMAKER 'model',
+		EXTERNAL FUNCTION label(v VARCHAR) RETURNS VARCHAR SAGEMAKER 'model'
+		SELECT id, dbl(x), label(CONCAT('n', id)) FROM nums ORDER BY id`)
+	require.NoError(t, err)
+	n := 0
+	for rows.Next() {
+		var id int
+		var y float64
+		var l string
+		require.NoError(t, rows.Scan(&id, &y, &l))
+		require.Equal(t, float64(2*id), y)
+		require.Equal(t, fmt.Sprintf("bad:n%d", id), l, "the model server's doubler answers bad: for text")
+		n++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 100, n)
+	require.LessOrEqual(t, model.Requests(), int64(8), "batched: batches %v", model.Batches())
+
+	_, err = conn.ExecContext(ctx, "SELECT dbl(1)")
+	require.ErrorContains(t, err, "dbl", "the function was visible to its statement only")
+
+	for _, tc := range []struct{ stmt, want string }{
+		{"USING EXTERNAL FUNCTION f(x DOUBLE) RETURNS DOUBLE LAMBDA 'fn' SELECT f(1)", "LAMBDA is not supported"},
+		{"USING EXTERNAL FUNCTION f(x DOUBLE) RETURNS DOUBLE SAGEMAKER 'model' DELETE FROM nums", "must be followed by a query"},
+		{"USING EXTERNAL FUNCTION upper(x VARCHAR) RETURNS VARCHAR SAGEMAKER 'model' SELECT upper('a')", "shadows a built-in"},
+	} {
+		_, err := conn.ExecContext(ctx, tc.stmt)
+		require.ErrorContains(t, err, tc.want, tc.stmt)
+	}
+
+	// The caller's INVOKE SAGEMAKER applies; no EXECUTE grant is needed.
+	mustExec(t, db, "CREATE USER athena IDENTIFIED BY 'pw'", "GRANT SELECT ON ml.* TO athena")
+	user := srv.Open(srv.DSN("athena", "pw", "ml"))
+	q := "USING EXTERNAL FUNCTION dbl(x DOUBLE) RETURNS DOUBLE SAGEMAKER 'model' SELECT SUM(dbl(x)) FROM nums"
+	_, err = user.Exec(q)
+	num, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1227, num, "%v", err)
+	require.ErrorContains(t, err, "INVOKE SAGEMAKER")
+	mustExec(t, db, "GRANT INVOKE SAGEMAKER ON *.* TO athena")
+	var sum float64
+	require.NoError(t, user.QueryRow(q).Scan(&sum))
+	require.Equal(t, float64(99*100), sum)
+}

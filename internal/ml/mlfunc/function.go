@@ -57,6 +57,9 @@ type FunctionDef struct {
 	Prompt   string `json:"prompt,omitempty"`
 	Suffix   string `json:"suffix,omitempty"`
 	Response string `json:"response_type,omitempty"`
+	// Scoped marks a function one statement declared (Athena's USING
+	// EXTERNAL FUNCTION): never stored, called with the caller's rights.
+	Scoped bool `json:"-"`
 
 	paramTypes []sql.Type
 	returnType sql.Type
@@ -122,6 +125,16 @@ func (d *FunctionDef) CreateStatement() string {
 }
 
 func quote(s string) string { return strings.ReplaceAll(s, "'", "''") }
+
+// ScopedFunction validates a function declared by one statement (Athena's
+// USING EXTERNAL FUNCTION) and returns it, neither stored nor registered.
+func (m *Manager) ScopedFunction(d *FunctionDef) (sql.Function, error) {
+	d.Scoped, d.Security = true, "INVOKER"
+	if err := d.resolve(); err != nil {
+		return nil, err
+	}
+	return m.function(d), nil
+}
 
 // function makes the sql.Function the registry serves.
 func (m *Manager) function(d *FunctionDef) sql.Function {
