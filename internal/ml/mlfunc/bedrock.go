@@ -162,8 +162,9 @@ func (i *invoker) invokeBedrock(ctx *sql.Context, rows [][]any) ([]any, error) {
 			b, err := client.InvokeModel(ctx, d.ModelID, d.ContentType, d.Accept, body)
 			return string(b), err
 		}
+		release := func() {}
 		if d.Request != "" {
-			if call, err = i.redshiftCall(ctx, client, string(body), args[1:]); err != nil {
+			if call, release, err = i.redshiftCall(ctx, client, string(body), args[1:]); err != nil {
 				var limitErr *mysql.SQLError
 				if errors.As(err, &limitErr) {
 					return nil, err // names the function already
@@ -183,6 +184,7 @@ func (i *invoker) invokeBedrock(ctx *sql.Context, rows [][]any) ([]any, error) {
 				return []any{v}, nil
 			})
 		})
+		release()
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -21,27 +22,27 @@ import (
 //
 // The call is admitted under the statement's token limit before it is
 // returned, and settles its reservation with the usage the model reports.
-func (i *invoker) redshiftCall(ctx *sql.Context, client *bedrock.Client, input string, rest []any) (func(context.Context) (any, error), error) {
+func (i *invoker) redshiftCall(ctx *sql.Context, client *bedrock.Client, input string, rest []any) (call func(context.Context) (any, error), release func(), err error) {
 	d := i.def
 	var cfgText, addText string
 	if len(rest) > 0 && rest[0] != nil {
 		b, err := requestBody(rest[0])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		cfgText = string(b)
 	}
 	if len(rest) > 1 && rest[1] != nil {
 		b, err := requestBody(rest[1])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		addText = string(b)
 	}
 	super := d.Response == "SUPER"
 	if d.Request == RequestRaw {
 		if cfgText != "" || addText != "" {
-			return nil, errors.New("REQUEST_TYPE RAW takes the model's request body only: put inference settings in the input")
+			return nil, nil, errors.New("REQUEST_TYPE RAW takes the model's request body only: put inference settings in the input")
 		}
 		return func(ctx context.Context) (any, error) {
 			b, err := client.InvokeModel(ctx, d.ModelID, "application/json", "application/json", []byte(input))
@@ -52,16 +53,16 @@ func (i *invoker) redshiftCall(ctx *sql.Context, client *bedrock.Client, input s
 				return nil, fmt.Errorf("model '%s' answered with a body that is not JSON, which RESPONSE_TYPE SUPER needs", d.ModelID)
 			}
 			return string(b), nil
-		}, nil
+		}, func() {}, nil
 	}
 	inf, err := parseInference(cfgText)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var additional map[string]any
 	if addText != "" {
 		if err := json.Unmarshal([]byte(addText), &additional); err != nil || additional == nil {
-			return nil, errors.New("additional model request fields must be a JSON object")
+			return nil, nil, errors.New("additional model request fields must be a JSON object")
 		}
 	}
 	text := input
@@ -77,9 +78,18 @@ func (i *invoker) redshiftCall(ctx *sql.Context, client *bedrock.Client, input s
 	}
 	settle, err := i.m.reserveTokens(ctx, d.DB+"."+d.Name, reserve)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	// A call refused before it runs (open circuit, statement cancelled
+	// while waiting for a slot) gives its reservation back in release.
+	var started atomic.Bool
+	release = func() {
+		if started.CompareAndSwap(false, true) {
+			settle(0)
+		}
 	}
 	return func(ctx context.Context) (any, error) {
+		started.Store(true)
 		r, err := client.Converse(ctx, d.ModelID, text, inf, additional)
 		if err != nil {
 			settle(0)
@@ -96,7 +106,7 @@ func (i *invoker) redshiftCall(ctx *sql.Context, client *bedrock.Client, input s
 			"usage":      map[string]int64{"inputTokens": r.InputTokens, "outputTokens": r.OutputTokens, "totalTokens": r.InputTokens + r.OutputTokens},
 		})
 		return string(b), err
-	}, nil
+	}, release, nil
 }
 
 // parseInference reads Redshift's inference configuration: a JSON object
