@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/aws/aws-sdk-go-v2 v1.36.3
 	github.com/aws/aws-sdk-go-v2/config v1.29.8
+	github.com/aws/aws-sdk-go-v2/service/bedrockruntime v1.30.0
 	github.com/dmitryikh/leaves v0.0.0-20230708180554-25d19a787328
 	github.com/dolthub/dolt/go v0.40.5-0.20260306010754-a1fdc83b8378
 	github.com/dolthub/go-mysql-server v0.20.1-0.20260306002943-3e8a45211974

@@ -61,6 +61,9 @@ type Batch struct {
 	// statement, so they are all evaluated and resolved before the child
 	// produces its first row.
 	prefetch bool
+	// limit, when not negative, is the most rows the consumer wants (a
+	// LIMIT above, see boundByLimit): no row past it is read or sent.
+	limit int64
 }
 
 var _ sql.ExecBuilderNode = (*Batch)(nil)
@@ -105,7 +108,7 @@ func (b *Batch) WithExpressions(exprs ...sql.Expression) (sql.Node, error) {
 
 // NewBatch returns a Batch over child.
 func NewBatch(child sql.Node, sites []*Site) *Batch {
-	return &Batch{child: child, sites: sites, firstBatch: 16}
+	return &Batch{child: child, sites: sites, firstBatch: 16, limit: -1}
 }
 
 // Resolved implements sql.Node.
@@ -160,6 +163,9 @@ func (b *Batch) describe() string {
 		parts[i] = fmt.Sprintf("%s, max batch %d", s.Invoker.Name(), s.Invoker.MaxBatch())
 	}
 	sort.Strings(parts)
+	if b.limit >= 0 {
+		return strings.Join(parts, "; ") + fmt.Sprintf("; at most %d rows", b.limit)
+	}
 	return strings.Join(parts, "; ")
 }
 
@@ -278,9 +284,13 @@ func (it *batchIter) produce(ctx *sql.Context) {
 		}
 	}()
 	size, max := it.b.firstBatch, it.b.maxBatch()*it.b.depth()
+	remaining := it.b.limit // negative: no limit
 	for {
 		if size > max {
 			size = max
+		}
+		if remaining >= 0 && int64(size) > remaining {
+			size = int(remaining)
 		}
 		rows := make([]sql.Row, 0, size)
 		var readErr error
@@ -321,6 +331,11 @@ func (it *batchIter) produce(ctx *sql.Context) {
 				it.prodErr = readErr
 			}
 			return
+		}
+		if remaining >= 0 {
+			if remaining -= int64(len(rows)); remaining == 0 {
+				return // the consumer wants no more rows
+			}
 		}
 		size *= 4
 	}

@@ -3,8 +3,10 @@ package exec
 import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
+	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
 // RuleID identifies the batching rule among the analyzer's rules.
@@ -59,7 +61,7 @@ func batchCalls(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.
 		}
 		return s
 	}
-	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+	n, same, err := transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
 		ex, ok := n.(sql.Expressioner)
 		if !ok {
 			return n, transform.SameTree, nil
@@ -115,6 +117,89 @@ func batchCalls(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.
 		}
 		return nn, transform.NewTree, nil
 	})
+	if err != nil || same == transform.SameTree {
+		return n, same, err
+	}
+	return boundByLimit(ctx, n)
+}
+
+// boundByLimit tells each Batch that only a LIMIT's rows are wanted of it.
+// Without the bound, the read-ahead sends batches of growing size until
+// the consumer stops, and SELECT id, f(x) FROM t ORDER BY id LIMIT 200
+// scored 1,360 rows. The bound applies where a constant LIMIT (and OFFSET)
+// sits above the Batch with only projections between them, which return
+// one row per row: the Batch then never reads more than LIMIT + OFFSET rows
+// from its child. SQL_CALC_FOUND_ROWS reads every row, so it gets no bound.
+//
+// An OFFSET is moved beneath the Batch, so the rows it skips are never sent
+// to the model: MySQL does not evaluate the select list of skipped rows
+// either.
+func boundByLimit(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		l, ok := n.(*plan.Limit)
+		if !ok || l.CalcFoundRows {
+			return n, transform.SameTree, nil
+		}
+		limit, ok := constRows(ctx, l.Limit)
+		if !ok {
+			return n, transform.SameTree, nil
+		}
+		child, ok, err := boundChain(l.Child, limit, nil)
+		if err != nil || !ok {
+			return n, transform.SameTree, err
+		}
+		nl, err := l.WithChildren(child)
+		if err != nil {
+			return nil, transform.SameTree, err
+		}
+		return nl, transform.NewTree, nil
+	})
+}
+
+// boundChain rewrites the chain [Offset] Project... Batch under a LIMIT of
+// limit rows; ok is false when n is not such a chain.
+func boundChain(n sql.Node, limit int64, offset *plan.Offset) (sql.Node, bool, error) {
+	switch n := n.(type) {
+	case *plan.Offset:
+		if offset != nil {
+			return nil, false, nil
+		}
+		return boundChain(n.Child, limit, n)
+	case *plan.Project:
+		c, ok, err := boundChain(n.Child, limit, offset)
+		if err != nil || !ok {
+			return nil, ok, err
+		}
+		nn, err := n.WithChildren(c)
+		return nn, err == nil, err
+	case *Batch:
+		if n.prefetch {
+			return nil, false, nil
+		}
+		nb := *n
+		if nb.limit < 0 || limit < nb.limit {
+			nb.limit = limit
+		}
+		if offset != nil {
+			nb.child = plan.NewOffset(offset.Offset, n.child)
+		}
+		return &nb, true, nil
+	}
+	return nil, false, nil
+}
+
+// constRows is the value of a constant, non-negative LIMIT or OFFSET.
+func constRows(ctx *sql.Context, e sql.Expression) (int64, bool) {
+	lit, ok := e.(*expression.Literal)
+	if !ok {
+		return 0, false
+	}
+	v, _, err := types.Int64.Convert(ctx, lit.Value())
+	if err != nil {
+		return 0, false
+	}
+	n, ok := v.(int64)
+	return n, ok && n >= 0
 }
 
 // batchable reports nodes that evaluate their expressions once per row of

@@ -24,6 +24,8 @@ import (
 const (
 	InvokeSageMaker  = "INVOKE_SAGEMAKER"
 	InvokeComprehend = "INVOKE_COMPREHEND"
+	// InvokeBedrock governs Aurora's AWS_BEDROCK_INVOKE_MODEL functions.
+	InvokeBedrock = "INVOKE_BEDROCK"
 	// CreateEndpoint governs CREATE, ALTER, DROP and SHOW ENDPOINT(S).
 	CreateEndpoint = "CREATE_ENDPOINT"
 	// CreateModel governs CREATE MODEL (Redshift ML's GRANT CREATE MODEL).
@@ -39,6 +41,7 @@ const (
 var Roles = map[string]string{
 	"AWS_SAGEMAKER_ACCESS":  InvokeSageMaker,
 	"AWS_COMPREHEND_ACCESS": InvokeComprehend,
+	"AWS_BEDROCK_ACCESS":    InvokeBedrock,
 	"AWS_SELECT_S3_ACCESS":  SelectIntoS3,
 	"AWS_LOAD_S3_ACCESS":    LoadFromS3,
 }

@@ -108,6 +108,8 @@ var errTooLarge = errors.New("response too large")
 
 // Error is a failed call, with what a user needs to fix it.
 type Error struct {
+	// Kind names what Endpoint is in messages; empty means "endpoint".
+	Kind     string
 	Endpoint string
 	Status   int // HTTP status, 0 for transport errors
 	Message  string
@@ -115,14 +117,22 @@ type Error struct {
 
 // Error implements error; the message never includes request headers.
 func (e *Error) Error() string {
+	kind := e.Kind
+	if kind == "" {
+		kind = "endpoint"
+	}
 	if e.Status == 0 {
-		return fmt.Sprintf("endpoint '%s': %s", e.Endpoint, e.Message)
+		return fmt.Sprintf("%s '%s': %s", kind, e.Endpoint, e.Message)
 	}
 	if e.Message == "" {
-		return fmt.Sprintf("endpoint '%s' returned HTTP %d", e.Endpoint, e.Status)
+		return fmt.Sprintf("%s '%s' returned HTTP %d", kind, e.Endpoint, e.Status)
 	}
-	return fmt.Sprintf("endpoint '%s' returned HTTP %d: %s", e.Endpoint, e.Status, e.Message)
+	return fmt.Sprintf("%s '%s' returned HTTP %d: %s", kind, e.Endpoint, e.Status, e.Message)
 }
+
+// Trim makes a provider's text safe to show in an error: valid UTF-8, no
+// control characters, bounded length.
+func Trim(s string) string { return trim(s) }
 
 // Invoke sends one batch and returns one value per row. A batch whose
 // request would exceed MaxRequestBytes is sent as two halves, recursively.

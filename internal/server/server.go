@@ -188,6 +188,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	stmts = append(stmts, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
 	parser.QualifyFunctions(comprehend.Qualifier, comprehend.Prefix)
+	parser.DeclareFunctions(s.declareScoped)
 	if err := installSystemVariables(cfg); err != nil {
 		return nil, err
 	}
@@ -293,7 +294,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.governorCtx, s.stopGovernor = context.WithCancel(context.Background())
 	wrap := func(e *gms.Engine, sm *gmsserver.SessionManager, h mysql.Handler) (*gms.Engine, *gmsserver.SessionManager, mysql.Handler) {
 		return e, sm, &handler{Handler: h, engine: e, txn: txn, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
-			finished: s.ML.FinishStatement, tlsAvailable: tlsConfig != nil, gate: gate, isAdmin: s.isConnectionAdmin, governor: s.governor}
+			finished: s.finishStatement, tlsAvailable: tlsConfig != nil, gate: gate, isAdmin: s.isConnectionAdmin, governor: s.governor}
 	}
 	// NewConfig applies max_connections and the net timeouts, so SET
 	// PERSIST max_connections takes effect at the next start, as in MySQL.
@@ -445,15 +446,20 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 // SAGEMAKER: held by the definer for SQL SECURITY DEFINER functions, by the
 // caller for SQL SECURITY INVOKER ones.
 func (s *Server) authorizeML(ctx *sql.Context, d *mlfunc.FunctionDef) error {
-	if !s.privileges.CanExecute(ctx, d.DB, d.Name) {
+	// A statement-scoped function is the caller's own: no EXECUTE grant.
+	if !d.Scoped && !s.privileges.CanExecute(ctx, d.DB, d.Name) {
 		return privilege.ExecuteDenied(ctx, d.DB, d.Name)
 	}
 	var who privilege.Account
 	if !strings.EqualFold(d.Security, "INVOKER") && d.Definer != "" {
 		who = privilege.ParseAccount(d.Definer)
 	}
-	if !s.privileges.Allowed(ctx, who, privilege.InvokeSageMaker) {
-		return privilege.Denied(privilege.InvokeSageMaker)
+	priv := privilege.InvokeSageMaker
+	if d.IsBedrock() {
+		priv = privilege.InvokeBedrock
+	}
+	if !s.privileges.Allowed(ctx, who, priv) {
+		return privilege.Denied(priv)
 	}
 	return nil
 }

@@ -22,6 +22,8 @@ import (
 //	CREATE [DEFINER = user] FUNCTION [db.]f (p type, ...) RETURNS type
 //	    [SQL SECURITY {DEFINER | INVOKER}] [DEFINER = user]
 //	    ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'name' [MAX_BATCH_SIZE n]
+//	  | ALIAS AWS_BEDROCK_INVOKE_MODEL MODEL ID 'model-id' [CONTENT_TYPE 'type']
+//	    [ACCEPT 'type'] [TIMEOUT_MS n]
 //	DROP FUNCTION [IF EXISTS] [db.]f            (for ML functions)
 //	SHOW CREATE FUNCTION [db.]f                 (for ML functions)
 //	CREATE [OR REPLACE] ENDPOINT [IF NOT EXISTS] name URL 'url' [options]
@@ -325,6 +327,9 @@ func parseCreateFunction(c *cursor, currentDB string) (*mlfunc.FunctionDef, erro
 			return nil, SyntaxError(c.near())
 		}
 	}
+	if c.accept(mlfunc.AliasBedrock) {
+		return parseBedrockAlias(c, def)
+	}
 	if err := c.expect("AWS_SAGEMAKER_INVOKE_ENDPOINT"); err != nil {
 		return nil, err
 	}
@@ -346,6 +351,45 @@ func parseCreateFunction(c *cursor, currentDB string) (*mlfunc.FunctionDef, erro
 	}
 	if !c.done() {
 		return nil, SyntaxError(c.near())
+	}
+	return def, nil
+}
+
+// parseBedrockAlias reads what follows ALIAS AWS_BEDROCK_INVOKE_MODEL:
+// MODEL ID 'id' [CONTENT_TYPE 'type'] [ACCEPT 'type'] [TIMEOUT_MS n], the
+// options in any order, each at most once.
+func parseBedrockAlias(c *cursor, def *mlfunc.FunctionDef) (*mlfunc.FunctionDef, error) {
+	def.Alias = mlfunc.AliasBedrock
+	if err := c.expect("MODEL", "ID"); err != nil {
+		return nil, err
+	}
+	var err error
+	if def.ModelID, err = c.str(); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for !c.done() {
+		opt := strings.ToUpper(c.peek().Text)
+		if c.peek().String || seen[opt] {
+			return nil, SyntaxError(c.near())
+		}
+		seen[opt] = true
+		switch {
+		case c.accept("CONTENT_TYPE"):
+			def.ContentType, err = c.str()
+		case c.accept("ACCEPT"):
+			def.Accept, err = c.str()
+		case c.accept("TIMEOUT_MS"):
+			def.TimeoutMS, err = c.integer()
+			if err == nil && def.TimeoutMS <= 0 {
+				return nil, mlError(errors.New("TIMEOUT_MS must be greater than 0"))
+			}
+		default:
+			return nil, SyntaxError(c.near())
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	return def, nil
 }

@@ -64,8 +64,13 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 		return db, name, nil
 	}
 	switch {
-	case c.accept("CREATE", "MODEL"):
-		spec, err := parseCreateModel(c, stmt)
+	case c.accept("CREATE", "MODEL"), c.accept("CREATE", "EXTERNAL", "MODEL"):
+		var spec *models.Spec
+		if toks[1].Is("EXTERNAL") {
+			spec, err = parseCreateExternalModel(c)
+		} else {
+			spec, err = parseCreateModel(c, stmt)
+		}
 		if err != nil {
 			return nil, ast.AuthInformation{}, true, err
 		}
@@ -360,6 +365,56 @@ func parseCreateModel(c *cursor, stmt string) (*models.Spec, error) {
 var createModelClauses = []string{"SAGEMAKER", "IAM_ROLE", "AUTO", "MODEL_TYPE", "PROBLEM_TYPE", "OBJECTIVE",
 	"PREPROCESSORS", "HYPERPARAMETERS", "SETTINGS", "TARGET", "FROM", "FUNCTION"}
 
+// parseCreateExternalModel reads Redshift ML's CREATE EXTERNAL MODEL after
+// its first three words:
+//
+//	[IF NOT EXISTS] [db.]name FUNCTION fn IAM_ROLE {default | 'arn'}
+//	    MODEL_TYPE BEDROCK SETTINGS (MODEL_ID 'id' [, PROMPT 'text']
+//	    [, SUFFIX 'text'] [, REQUEST_TYPE {RAW | UNIFIED}]
+//	    [, RESPONSE_TYPE {VARCHAR | SUPER}])
+//
+// the clauses in any order, FUNCTION, MODEL_TYPE and SETTINGS required.
+func parseCreateExternalModel(c *cursor) (*models.Spec, error) {
+	spec := &models.Spec{External: true, Settings: map[string]string{}}
+	spec.IfNotExists = c.accept("IF", "NOT", "EXISTS")
+	var err error
+	if spec.DB, spec.Name, err = c.qualified(); err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for !c.done() {
+		clause := strings.ToUpper(c.peek().Text)
+		if c.peek().String || seen[clause] {
+			return nil, SyntaxError(c.near())
+		}
+		seen[clause] = true
+		switch {
+		case c.accept("FUNCTION"):
+			spec.Function, err = c.ident()
+		case c.accept("IAM_ROLE"):
+			if c.accept("DEFAULT") {
+				spec.IAMRole = "default"
+			} else {
+				spec.IAMRole, err = c.str()
+			}
+		case c.accept("MODEL_TYPE"):
+			spec.ModelType, err = c.ident()
+			spec.ModelType = strings.ToUpper(spec.ModelType)
+		case c.accept("SETTINGS"):
+			err = keyValues(c, spec.Settings)
+		default:
+			return nil, SyntaxError(c.near())
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if spec.Function == "" || spec.ModelType == "" || len(spec.Settings) == 0 {
+		return nil, modelError(fmt.Errorf("%w: FUNCTION, MODEL_TYPE and SETTINGS (MODEL_ID ...) are required", models.ErrBadExternal))
+	}
+	return spec, nil
+}
+
 // keyValues reads ( key value [, ...] ) with values written as strings,
 // numbers or words (ON/OFF); keys are stored lower-case.
 func keyValues(c *cursor, into map[string]string) error {
@@ -448,7 +503,8 @@ func modelError(err error) error {
 	case errors.Is(err, sqlfunc.ErrShadowsBuiltin):
 		return mysql.NewSQLError(mysql.ERWrongArguments, "HY000", "CREATE MODEL: %s (function names must not hide a built-in function)", err.Error())
 	case errors.Is(err, automl.ErrEmpty), errors.Is(err, automl.ErrFewRows), errors.Is(err, automl.ErrBadTarget),
-		errors.Is(err, automl.ErrBadSetting), errors.Is(err, models.ErrBadModelFile), errors.Is(err, models.ErrBadForecast):
+		errors.Is(err, automl.ErrBadSetting), errors.Is(err, models.ErrBadModelFile), errors.Is(err, models.ErrBadForecast),
+		errors.Is(err, models.ErrBadExternal):
 		return mysql.NewSQLError(mysql.ERWrongArguments, "HY000", "CREATE MODEL: %s", err.Error())
 	}
 	// Errors of the training query (unknown table, access denied) keep

@@ -37,6 +37,8 @@ type Parser struct {
 	// qualified maps a function qualifier (lower case) to the prefix its
 	// functions are registered under.
 	qualified map[string]string
+	// declare, when set, enables USING EXTERNAL FUNCTION (see using.go).
+	declare DeclareFunc
 }
 
 // QualifyFunctions makes qualifier.name(...) call prefix+name(...): GMS
@@ -130,6 +132,22 @@ func (p *Parser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statemen
 
 // ParseWithOptions implements sql.Parser.
 func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
+	if p.declare != nil && FirstKeyword(query) == "USING" {
+		s := sql.RemoveSpaceAndDelimiter(query, delimiter)
+		first, rest := s, ""
+		if multi {
+			var err error
+			if first, rest, err = ast.SplitStatement(s); err != nil {
+				return nil, "", "", err
+			}
+			first = sql.RemoveSpaceAndDelimiter(first, delimiter)
+			if strings.TrimSpace(rest) == "" {
+				rest = ""
+			}
+		}
+		st, err := p.parseUsing(ctx, first, options)
+		return st, first, rest, err
+	}
 	if p.candidate(query) {
 		s := sql.RemoveSpaceAndDelimiter(query, delimiter)
 		first, rest := s, ""

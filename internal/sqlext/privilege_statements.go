@@ -65,6 +65,7 @@ var ourPrivileges = []struct {
 }{
 	{[]string{"INVOKE", "SAGEMAKER"}, privilege.InvokeSageMaker},
 	{[]string{"INVOKE", "COMPREHEND"}, privilege.InvokeComprehend},
+	{[]string{"INVOKE", "BEDROCK"}, privilege.InvokeBedrock},
 	{[]string{"SELECT", "INTO", "S3"}, privilege.SelectIntoS3},
 	{[]string{"LOAD", "FROM", "S3"}, privilege.LoadFromS3},
 	{[]string{"CREATE", "ENDPOINT"}, privilege.CreateEndpoint},

@@ -34,6 +34,10 @@ type Registry struct {
 
 	mu  sync.RWMutex
 	fns map[string]sql.Function // keyed by lower-case "db.name"
+	// scoped are functions one session's current statement declared
+	// (Athena's USING EXTERNAL FUNCTION), by session and lower-case name;
+	// they hide the others for that statement only.
+	scoped map[uint32]map[string]sql.Function
 }
 
 func fnKey(db, name string) string { return strings.ToLower(db + "." + name) }
@@ -50,6 +54,9 @@ func (r *Registry) Function(ctx *sql.Context, name string) (sql.Function, bool) 
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	if ctx != nil && ctx.Session != nil {
+		if fn, ok := r.scoped[ctx.Session.ID()][strings.ToLower(name)]; ok {
+			return fn, true
+		}
 		if fn, ok := r.fns[fnKey(ctx.GetCurrentDatabase(), name)]; ok {
 			return fn, true
 		}
@@ -83,4 +90,36 @@ func (r *Registry) Drop(db, name string) bool {
 	_, ok := r.fns[k]
 	delete(r.fns, k)
 	return ok
+}
+
+// SetScoped makes fns visible to the session's current statement only,
+// replacing what an earlier statement declared. Names of built-ins are
+// refused, as for Register.
+func (r *Registry) SetScoped(ctx *sql.Context, fns []sql.Function) error {
+	m := make(map[string]sql.Function, len(fns))
+	for _, fn := range fns {
+		name := strings.ToLower(fn.FunctionName())
+		if r.builtin != nil && r.builtin(ctx, name) {
+			return fmt.Errorf("function %s: %w", name, ErrShadowsBuiltin)
+		}
+		if _, ok := m[name]; ok {
+			return fmt.Errorf("function %s: %w", name, ErrExists)
+		}
+		m[name] = fn
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.scoped == nil {
+		r.scoped = map[uint32]map[string]sql.Function{}
+	}
+	r.scoped[ctx.Session.ID()] = m
+	return nil
+}
+
+// ClearScoped drops what the session's statement declared; the server
+// calls it when a statement ends.
+func (r *Registry) ClearScoped(sessionID uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.scoped, sessionID)
 }

@@ -111,10 +111,11 @@ func (d *EndpointDef) HeaderNames() []string {
 }
 
 // target is a resolved endpoint ready to call: the HTTP endpoint plus a
-// semaphore that bounds its concurrent requests across all statements.
+// semaphore that bounds its concurrent requests across all statements and
+// shares them fairly between statements.
 type target struct {
 	ep  *remote.Endpoint
-	sem chan struct{}
+	sem *fairSem
 	// fixedTimeout is the endpoint's TIMEOUT_MS; without one each call uses
 	// aurora_ml_inference_timeout as the calling session sees it.
 	fixedTimeout bool
@@ -165,22 +166,28 @@ func (b *breaker) record(ctx context.Context, err error) {
 	}
 }
 
-func (t *target) invoke(ctx context.Context, req remote.Request, timeout time.Duration, sent func(bytes int)) ([]any, error) {
+func (t *target) invoke(ctx context.Context, stmt stmtKey, req remote.Request, timeout time.Duration, sent func(bytes int)) ([]any, error) {
+	return t.run(ctx, stmt, func(ctx context.Context) ([]any, error) {
+		ep := *t.ep
+		if !t.fixedTimeout {
+			ep.Timeout = timeout
+		}
+		ep.Sent = sent
+		return ep.Invoke(ctx, req)
+	})
+}
+
+// run makes one call through the target's circuit breaker, within its
+// share of the target's concurrency.
+func (t *target) run(ctx context.Context, stmt stmtKey, call func(context.Context) ([]any, error)) ([]any, error) {
 	if err := t.breaker.allow(t.ep.Name); err != nil {
 		return nil, err
 	}
-	select {
-	case t.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := t.sem.acquire(ctx, stmt); err != nil {
+		return nil, err
 	}
-	defer func() { <-t.sem }()
-	ep := *t.ep
-	if !t.fixedTimeout {
-		ep.Timeout = timeout
-	}
-	ep.Sent = sent
-	out, err := ep.Invoke(ctx, req)
+	defer t.sem.release(stmt)
+	out, err := call(ctx)
 	t.breaker.record(ctx, err)
 	return out, err
 }
@@ -210,7 +217,7 @@ func newTarget(d EndpointDef, c remote.Counters) (*target, error) {
 			Client:     client,
 			Counters:   c,
 		},
-		sem:          make(chan struct{}, conc),
+		sem:          newFairSem(conc),
 		fixedTimeout: d.TimeoutMS > 0,
 	}, nil
 }

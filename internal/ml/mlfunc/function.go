@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/sibyldb/sibyldb/internal/exec"
@@ -36,6 +38,28 @@ type FunctionDef struct {
 	Definer  string    `json:"definer"`
 	Security string    `json:"security"`
 	Created  time.Time `json:"created"`
+	// Alias is AWS_BEDROCK_INVOKE_MODEL for Bedrock functions; empty (as
+	// in definitions stored before Bedrock) is AWS_SAGEMAKER_INVOKE_ENDPOINT.
+	Alias string `json:"alias,omitempty"`
+	// ModelID, ContentType, Accept and TimeoutMS are a Bedrock function's
+	// MODEL ID, CONTENT_TYPE, ACCEPT and TIMEOUT_MS.
+	ModelID     string `json:"model_id,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	Accept      string `json:"accept,omitempty"`
+	TimeoutMS   int    `json:"timeout_ms,omitempty"`
+	// OptionalParams is how many trailing parameters a call may leave out
+	// (they are NULL): Redshift's f(input [, config [, additional]]).
+	OptionalParams int `json:"optional_params,omitempty"`
+	// Request, Prompt, Suffix and Response are a Redshift external
+	// model's REQUEST_TYPE (RAW or UNIFIED; empty for Aurora's functions),
+	// PROMPT, SUFFIX and RESPONSE_TYPE (VARCHAR or SUPER).
+	Request  string `json:"request_type,omitempty"`
+	Prompt   string `json:"prompt,omitempty"`
+	Suffix   string `json:"suffix,omitempty"`
+	Response string `json:"response_type,omitempty"`
+	// Scoped marks a function one statement declared (Athena's USING
+	// EXTERNAL FUNCTION): never stored, called with the caller's rights.
+	Scoped bool `json:"-"`
 
 	paramTypes []sql.Type
 	returnType sql.Type
@@ -57,11 +81,20 @@ func (d *FunctionDef) resolve() error {
 		}
 		d.paramTypes[i] = t
 	}
+	if d.IsBedrock() {
+		if err := d.resolveBedrock(); err != nil {
+			return err
+		}
+	}
 	t, err := ParseType(d.Returns)
 	if err != nil {
 		return err
 	}
-	if d.returnType, err = CheckReturnType(t); err != nil {
+	check := CheckReturnType
+	if d.IsBedrock() {
+		check = checkBedrockReturnType
+	}
+	if d.returnType, err = check(t); err != nil {
 		return err
 	}
 	if d.MaxBatch == 0 {
@@ -79,8 +112,28 @@ func (d *FunctionDef) CreateStatement() string {
 	for i, p := range d.Params {
 		params[i] = fmt.Sprintf("`%s` %s", p.Name, p.Type)
 	}
+	if d.IsBedrock() {
+		out := fmt.Sprintf("CREATE DEFINER=%s FUNCTION `%s`(%s) RETURNS %s SQL SECURITY %s ALIAS AWS_BEDROCK_INVOKE_MODEL MODEL ID '%s' CONTENT_TYPE '%s' ACCEPT '%s'",
+			d.Definer, d.Name, strings.Join(params, ", "), d.Returns, d.Security, quote(d.ModelID), quote(d.ContentType), quote(d.Accept))
+		if d.TimeoutMS > 0 {
+			out += fmt.Sprintf(" TIMEOUT_MS %d", d.TimeoutMS)
+		}
+		return out
+	}
 	return fmt.Sprintf("CREATE DEFINER=%s FUNCTION `%s`(%s) RETURNS %s SQL SECURITY %s ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME '%s' MAX_BATCH_SIZE %d",
 		d.Definer, d.Name, strings.Join(params, ", "), d.Returns, d.Security, strings.ReplaceAll(d.Endpoint, "'", "''"), d.MaxBatch)
+}
+
+func quote(s string) string { return strings.ReplaceAll(s, "'", "''") }
+
+// ScopedFunction validates a function declared by one statement (Athena's
+// USING EXTERNAL FUNCTION) and returns it, neither stored nor registered.
+func (m *Manager) ScopedFunction(d *FunctionDef) (sql.Function, error) {
+	d.Scoped, d.Security = true, "INVOKER"
+	if err := d.resolve(); err != nil {
+		return nil, err
+	}
+	return m.function(d), nil
 }
 
 // function makes the sql.Function the registry serves.
@@ -94,9 +147,12 @@ func (m *Manager) function(d *FunctionDef) sql.Function {
 		Convert: inv.convert,
 	}
 	return sql.FunctionN{Name: d.Name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
-		if len(args) != len(d.Params) {
+		if len(args) > len(d.Params) || len(args) < len(d.Params)-d.OptionalParams {
 			return nil, mysql.NewSQLError(1318, mysql.SSClientError,
 				"Incorrect number of arguments for FUNCTION %s.%s; expected %d, got %d", d.DB, d.Name, len(d.Params), len(args))
+		}
+		for len(args) < len(d.Params) {
+			args = append(args, expression.NewLiteral(nil, types.Null))
 		}
 		return exec.NewFuncCall(inv, args, d.returnType, opts), nil
 	}}
@@ -132,7 +188,11 @@ func (i *invoker) RecordCacheHits(n int) { i.m.counters.cacheHits.Add(uint64(n))
 func (i *invoker) Name() string          { return i.def.Name }
 
 func (i *invoker) MaxBatch() int {
-	if t, err := i.m.resolve(i.def.Endpoint); err == nil {
+	name, isEndpoint := i.m.endpointOf(i.def)
+	if !isEndpoint {
+		return 1 // Bedrock has no batch API
+	}
+	if t, err := i.m.resolve(name); err == nil {
 		if n := t.ep.Codec.RowsPerRequest(); n > 0 && n < i.def.MaxBatch {
 			return n
 		}
@@ -141,8 +201,12 @@ func (i *invoker) MaxBatch() int {
 }
 
 func (i *invoker) Concurrency() int {
-	if t, err := i.m.resolve(i.def.Endpoint); err == nil {
-		return cap(t.sem)
+	name, isEndpoint := i.m.endpointOf(i.def)
+	if !isEndpoint {
+		return DefaultBedrockConcurrency
+	}
+	if t, err := i.m.resolve(name); err == nil {
+		return t.sem.Cap()
 	}
 	return DefaultConcurrency
 }
@@ -150,7 +214,11 @@ func (i *invoker) Concurrency() int {
 // Invoke implements exec.Invoker: arguments are converted to the declared
 // parameter types and sent in one request.
 func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
-	t, err := i.m.resolve(i.def.Endpoint)
+	name, isEndpoint := i.m.endpointOf(i.def)
+	if !isEndpoint {
+		return i.invokeBedrock(ctx, rows)
+	}
+	t, err := i.m.resolve(name)
 	if err != nil {
 		return nil, fmt.Errorf("ML function '%s': %w", i.def.Name, err)
 	}
@@ -159,41 +227,66 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 		req.Columns[c] = p.Name
 	}
 	for r, row := range rows {
-		conv := make([]any, len(row))
-		for c, v := range row {
-			if v == nil {
-				continue
-			}
-			cv, _, err := i.def.paramTypes[c].Convert(ctx, v)
-			if err != nil {
-				return nil, fmt.Errorf("ML function '%s': argument '%s' value %v is not a valid %s", i.def.Name, i.def.Params[c].Name, v, i.def.paramTypes[c])
-			}
-			if u, err := sql.UnwrapAny(ctx, cv); err == nil {
-				cv = u
-			}
-			conv[c] = cv
+		conv, err := i.convertArgs(ctx, row)
+		if err != nil {
+			return nil, err
 		}
 		req.Rows[r] = conv
 	}
-	record, err := i.m.Reserve(ctx, i.def.DB+"."+i.def.Name, i.def.Endpoint, len(rows))
+	return i.send(ctx, name, len(rows), func(sent func(int)) ([]any, error) {
+		return t.invoke(ctx, statementKey(ctx), req, i.m.timeout(ctx), sent)
+	})
+}
+
+// convertArgs converts one row's arguments to the declared parameter types.
+func (i *invoker) convertArgs(ctx *sql.Context, row []any) ([]any, error) {
+	conv := make([]any, len(row))
+	for c, v := range row {
+		if v == nil {
+			continue
+		}
+		cv, _, err := i.def.paramTypes[c].Convert(ctx, v)
+		if err != nil {
+			return nil, fmt.Errorf("ML function '%s': argument '%s' value %v is not a valid %s", i.def.Name, i.def.Params[c].Name, v, i.def.paramTypes[c])
+		}
+		if u, err := sql.UnwrapAny(ctx, cv); err == nil {
+			cv = u
+		}
+		conv[c] = cv
+	}
+	return conv, nil
+}
+
+// send makes one request of n rows to target through call, within the
+// statement's limits, and keeps the function's figures and the audit
+// record. call reports the bytes it sends through sent.
+func (i *invoker) send(ctx *sql.Context, target string, n int, call func(sent func(int)) ([]any, error)) ([]any, error) {
+	record, err := i.m.Reserve(ctx, i.def.DB+"."+i.def.Name, target, n)
 	if err != nil {
 		record(0, 0, err)
 		return nil, err
 	}
-	i.m.counters.logicalRequests.Add(uint64(len(rows)))
+	i.m.counters.logicalRequests.Add(uint64(n))
 	st := i.m.stats(i.def)
 	st.requests.Add(1)
 	start := time.Now()
 	var sent atomic.Int64
-	out, err := t.invoke(ctx, req, i.m.timeout(ctx), func(n int) { sent.Add(int64(n)) })
+	out, err := call(func(b int) { sent.Add(int64(b)) })
+	if err != nil && ctx.Err() != nil {
+		// The statement no longer wants the answer: it is not an error of
+		// the endpoint, and its truncated latency would skew the figures.
+		st.cancelled.Add(1)
+		record(n, sent.Load(), nil)
+		return nil, fmt.Errorf("ML function '%s': %w", i.def.Name, err)
+	}
 	st.observe(time.Since(start))
 	if err != nil {
 		err = fmt.Errorf("ML function '%s': %w", i.def.Name, err)
 		st.errors.Add(1)
-		record(len(rows), sent.Load(), err)
+		record(n, sent.Load(), err)
 		return nil, err
 	}
-	record(len(rows), sent.Load(), nil)
+	record(n, sent.Load(), nil)
 	st.rows.Add(uint64(len(out)))
 	i.m.counters.logicalResponses.Add(uint64(len(out)))
 	return out, nil

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/remote"
+	"github.com/sibyldb/sibyldb/internal/remote/bedrock"
 	"github.com/sibyldb/sibyldb/internal/secret"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
 	"github.com/sibyldb/sibyldb/internal/status"
@@ -37,6 +38,8 @@ const (
 	// VarSageMakerURL is the base URL endpoint names resolve against when
 	// no CREATE ENDPOINT defines them: {base}/endpoints/{name}/invocations.
 	VarSageMakerURL = "aws_sagemaker_endpoint_url"
+	// VarBedrockRole is Aurora's aws_default_bedrock_role.
+	VarBedrockRole = "aws_default_bedrock_role"
 	// VarTimeout is the per-request timeout in milliseconds.
 	VarTimeout = "aurora_ml_inference_timeout"
 )
@@ -53,6 +56,8 @@ var (
 
 type counters struct {
 	logicalRequests, logicalResponses, actualRequests, actualResponses, cacheHits, retries, singleRequests *status.Counter
+	// inputTokens and outputTokens are generative models' token usage.
+	inputTokens, outputTokens *status.Counter
 }
 
 // Request implements remote.Counters.
@@ -94,6 +99,9 @@ type Manager struct {
 	aws     *remote.AWS
 	awsErr  error
 
+	bedrockOnce sync.Once
+	bedrock     *bedrock.Client
+
 	mu        sync.RWMutex
 	defs      map[string]*FunctionDef // db.name, lower case
 	endpoints map[string]EndpointDef  // lower-case name
@@ -115,6 +123,8 @@ func NewManager(cat *catalog.Store, funcs *sqlfunc.Registry, reg *status.Registr
 			cacheHits:        reg.Counter("Aurora_ml_cache_hit_cnt"),
 			retries:          reg.Counter("Aurora_ml_retry_request_cnt"),
 			singleRequests:   reg.Counter("Aurora_ml_single_request_cnt"),
+			inputTokens:      reg.Counter("Sibyl_ml_input_tokens"),
+			outputTokens:     reg.Counter("Sibyl_ml_output_tokens"),
 		},
 		defs:      map[string]*FunctionDef{},
 		endpoints: map[string]EndpointDef{},
@@ -142,6 +152,16 @@ func SystemVariables(sageMakerURL string) []sql.SystemVariable {
 			Default: int64(30000),
 		},
 	}
+	// Aurora's cluster parameter naming the IAM role for Bedrock. SibylDB
+	// takes credentials from the AWS credential chain; the variable is
+	// accepted so that Aurora scripts setting it run unchanged.
+	vars = append(vars, &sql.MysqlSystemVariable{
+		Name:    VarBedrockRole,
+		Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Global),
+		Dynamic: true,
+		Type:    types.NewSystemStringType(VarBedrockRole),
+		Default: "",
+	})
 	return append(vars, limitVariables()...)
 }
 
@@ -438,7 +458,7 @@ func (m *Manager) InvokeEndpoint(ctx *sql.Context, name string, req remote.Reque
 	}
 	var sent int64
 	var mu sync.Mutex
-	out, err := t.invoke(ctx, req, m.timeout(ctx), func(n int) {
+	out, err := t.invoke(ctx, statementKey(ctx), req, m.timeout(ctx), func(n int) {
 		mu.Lock()
 		sent += int64(n)
 		mu.Unlock()

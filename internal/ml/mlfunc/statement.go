@@ -15,6 +15,9 @@ import (
 const (
 	VarMaxRequests = "sibyl_ml_max_requests_per_statement"
 	VarMaxRows     = "sibyl_ml_max_rows_per_statement"
+	// VarMaxTokens bounds the input plus output tokens generative models
+	// report for one statement.
+	VarMaxTokens = "sibyl_ml_max_tokens_per_statement"
 )
 
 func limitVariables() []sql.SystemVariable {
@@ -22,7 +25,7 @@ func limitVariables() []sql.SystemVariable {
 		return &sql.MysqlSystemVariable{Name: name, Scope: sql.GetMysqlScope(sql.SystemVariableScope_Both),
 			Dynamic: true, Type: types.NewSystemIntType(name, 0, 1<<53, false), Default: int64(0)}
 	}
-	return []sql.SystemVariable{v(VarMaxRequests), v(VarMaxRows)}
+	return []sql.SystemVariable{v(VarMaxRequests), v(VarMaxRows), v(VarMaxTokens)}
 }
 
 // AuditRecord is what one statement sent through one ML function.
@@ -43,6 +46,10 @@ type statement struct {
 	user, host           string
 	maxRequests, maxRows int64
 	requests, rows       atomic.Int64
+	maxTokens            int64
+	// tokens are the tokens used so far plus those reserved by requests
+	// in flight (their maxTokens).
+	tokens atomic.Int64
 
 	mu    sync.Mutex
 	perFn map[string]*AuditRecord
@@ -128,6 +135,7 @@ func (m *Manager) StartStatement(ctx *sql.Context) {
 	st := m.statementFor(ctx)
 	st.mu.Lock()
 	st.maxRequests, st.maxRows = Limit(ctx, VarMaxRequests), Limit(ctx, VarMaxRows)
+	st.maxTokens = Limit(ctx, VarMaxTokens)
 	st.mu.Unlock()
 }
 
@@ -192,6 +200,31 @@ func (m *Manager) reserve(ctx *sql.Context, fn string, n int) (*statement, error
 			"ML function '%s': statement exceeds %s = %d", fn, VarMaxRows, maxRows)
 	}
 	return st, nil
+}
+
+// reserveTokens admits a generative request of function fn that may
+// produce up to reserve output tokens (its maxTokens; 0 when unknown):
+// refused when the statement has used its sibyl_ml_max_tokens_per_statement
+// or the reservation would pass it. settle replaces the reservation with
+// the tokens the model reported (0 when the request failed); call it once.
+func (m *Manager) reserveTokens(ctx *sql.Context, fn string, reserve int64) (settle func(used int64), err error) {
+	st := m.statementFor(ctx)
+	st.mu.Lock()
+	limit := st.maxTokens
+	st.mu.Unlock()
+	if limit <= 0 {
+		return func(used int64) { st.tokens.Add(used) }, nil
+	}
+	for {
+		cur := st.tokens.Load()
+		if cur >= limit || cur+reserve > limit {
+			return nil, mysql.NewSQLError(mysql.ERUnknownError, mysql.SSUnknownSQLState,
+				"ML function '%s': statement exceeds %s = %d (%d tokens used or reserved)", fn, VarMaxTokens, limit, cur)
+		}
+		if st.tokens.CompareAndSwap(cur, cur+reserve) {
+			return func(used int64) { st.tokens.Add(used - reserve) }, nil
+		}
+	}
 }
 
 // record adds one request's outcome to the statement's audit figures.

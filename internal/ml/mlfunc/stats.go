@@ -18,6 +18,13 @@ const latencyWindow = 1024
 // fnStats are one ML function's figures since the server started.
 type fnStats struct {
 	requests, rows, errors, single atomic.Uint64
+	// cancelled counts requests the statement abandoned before the answer
+	// came (a LIMIT reached while the read-ahead was in flight, KILL
+	// QUERY): they are not failures of the endpoint, so not errors.
+	cancelled atomic.Uint64
+	// inputTokens and outputTokens are what generative models reported
+	// using (Converse's usage).
+	inputTokens, outputTokens atomic.Uint64
 
 	mu        sync.Mutex
 	latencies [latencyWindow]time.Duration
@@ -67,6 +74,19 @@ func (m *Manager) stats(d *FunctionDef) *fnStats {
 	return s
 }
 
+// recordTokens adds a generative call's token usage to the function's
+// figures, the server's counters and the statement's total.
+func (m *Manager) recordTokens(d *FunctionDef, in, out int64) {
+	if in < 0 || out < 0 {
+		return
+	}
+	s := m.stats(d)
+	s.inputTokens.Add(uint64(in))
+	s.outputTokens.Add(uint64(out))
+	m.counters.inputTokens.Add(uint64(in))
+	m.counters.outputTokens.Add(uint64(out))
+}
+
 // StatsTable is the name of the information_schema table of per-function
 // figures.
 const StatsTable = "ML_FUNCTION_STATS"
@@ -82,6 +102,9 @@ var StatsSchema = sql.Schema{
 	{Name: "ERRORS", Type: types.Uint64},
 	{Name: "LATENCY_P50_MS", Type: types.Float64, Nullable: true},
 	{Name: "LATENCY_P99_MS", Type: types.Float64, Nullable: true},
+	{Name: "CANCELLED", Type: types.Uint64},
+	{Name: "INPUT_TOKENS", Type: types.Uint64},
+	{Name: "OUTPUT_TOKENS", Type: types.Uint64},
 }
 
 // StatsRows lists every ML function's figures.
@@ -91,9 +114,10 @@ func (m *Manager) StatsRows(*sql.Context) ([]map[string]any, error) {
 		s := m.stats(d)
 		p50, p99 := s.percentiles()
 		out = append(out, map[string]any{
-			"FUNCTION_SCHEMA": d.DB, "FUNCTION_NAME": d.Name, "ENDPOINT": d.Endpoint,
+			"FUNCTION_SCHEMA": d.DB, "FUNCTION_NAME": d.Name, "ENDPOINT": d.Target(),
 			"REQUESTS": s.requests.Load(), "ROWS_SCORED": s.rows.Load(), "SINGLE_CALLS": s.single.Load(),
 			"ERRORS": s.errors.Load(), "LATENCY_P50_MS": p50, "LATENCY_P99_MS": p99,
+			"CANCELLED": s.cancelled.Load(), "INPUT_TOKENS": s.inputTokens.Load(), "OUTPUT_TOKENS": s.outputTokens.Load(),
 		})
 	}
 	return out, nil
@@ -109,8 +133,8 @@ func (m *Manager) RoutineRows(*sql.Context) ([]map[string]any, error) {
 			"SPECIFIC_NAME": d.Name, "ROUTINE_CATALOG": "def", "ROUTINE_SCHEMA": d.DB, "ROUTINE_NAME": d.Name,
 			"ROUTINE_TYPE": "FUNCTION", "DATA_TYPE": strings.ToLower(strings.Fields(d.Returns)[0]),
 			"DTD_IDENTIFIER": strings.ToLower(d.returnType.String()), "ROUTINE_BODY": "EXTERNAL",
-			"ROUTINE_DEFINITION": d.CreateStatement(), "EXTERNAL_NAME": d.Endpoint,
-			"EXTERNAL_LANGUAGE": "AWS_SAGEMAKER_INVOKE_ENDPOINT", "PARAMETER_STYLE": "SQL",
+			"ROUTINE_DEFINITION": d.CreateStatement(), "EXTERNAL_NAME": nil, // binary(0) in MySQL: always NULL
+			"EXTERNAL_LANGUAGE": d.AliasName(), "PARAMETER_STYLE": "SQL",
 			"IS_DETERMINISTIC": "NO", "SQL_DATA_ACCESS": "NO SQL", "SECURITY_TYPE": d.Security,
 			"CREATED": created, "LAST_ALTERED": created, "SQL_MODE": "", "ROUTINE_COMMENT": "",
 			"DEFINER": strings.ReplaceAll(d.Definer, "`", ""), "CHARACTER_SET_CLIENT": "utf8mb4",

@@ -31,7 +31,9 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 	if spec.ModelType == ModelTypeForecast {
 		return m.createRedshiftForecast(ctx, spec, owner)
 	}
-	if err := md.applySettings(); err != nil {
+	if md.External {
+		// Bedrock's settings are checked by createExternal.
+	} else if err := md.applySettings(); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -52,6 +54,12 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 	}()
 
 	switch {
+	case spec.External:
+		if err := m.createExternal(ctx, md); err != nil {
+			return err
+		}
+		ok = true
+		return nil
 	case spec.SageMaker != "":
 		if err := m.createRemote(ctx, md); err != nil {
 			return err

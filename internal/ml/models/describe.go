@@ -22,6 +22,9 @@ func (m *Manager) State(md *Model) string {
 func (m *Manager) Describe(md *Model) [][2]string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
+	if md.External {
+		return describeExternal(md)
+	}
 	rows := [][2]string{
 		{"Model Name", md.Name},
 		{"Schema Name", md.DB},

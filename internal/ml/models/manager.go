@@ -60,6 +60,8 @@ type Spec struct {
 	FromQuery string `json:"from_query,omitempty"`
 	FromURI   string `json:"from_uri,omitempty"`
 	SageMaker string `json:"sagemaker,omitempty"`
+	// External is CREATE EXTERNAL MODEL (Bedrock, settings in Settings).
+	External bool `json:"external,omitempty"`
 
 	Target   string `json:"target,omitempty"`
 	Function string `json:"function"`
@@ -155,7 +157,7 @@ func (m *Model) functions() []namedOutput {
 		return nil
 	}
 	fns := []namedOutput{{m.Function, outPredict}}
-	if m.SageMaker != "" || m.Recommend != nil {
+	if m.SageMaker != "" || m.Recommend != nil || m.External {
 		return fns
 	}
 	if m.Problem.Classification() {
@@ -248,7 +250,7 @@ func (m *Manager) Load(ctx *sql.Context) error {
 				md.State, md.Reason = Failed, "stored model is invalid: "+err.Error()
 			}
 		}
-		if md.SageMaker == "" {
+		if md.SageMaker == "" && !md.External {
 			if err := m.register(ctx, md); err != nil {
 				m.Log.WithError(err).Errorf("model %s: functions not registered", o.Name)
 			}
@@ -293,13 +295,15 @@ func (m *Manager) Drop(ctx *sql.Context, db, name string) (found bool, err error
 		md.cancel()
 		<-md.done
 	}
-	if md.SageMaker != "" && m.Endpoints != nil {
+	if (md.SageMaker != "" || md.External) && m.Endpoints != nil {
 		if _, err := m.Endpoints.DropFunction(ctx, md.DB, md.Function); err != nil {
 			return true, err
 		}
 	}
-	for _, fn := range md.Functions() {
-		m.funcs.Drop(md.DB, fn)
+	if !md.External {
+		for _, fn := range md.Functions() {
+			m.funcs.Drop(md.DB, fn)
+		}
 	}
 	if _, err := m.catalog.Delete(ctx, kindModel, md.key()); err != nil {
 		return true, err
