@@ -445,10 +445,14 @@ func TestProcessListShowsLockWaits(t *testing.T) {
 // server-wide write lock the fraud inserts ran one after the other and the
 // plain writes waited for them.
 func TestMLCallsHoldNoLockOthersNeed(t *testing.T) {
-	const delay = 400 * time.Millisecond
+	// The model server holds every request until the test lets it go, so
+	// what happens while model calls are in flight is observed, not timed.
+	hold := make(chan struct{})
+	release := sync.OnceFunc(func() { close(hold) })
+	defer release()
 	model := testserver.StartModelServer(t)
 	model.Set(func(b *testserver.Behaviour) {
-		b.Delay = delay
+		b.Hold = hold
 		b.Score = func(row []*string) string { return "False" }
 	})
 	srv := testserver.Start(t)
@@ -456,18 +460,19 @@ func TestMLCallsHoldNoLockOthersNeed(t *testing.T) {
 	mustExec(t, db, "CREATE DATABASE f")
 	db = srv.DB("f", "multiStatements=true")
 	mustExec(t, db,
-		fmt.Sprintf("CREATE ENDPOINT fraud URL '%s'", model.URL),
+		fmt.Sprintf("CREATE ENDPOINT fraud URL '%s' MAX_CONCURRENCY 16", model.URL),
 		"CREATE FUNCTION is_fraud(amount DECIMAL(10,2)) RETURNS VARCHAR(8) ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'fraud'",
 		"CREATE TABLE txns (id INT AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(10,2), verdict VARCHAR(8))",
+		"INSERT INTO txns (amount, verdict) VALUES (1, NULL)",
 		`CREATE TRIGGER check_fraud BEFORE INSERT ON txns FOR EACH ROW SET NEW.verdict = is_fraud(NEW.amount)`,
 		"CREATE TABLE plain (id INT AUTO_INCREMENT PRIMARY KEY, v INT)",
-		"INSERT INTO plain (v) VALUES (0)")
+		"INSERT INTO plain (v) VALUES (0)",
+		"SET GLOBAL innodb_lock_wait_timeout = 5")
 	db.SetMaxOpenConns(16)
 
 	const inserters = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, inserters+1)
-	start := time.Now()
 	for i := 0; i < inserters; i++ {
 		wg.Add(1)
 		go func(i int) {
@@ -479,27 +484,29 @@ func TestMLCallsHoldNoLockOthersNeed(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_, err := db.Exec("UPDATE txns SET verdict = is_fraud(amount) WHERE id > 0")
+		_, err := db.Exec("UPDATE txns SET verdict = is_fraud(amount) WHERE id = 1")
 		errs <- err
 	}()
-	// Plain writes while the model calls are in flight.
-	time.Sleep(delay / 4)
+	// Every inserter's trigger and the UPDATE call the model at the same
+	// time: none of them waits for another's model call.
+	require.Eventually(t, func() bool { return model.InFlight() == inserters+1 }, time.Minute, 10*time.Millisecond,
+		"model calls of concurrent statements ran one at a time (%d in flight)", model.InFlight())
+	// Plain writes go through while every model call is held; a lock held
+	// across a model call would make them wait 5 s and fail with 1205.
 	for i := 0; i < 3; i++ {
-		t0 := time.Now()
 		_, err := db.Exec("INSERT INTO plain (v) VALUES (1)")
 		require.NoError(t, err)
 		_, err = db.Exec("UPDATE plain SET v = v + 1 WHERE id = 1")
 		require.NoError(t, err)
-		require.Less(t, time.Since(t0), delay, "plain writes waited for statements calling a model")
 	}
+	require.EqualValues(t, inserters+1, model.InFlight(), "the model calls were still held")
+	release()
 	wg.Wait()
 	close(errs)
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	elapsed := time.Since(start)
-	require.Less(t, elapsed, inserters*delay/2, "fraud-checked inserts ran one at a time (%s)", elapsed)
-	require.EqualValues(t, inserters, queryInt(t, db, "SELECT COUNT(*) FROM txns WHERE verdict = 'False'"))
+	require.EqualValues(t, inserters+1, queryInt(t, db, "SELECT COUNT(*) FROM txns WHERE verdict = 'False'"))
 }
 
 // TestSelectForUpdateLocksOnlyItsRows: a locking read locks the rows it

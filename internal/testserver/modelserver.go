@@ -28,6 +28,7 @@ type ModelServer struct {
 	behaviour Behaviour // guarded by mu; change it with Set
 
 	requests atomic.Int64
+	inFlight atomic.Int64
 	rows     atomic.Int64
 	mu       sync.Mutex
 	batches  []int
@@ -47,6 +48,9 @@ type Behaviour struct {
 	JSONResponses bool
 	// Delay is added to every request (a slow model).
 	Delay time.Duration
+	// Hold, when set, keeps every request waiting until it is closed:
+	// tests use it to look at the server while model calls are in flight.
+	Hold <-chan struct{}
 	// Drip, when set, sends the response one byte at a time with this
 	// pause between bytes (a server that never quite finishes).
 	Drip time.Duration
@@ -94,6 +98,9 @@ func (m *ModelServer) Close() { m.srv.Close() }
 
 // Requests is the number of requests received.
 func (m *ModelServer) Requests() int64 { return m.requests.Load() }
+
+// InFlight is the number of requests being answered now.
+func (m *ModelServer) InFlight() int64 { return m.inFlight.Load() }
 
 // Rows is the number of rows received.
 func (m *ModelServer) Rows() int64 { return m.rows.Load() }
@@ -176,6 +183,15 @@ func (m *ModelServer) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		w.WriteHeader(http.StatusOK) // /ping, /v2/health/ready
 		return
+	}
+	m.inFlight.Add(1)
+	defer m.inFlight.Add(-1)
+	if b.Hold != nil {
+		select {
+		case <-b.Hold:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	if b.Delay > 0 {
 		time.Sleep(b.Delay)
