@@ -69,6 +69,9 @@ type options struct {
 	reviewDev   bool
 	fitReviews  bool
 	tweetDev    bool
+	crDev       bool
+	crFit       bool
+	wCR         float64
 }
 
 func main() {
@@ -94,6 +97,9 @@ func main() {
 	flag.Float64Var(&o.neutralPush, "neutral-push", 0, "weight of the full 3-class loss (vs the NEG/POS-only loss) on binary sources")
 	flag.BoolVar(&o.reviewDev, "review-dev", true, "add sentences of the IMDb train reviews, scored out-of-fold by the stage-1 cross-fitting, to the stage-2 dev pool as the stand-in for the UCI review sentences (needs --s1-folds > 1)")
 	flag.BoolVar(&o.tweetDev, "tweet-dev", true, "add the tweet training set, scored out-of-fold by the stage-1 cross-fitting, to TweetEval val as the stand-in for TweetEval test in the stage-2 dev pool (needs --s1-folds > 1)")
+	flag.BoolVar(&o.crDev, "cr-dev", true, "add Hu and Liu's customer-review sentences (sentiment_customer_reviews_cr; never in stage 1) to the stage-2 dev pool as the stand-in for UCI's Amazon and Yelp sentences (the IMDb review sentences then stand for UCI's IMDb third only)")
+	flag.BoolVar(&o.crFit, "cr-fit", true, "also fit stage 2 on the customer-review sentences as non-MIXED examples (with --cr-dev; out-of-fold margins keep the estimate honest)")
+	flag.Float64Var(&o.wCR, "w-cr", 1, "sample weight of the customer-review sentences in stage 1 (binary source; 0 = not in stage 1). They are cross-fitted like the IMDb reviews, so their stage-2 dev scores stay out-of-fold (needs --cr-dev and --s1-folds > 1)")
 	flag.BoolVar(&o.fitReviews, "mix-fit-reviews", false, "also fit stage 2 on the review-sentence dev source (default: it only enters the estimate that chooses the MIXED offset)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -282,6 +288,16 @@ func run(o options) error {
 	twVal := must(sentdata.Tweets(dir, "sentiment_tweeteval/val.tsv"))
 	mamsVal := must(sentdata.MAMS(dir, "ATSA", "val"))
 
+	var cr []sentdata.Example
+	if o.crDev {
+		// Exact duplicates of an evaluation sentence (UCI, SST-2 test) are
+		// dropped first; evaluation text is read for this purpose only.
+		var dropped int
+		cr, dropped = dropDuplicates(must(sentdata.CR(dir)), must(sentdata.UCI(dir)), must(sentdata.SST2(dir, "sst2_test.tsv")))
+		fmt.Printf("customer-review dev source: %d sentences (%d exact duplicates of UCI / SST-2 test sentences dropped)\n", len(cr), dropped)
+	}
+	crInS1 := o.crDev && o.wCR > 0 && o.s1Folds > 1 && o.wMAMS > 0
+
 	var counts [3]float64
 	for _, e := range tweets {
 		counts[e.Label]++
@@ -311,6 +327,10 @@ func run(o options) error {
 			return o.wMAMS
 		})...)
 	}
+	crStart := len(train)
+	if crInS1 {
+		train = append(train, featurizeB(cr, o.bits, func(sentdata.Example) float64 { return o.wCR }, true)...)
+	}
 	devSST := featurize(sstDev, o.bits, func(sentdata.Example) float64 { return 1 })
 	devTw := featurize(twVal, o.bits, func(sentdata.Example) float64 { return 1 })
 	fmt.Printf("stage 1: %d training texts (glue %d, tweets %d, imdb %d), featurised in %s\n",
@@ -338,8 +358,11 @@ func run(o options) error {
 		if y {
 			ex.y = 1
 		}
-		if src == srcSent {
+		switch src {
+		case srcSent:
 			ex.fit = o.fitReviews
+		case srcCR:
+			ex.fit = o.crFit
 		}
 		pool = append(pool, ex)
 	}
@@ -372,9 +395,16 @@ func run(o options) error {
 			fmt.Printf("review-sentence dev source: %d of %d IMDb train reviews contain one of %d UCI sentences (normalised substring) and are left out; %d sentences of %d-%d words from the other %d reviews\n",
 				nLeak, len(imdb), hits, len(sents), minSentWords, maxSentWords, len(imdb)-nLeak)
 		}
-		oof, oofSent, oofTw, err := crossFit(train, tweetStart, imdbStart, mamsStart, mamsTrain, tweets, sents, o, calPool(sstDev, twVal))
+		var crCF []sentdata.Example
+		if crInS1 {
+			crCF = cr
+		}
+		oof, oofSent, oofTw, oofCR, err := crossFit(train, tweetStart, imdbStart, mamsStart, crStart, mamsTrain, tweets, sents, crCF, o, calPool(sstDev, twVal))
 		if err != nil {
 			return err
+		}
+		for i := range oofCR {
+			add(oofCR[i], false, srcCR)
 		}
 		for i, e := range mamsTrain {
 			add(oof[i], e.HasPosAndNeg, srcMAMS)
@@ -393,6 +423,12 @@ func run(o options) error {
 	for _, e := range twVal {
 		add(model.Analyze(e.Text), false, srcTweet)
 	}
+	if o.crDev && !crInS1 {
+		// Not in stage-1 training: the shipped stage 1 scores them honestly.
+		for _, e := range cr {
+			add(model.Analyze(e.Text), false, srcCR)
+		}
+	}
 	// Each dev source stands for a part of the evaluation pool the MIXED
 	// target is defined on; its examples are weighted by (evaluation pool
 	// part size) / (dev source size), so weighted counts estimate counts on
@@ -404,6 +440,10 @@ func run(o options) error {
 		nSrc[ex.src]++
 	}
 	size := evalPoolSize
+	if nSrc[srcCR] == 0 {
+		size[srcSent] += size[srcCR]
+		size[srcCR] = 0
+	}
 	if nSrc[srcSent] == 0 {
 		size[srcSST] += size[srcSent]
 		size[srcSent] = 0
@@ -411,9 +451,9 @@ func run(o options) error {
 	for i := range pool {
 		pool[i].w = size[pool[i].src] / nSrc[pool[i].src]
 	}
-	fmt.Printf("stage 2 dev pool: MAMS %d (MIXED %d), SST-2 dev %d, review sentences %d, tweets %d; FP weights %.3f / %.3f / %.4f / %.3f\n",
-		int(nSrc[srcMAMS]), countMixed(pool), int(nSrc[srcSST]), int(nSrc[srcSent]), int(nSrc[srcTweet]),
-		size[srcMAMS]/nSrc[srcMAMS], size[srcSST]/nSrc[srcSST], size[srcSent]/math.Max(1, nSrc[srcSent]), size[srcTweet]/nSrc[srcTweet])
+	fmt.Printf("stage 2 dev pool: MAMS %d (MIXED %d), SST-2 dev %d, review sentences %d, tweets %d, customer reviews %d; FP weights %.3f / %.3f / %.4f / %.3f / %.3f\n",
+		int(nSrc[srcMAMS]), countMixed(pool), int(nSrc[srcSST]), int(nSrc[srcSent]), int(nSrc[srcTweet]), int(nSrc[srcCR]),
+		size[srcMAMS]/nSrc[srcMAMS], size[srcSST]/nSrc[srcSST], size[srcSent]/math.Max(1, nSrc[srcSent]), size[srcTweet]/nSrc[srcTweet], size[srcCR]/math.Max(1, nSrc[srcCR]))
 
 	// Out-of-fold stage-2 margins (k-fold cross-fitting over the dev pool,
 	// stratified by source and label): the MIXED offset is chosen on
@@ -459,8 +499,8 @@ func run(o options) error {
 		}
 		if i%25 == 0 {
 			in := operating(pool, inM, d)
-			fmt.Printf("  offset %+.2f: out-of-fold recall %.3f prec %.3f (est. FP MAMS %.1f, SST-2 %.1f, UCI %.1f, tweets %.1f) | in-sample recall %.3f prec %.3f\n",
-				d, op.recall, op.prec, op.fp[srcMAMS], op.fp[srcSST], op.fp[srcSent], op.fp[srcTweet], in.recall, in.prec)
+			fmt.Printf("  offset %+.2f: out-of-fold recall %.3f prec %.3f (est. FP MAMS %.1f, SST-2 %.1f, UCI imdb %.1f, UCI amazon+yelp %.1f, tweets %.1f) | in-sample recall %.3f prec %.3f\n",
+				d, op.recall, op.prec, op.fp[srcMAMS], op.fp[srcSST], op.fp[srcSent], op.fp[srcCR], op.fp[srcTweet], in.recall, in.prec)
 		}
 	}
 	{
@@ -484,8 +524,8 @@ func run(o options) error {
 	if !found {
 		return fmt.Errorf("no MIXED offset reaches out-of-fold recall %.2f", o.minRecall)
 	}
-	fmt.Printf("MIXED bias offset %+.2f: out-of-fold dev recall %.3f, estimated pool precision %.3f (est. TP %.1f, FP MAMS %.1f, SST-2 %.1f, UCI %.1f, tweets %.1f)\n",
-		bestD, best.recall, best.prec, best.tp, best.fp[srcMAMS], best.fp[srcSST], best.fp[srcSent], best.fp[srcTweet])
+	fmt.Printf("MIXED bias offset %+.2f: out-of-fold dev recall %.3f, estimated pool precision %.3f (est. TP %.1f, FP MAMS %.1f, SST-2 %.1f, UCI imdb %.1f, UCI amazon+yelp %.1f, tweets %.1f)\n",
+		bestD, best.recall, best.prec, best.tp, best.fp[srcMAMS], best.fp[srcSST], best.fp[srcSent], best.fp[srcCR], best.fp[srcTweet])
 	{
 		// Raw dev false-positive counts at the chosen offset (diagnostic).
 		var n, fp [numSrc]int
@@ -497,8 +537,8 @@ func run(o options) error {
 				}
 			}
 		}
-		fmt.Printf("  dev false positives at that offset: MAMS %d/%d non-MIXED, SST-2 dev %d/%d, review sentences %d/%d, tweets %d/%d\n",
-			fp[srcMAMS], n[srcMAMS], fp[srcSST], n[srcSST], fp[srcSent], n[srcSent], fp[srcTweet], n[srcTweet])
+		fmt.Printf("  dev false positives at that offset: MAMS %d/%d non-MIXED, SST-2 dev %d/%d, review sentences %d/%d, tweets %d/%d, customer reviews %d/%d\n",
+			fp[srcMAMS], n[srcMAMS], fp[srcSST], n[srcSST], fp[srcSent], n[srcSent], fp[srcTweet], n[srcTweet], fp[srcCR], n[srcCR])
 	}
 	p.MixB = float32(bv + bestD)
 
@@ -675,8 +715,13 @@ type reviewSent struct {
 // are each split into o.s1Folds seeded folds and, for each fold, stage 1 is retrained on all
 // other training texts. Folds run two at a time (the machine's cores); the
 // result does not depend on the scheduling.
-func crossFit(train []sample, tweetStart, imdbStart, mamsStart int, mams []sentdata.MAMSExample, tweets []sentdata.Example, sents []reviewSent, o options, cal []sentdata.Example) ([]sentiment.Analysis, []sentiment.Analysis, []sentiment.Analysis, error) {
+func crossFit(train []sample, tweetStart, imdbStart, mamsStart, crStart int, mams []sentdata.MAMSExample, tweets []sentdata.Example, sents []reviewSent, cr []sentdata.Example, o options, cal []sentdata.Example) ([]sentiment.Analysis, []sentiment.Analysis, []sentiment.Analysis, []sentiment.Analysis, error) {
 	k := o.s1Folds
+	crFold := make([]int, len(cr))
+	for r, i := range rand.New(rand.NewSource(o.seed + 49979687)).Perm(len(cr)) {
+		crFold[i] = r % k
+	}
+	outCR := make([]sentiment.Analysis, len(cr))
 	nIMDb := mamsStart - imdbStart
 	twFold := make([]int, len(tweets))
 	for r, i := range rand.New(rand.NewSource(o.seed + 32452843)).Perm(len(tweets)) {
@@ -732,6 +777,11 @@ func crossFit(train []sample, tweetStart, imdbStart, mamsStart int, mams []sentd
 					sub = append(sub, train[mamsStart+i])
 				}
 			}
+			for i := range cr {
+				if crFold[i] != f {
+					sub = append(sub, train[crStart+i])
+				}
+			}
 			model, _, err := trainStage1(sub, o, o.seed+int64(f)+1, cal, nil)
 			if err != nil {
 				errs[f] = err
@@ -752,15 +802,20 @@ func crossFit(train []sample, tweetStart, imdbStart, mamsStart int, mams []sentd
 					outTw[i] = model.Analyze(e.Text)
 				}
 			}
+			for i, e := range cr {
+				if crFold[i] == f {
+					outCR[i] = model.Analyze(e.Text)
+				}
+			}
 		}(f)
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 	}
-	return out, outSent, outTw, nil
+	return out, outSent, outTw, outCR, nil
 }
 
 // Sources of the stage-2 dev pool.
@@ -769,14 +824,18 @@ const (
 	srcSST          // SST-2 dev
 	srcSent         // sentences of cross-fitted IMDb train reviews
 	srcTweet        // TweetEval val
+	srcCR           // customer-review sentences (Hu and Liu's CR)
 	numSrc
 )
 
 // evalPoolSize is the size of the part of the MIXED evaluation pool each
 // dev source stands for (public test-set sizes; no test text is read):
 // MAMS-ATSA test 500 sentences; SST-2 test 1821 sentences; UCI 3000 review
-// sentences; TweetEval test 12284 tweets.
-var evalPoolSize = [numSrc]float64{500, 1821, 3000, 12284}
+// sentences (1000 each from IMDb, Amazon and Yelp); TweetEval test 12284
+// tweets. The IMDb review sentences stand for UCI's IMDb third and the
+// customer-review sentences for its Amazon and Yelp thirds (without CR the
+// IMDb sentences stand for all of UCI).
+var evalPoolSize = [numSrc]float64{500, 1821, 1000, 12284, 2000}
 
 type mixEx struct {
 	x    [sentiment.NumMix]float64 // stage-2 features
