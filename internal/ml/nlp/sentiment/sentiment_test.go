@@ -55,7 +55,7 @@ func TestLoadRoundTrip(t *testing.T) {
 	p := Default().Params()
 	var buf bytes.Buffer
 	require.NoError(t, p.Encode(&buf))
-	m, err := Load(bytes.NewReader(buf.Bytes()))
+	m, err := Load(bytes.NewReader(buf.Bytes()), nil)
 	require.NoError(t, err)
 	for _, s := range []string{"good", "The food was amazing but the service was terrible.", "meh"} {
 		require.Equal(t, Default().Detect(s), m.Detect(s))
@@ -64,13 +64,13 @@ func TestLoadRoundTrip(t *testing.T) {
 }
 
 func TestLoadCorrupt(t *testing.T) {
-	_, err := Load(bytes.NewReader(nil))
+	_, err := Load(bytes.NewReader(nil), nil)
 	require.Error(t, err)
-	_, err = Load(bytes.NewReader([]byte("not a gzip file at all")))
+	_, err = Load(bytes.NewReader([]byte("not a gzip file at all")), nil)
 	require.Error(t, err)
 	// truncated compressed stream
 	for _, n := range []int{10, 100, len(embedded) / 2, len(embedded) - 5} {
-		_, err = Load(bytes.NewReader(embedded[:n]))
+		_, err = Load(bytes.NewReader(embedded[:n]), nil)
 		require.Error(t, err, "truncated at %d", n)
 	}
 	// valid gzip, corrupt payload
@@ -88,17 +88,17 @@ func TestLoadCorrupt(t *testing.T) {
 	for _, off := range []int{0, 9, 14, 40, 100, len(raw) / 2, len(raw) - 1} {
 		bad := append([]byte(nil), raw...)
 		bad[off] ^= 0x5a
-		_, err = Load(bytes.NewReader(gz(bad)))
+		_, err = Load(bytes.NewReader(gz(bad)), nil)
 		require.Error(t, err, "flipped byte %d", off)
 	}
 	for _, n := range []int{0, 20, 36, len(raw) / 3, len(raw) - 4, len(raw) - 1} {
-		_, err = Load(bytes.NewReader(gz(raw[:n])))
+		_, err = Load(bytes.NewReader(gz(raw[:n])), nil)
 		require.Error(t, err, "payload truncated at %d", n)
 	}
-	_, err = Load(bytes.NewReader(gz(append(append([]byte(nil), raw...), 0))))
+	_, err = Load(bytes.NewReader(gz(append(append([]byte(nil), raw...), 0))), nil)
 	require.Error(t, err, "trailing data")
 	// sane payload
-	m, err := Load(bytes.NewReader(gz(raw)))
+	m, err := Load(bytes.NewReader(gz(raw)), nil)
 	require.NoError(t, err)
 	require.Equal(t, Positive, m.Detect("I love it, wonderful!").Sentiment)
 }
