@@ -137,7 +137,8 @@ func datasets(t *testing.T) string {
 }
 
 // TestSST2TestAccuracy guards the shipped weights: SST-2 test accuracy with
-// the binary rule must stay >= 0.83.
+// the binary rule must stay >= 0.845 (0.8484 measured with word vectors,
+// 0.836 without).
 func TestSST2TestAccuracy(t *testing.T) {
 	exs, err := sentdata.SST2(datasets(t), "sst2_test.tsv")
 	if err != nil {
@@ -152,11 +153,12 @@ func TestSST2TestAccuracy(t *testing.T) {
 	}
 	acc := float64(n) / float64(len(exs))
 	t.Logf("SST-2 test accuracy %.4f", acc)
-	require.GreaterOrEqual(t, acc, 0.83)
+	require.GreaterOrEqual(t, acc, 0.845)
 }
 
-// TestTweetEvalMacroF1 guards TweetEval sentiment test macro-F1 >= 0.62
-// (MIXED counted as NEUTRAL).
+// TestTweetEvalMacroF1 guards TweetEval sentiment test macro-F1 >= 0.63
+// (MIXED counted as NEUTRAL; 0.6318 measured with word vectors, 0.622
+// without).
 func TestTweetEvalMacroF1(t *testing.T) {
 	exs, err := sentdata.Tweets(datasets(t), "sentiment_tweeteval/test.tsv")
 	if err != nil {
@@ -178,7 +180,7 @@ func TestTweetEvalMacroF1(t *testing.T) {
 	}
 	f1 := sentdata.MacroF1(gold, pred, 3)
 	t.Logf("TweetEval test macro-F1 %.4f", f1)
-	require.GreaterOrEqual(t, f1, 0.62)
+	require.GreaterOrEqual(t, f1, 0.63)
 }
 
 func TestDetectAllocs(t *testing.T) {
