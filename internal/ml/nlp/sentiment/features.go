@@ -16,7 +16,7 @@ import (
 
 // FeatureVersion identifies the featuriser. It is stored in the weights file
 // and Load rejects files written for another version.
-const FeatureVersion = 1
+const FeatureVersion = 2
 
 // MaxSegments bounds the number of clauses tracked per text; later clauses
 // are merged into the last one.
@@ -43,11 +43,17 @@ type SegStats struct {
 	NLex       int     // lexicon hits
 	NTok       int     // word tokens
 	Contrast   bool    // clause opened by a contrastive connective (but, although, ...)
+	VStart     int     // word-vector index range [VStart, VEnd) in Features.Vec
+	VEnd       int
 }
 
 // Features is the featurised form of one text. Reuse it across calls.
 type Features struct {
 	Keys []uint64 // 64-bit feature hashes (bucket = key >> (64-bits))
+	// Vec holds the word-vector index of each token that has a vector: i for
+	// a token outside a negation scope, -(i+1) inside one. Filled only when
+	// a Vocab is given.
+	Vec  []int32
 	Segs []SegStats
 	// whole-text lexicon totals
 	Pos, Neg float32
@@ -290,7 +296,8 @@ type extractor struct {
 	prev2    uint64
 	negLeft  int // tokens left in the negation scope
 	seg      *SegStats
-	pendingC bool // next clause opens with a contrastive connective
+	pendingC bool   // next clause opens with a contrastive connective
+	voc      *Vocab // word vectors to look tokens up in (nil: none)
 }
 
 func (e *extractor) addKey(k uint64) {
@@ -309,8 +316,9 @@ func (e *extractor) boundary() {
 		return // empty clause: reuse it
 	}
 	cur.End = len(f.Keys)
+	cur.VEnd = len(f.Vec)
 	if len(f.Segs) < MaxSegments {
-		f.Segs = append(f.Segs, SegStats{Start: len(f.Keys), End: len(f.Keys)})
+		f.Segs = append(f.Segs, SegStats{Start: len(f.Keys), End: len(f.Keys), VStart: len(f.Vec), VEnd: len(f.Vec)})
 	}
 }
 
@@ -331,6 +339,14 @@ func (e *extractor) token(h uint64, word bool) {
 		uk = mix(h ^ saltNot)
 	}
 	e.addKey(mix(uk ^ saltTok))
+	if e.voc != nil && len(f.Vec) < maxFeature {
+		if i, ok := e.voc.idx[h]; ok {
+			if neg {
+				i = -i - 1
+			}
+			f.Vec = append(f.Vec, i)
+		}
+	}
 	if e.prev != 0 {
 		e.addKey(mix(e.prev*31 ^ h ^ saltBigram))
 	}
@@ -364,15 +380,22 @@ func (e *extractor) token(h uint64, word bool) {
 	}
 }
 
-// Extract featurises text into f (reusing its buffers).
-func Extract(text string, f *Features) {
+// Extract featurises text into f (reusing its buffers), without word vectors.
+func Extract(text string, f *Features) { extract(text, f, nil) }
+
+// Extract featurises text into f (reusing its buffers), recording the
+// word-vector index of each token that has one in f.Vec.
+func (v *Vocab) Extract(text string, f *Features) { extract(text, f, v) }
+
+func extract(text string, f *Features, voc *Vocab) {
 	l := getLexicon()
 	f.Keys = f.Keys[:0]
+	f.Vec = f.Vec[:0]
 	f.Segs = append(f.Segs[:0], SegStats{})
 	f.Pos, f.Neg, f.NLex, f.NTok, f.Contrast = 0, 0, 0, 0, false
 	f.norm = normalize(text, f.norm)
 	b := f.norm
-	e := extractor{f: f, l: l}
+	e := extractor{f: f, l: l, voc: voc}
 	var wbuf [64]byte
 	i := 0
 	for i < len(b) {
@@ -474,6 +497,7 @@ func Extract(text string, f *Features) {
 	}
 	cur := &f.Segs[len(f.Segs)-1]
 	cur.End = len(f.Keys)
+	cur.VEnd = len(f.Vec)
 	if len(f.Segs) > 1 && cur.Start == cur.End && cur.NTok == 0 {
 		f.Segs = f.Segs[:len(f.Segs)-1]
 	}

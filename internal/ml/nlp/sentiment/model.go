@@ -11,6 +11,8 @@ import (
 	"io"
 	"math"
 	"sync"
+
+	"github.com/sibyldb/sibyldb/internal/ml/nlp/sentiment/wordvec"
 )
 
 // Class indices of the three-way stage-1 classifier.
@@ -70,7 +72,20 @@ type Params struct {
 	Temp  float32                       // temperature applied to stage-1 logits (calibration)
 	MixB  float32                       // stage-2 MIXED bias
 	MixW  [NumMix]float32               // stage-2 MIXED weights
-	W     []int8                        // quantised hashed weights, [bucket*3 + class]
+	W     []int8                        // quantised hashed weights, [bucket*4 + class]
+
+	// The word-vector layer (Hidden = 0: none): h = Activation(W1·x + B1), logits
+	// += W2ᵀh, where x (2*VecDim) is the mean word vector of the tokens
+	// outside a negation scope, then of those inside one (see Vocab.Mean).
+	Hidden int
+	VecDim int
+	W1     []float32 // [Hidden][2*VecDim]
+	B1     []float32 // [Hidden]
+	W2     []float32 // [Hidden][NumClasses]
+
+	// Vocab holds the word vectors the layer was trained with (not stored in
+	// the weights file; nil means the embedded wordvec.Default()).
+	Vocab *Vocab
 }
 
 // Model is a loaded sentiment model. It is safe for concurrent use.
@@ -78,6 +93,8 @@ type Model struct {
 	p     Params
 	shift uint
 	pool  sync.Pool
+	voc   *Vocab    // nil when p.Hidden == 0
+	table []float32 // Vocab.project(W1): per word, 2*Hidden pre-activation terms
 }
 
 //go:embed model.bin.gz
@@ -93,7 +110,7 @@ var (
 // embedded weights are corrupt (a build defect caught by the tests).
 func Default() *Model {
 	defaultOnce.Do(func() {
-		defaultModel, defaultErr = Load(bytes.NewReader(embedded))
+		defaultModel, defaultErr = Load(bytes.NewReader(embedded), nil)
 	})
 	if defaultErr != nil {
 		panic("sentiment: embedded model: " + defaultErr.Error())
@@ -103,7 +120,7 @@ func Default() *Model {
 
 var magic = [8]byte{'S', 'I', 'B', 'S', 'E', 'N', 'T', 0}
 
-const formatVersion = 1
+const formatVersion = 2
 
 type header struct {
 	Magic          [8]byte
@@ -130,6 +147,10 @@ func (p *Params) Encode(w io.Writer) error {
 	binary.Write(&raw, binary.LittleEndian, p.MixB)
 	binary.Write(&raw, binary.LittleEndian, p.MixW)
 	binary.Write(&raw, binary.LittleEndian, p.W)
+	binary.Write(&raw, binary.LittleEndian, [2]uint32{uint32(p.Hidden), uint32(p.VecDim)})
+	binary.Write(&raw, binary.LittleEndian, p.W1)
+	binary.Write(&raw, binary.LittleEndian, p.B1)
+	binary.Write(&raw, binary.LittleEndian, p.W2)
 	binary.Write(&raw, binary.LittleEndian, crc32.ChecksumIEEE(raw.Bytes()))
 	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
 	if err != nil {
@@ -165,6 +186,15 @@ func (p *Params) validate() error {
 			return errors.New("sentiment: non-finite parameter")
 		}
 	}
+	if p.Hidden < 0 || p.Hidden > maxHidden || p.VecDim < 0 || p.VecDim > 4096 || (p.Hidden > 0) != (p.VecDim > 0) {
+		return fmt.Errorf("sentiment: bad word-vector layer shape %d x %d", p.Hidden, p.VecDim)
+	}
+	if len(p.W1) != p.Hidden*2*p.VecDim || len(p.B1) != p.Hidden || len(p.W2) != p.Hidden*NumClasses {
+		return errors.New("sentiment: word-vector layer size mismatch")
+	}
+	if !finite32(p.W1...) || !finite32(p.B1...) || !finite32(p.W2...) {
+		return errors.New("sentiment: non-finite parameter")
+	}
 	if !(p.Temp > 0.01 && p.Temp < 100) {
 		return fmt.Errorf("sentiment: bad temperature %v", p.Temp)
 	}
@@ -172,8 +202,9 @@ func (p *Params) validate() error {
 }
 
 // Load decodes a weights file written by Params.Encode (cmd/train-sentiment).
-// A corrupt or truncated file is reported as an error.
-func Load(r io.Reader) (*Model, error) {
+// A corrupt or truncated file is reported as an error. voc is the word
+// vectors the weights were trained with (nil: the embedded ones).
+func Load(r io.Reader, voc *Vocab) (*Model, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("sentiment: weights: %w", err)
@@ -205,6 +236,23 @@ func Load(r io.Reader) (*Model, error) {
 	if err := binary.Read(tr, binary.LittleEndian, p.W); err != nil {
 		return nil, fmt.Errorf("sentiment: weights: %w", err)
 	}
+	var shape [2]uint32
+	if err := binary.Read(tr, binary.LittleEndian, &shape); err != nil {
+		return nil, fmt.Errorf("sentiment: weights: %w", err)
+	}
+	if shape[0] > 1024 || shape[1] > 4096 {
+		return nil, errors.New("sentiment: weights file shape mismatch")
+	}
+	p.Hidden, p.VecDim = int(shape[0]), int(shape[1])
+	p.W1 = make([]float32, p.Hidden*2*p.VecDim)
+	p.B1 = make([]float32, p.Hidden)
+	p.W2 = make([]float32, p.Hidden*NumClasses)
+	for _, v := range []any{p.W1, p.B1, p.W2} {
+		if err := binary.Read(tr, binary.LittleEndian, v); err != nil {
+			return nil, fmt.Errorf("sentiment: weights: %w", err)
+		}
+	}
+	p.Vocab = voc
 	sum := crc.Sum32()
 	var stored uint32
 	if err := binary.Read(zr, binary.LittleEndian, &stored); err != nil {
@@ -233,18 +281,42 @@ func New(p *Params) (*Model, error) {
 		return nil, err
 	}
 	m := &Model{p: *p, shift: uint(64 - p.Bits)}
+	if p.Hidden > 0 {
+		m.voc = p.Vocab
+		if m.voc == nil {
+			m.voc = defaultVocab()
+		}
+		if m.voc.vecs.Dim() != p.VecDim {
+			return nil, fmt.Errorf("sentiment: weights want %d-dimension word vectors, have %d", p.VecDim, m.voc.vecs.Dim())
+		}
+		m.table = m.voc.project(p.W1, p.Hidden)
+	}
 	m.pool.New = func() any {
-		return &Features{Keys: make([]uint64, 0, 256), Segs: make([]SegStats, 0, 8), norm: make([]byte, 0, 256)}
+		return &Features{Keys: make([]uint64, 0, 256), Vec: make([]int32, 0, 64), Segs: make([]SegStats, 0, 8), norm: make([]byte, 0, 256)}
 	}
 	return m, nil
 }
+
+var (
+	vocabOnce sync.Once
+	vocab     *Vocab
+)
+
+// defaultVocab indexes the embedded word vectors, once.
+func defaultVocab() *Vocab {
+	vocabOnce.Do(func() { vocab = NewVocab(wordvec.Default()) })
+	return vocab
+}
+
+// Vocab returns the word vectors of the model (nil if it uses none).
+func (m *Model) Vocab() *Vocab { return m.voc }
 
 // Params returns a copy of the model's parameters (the weights slice is shared).
 func (m *Model) Params() Params { return m.p }
 
 // logits computes the stage-1 (un-tempered) logits of keys with the given
 // lexicon statistics: NEG, NEU, POS and the hashed MIXED logit.
-func (m *Model) logits(keys []uint64, pos, neg float32, nlex, ntok int) [NumClasses]float64 {
+func (m *Model) logits(keys []uint64, vec []int32, pos, neg float32, nlex, ntok int) [NumClasses]float64 {
 	var s0, s1, s2, s3 int32
 	w := m.p.W
 	for _, k := range keys {
@@ -270,8 +342,36 @@ func (m *Model) logits(keys []uint64, pos, neg float32, nlex, ntok int) [NumClas
 		}
 		z[c] = v
 	}
+	if h := m.p.Hidden; h > 0 {
+		var acc [maxHidden]float32
+		a := acc[:h]
+		for _, i := range vec {
+			off := 0
+			if i < 0 {
+				i, off = -i-1, h
+			}
+			row := m.table[int(i)*2*h+off : int(i)*2*h+off+h]
+			for j, x := range row {
+				a[j] += x
+			}
+		}
+		inv := 0.0
+		if len(vec) > 0 {
+			inv = 1 / float64(len(vec))
+		}
+		for j, x := range a {
+			hj := Activation(float64(m.p.B1[j]) + float64(x)*inv)
+			w2 := m.p.W2[j*NumClasses : j*NumClasses+NumClasses]
+			for c := range z {
+				z[c] += hj * float64(w2[c])
+			}
+		}
+	}
 	return z
 }
+
+// maxHidden bounds Params.Hidden for the stack buffer of logits.
+const maxHidden = 256
 
 func first3(z [NumClasses]float64) [3]float64 { return [3]float64{z[0], z[1], z[2]} }
 
@@ -301,10 +401,13 @@ type Analysis struct {
 // Analyze scores text and returns the intermediate values.
 func (m *Model) Analyze(text string) Analysis {
 	f := m.pool.Get().(*Features)
-	Extract(text, f)
+	extract(text, f, m.voc)
 	a := m.analyze(f)
 	if cap(f.Keys) > 4096 {
 		f.Keys = make([]uint64, 0, 256)
+	}
+	if cap(f.Vec) > 4096 {
+		f.Vec = make([]int32, 0, 64)
 	}
 	if cap(f.norm) > 1<<16 {
 		f.norm = make([]byte, 0, 256)
@@ -321,7 +424,7 @@ func (m *Model) Detect(text string) Result {
 func (m *Model) analyze(f *Features) Analysis {
 	var a Analysis
 	t := float64(m.p.Temp)
-	a.Logits = m.logits(f.Keys, f.Pos, f.Neg, f.NLex, f.NTok)
+	a.Logits = m.logits(f.Keys, f.Vec, f.Pos, f.Neg, f.NLex, f.NTok)
 	p := softmax3(first3(a.Logits), t)
 	a.Probs = p
 	maxPos, maxNeg := 0.0, 0.0
@@ -334,7 +437,7 @@ func (m *Model) analyze(f *Features) Analysis {
 			continue
 		}
 		nseg++
-		ps := softmax3(first3(m.logits(f.Keys[s.Start:s.End], s.Pos, s.Neg, s.NLex, s.NTok)), t)
+		ps := softmax3(first3(m.logits(f.Keys[s.Start:s.End], f.Vec[s.VStart:s.VEnd], s.Pos, s.Neg, s.NLex, s.NTok)), t)
 		if s.Contrast && prevPos >= 0 {
 			// opposite polarity across a contrastive connective
 			v := math.Max(math.Min(prevPos, ps[ClassNegative]), math.Min(prevNeg, ps[ClassPositive]))

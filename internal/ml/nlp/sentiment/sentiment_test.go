@@ -55,7 +55,7 @@ func TestLoadRoundTrip(t *testing.T) {
 	p := Default().Params()
 	var buf bytes.Buffer
 	require.NoError(t, p.Encode(&buf))
-	m, err := Load(bytes.NewReader(buf.Bytes()))
+	m, err := Load(bytes.NewReader(buf.Bytes()), nil)
 	require.NoError(t, err)
 	for _, s := range []string{"good", "The food was amazing but the service was terrible.", "meh"} {
 		require.Equal(t, Default().Detect(s), m.Detect(s))
@@ -64,13 +64,13 @@ func TestLoadRoundTrip(t *testing.T) {
 }
 
 func TestLoadCorrupt(t *testing.T) {
-	_, err := Load(bytes.NewReader(nil))
+	_, err := Load(bytes.NewReader(nil), nil)
 	require.Error(t, err)
-	_, err = Load(bytes.NewReader([]byte("not a gzip file at all")))
+	_, err = Load(bytes.NewReader([]byte("not a gzip file at all")), nil)
 	require.Error(t, err)
 	// truncated compressed stream
 	for _, n := range []int{10, 100, len(embedded) / 2, len(embedded) - 5} {
-		_, err = Load(bytes.NewReader(embedded[:n]))
+		_, err = Load(bytes.NewReader(embedded[:n]), nil)
 		require.Error(t, err, "truncated at %d", n)
 	}
 	// valid gzip, corrupt payload
@@ -88,17 +88,17 @@ func TestLoadCorrupt(t *testing.T) {
 	for _, off := range []int{0, 9, 14, 40, 100, len(raw) / 2, len(raw) - 1} {
 		bad := append([]byte(nil), raw...)
 		bad[off] ^= 0x5a
-		_, err = Load(bytes.NewReader(gz(bad)))
+		_, err = Load(bytes.NewReader(gz(bad)), nil)
 		require.Error(t, err, "flipped byte %d", off)
 	}
 	for _, n := range []int{0, 20, 36, len(raw) / 3, len(raw) - 4, len(raw) - 1} {
-		_, err = Load(bytes.NewReader(gz(raw[:n])))
+		_, err = Load(bytes.NewReader(gz(raw[:n])), nil)
 		require.Error(t, err, "payload truncated at %d", n)
 	}
-	_, err = Load(bytes.NewReader(gz(append(append([]byte(nil), raw...), 0))))
+	_, err = Load(bytes.NewReader(gz(append(append([]byte(nil), raw...), 0))), nil)
 	require.Error(t, err, "trailing data")
 	// sane payload
-	m, err := Load(bytes.NewReader(gz(raw)))
+	m, err := Load(bytes.NewReader(gz(raw)), nil)
 	require.NoError(t, err)
 	require.Equal(t, Positive, m.Detect("I love it, wonderful!").Sentiment)
 }
@@ -137,7 +137,8 @@ func datasets(t *testing.T) string {
 }
 
 // TestSST2TestAccuracy guards the shipped weights: SST-2 test accuracy with
-// the binary rule must stay >= 0.83.
+// the binary rule must stay >= 0.845 (0.8484 measured with word vectors,
+// 0.836 without).
 func TestSST2TestAccuracy(t *testing.T) {
 	exs, err := sentdata.SST2(datasets(t), "sst2_test.tsv")
 	if err != nil {
@@ -152,11 +153,12 @@ func TestSST2TestAccuracy(t *testing.T) {
 	}
 	acc := float64(n) / float64(len(exs))
 	t.Logf("SST-2 test accuracy %.4f", acc)
-	require.GreaterOrEqual(t, acc, 0.83)
+	require.GreaterOrEqual(t, acc, 0.845)
 }
 
-// TestTweetEvalMacroF1 guards TweetEval sentiment test macro-F1 >= 0.62
-// (MIXED counted as NEUTRAL).
+// TestTweetEvalMacroF1 guards TweetEval sentiment test macro-F1 >= 0.63
+// (MIXED counted as NEUTRAL; 0.6318 measured with word vectors, 0.622
+// without).
 func TestTweetEvalMacroF1(t *testing.T) {
 	exs, err := sentdata.Tweets(datasets(t), "sentiment_tweeteval/test.tsv")
 	if err != nil {
@@ -178,7 +180,7 @@ func TestTweetEvalMacroF1(t *testing.T) {
 	}
 	f1 := sentdata.MacroF1(gold, pred, 3)
 	t.Logf("TweetEval test macro-F1 %.4f", f1)
-	require.GreaterOrEqual(t, f1, 0.62)
+	require.GreaterOrEqual(t, f1, 0.63)
 }
 
 func TestDetectAllocs(t *testing.T) {

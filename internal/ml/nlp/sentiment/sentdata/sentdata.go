@@ -252,3 +252,33 @@ func MAMS(dir, version, split string) ([]MAMSExample, error) {
 	}
 	return out, nil
 }
+
+// CR reads sentiment_customer_reviews_cr/cr.tsv (label<TAB>sentence, header;
+// 1 positive, 0 negative): Hu and Liu's customer-review sentences, labelled by
+// overall tone. A development set only (it has no test split).
+func CR(dir string) ([]Example, error) {
+	const rel = "sentiment_customer_reviews_cr/cr.tsv"
+	lines, err := readLines(filepath.Join(dir, rel), true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Example, 0, len(lines))
+	for i, l := range lines {
+		lab, text, ok := strings.Cut(l, "\t")
+		if !ok {
+			return nil, fmt.Errorf("%s:%d: no tab", rel, i+2)
+		}
+		y := Negative
+		switch strings.TrimSpace(lab) {
+		case "1":
+			y = Positive
+		case "0":
+		default:
+			return nil, fmt.Errorf("%s:%d: bad label", rel, i+2)
+		}
+		if text = strings.TrimSpace(text); text != "" {
+			out = append(out, Example{text, y})
+		}
+	}
+	return out, nil
+}
