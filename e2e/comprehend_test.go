@@ -25,7 +25,11 @@ var reviews = []string{
 	"I love this phone, the battery lasts for days and the screen is gorgeous.",
 	"Terrible product. It broke after two days and support never answered.",
 	"The package arrived on Tuesday.",
-	"The camera is excellent but the battery life is awful.",
+	// A product sentence with praise and a complaint ("the camera is
+	// excellent but the battery life is awful") is POSITIVE since the model
+	// learned customer reviews' overall-tone labels (MODEL.md, known limits);
+	// a sentence with two equally weighted opposite judgements is MIXED.
+	"The food was amazing but the service was terrible.",
 	"Absolutely fantastic, best purchase I have made this year!",
 	"Worst customer service ever, I want a refund.",
 }
