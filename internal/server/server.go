@@ -35,6 +35,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
 	"github.com/sibyldb/sibyldb/internal/ml/onnxrt"
+	"github.com/sibyldb/sibyldb/internal/ml/vector/vecsql"
 	"github.com/sibyldb/sibyldb/internal/privilege"
 	"github.com/sibyldb/sibyldb/internal/s3io"
 	"github.com/sibyldb/sibyldb/internal/secret"
@@ -194,6 +195,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	sql.SystemVariables.AddSystemVariables(limits.SystemVariables())
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
+	vecsql.Install()
 	installWarnings()
 	// Dolt's procedures and system tables need the privileges of their
 	// effects, and only SibylDB writes its system database.
@@ -235,7 +237,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// GMS consults this package-level provider before built-ins and the
 	// database provider on every query. The guarded built-ins come first;
 	// LOAD_FILE is SibylDB's (FILE privilege, fileaccess's confinement).
-	analyzer.ExternalFunctionProvider = builtins.NewProvider(fileaccess.Functions(s.Functions, hasFile))
+	// The vector functions (vecsql) answer for their MySQL and MariaDB names.
+	analyzer.ExternalFunctionProvider = vecsql.NewProvider(builtins.NewProvider(fileaccess.Functions(s.Functions, hasFile)))
 
 	if err := s.bootstrap(ctx, loopback); err != nil {
 		_ = st.close()
