@@ -193,6 +193,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	sql.SystemVariables.AddSystemVariables(bulkload.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(storageGCSystemVariables())
 	sql.SystemVariables.AddSystemVariables(limits.SystemVariables())
+	sql.SystemVariables.AddSystemVariables(vecsql.SystemVariables())
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
 	vecsql.Install()

@@ -159,5 +159,9 @@ func apply(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.Scope
 	if err != nil {
 		return nil, transform.SameTree, err
 	}
-	return n, same1 && same2, nil
+	n, same3, err := useIndex(ctx, n)
+	if err != nil {
+		return nil, transform.SameTree, err
+	}
+	return n, same1 && same2 && same3, nil
 }
