@@ -292,3 +292,36 @@ func explainTree(t *testing.T, db *sql.DB, q string) string {
 	require.NoError(t, rows.Err())
 	return strings.Join(out, "\n")
 }
+
+// TestVectorEmbed: sibyl_embed works offline, returns a 100-dimensional
+// VECTOR, ranks a paraphrase above unrelated text in a semantic search
+// through the index, fills a stored generated column, and rejects models
+// it does not have.
+func TestVectorEmbed(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("")
+	mustExec(t, db, "CREATE DATABASE v")
+	db = srv.DB("v")
+	require.Equal(t, "100", queryString(t, db, "SELECT VECTOR_DIM(sibyl_embed('hello world'))"))
+	require.Equal(t, "100", queryString(t, db, "SELECT VECTOR_DIM(sibyl_embed('hello world', 'sif-glove-100d'))"))
+	_, err := db.Exec("SELECT sibyl_embed('x', 'gpt-9')")
+	code, _ := mysqlErr(t, err)
+	require.Equal(t, uint16(1210), code)
+
+	mustExec(t, db,
+		"CREATE TABLE docs (id INT PRIMARY KEY, body TEXT, emb VECTOR(100) AS (sibyl_embed(body)) STORED NOT NULL, VECTOR INDEX (emb) DISTANCE=cosine)",
+		`INSERT INTO docs (id, body) VALUES
+			(1, 'my phone arrived with a cracked screen and I want my money back'),
+			(2, 'the hotel room was clean and the staff were friendly'),
+			(3, 'how do I reset my password'),
+			(4, 'the train to the airport was delayed by an hour'),
+			(5, 'great recipe for chocolate cake with fresh berries')`,
+	)
+	q := "SELECT id FROM docs ORDER BY VEC_DISTANCE_COSINE(emb, sibyl_embed('refund for a broken phone')) LIMIT 1"
+	require.Contains(t, explainTree(t, db, q), "VectorIndexScan")
+	require.Equal(t, "1", queryString(t, db, q))
+
+	// The generated column follows UPDATE.
+	mustExec(t, db, "UPDATE docs SET body = 'the cake was delicious' WHERE id = 1")
+	require.Equal(t, "1", queryString(t, db, "SELECT VEC_DISTANCE_COSINE(emb, sibyl_embed('the cake was delicious')) < 1e-6 FROM docs WHERE id = 1"))
+}

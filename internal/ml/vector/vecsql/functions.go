@@ -233,6 +233,7 @@ func NewProvider(next sql.FunctionProvider) *Provider {
 			return &call{def: d, args: args}, nil
 		}}
 	}
+	p.funcs["sibyl_embed"] = embedFunction()
 	return p
 }
 
