@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb"
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 
@@ -43,12 +43,21 @@ type graphEntry struct {
 }
 
 // tableHash is the hash of t's data in the current transaction, or "" when
-// the table cannot tell (the graph is then rebuilt for every search).
+// the table cannot tell (the graph is then refreshed for every search).
+// Dolt's writable tables embed *sqle.DoltTable in a field of the same name
+// as its DoltTable method, which hides the method from an interface check.
 func tableHash(ctx *sql.Context, t sql.Table) string {
 	for {
-		if dt, ok := t.(interface {
-			DoltTable(*sql.Context) (*doltdb.Table, error)
-		}); ok {
+		var dt *sqle.DoltTable
+		switch x := t.(type) {
+		case *sqle.DoltTable:
+			dt = x
+		case *sqle.WritableDoltTable:
+			dt = x.DoltTable
+		case *sqle.AlterableDoltTable:
+			dt = x.DoltTable
+		}
+		if dt != nil {
 			tbl, err := dt.DoltTable(ctx)
 			if err != nil {
 				return ""
