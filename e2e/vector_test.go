@@ -124,6 +124,17 @@ func TestVectorColumns(t *testing.T) {
 	require.Equal(t, "5", queryString(t, db, "SELECT VEC_DISTANCE(v, VEC_FromText('[0,0]')) FROM e"))
 	require.Equal(t, "0", queryString(t, db, "SELECT VEC_DISTANCE(VEC_FromText('[6,8]'), v) FROM c"))
 	require.Equal(t, "1", queryString(t, db, "SELECT VECTOR_DIM(v) IS NOT NULL FROM e"))
+
+	// ALTER TABLE takes the options too; VEC_DISTANCE follows the new index.
+	mustExec(t, db,
+		"CREATE TABLE a (id INT PRIMARY KEY, v VECTOR(2) NOT NULL)",
+		"INSERT INTO a VALUES (1, VEC_FromText('[3,4]'))",
+	)
+	_, err = db.Exec("SELECT VEC_DISTANCE(v, VEC_FromText('[6,8]')) FROM a")
+	code, _ := mysqlErr(t, err)
+	require.Equal(t, uint16(4206), code)
+	mustExec(t, db, "ALTER TABLE a ADD VECTOR INDEX va (v) M=4 DISTANCE=cosine")
+	require.Equal(t, "0", queryString(t, db, "SELECT VEC_DISTANCE(v, VEC_FromText('[6,8]')) FROM a"))
 }
 
 // TestVectorDrivers: a vector goes in and comes back unchanged through
