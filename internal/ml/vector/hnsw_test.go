@@ -38,9 +38,9 @@ func randomData(n, dim int, seed int64) [][]float32 {
 // TestHNSWRecall: recall@10 against exact search, for both metrics, rises
 // with ef and is high at a moderate ef; a filter still yields k rows.
 func TestHNSWRecall(t *testing.T) {
-	const n, dim, k = 4000, 24, 10
+	const n, dim, k = 2500, 24, 10
 	data := randomData(n, dim, 1)
-	queries := randomData(100, dim, 2)
+	queries := randomData(60, dim, 2)
 	for _, metric := range []Metric{Euclidean, Cosine} {
 		g := NewHNSW(metric, dim, 12, 100)
 		for _, v := range data {
