@@ -36,6 +36,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
 	"github.com/sibyldb/sibyldb/internal/ml/onnxrt"
+	"github.com/sibyldb/sibyldb/internal/ml/vector/vecsql"
 	"github.com/sibyldb/sibyldb/internal/privilege"
 	"github.com/sibyldb/sibyldb/internal/s3io"
 	"github.com/sibyldb/sibyldb/internal/secret"
@@ -199,8 +200,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	sql.SystemVariables.AddSystemVariables(bulkload.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(storageGCSystemVariables())
 	sql.SystemVariables.AddSystemVariables(limits.SystemVariables())
+	sql.SystemVariables.AddSystemVariables(vecsql.SystemVariables())
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
+	vecsql.Install()
 	installWarnings()
 	// Dolt's procedures and system tables need the privileges of their
 	// effects, and only SibylDB writes its system database.
@@ -242,7 +245,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// GMS consults this package-level provider before built-ins and the
 	// database provider on every query. The guarded built-ins come first;
 	// LOAD_FILE is SibylDB's (FILE privilege, fileaccess's confinement).
-	analyzer.ExternalFunctionProvider = builtins.NewProvider(fileaccess.Functions(s.Functions, hasFile))
+	// The vector functions (vecsql) answer for their MySQL and MariaDB names.
+	analyzer.ExternalFunctionProvider = vecsql.NewProvider(builtins.NewProvider(fileaccess.Functions(s.Functions, hasFile)))
 	if err := s.registerHeatWave(ctx); err != nil {
 		_ = st.close()
 		return nil, err

@@ -117,6 +117,7 @@ func NewParser(base sql.Parser, exts ...Statement) *Parser {
 
 // ParseSimple implements sql.Parser.
 func (p *Parser) ParseSimple(query string) (ast.Statement, error) {
+	query = VectorIndexOptions(query)
 	if st, ok, err := p.tryExtensions(context.Background(), sql.RemoveSpaceAndDelimiter(query, ';')); ok || err != nil {
 		return st, err
 	}
@@ -132,6 +133,7 @@ func (p *Parser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statemen
 
 // ParseWithOptions implements sql.Parser.
 func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
+	query = VectorIndexOptions(query)
 	if p.declare != nil && FirstKeyword(query) == "USING" {
 		s := sql.RemoveSpaceAndDelimiter(query, delimiter)
 		first, rest := s, ""
@@ -172,6 +174,15 @@ func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter r
 
 // ParseOneWithOptions implements sql.Parser.
 func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options ast.ParserOptions) (ast.Statement, int, error) {
+	if q := VectorIndexOptions(query); q != query {
+		// The rewrite only touches the first statement, so the offset of
+		// the next one moves by the change in length.
+		st, next, err := p.ParseOneWithOptions(ctx, q, options)
+		if next > 0 {
+			next += len(query) - len(q)
+		}
+		return st, next, err
+	}
 	if p.candidate(query) {
 		first, rest, err := ast.SplitStatement(query)
 		if err != nil {

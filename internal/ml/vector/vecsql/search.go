@@ -1,0 +1,294 @@
+package vecsql
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/transform"
+	"github.com/dolthub/go-mysql-server/sql/types"
+
+	"github.com/sibyldb/sibyldb/internal/ml/vector"
+)
+
+// VarEfSearch is MariaDB's session variable for the HNSW search width:
+// larger finds more of the true nearest rows, slower.
+const VarEfSearch = "mhnsw_ef_search"
+
+// SystemVariables are the vector search variables, for the server to
+// register.
+func SystemVariables() []sql.SystemVariable {
+	return []sql.SystemVariable{&sql.MysqlSystemVariable{
+		Name: VarEfSearch, Scope: sql.GetMysqlScope(sql.SystemVariableScope_Both), Dynamic: true,
+		Type: types.NewSystemIntType(VarEfSearch, 1, 10000, false), Default: int64(20),
+	}}
+}
+
+// Search reads a table through its vector index: the rows nearest to a
+// constant query vector, nearest first, as many as the TopN above it
+// needs (and, with a WHERE filter, as many that pass it). It replaces the
+// table scan under ORDER BY <distance>(col, <constant>) LIMIT k; the TopN
+// and Filter above it stay and sort and check the rows it yields.
+type Search struct {
+	table  *plan.ResolvedTable
+	index  string
+	col    int
+	opts   Options
+	dim    int
+	query  sql.Expression
+	limit  sql.Expression
+	filter sql.Expression // nil: no WHERE
+}
+
+var _ sql.ExecBuilderNode = (*Search)(nil)
+var _ sql.Expressioner = (*Search)(nil)
+
+func (s *Search) Resolved() bool       { return s.table.Resolved() }
+func (s *Search) IsReadOnly() bool     { return true }
+func (s *Search) Schema() sql.Schema   { return s.table.Schema() }
+func (s *Search) Children() []sql.Node { return nil }
+func (s *Search) WithChildren(children ...sql.Node) (sql.Node, error) {
+	if len(children) != 0 {
+		return nil, sql.ErrInvalidChildrenNumber.New(s, len(children), 0)
+	}
+	return s, nil
+}
+
+// String is how EXPLAIN shows the index use.
+func (s *Search) String() string {
+	return fmt.Sprintf("VectorIndexScan(%s.%s on %s, distance=%s, M=%d, query=%s)",
+		s.table.Name(), s.index, s.Schema()[s.col].Name, s.opts.Metric, s.opts.M, s.query)
+}
+
+// Expressions implements sql.Expressioner, so parameters of a prepared
+// statement are bound in the query vector and the limit.
+func (s *Search) Expressions() []sql.Expression {
+	out := []sql.Expression{s.query, s.limit}
+	if s.filter != nil {
+		out = append(out, s.filter)
+	}
+	return out
+}
+
+// WithExpressions implements sql.Expressioner.
+func (s *Search) WithExpressions(exprs ...sql.Expression) (sql.Node, error) {
+	if len(exprs) != len(s.Expressions()) {
+		return nil, sql.ErrInvalidChildrenNumber.New(s, len(exprs), len(s.Expressions()))
+	}
+	n := *s
+	n.query, n.limit = exprs[0], exprs[1]
+	if s.filter != nil {
+		n.filter = exprs[2]
+	}
+	return &n, nil
+}
+
+// BuildRowIter implements sql.ExecBuilderNode.
+func (s *Search) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row sql.Row) (sql.RowIter, error) {
+	qv, err := s.query.Eval(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	if u, err := sql.UnwrapAny(ctx, qv); err == nil {
+		qv = u
+	}
+	q, ok := binaryVector(qv)
+	if !ok || len(q) != s.dim {
+		// No vector to compare with: the distance is NULL for every row,
+		// and NULLs sort first; any k rows answer.
+		return b.Build(ctx, s.table, row)
+	}
+	lv, err := s.limit.Eval(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	k, _, err := types.Int64.Convert(ctx, lv)
+	if err != nil {
+		return nil, err
+	}
+	ef := int64(20)
+	if v, err := ctx.GetSessionVariable(ctx, VarEfSearch); err == nil {
+		if n, ok := v.(int64); ok {
+			ef = n
+		}
+	}
+	e, release, err := graphFor(ctx, b, s.table, s.col, s.opts, s.dim)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	var accept func(uint32) bool
+	var filterErr error
+	if s.filter != nil {
+		filter, err := s.bindFilter()
+		if err != nil {
+			return nil, err
+		}
+		accept = func(id uint32) bool {
+			r := e.rows[id]
+			if r == nil || filterErr != nil {
+				return false
+			}
+			v, err := filter.Eval(ctx, r)
+			if err != nil {
+				filterErr = err
+				return false
+			}
+			t, _ := sql.ConvertToBool(ctx, v)
+			return t
+		}
+	}
+	res := e.graph.Search(q, int(k.(int64)), int(ef), accept)
+	if filterErr != nil {
+		return nil, filterErr
+	}
+	rows := make([]sql.Row, 0, len(res))
+	for _, r := range res {
+		rows = append(rows, e.rows[r.ID])
+	}
+	return sql.RowsToRowIter(rows...), nil
+}
+
+// bindFilter points the filter's columns at the table's row by name: the
+// Filter node's field indexes are laid out for the executor's row, which
+// may differ from the row the index keeps.
+func (s *Search) bindFilter() (sql.Expression, error) {
+	schema := s.table.Schema()
+	ok := true
+	e, _, err := transform.Expr(s.filter, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+		gf, isField := e.(*expression.GetField)
+		if !isField {
+			return e, transform.SameTree, nil
+		}
+		i := schema.IndexOfColName(gf.Name())
+		if i < 0 || !strings.EqualFold(gf.Table(), s.table.Name()) && gf.Table() != "" {
+			ok = false
+			return e, transform.SameTree, nil
+		}
+		return gf.WithIndex(i), transform.NewTree, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		// A column of another table (a correlated reference): let the
+		// Filter above decide, and accept every row here.
+		return expression.NewLiteral(true, types.Boolean), nil
+	}
+	return e, nil
+}
+
+// useIndex is the planner rule: TopN(ORDER BY dist(col, const) ASC LIMIT k)
+// over [Project] [Filter] Table, with a vector index on col whose metric
+// is dist's, reads the table through Search.
+func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+	return transform.Node(n, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		top, ok := n.(*plan.TopN)
+		if !ok || len(top.Fields) != 1 || top.Fields[0].Order != sql.Ascending {
+			return n, transform.SameTree, nil
+		}
+		order := top.Fields[0].Column
+		below := top.Child
+		if p, ok := below.(*plan.Project); ok {
+			if gf, ok := order.(*expression.GetField); ok {
+				for _, pe := range p.Projections {
+					if a, ok := pe.(*expression.Alias); ok && strings.EqualFold(a.Name(), gf.Name()) {
+						order = a.Child
+					}
+				}
+			}
+			below = p.Child
+		}
+		var filter sql.Expression
+		if f, ok := below.(*plan.Filter); ok {
+			filter, below = f.Expression, f.Child
+		}
+		rt, ok := below.(*plan.ResolvedTable)
+		if !ok {
+			if ta, ok2 := below.(*plan.TableAlias); ok2 {
+				rt, ok = ta.Child.(*plan.ResolvedTable)
+			}
+		}
+		if !ok {
+			return n, transform.SameTree, nil
+		}
+		metric, args, ok := distanceCall(order)
+		if !ok {
+			return n, transform.SameTree, nil
+		}
+		tables := tablesOf(top)
+		for i, a := range args {
+			ix, gf, ok := indexedColumn(ctx, tables, a)
+			if !ok || !constant(args[1-i]) {
+				continue
+			}
+			opts := ParseOptions(ix.Comment())
+			if metric >= 0 && vector.Metric(metric) != opts.Metric {
+				continue
+			}
+			col := rt.Schema().IndexOfColName(gf.Name())
+			vt, isVec := rt.Schema()[max(col, 0)].Type.(types.VectorType)
+			if col < 0 || !isVec {
+				continue
+			}
+			s := &Search{table: rt, index: ix.ID(), col: col, opts: opts, dim: vt.Dimensions, query: args[1-i], limit: top.Limit, filter: filter}
+			replaced, same, err := transform.Node(top, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+				if n == sql.Node(rt) {
+					return s, transform.NewTree, nil
+				}
+				return n, transform.SameTree, nil
+			})
+			if err != nil || same {
+				return n, transform.SameTree, err
+			}
+			return replaced, transform.NewTree, nil
+		}
+		return n, transform.SameTree, nil
+	})
+}
+
+// distanceCall recognises a distance function: its metric (-1 for
+// VEC_DISTANCE, which takes the index's own) and its vector arguments.
+func distanceCall(e sql.Expression) (int, []sql.Expression, bool) {
+	switch c := e.(type) {
+	case *IndexDistance:
+		return -1, c.args, c.resolved
+	case *call:
+		switch c.def.name {
+		case "vec_distance_euclidean":
+			return int(vector.Euclidean), c.args, true
+		case "vec_distance_cosine":
+			return int(vector.Cosine), c.args, true
+		case "distance", "vector_distance":
+			lit, ok := c.args[2].(*expression.Literal)
+			if !ok {
+				return 0, nil, false
+			}
+			m, err := vector.ParseMetric(fmt.Sprint(lit.Value()))
+			if err != nil || m == vector.Dot {
+				return 0, nil, false
+			}
+			return int(m), c.args[:2], true
+		}
+	}
+	return 0, nil, false
+}
+
+// constant reports whether e has the same value for every row: no column
+// references and no subqueries (parameters are fine).
+func constant(e sql.Expression) bool {
+	ok := true
+	transform.InspectExpr(e, func(e sql.Expression) bool {
+		switch e.(type) {
+		case *expression.GetField, *plan.Subquery:
+			ok = false
+		}
+		if f, isFn := e.(sql.NonDeterministicExpression); isFn && f.IsNonDeterministic() {
+			ok = false
+		}
+		return !ok
+	})
+	return ok
+}
