@@ -10,6 +10,9 @@ import (
 )
 
 // RuleID identifies SibylDB's privilege rule among the analyzer's rules.
+// SibylDB's rule ids must be distinct (InstallRule skips an id already
+// present, so a duplicate would silently drop this security rule): 7000
+// exec, 7001 server (warnings), 7100 privilege, 7200 vecsql.
 const RuleID analyzer.RuleId = 7100
 
 // InstallRule adds the analyzer rule that

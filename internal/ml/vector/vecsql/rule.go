@@ -133,8 +133,10 @@ func resolveIndexDistance(ctx *sql.Context, n sql.Node) (sql.Node, transform.Tre
 	})
 }
 
-// RuleID identifies the vector rule among the analyzer's rules.
-const RuleID analyzer.RuleId = 7100
+// RuleID identifies the vector rule among the analyzer's rules. SibylDB's
+// rule ids must be distinct, since each Install skips an id already
+// present: 7000 exec, 7001 server (warnings), 7100 privilege, 7200 vecsql.
+const RuleID analyzer.RuleId = 7200
 
 // Install adds the vector rule to GMS's final analyzer rules. It must run
 // before the engine is built.
