@@ -284,6 +284,25 @@ func TestHeatWavePrivileges(t *testing.T) {
 	code, _ = mysqlErr(t, err)
 	require.EqualValues(t, 1142, code)
 	require.EqualValues(t, 0, queryInt(t, root, "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'scratch' AND table_name IN ('a_out', 'v_out2')"))
+
+	// Model catalog schemas are the server's, which writes MODEL_CATALOG in
+	// its own unchecked sessions: nobody, root included, may prepare one
+	// for another user, change a catalog table or put a trigger there (it
+	// would run with the server's rights when the next model is recorded).
+	for _, q := range []string{
+		"CREATE DATABASE ML_SCHEMA_viewer",
+		"CREATE DATABASE ml_schema_Viewer2",
+		"CREATE TRIGGER grab AFTER INSERT ON ML_SCHEMA_analyst.MODEL_CATALOG FOR EACH ROW SET @x = 1",
+		"INSERT INTO ML_SCHEMA_analyst.MODEL_CATALOG (model_handle) VALUES ('forged')",
+		"DELETE FROM ML_SCHEMA_analyst.MODEL_CATALOG",
+		"ALTER TABLE ML_SCHEMA_analyst.MODEL_CATALOG ADD COLUMN x INT",
+		"DROP TABLE ML_SCHEMA_analyst.MODEL_CATALOG",
+	} {
+		_, err := root.Exec(q)
+		code, _ := mysqlErr(t, err)
+		require.EqualValues(t, 1044, code, q)
+	}
+	require.EqualValues(t, 1, queryInt(t, analyst, "SELECT COUNT(*) FROM ML_SCHEMA_analyst.MODEL_CATALOG"))
 }
 
 // seasonalValue is a 30-minute series with a daily and a weekly cycle.

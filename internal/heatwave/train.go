@@ -230,7 +230,7 @@ func trainError(err error) error {
 }
 
 // Schema is the model catalog schema of user, as HeatWave names it.
-func Schema(user string) string { return "ML_SCHEMA_" + user }
+func Schema(user string) string { return privilege.ModelCatalogSchemaPrefix + user }
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9_]+`)
 

@@ -86,6 +86,9 @@ func (h authHandler) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 			if IsSystemDatabase(t.db) {
 				return SystemDenied(ctx, SystemDatabase)
 			}
+			if reservedModelCatalogWrite(auth.AuthType, t) {
+				return SystemDenied(ctx, t.db)
+			}
 			if t.table != "" && dmlAuthTypes[auth.AuthType] {
 				if err := h.f.checker.authorizeSystemTableWrite(ctx, auth.AuthType, t.db, t.table); err != nil {
 					return err
@@ -94,6 +97,31 @@ func (h authHandler) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 		}
 	}
 	return h.AuthorizationHandler.HandleAuth(ctx, state, auth)
+}
+
+// ModelCatalogSchemaPrefix starts the name of a HeatWave model catalog
+// schema, ML_SCHEMA_<user>.
+const ModelCatalogSchemaPrefix = "ML_SCHEMA_"
+
+// reservedModelCatalogWrite reports whether a statement would create a
+// model catalog schema, change its MODEL_CATALOG table, or put a trigger
+// in it. Those schemas are the server's: it creates them and writes
+// MODEL_CATALOG in its own unchecked sessions, so a schema or table
+// prepared in advance by someone else, or a trigger there, would run that
+// someone's code with the server's rights. Users read them only.
+// CREATE DATABASE names no database in its authorization; the analyzer
+// rule (sysdb_rule.go) refuses that one.
+func reservedModelCatalogWrite(authType string, t target) bool {
+	if !IsModelCatalogSchema(t.db) {
+		return false
+	}
+	return authType == ast.AuthType_TRIGGER || strings.EqualFold(t.table, "MODEL_CATALOG")
+}
+
+// IsModelCatalogSchema reports whether db is named as a HeatWave model
+// catalog schema.
+func IsModelCatalogSchema(db string) bool {
+	return len(db) >= len(ModelCatalogSchemaPrefix) && strings.EqualFold(db[:len(ModelCatalogSchemaPrefix)], ModelCatalogSchemaPrefix)
 }
 
 // erTableAccessDenied is MySQL's ER_TABLEACCESS_DENIED_ERROR.

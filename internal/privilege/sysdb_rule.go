@@ -99,7 +99,7 @@ func refuseSystemWrites(ctx *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *p
 
 // writesSystemDatabase reports whether the plan changes the system
 // database: rows of its tables (directly or from a trigger body), its
-// schema, or the database itself.
+// schema, or the database itself; or creates a model catalog schema.
 func writesSystemDatabase(ctx *sql.Context, n sql.Node) (string, bool) {
 	found := ""
 	check := func(db string) {
@@ -123,6 +123,12 @@ func writesSystemDatabase(ctx *sql.Context, n sql.Node) (string, bool) {
 		switch n := n.(type) {
 		case *plan.DropDB:
 			check(n.DbName)
+		case *plan.CreateDB:
+			// Model catalog schemas are created by the server only
+			// (reservedModelCatalogWrite says why).
+			if found == "" && IsModelCatalogSchema(n.DbName) {
+				found = n.DbName
+			}
 		case *plan.AlterDB:
 			check(n.Database(ctx))
 		case *plan.InsertInto:
