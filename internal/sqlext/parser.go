@@ -134,34 +134,15 @@ func (p *Parser) Parse(ctx *sql.Context, query string, multi bool) (ast.Statemen
 // ParseWithOptions implements sql.Parser.
 func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter rune, multi bool, options ast.ParserOptions) (ast.Statement, string, string, error) {
 	query = VectorIndexOptions(query)
-	if p.declare != nil && FirstKeyword(query) == "USING" {
-		s := sql.RemoveSpaceAndDelimiter(query, delimiter)
-		first, rest := s, ""
-		if multi {
-			var err error
-			if first, rest, err = ast.SplitStatement(s); err != nil {
-				return nil, "", "", err
-			}
-			first = sql.RemoveSpaceAndDelimiter(first, delimiter)
-			if strings.TrimSpace(rest) == "" {
-				rest = ""
-			}
+	using := p.declare != nil && FirstKeyword(query) == "USING"
+	if using || p.candidate(query) {
+		first, rest, err := splitFirst(query, delimiter, multi)
+		if err != nil {
+			return nil, "", "", err
 		}
-		st, err := p.parseUsing(ctx, first, options)
-		return st, first, rest, err
-	}
-	if p.candidate(query) {
-		s := sql.RemoveSpaceAndDelimiter(query, delimiter)
-		first, rest := s, ""
-		if multi {
-			var err error
-			if first, rest, err = ast.SplitStatement(s); err != nil {
-				return nil, "", "", err
-			}
-			first = sql.RemoveSpaceAndDelimiter(first, delimiter)
-			if strings.TrimSpace(rest) == "" {
-				rest = ""
-			}
+		if using {
+			st, err := p.parseUsing(ctx, first, options)
+			return st, first, rest, err
 		}
 		if st, ok, err := p.tryExtensions(ctx, first); ok || err != nil {
 			return st, first, rest, err
@@ -170,6 +151,23 @@ func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter r
 	st, parsed, rest, err := p.base.ParseWithOptions(ctx, query, delimiter, multi, options)
 	p.rewrite(st)
 	return st, parsed, rest, syntaxError(err)
+}
+
+// splitFirst returns the first statement of query and, when multi, the
+// rest (empty when only blanks remain).
+func splitFirst(query string, delimiter rune, multi bool) (first, rest string, err error) {
+	s := sql.RemoveSpaceAndDelimiter(query, delimiter)
+	if !multi {
+		return s, "", nil
+	}
+	if first, rest, err = ast.SplitStatement(s); err != nil {
+		return "", "", err
+	}
+	first = sql.RemoveSpaceAndDelimiter(first, delimiter)
+	if strings.TrimSpace(rest) == "" {
+		rest = ""
+	}
+	return first, rest, nil
 }
 
 // ParseOneWithOptions implements sql.Parser.
