@@ -1,9 +1,10 @@
 # SibylDB build and test entry points. `make test` is what CI runs.
 GO       ?= go
 TAGS     := gms_pure_go
-# Dolt is built with the patches in patches/dolt/ (group commit and a
-# merge fix; each patch's header says why): scripts/dolt-patch.sh writes a
-# patched copy and a go.mod pointing at it, which every go command below uses.
+# Dolt and go-mysql-server are built with the patches in patches/dolt/ and
+# patches/gms/ (each patch's header says why): scripts/dolt-patch.sh writes
+# patched copies and a go.mod pointing at them, which every go command below
+# uses.
 DOLTMOD  := $(CURDIR)/build/go.dolt.mod
 GOARGS   := -tags $(TAGS) -modfile=$(DOLTMOD)
 BIN      := bin/sibyldb

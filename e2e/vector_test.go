@@ -265,6 +265,15 @@ func TestVectorIndexSearch(t *testing.T) {
 	plan := explainTree(t, db, "SELECT id FROM p ORDER BY VEC_DISTANCE_EUCLIDEAN(v, VEC_FromText('[3,7,2]')) LIMIT 10")
 	require.NotContains(t, plan, "VectorIndexScan", "a Euclidean query cannot use a cosine index")
 
+	// The query vector read by a subquery ("rows like row 57"): the row
+	// itself comes first. The engine once evaluated ORDER BY ... LIMIT
+	// sort fields on a row one column longer than the plan's, so such a
+	// subquery read the wrong columns (patches/gms/0001).
+	require.Equal(t, "57", ids("SELECT id FROM p ORDER BY VEC_DISTANCE_COSINE(v, (SELECT v FROM p WHERE id = 57)), id LIMIT 1"))
+	require.Equal(t,
+		ids("SELECT id FROM p ORDER BY ABS(grp - (SELECT grp FROM p WHERE id = 57)), id"),
+		ids("SELECT id FROM p ORDER BY ABS(grp - (SELECT grp FROM p WHERE id = 57)), id LIMIT 400"))
+
 	// A prepared statement with the query vector as a parameter.
 	require.Equal(t, exact(""), ids("SELECT id FROM p ORDER BY VEC_DISTANCE_COSINE(v, STRING_TO_VECTOR(?)) LIMIT 10", "[3,7,2]"))
 
@@ -286,6 +295,49 @@ func TestVectorIndexSearch(t *testing.T) {
 	var name, ddl string
 	require.NoError(t, db.QueryRow("SHOW CREATE TABLE p").Scan(&name, &ddl))
 	require.Contains(t, ddl, "distance=cosine")
+}
+
+// TestVectorIndexConcurrentWriters writes to a table with a vector index
+// from several connections at once. Each pair of concurrent commits merges
+// the table, and the storage's own vector index data used to fail that
+// merge (1105 "expected prollyIndex"); SibylDB keeps that index as a
+// definition only (patches/dolt/0004) and searches its own graph.
+func TestVectorIndexConcurrentWriters(t *testing.T) {
+	srv := testserver.Start(t)
+	mustExec(t, srv.DB(""), "CREATE DATABASE v")
+	db := srv.DB("v")
+	db.SetMaxOpenConns(8)
+	mustExec(t, db, "CREATE TABLE w (id INT PRIMARY KEY, v VECTOR(4) NOT NULL, VECTOR INDEX (v) DISTANCE=euclidean)")
+	const writers, perWriter = 4, 60
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		go func(w int) {
+			for i := 0; i < perWriter; i++ {
+				id := w*1000 + i
+				if _, err := db.Exec("INSERT INTO w VALUES (?, VEC_FromText(?))", id, fmt.Sprintf("[%d,%d,1,1]", w, i)); err != nil {
+					errs <- fmt.Errorf("insert %d: %w", id, err)
+					return
+				}
+			}
+			errs <- nil
+		}(w)
+	}
+	for w := 0; w < writers; w++ {
+		require.NoError(t, <-errs)
+	}
+	var n int
+	require.NoError(t, db.QueryRow("SELECT COUNT(*) FROM w").Scan(&n))
+	require.Equal(t, writers*perWriter, n)
+	var id int
+	require.NoError(t, db.QueryRow("SELECT id FROM w ORDER BY VEC_DISTANCE(v, VEC_FromText('[2,17,1,1]')) LIMIT 1").Scan(&id))
+	require.Equal(t, 2017, id)
+	// A vector index added to a table that has rows, and written again.
+	mustExec(t, db, "CREATE TABLE w2 (id INT PRIMARY KEY, v VECTOR(4) NOT NULL)")
+	mustExec(t, db, "INSERT INTO w2 SELECT * FROM w")
+	mustExec(t, db, "ALTER TABLE w2 ADD VECTOR INDEX (v) DISTANCE=cosine")
+	mustExec(t, db, "UPDATE w2 SET v = VEC_FromText('[-1,-1,-1,-1]') WHERE id = 3001")
+	require.NoError(t, db.QueryRow("SELECT id FROM w2 ORDER BY VEC_DISTANCE(v, VEC_FromText('[-2,-2,-2,-2]')) LIMIT 1").Scan(&id))
+	require.Equal(t, 3001, id)
 }
 
 // explainTree is EXPLAIN FORMAT=TREE of q, one line per plan row.

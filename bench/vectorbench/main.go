@@ -331,10 +331,6 @@ func viaSQL(bin string, base, queries [][]float32, truth [][]int32, efs []int) (
 		return nil, err
 	}
 	t0 := time.Now()
-	// Known limit: past about 27,000 of these word vectors, Dolt's own
-	// vector index (which SibylDB keeps as the durable index definition)
-	// fails the INSERT with "requested bytes (...) exceeds capacity
-	// (5242880)", whatever the batch size; random vectors load past 32,000.
 	const chunk = 200
 	for lo := 0; lo < len(base); lo += chunk {
 		hi := min(lo+chunk, len(base))

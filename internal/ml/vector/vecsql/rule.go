@@ -138,9 +138,23 @@ func resolveIndexDistance(ctx *sql.Context, n sql.Node) (sql.Node, transform.Tre
 // present: 7000 exec, 7001 server (warnings), 7100 privilege, 7200 vecsql.
 const RuleID analyzer.RuleId = 7200
 
-// Install adds the vector rule to GMS's final analyzer rules. It must run
-// before the engine is built.
+// gmsVectorRule is the engine's own rule that answers ORDER BY distance
+// LIMIT k from the storage's vector index. SibylDB's storage keeps a
+// vector index as a definition only (patches/dolt/0004), so that rule
+// must never pick it; Install removes it.
+const gmsVectorRule = "replaceIdxOrderByDistance"
+
+// Install adds the vector rule to GMS's final analyzer rules and removes
+// the engine's own vector index rule. It must run before the engine is
+// built.
 func Install() {
+	kept := analyzer.OnceAfterDefault[:0:0]
+	for _, r := range analyzer.OnceAfterDefault {
+		if r.Id.String() != gmsVectorRule {
+			kept = append(kept, r)
+		}
+	}
+	analyzer.OnceAfterDefault = kept
 	for _, r := range analyzer.OnceAfterAll {
 		if r.Id == RuleID {
 			return
