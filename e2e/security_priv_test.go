@@ -227,6 +227,38 @@ func TestDefinerSpoofing(t *testing.T) {
 	mustExec(t, mallory, "DROP FUNCTION twice") // as MySQL: database-level ALTER ROUTINE covers every routine
 }
 
+// TestTriggerCannotBorrowMLPrivileges: the engine runs a trigger with the
+// privileges of whoever fires it, so a user with TRIGGER but no EXECUTE on
+// an ML function must not be able to put a call to it in a trigger, where
+// a privileged user's INSERT would make the call and store its result in a
+// table she reads. Creating such a trigger needs the privileges the call
+// needs, as creating one that reads a table needs SELECT on it.
+func TestTriggerCannotBorrowMLPrivileges(t *testing.T) {
+	srv, model, root := mlSetup(t, 3, 3, "SAGEMAKER")
+	mustExec(t, root, "CREATE TABLE scored (x DOUBLE, p DOUBLE)", "CREATE TABLE copied (x DOUBLE, p DOUBLE)",
+		"CREATE USER mallory IDENTIFIED BY 'pw'", "GRANT SELECT, INSERT, TRIGGER ON ml.* TO mallory")
+	mallory := srv.Open(srv.DSN("mallory", "pw", "ml"))
+	const denied = "execute command denied to user 'mallory'@'%' for routine 'ml.twice'"
+	for _, q := range []string{
+		"CREATE TRIGGER t1 BEFORE INSERT ON scored FOR EACH ROW SET NEW.p = twice(NEW.x)",
+		"CREATE TRIGGER t2 BEFORE INSERT ON scored FOR EACH ROW SET NEW.p = (SELECT twice(NEW.x))",
+		"CREATE TRIGGER t3 AFTER INSERT ON scored FOR EACH ROW INSERT INTO copied VALUES (NEW.x, twice(NEW.x))",
+		"CREATE TRIGGER t4 AFTER INSERT ON scored FOR EACH ROW INSERT INTO copied SELECT x, twice(x) FROM nums",
+		"CREATE TRIGGER t5 BEFORE INSERT ON scored FOR EACH ROW BEGIN IF NEW.x > 0 THEN SET NEW.p = 1 + twice(NEW.x); END IF; END",
+	} {
+		requireDenied(t, mallory, q, 1370, "42000", denied)
+	}
+	require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'ml'"))
+	mustExec(t, root, "INSERT INTO scored (x) VALUES (21)")
+	require.Zero(t, model.Requests(), "no trigger made a call")
+
+	// With EXECUTE on the function, her trigger is hers to create.
+	mustExec(t, root, "GRANT EXECUTE ON FUNCTION ml.twice TO mallory")
+	mustExec(t, mallory, "CREATE TRIGGER t1 BEFORE INSERT ON scored FOR EACH ROW SET NEW.p = twice(NEW.x)")
+	mustExec(t, root, "INSERT INTO scored (x) VALUES (4)")
+	require.EqualValues(t, 8, queryInt(t, root, "SELECT p FROM scored WHERE x = 4"))
+}
+
 func TestSystemUserProtectsRoot(t *testing.T) {
 	srv := testserver.Start(t, "--root-password", "rootpw")
 	root := srv.Open(srv.DSN("root", "rootpw", ""))

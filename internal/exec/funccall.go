@@ -103,6 +103,15 @@ func (c *FuncCall) WithChildren(children ...sql.Expression) (sql.Expression, err
 	return &nc, nil
 }
 
+// AuthorizeCall implements privilege.CallAuthorizer: the session's user
+// may call the function (checked when a trigger calling it is created).
+func (c *FuncCall) AuthorizeCall(ctx *sql.Context) error {
+	if a, ok := c.inv.(Authorizer); ok {
+		return a.Authorize(ctx)
+	}
+	return nil
+}
+
 // Eval returns the batched result when a Batch node computed it, else
 // invokes the function for this row alone.
 func (c *FuncCall) Eval(ctx *sql.Context, row sql.Row) (any, error) {

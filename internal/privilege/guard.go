@@ -7,6 +7,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
+	"github.com/dolthub/go-mysql-server/sql/transform"
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
@@ -77,7 +78,10 @@ func (g guard) check(ctx *sql.Context, n sql.Node) error {
 	case *plan.CreateView:
 		return c.CheckDefiner(ctx, n.Definer)
 	case *plan.CreateTrigger:
-		return c.CheckDefiner(ctx, n.Definer)
+		if err := c.CheckDefiner(ctx, n.Definer); err != nil {
+			return err
+		}
+		return checkCalls(ctx, n.Body)
 	case *plan.CreateEvent:
 		return c.CheckDefiner(ctx, n.Definer)
 	case *plan.AlterEvent:
@@ -86,6 +90,53 @@ func (g guard) check(ctx *sql.Context, n sql.Node) error {
 		return c.CheckDefiner(ctx, procedureDefiner(n.StoredProcDetails.CreateStatement))
 	}
 	return nil
+}
+
+// CallAuthorizer is an expression calling a function whose use needs
+// privileges (the ML functions: EXECUTE, INVOKE SAGEMAKER, ...), which it
+// checks for the session's user.
+type CallAuthorizer interface {
+	sql.Expression
+	AuthorizeCall(ctx *sql.Context) error
+}
+
+// checkCalls checks every privileged function call in a trigger body for
+// the user creating the trigger. The engine runs a trigger with the
+// privileges of the session that fires it, not of its definer, and checks
+// the tables a body names when the trigger is created; without this a
+// user with TRIGGER could make a more privileged user's INSERT call an ML
+// function she may not call, into a column she can read.
+func checkCalls(ctx *sql.Context, body sql.Node) error {
+	var err error
+	var inspectNode func(sql.Node)
+	inspectExpr := func(e sql.Expression) bool {
+		switch e := e.(type) {
+		case CallAuthorizer:
+			err = e.AuthorizeCall(ctx)
+		case *plan.Subquery:
+			inspectNode(e.Query)
+		}
+		return err == nil
+	}
+	inspectNode = func(n sql.Node) {
+		transform.Inspect(n, func(n sql.Node) bool {
+			if err != nil {
+				return false
+			}
+			if ex, ok := n.(sql.Expressioner); ok {
+				for _, e := range ex.Expressions() {
+					sql.Inspect(e, inspectExpr)
+				}
+			}
+			// An INSERT's rows are not among its children.
+			if ins, ok := n.(*plan.InsertInto); ok && ins.Source != nil {
+				inspectNode(ins.Source)
+			}
+			return err == nil
+		})
+	}
+	inspectNode(body)
+	return err
 }
 
 // procedureDefiner is the DEFINER clause of a CREATE PROCEDURE statement,
