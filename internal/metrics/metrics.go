@@ -146,7 +146,7 @@ func New(src Sources) *Metrics {
 		ConstLabels: prometheus.Labels{"version": src.Version, "goversion": runtime.Version()},
 	})
 	build.Set(1)
-	m.reg.MustRegister(stmt, stmtErr, m.reqDuration, m.reqRows, m.reqErrors, build,
+	m.reg.MustRegister(stmt, stmtErr, &endpointCollector{m: m, src: src.Functions}, build,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if src.Status != nil {
@@ -211,4 +211,30 @@ func (m *Metrics) endpointSeries(endpoint string) *endpointSeries {
 		errors:   m.reqErrors.WithLabelValues(label),
 	})
 	return s.(*endpointSeries)
+}
+
+// endpointCollector publishes the endpoint request series. Before it
+// does, it creates (at zero) the series of every endpoint an ML function
+// calls: a series that first appears with its first request would hide
+// that request from rate(), which needs two samples.
+type endpointCollector struct {
+	m   *Metrics
+	src FunctionStatser
+}
+
+func (c *endpointCollector) Describe(ch chan<- *prometheus.Desc) {
+	c.m.reqDuration.Describe(ch)
+	c.m.reqRows.Describe(ch)
+	c.m.reqErrors.Describe(ch)
+}
+
+func (c *endpointCollector) Collect(ch chan<- prometheus.Metric) {
+	if c.src != nil {
+		for _, f := range c.src.FunctionStats() {
+			c.m.endpointSeries(f.Endpoint)
+		}
+	}
+	c.m.reqDuration.Collect(ch)
+	c.m.reqRows.Collect(ch)
+	c.m.reqErrors.Collect(ch)
 }
