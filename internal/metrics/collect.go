@@ -39,19 +39,27 @@ type statusCollector struct {
 func (c *statusCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
+	// The values are read under the registry's lock and sent after it,
+	// so a slow scraper never holds up a package registering a counter.
+	type reading struct {
+		name  string
+		value uint64
+	}
+	var rs []reading
+	c.reg.Each(func(name string, v uint64) { rs = append(rs, reading{name, v}) })
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.descs == nil {
 		c.descs = map[string]*prometheus.Desc{}
 	}
-	c.reg.Each(func(name string, v uint64) {
-		d, ok := c.descs[name]
+	for _, r := range rs {
+		d, ok := c.descs[r.name]
 		if !ok {
-			d = prometheus.NewDesc(StatusMetricName(name), "SHOW GLOBAL STATUS LIKE '"+name+"'.", nil, nil)
-			c.descs[name] = d
+			d = prometheus.NewDesc(StatusMetricName(r.name), "SHOW GLOBAL STATUS LIKE '"+r.name+"'.", nil, nil)
+			c.descs[r.name] = d
 		}
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
-	})
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(r.value))
+	}
 }
 
 // serverStatus are the engine's own status variables (kept by
