@@ -283,6 +283,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	mustExec(t, db, `CREATE MODEL lin FROM (SELECT id, x FROM nums) TARGET x FUNCTION lin_fn
 		AUTO OFF MODEL_TYPE LINEAR_LEARNER PROBLEM_TYPE REGRESSION`)
 	require.Equal(t, "READY", waitModel(t, db, "lin")["Model State"])
+	lockWaitTimeout(t, db)
 
 	// SHOW STATUS first: the scrape comes after, so counters can only
 	// have grown in between (the audit log writes in the background).
@@ -322,6 +323,9 @@ func TestMetricsEndpoint(t *testing.T) {
 	require.GreaterOrEqual(t, series(t, fams, "sibyl_statement_duration_seconds", map[string]string{"kind": "insert"}), 1.0)
 	require.GreaterOrEqual(t, series(t, fams, "sibyl_statement_duration_seconds", map[string]string{"kind": "select"}), 2.0)
 	require.GreaterOrEqual(t, series(t, fams, "sibyl_statement_errors_total", map[string]string{"kind": "select"}), 1.0)
+	require.GreaterOrEqual(t, series(t, fams, "sibyl_statement_errors_total", map[string]string{"kind": "update"}), 1.0)
+	require.GreaterOrEqual(t, series(t, fams, "sibyl_row_lock_waits_total", nil), 1.0)
+	require.GreaterOrEqual(t, series(t, fams, "sibyl_row_lock_timeouts_total", nil), 1.0)
 	require.GreaterOrEqual(t, series(t, fams, "sibyl_connections_open", nil), 1.0, "the test's pool holds a connection")
 	require.GreaterOrEqual(t, series(t, fams, "sibyl_connections_total", nil), 1.0)
 	require.Equal(t, dto.MetricType_GAUGE, fams["sibyl_connections_open"].GetType())
@@ -329,6 +333,31 @@ func TestMetricsEndpoint(t *testing.T) {
 	require.Contains(t, fams, "process_resident_memory_bytes")
 
 	checkDashboard(t, fams)
+}
+
+// lockWaitTimeout makes one statement wait for a row lock until
+// innodb_lock_wait_timeout (1205).
+func lockWaitTimeout(t *testing.T, db *sql.DB) {
+	t.Helper()
+	mustExec(t, db, "CREATE TABLE locked (id INT PRIMARY KEY, v INT)", "INSERT INTO locked VALUES (1, 0)")
+	ctx := context.Background()
+	holder, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer holder.Close()
+	other, err := db.Conn(ctx)
+	require.NoError(t, err)
+	defer other.Close()
+	for _, q := range []string{"BEGIN", "UPDATE locked SET v = 1 WHERE id = 1"} {
+		_, err = holder.ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	_, err = other.ExecContext(ctx, "SET innodb_lock_wait_timeout = 1")
+	require.NoError(t, err)
+	_, err = other.ExecContext(ctx, "UPDATE locked SET v = 2 WHERE id = 1")
+	num, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1205, num)
+	_, err = holder.ExecContext(ctx, "COMMIT")
+	require.NoError(t, err)
 }
 
 // promNameRE finds metric names in PromQL: SibylDB's and the Go runtime's
