@@ -3,6 +3,7 @@
 #   mariadb-client  the `mariadb` CLI used by end-to-end tests
 #   mariadb-server  the reference server the benchmark compares against
 #   sysbench        the OLTP benchmark run against SibylDB and MariaDB
+#   prometheus      the Prometheus server the metrics tests scrape with
 #   libxgboost-dev  XGBoost's C library, which CREATE MODEL trains with (cgo)
 #   patch           applies patches/dolt/ to the build (scripts/dolt-overlay.sh)
 # and, with `go install`, the S3-compatible server the S3 tests and
@@ -78,6 +79,7 @@ if [ "$scope" = all ]; then
   command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
   command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
+  command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
   command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || need+=(curl)
 fi
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/sibyldb/sibyldb/internal/metrics"
 	"github.com/sibyldb/sibyldb/internal/server"
 )
 
@@ -78,6 +79,8 @@ func serve(args []string, stderr io.Writer) int {
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's net/http/pprof profiles on this HOST:PORT (off when empty)")
 	awsIMDS := fs.Bool("aws-instance-metadata", false, "let the AWS SDK fetch credentials from the EC2 instance metadata service (169.254.169.254); off by default")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for running statements")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics at http://HOST:PORT/metrics (off when empty; HTTPS with --tls-cert)")
+	metricsToken := fs.String("metrics-token-file", "", "file holding the bearer token /metrics requires (at least 16 characters); required unless --metrics-addr is loopback")
 	memoryLimit := fs.String("memory-limit", "", "soft limit on the server's memory, e.g. 2GiB (Go's GOMEMLIMIT; default: GOMEMLIMIT, else none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -104,6 +107,12 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	log.SetLevel(level)
+
+	metricsOpts, err := metricsOptions(*metricsAddr, *metricsToken, *tlsCert, *tlsKey)
+	if err != nil {
+		fmt.Fprintf(stderr, "sibyldb serve: %v\n", err)
+		return 2
+	}
 
 	if *pprofAddr != "" {
 		if err := servePprof(*pprofAddr, log); err != nil {
@@ -136,6 +145,17 @@ func serve(args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "sibyldb serve: %v\n", err)
 		return 1
+	}
+
+	if *metricsAddr != "" {
+		ms, err := metrics.Serve(srv.Metrics.Handler(), metricsOpts)
+		if err != nil {
+			fmt.Fprintf(stderr, "sibyldb serve: --metrics-addr: %v\n", err)
+			_ = srv.Shutdown(context.Background())
+			return 1
+		}
+		log.Infof("metrics on %s", ms.URL())
+		defer func() { _ = ms.Close(context.Background()) }()
 	}
 
 	served := make(chan error, 1)

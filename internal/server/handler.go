@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dsess"
 	gms "github.com/dolthub/go-mysql-server"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/limits"
+	"github.com/sibyldb/sibyldb/internal/metrics"
 	"github.com/sibyldb/sibyldb/internal/sqlext"
 	"github.com/sibyldb/sibyldb/internal/txlock"
 )
@@ -83,6 +85,8 @@ type handler struct {
 	isAdmin func(*sql.Context) bool
 	// governor stops statements that grow the heap too much.
 	governor *limits.Governor
+	// metrics records statement latency by kind.
+	metrics *metrics.Metrics
 }
 
 // errConnectionClosed is the outcome of a statement its connection's end
@@ -188,6 +192,7 @@ const maxAttempts = 10
 // statement's commits are durable before anything reaches the client
 // (group commit, groupcommit.go).
 func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, binds map[string]*querypb.BindVariable, cb mysql.ResultSpoolFn, exec func(context.Context, mysql.ResultSpoolFn) error) (err error) {
+	defer h.observeStatement(query, time.Now(), &err)
 	defer func() { h.after(c, err) }()
 	ctx, syncs := withCommitSyncs(ctx, h.txn.groupCommit)
 	defer func() {

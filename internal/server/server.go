@@ -32,6 +32,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/heatwave"
 	"github.com/sibyldb/sibyldb/internal/infoschema"
 	"github.com/sibyldb/sibyldb/internal/limits"
+	"github.com/sibyldb/sibyldb/internal/metrics"
 	"github.com/sibyldb/sibyldb/internal/ml/comprehend"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
@@ -119,6 +120,10 @@ type Server struct {
 	Models *models.Manager
 	// Comprehend serves the Amazon Comprehend functions.
 	Comprehend *comprehend.Service
+	// Metrics publishes the server's figures for Prometheus; its
+	// Handler serves GET /metrics (without authentication: see
+	// metrics.Auth).
+	Metrics *metrics.Metrics
 
 	privileges *privilege.Checker
 	audit      *audit.Log
@@ -177,6 +182,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Comprehend = comprehend.NewService(comprehend.Local{}, comprehend.NewAWS)
 	s.Comprehend.ML, s.Comprehend.Authorize = s.ML, s.authorizeComprehend
 	onnxrt.Configure(cfg.ONNXRuntimeLib)
+	s.newMetrics()
 	stmts := append([]sqlext.Statement{
 		sqlext.FlushStatus{Counters: reg},
 		sqlext.MLStatements{Manager: s.ML, Privileges: s.privileges},
@@ -298,7 +304,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.governorCtx, s.stopGovernor = context.WithCancel(context.Background())
 	wrap := func(e *gms.Engine, sm *gmsserver.SessionManager, h mysql.Handler) (*gms.Engine, *gmsserver.SessionManager, mysql.Handler) {
 		return e, sm, &handler{Handler: h, engine: e, txn: txn, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
-			finished: s.finishStatement, tlsAvailable: tlsConfig != nil, gate: gate, isAdmin: s.isConnectionAdmin, governor: s.governor}
+			finished: s.finishStatement, tlsAvailable: tlsConfig != nil, gate: gate, isAdmin: s.isConnectionAdmin, governor: s.governor,
+			metrics: s.Metrics}
 	}
 	// NewConfig applies max_connections and the net timeouts, so SET
 	// PERSIST max_connections takes effect at the next start, as in MySQL.

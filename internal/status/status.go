@@ -93,6 +93,18 @@ func (r *Registry) Names() []string {
 	return names
 }
 
+// Each calls fn with every SibylDB counter's name and current value, in no
+// particular order. It reads the live counters, so exporters (package
+// metrics) publish the same figures SHOW STATUS shows without keeping
+// copies; fn must not register counters.
+func (r *Registry) Each(fn func(name string, value uint64)) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	for _, c := range r.counters {
+		fn(c.Name(), c.Value())
+	}
+}
+
 // Flush resets every SibylDB counter to zero, as FLUSH STATUS does in MySQL.
 func (r *Registry) Flush() {
 	r.mu.RLock()

@@ -279,7 +279,11 @@ func (i *invoker) send(ctx *sql.Context, target string, n int, call func(sent fu
 		record(n, sent.Load(), nil)
 		return nil, fmt.Errorf("ML function '%s': %w", i.def.Name, err)
 	}
-	st.observe(time.Since(start))
+	elapsed := time.Since(start)
+	st.observe(elapsed)
+	if o := i.m.Observer; o != nil {
+		o.ObserveRequest(target, n, elapsed, err != nil)
+	}
 	if err != nil {
 		err = fmt.Errorf("ML function '%s': %w", i.def.Name, err)
 		st.errors.Add(1)

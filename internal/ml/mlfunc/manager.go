@@ -90,6 +90,9 @@ type Manager struct {
 	// Audit, when set, receives one record per statement and function
 	// that sent rows to an endpoint.
 	Audit func(AuditRecord)
+	// Observer, when set, is told of every endpoint request (package
+	// metrics' latency histograms). Set it before the server serves.
+	Observer RequestObserver
 
 	catalog  *catalog.Store
 	funcs    *sqlfunc.Registry
