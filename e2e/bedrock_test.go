@@ -226,17 +226,7 @@ func bedrockSetup(t *testing.T, n, distinct int) (*testserver.Server, *testserve
 	srv := testserver.StartWithEnv(t, bed.Env())
 	db := srv.DB("", "multiStatements=true")
 	mustExec(t, db, "CREATE DATABASE gen", "CREATE TABLE gen.prompts (id INT PRIMARY KEY, p TEXT)")
-	if n > 0 {
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO gen.prompts VALUES ")
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, "(%d,'prompt number %d')", i, i%distinct)
-		}
-		mustExec(t, db, sb.String())
-	}
+	insertGenerated(t, db, "gen.prompts", n, func(i int) string { return fmt.Sprintf("(%d,'prompt number %d')", i, i%distinct) })
 	db = srv.DB("gen", "multiStatements=true")
 	mustExec(t, db, `CREATE FUNCTION titan(body TEXT) RETURNS TEXT ALIAS AWS_BEDROCK_INVOKE_MODEL
 		MODEL ID 'amazon.titan-text-express-v1' CONTENT_TYPE 'application/json' ACCEPT 'application/json'`)

@@ -107,27 +107,6 @@ next:
 	return 0
 }
 
-// batchedQuery runs twice(x) over every row of nums and checks the
-// answers; the model server must have seen batches, not single rows.
-func batchedQuery(t *testing.T, db *sql.DB, model *testserver.ModelServer, n int) {
-	t.Helper()
-	rows, err := db.Query("SELECT id, x, twice(x) FROM nums ORDER BY id")
-	require.NoError(t, err)
-	got := 0
-	for rows.Next() {
-		var id int
-		var x, y float64
-		require.NoError(t, rows.Scan(&id, &x, &y))
-		require.Equal(t, 2*x, y, "row %d", id)
-		got++
-	}
-	require.NoError(t, rows.Err())
-	require.Equal(t, n, got)
-	batches := model.Batches()
-	require.NotEmpty(t, batches)
-	require.Less(t, len(batches), n, "the rows went in batches: %v", batches)
-}
-
 // prometheus is a running Prometheus server.
 type prometheus struct {
 	t    *testing.T

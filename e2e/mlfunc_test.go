@@ -38,17 +38,7 @@ func mlSetup(t *testing.T, n, distinct int, protocol string, extra ...string) (*
 	srv := testserver.Start(t, extra...)
 	db := srv.DB("", "multiStatements=true")
 	mustExec(t, db, "CREATE DATABASE ml", "CREATE TABLE ml.nums (id INT PRIMARY KEY, x DOUBLE)")
-	if n > 0 {
-		var sb strings.Builder
-		sb.WriteString("INSERT INTO ml.nums VALUES ")
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, "(%d,%d)", i, i%distinct)
-		}
-		mustExec(t, db, sb.String())
-	}
+	insertGenerated(t, db, "ml.nums", n, func(i int) string { return fmt.Sprintf("(%d,%d)", i, i%distinct) })
 	db = srv.DB("ml", "multiStatements=true")
 	mustExec(t, db,
 		fmt.Sprintf("CREATE ENDPOINT model URL '%s' PROTOCOL %s", model.URL, protocol),
@@ -56,16 +46,33 @@ func mlSetup(t *testing.T, n, distinct int, protocol string, extra ...string) (*
 	return srv, model, db
 }
 
+// insertGenerated inserts n rows into table in one statement; row(i) is
+// the i-th row's parenthesised values.
+func insertGenerated(t *testing.T, db *sql.DB, table string, n int, row func(i int) string) {
+	t.Helper()
+	if n == 0 {
+		return
+	}
+	var sb strings.Builder
+	sb.WriteString("INSERT INTO " + table + " VALUES ")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(row(i))
+	}
+	mustExec(t, db, sb.String())
+}
+
 func mlStatus(t *testing.T, db *sql.DB) map[string]int64 {
 	t.Helper()
 	return globalStatus(t, db, "Aurora_ml%")
 }
 
-func TestEndpointFunctionBatchesWholeTable(t *testing.T) {
-	const n = 1000
-	_, model, db := mlSetup(t, n, n, "SAGEMAKER")
-	mustExec(t, db, "FLUSH STATUS")
-
+// batchedQuery runs twice(x) over every row of nums and checks the
+// answers; the model server must have seen batches, not single rows.
+func batchedQuery(t *testing.T, db *sql.DB, model *testserver.ModelServer, n int) {
+	t.Helper()
 	rows, err := db.Query("SELECT id, x, twice(x) FROM nums ORDER BY id")
 	require.NoError(t, err)
 	got := 0
@@ -78,6 +85,17 @@ func TestEndpointFunctionBatchesWholeTable(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.Equal(t, n, got)
+	batches := model.Batches()
+	require.NotEmpty(t, batches)
+	require.Less(t, len(batches), n, "the rows went in batches: %v", batches)
+}
+
+func TestEndpointFunctionBatchesWholeTable(t *testing.T) {
+	const n = 1000
+	_, model, db := mlSetup(t, n, n, "SAGEMAKER")
+	mustExec(t, db, "FLUSH STATUS")
+
+	batchedQuery(t, db, model, n)
 
 	// Batches grow 16, 64, 256, 1024...: 1000 rows take 4 requests, not 1000.
 	require.EqualValues(t, 4, model.Requests(), "batches %v", model.Batches())
