@@ -28,6 +28,22 @@ func mysqlErr(t *testing.T, err error) (uint16, string) {
 	return me.Number, string(me.SQLState[:])
 }
 
+// session opens a connection of its own on db, closed when the test
+// ends, and runs stmts on it in order: a client holding a transaction
+// open, or one with its own session variables.
+func session(t *testing.T, db *sql.DB, stmts ...string) *sql.Conn {
+	t.Helper()
+	ctx := context.Background()
+	c, err := db.Conn(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	for _, q := range stmts {
+		_, err := c.ExecContext(ctx, q)
+		require.NoError(t, err, q)
+	}
+	return c
+}
+
 func mustExec(t *testing.T, db interface {
 	Exec(string, ...any) (sql.Result, error)
 }, stmts ...string) {
@@ -376,19 +392,9 @@ func TestFlushStatusResetsCounters(t *testing.T) {
 	// Produce one lock wait: a transaction holds a row lock while a
 	// second writer of the row waits and times out.
 	ctx := context.Background()
-	holder, err := db.Conn(ctx)
-	require.NoError(t, err)
-	defer holder.Close()
-	_, err = holder.ExecContext(ctx, "BEGIN")
-	require.NoError(t, err)
-	_, err = holder.ExecContext(ctx, "UPDATE s.t SET v = 1 WHERE id = 1")
-	require.NoError(t, err)
-	waiter, err := db.Conn(ctx)
-	require.NoError(t, err)
-	defer waiter.Close()
-	_, err = waiter.ExecContext(ctx, "SET SESSION innodb_lock_wait_timeout = 1")
-	require.NoError(t, err)
-	_, err = waiter.ExecContext(ctx, "UPDATE s.t SET v = 2 WHERE id = 1")
+	holder := session(t, db, "BEGIN", "UPDATE s.t SET v = 1 WHERE id = 1")
+	waiter := session(t, db, "SET SESSION innodb_lock_wait_timeout = 1")
+	_, err := waiter.ExecContext(ctx, "UPDATE s.t SET v = 2 WHERE id = 1")
 	num, _ := mysqlErr(t, err)
 	require.EqualValues(t, 1205, num)
 	_, err = holder.ExecContext(ctx, "COMMIT")
