@@ -212,18 +212,21 @@ func TestDeadlockDetectedAtOnce(t *testing.T) {
 		_, err := s.c.ExecContext(ctx, s.q)
 		require.NoError(t, err, s.q)
 	}
+	waits := globalStatus(t, db, "Sibyl_row_lock_waits")["Sibyl_row_lock_waits"]
 	aDone := make(chan error, 1)
 	go func() {
 		_, err := a.ExecContext(ctx, "UPDATE tx.t SET v = v + 1 WHERE id = 2")
 		aDone <- err
 	}()
-	time.Sleep(300 * time.Millisecond) // a is now waiting for b's row
+	require.Eventually(t, func() bool { // a is waiting for b's row
+		return globalStatus(t, db, "Sibyl_row_lock_waits")["Sibyl_row_lock_waits"] > waits
+	}, 10*time.Second, 10*time.Millisecond)
 	start := time.Now()
 	_, err = b.ExecContext(ctx, "UPDATE tx.t SET v = v + 10 WHERE id = 1")
 	num, state := mysqlErr(t, err)
 	require.EqualValues(t, 1213, num)
 	require.Equal(t, "40001", state)
-	require.Less(t, time.Since(start), 2*time.Second, "deadlock must be detected, not waited out")
+	require.Less(t, time.Since(start), 10*time.Second, "deadlock must be detected, not waited out (innodb_lock_wait_timeout is 50 s)")
 	require.NoError(t, <-aDone)
 	_, err = a.ExecContext(ctx, "COMMIT")
 	require.NoError(t, err)
@@ -525,7 +528,7 @@ func TestSelectForUpdateLocksOnlyItsRows(t *testing.T) {
 			_, err = other.ExecContext(ctx, "SET innodb_lock_wait_timeout = 1")
 			require.NoError(t, err)
 			for id := 1; id <= 3; id++ {
-				start := time.Now()
+				waits := globalStatus(t, db, "Sibyl_row_lock_waits")["Sibyl_row_lock_waits"]
 				_, err := other.ExecContext(ctx, "UPDATE tx.t SET v = v + 1 WHERE id = ?", id)
 				if id == c.locked {
 					num, _ := mysqlErr(t, err)
@@ -533,7 +536,7 @@ func TestSelectForUpdateLocksOnlyItsRows(t *testing.T) {
 					continue
 				}
 				require.NoError(t, err, "writer of row %d", id)
-				require.Less(t, time.Since(start), 900*time.Millisecond, "writer of row %d waited", id)
+				require.Equal(t, waits, globalStatus(t, db, "Sibyl_row_lock_waits")["Sibyl_row_lock_waits"], "writer of row %d waited", id)
 			}
 			_, err = holder.ExecContext(ctx, "COMMIT")
 			require.NoError(t, err)
