@@ -149,6 +149,7 @@ func serve(args []string, stderr io.Writer) int {
 			TLSKey:        *tlsKey,
 			Reports:       srv.Models.Report,
 			FunctionStats: func() ([]map[string]any, error) { return srv.ML.StatsRows(nil) },
+			CircuitState:  srv.ML.CircuitState,
 			Logger:        log,
 		})
 		if err != nil {

@@ -64,6 +64,9 @@ type Config struct {
 	// a short history for the charts and shows a user the history of
 	// the functions that table shows them.
 	FunctionStats func() ([]map[string]any, error)
+	// CircuitState is an endpoint's circuit-breaker state, shown beside
+	// the endpoints the user's functions call.
+	CircuitState func(endpoint string) string
 	// SampleInterval is how often FunctionStats is sampled (default 5s).
 	SampleInterval time.Duration
 	// Extra are handlers mounted at their paths on the same listener,
@@ -217,6 +220,9 @@ func (c *Console) routes() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	// Browsers ask for /favicon.ico on pages that name no icon (the
+	// health check); there is none.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /login", c.loginPage)
 	mux.HandleFunc("POST /login", c.login)
 	mux.Handle("POST /logout", c.authed(c.logout))

@@ -242,8 +242,8 @@ func (c *Console) modelPage(w http.ResponseWriter, r *http.Request, s *session) 
 	// nothing else about it is read before it answers.
 	pairs, err := kv(ctx, s.db, "SHOW MODEL "+quoteIdent(db)+"."+quoteIdent(name))
 	if err != nil {
+		// The page shows the server's answer, as the SQL page does.
 		data["Error"] = toSQLError(err)
-		w.WriteHeader(http.StatusNotFound)
 		c.page(w, s, "model", data)
 		return
 	}
@@ -357,12 +357,16 @@ func (c *Console) endpointsPage(w http.ResponseWriter, r *http.Request, s *sessi
 		byEndpoint[f.Endpoint] = append(byEndpoint[f.Endpoint], f)
 	}
 	type endpointView struct {
-		Name      string
-		Functions []functionView
+		Name, Circuit string
+		Functions     []functionView
 	}
 	var views []endpointView
 	for _, e := range endpoints {
-		views = append(views, endpointView{Name: e, Functions: byEndpoint[e]})
+		v := endpointView{Name: e, Functions: byEndpoint[e]}
+		if c.cfg.CircuitState != nil {
+			v.Circuit = c.cfg.CircuitState(e)
+		}
+		views = append(views, v)
 	}
 	data["Endpoints"] = views
 	// SHOW ENDPOINTS lists the named endpoints and their settings.

@@ -279,7 +279,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	user, password := r.PostFormValue("user"), r.PostFormValue("password")
 	if user == "" {
-		c.renderLogin(w, r, "Enter a user name.", http.StatusUnauthorized)
+		c.renderLogin(w, r, "Enter a user name.", http.StatusOK)
 		return
 	}
 	db, err := c.connect(r.Context(), user, password)
@@ -290,7 +290,9 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 			msg = fmt.Sprintf("ERROR %d (%s): %s", me.Number, sqlState(me), me.Message)
 		}
 		c.log.WithField("user", user).Info("console sign-in refused")
-		c.renderLogin(w, r, msg, http.StatusUnauthorized)
+		// The form again, with the server's answer: a page, not a failed
+		// resource, for the browser.
+		c.renderLogin(w, r, msg, http.StatusOK)
 		return
 	}
 	s, err := c.sessions.add(user, db)

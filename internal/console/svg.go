@@ -158,7 +158,7 @@ func confusionChart(classes []string, m [][]int) template.HTML {
 		cell = 384 / n
 	}
 	left, top := 120, 60
-	w, h := left+n*cell+16, top+n*cell+16
+	w, h := max(left+n*cell+16, 300), top+n*cell+36
 	maxV := 1
 	for _, r := range m {
 		for _, v := range r {
@@ -169,7 +169,9 @@ func confusionChart(classes []string, m [][]int) template.HTML {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="confusion" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="confusion matrix">`, w, h, w, h)
-	b.WriteString(`<text class="title" x="8" y="18">Confusion matrix (validation rows; rows actual, columns predicted)</text>`)
+	b.WriteString(`<text class="title" x="8" y="18">Confusion matrix (validation rows)</text>`)
+	fmt.Fprintf(&b, `<text class="axis" x="%d" y="36" text-anchor="middle">predicted</text>`, left+n*cell/2)
+	fmt.Fprintf(&b, `<text class="axis" x="%d" y="%d" text-anchor="end">actual</text>`, left-6, top-8)
 	for j, c := range classes {
 		fmt.Fprintf(&b, `<text class="label" x="%d" y="%d" text-anchor="middle">%s</text>`, left+j*cell+cell/2, top-8, esc(truncate(c, 8)))
 	}
@@ -275,6 +277,14 @@ func timeChart(id, title string, xs []float64, lines []series, yLabel string) te
 	var legend [][2]string
 	for _, l := range lines {
 		f.path("line "+l.Class, xs, l.Ys)
+		if len(xs) <= 60 {
+			// Few samples yet: mark them, so a single one shows.
+			for i, y := range l.Ys {
+				if !math.IsNaN(y) {
+					fmt.Fprintf(&f.b, `<circle class="%s" cx="%.1f" cy="%.1f" r="2.5"/>`, esc(l.Class), f.px(xs[i]), f.py(y))
+				}
+			}
+		}
 		legend = append(legend, [2]string{l.Class, l.Label})
 	}
 	f.legend(legend)
