@@ -88,8 +88,9 @@ type Console struct {
 	secure   bool
 	mysqlTLS *tls.Config
 
+	// ctx ends the background work (sampling, session expiry) at Shutdown.
+	ctx      context.Context
 	stop     context.CancelFunc
-	stopped  chan struct{}
 	stopOnce sync.Once
 }
 
@@ -147,7 +148,7 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Console{cfg: cfg, log: cfg.Logger, tmpl: tmpl, history: newHistory(historyLength), stopped: make(chan struct{})}
+	c := &Console{cfg: cfg, log: cfg.Logger, tmpl: tmpl, history: newHistory(historyLength)}
 	c.sessions = newSessionStore(cfg.IdleTimeout)
 	var tlsCfg *tls.Config
 	if cfg.TLSCert != "" || cfg.TLSKey != "" {
@@ -163,6 +164,7 @@ func New(cfg Config) (*Console, error) {
 	if err != nil {
 		return nil, fmt.Errorf("console: listen on %s: %w", addr, err)
 	}
+	c.ctx, c.stop = context.WithCancel(context.Background())
 	if tlsCfg != nil {
 		l = tls.NewListener(l, tlsCfg)
 	}
@@ -171,7 +173,6 @@ func New(cfg Config) (*Console, error) {
 		Handler:           c.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          nil,
 	}
 	return c, nil
 }
@@ -187,10 +188,8 @@ func (c *Console) URL() string {
 
 // Serve answers requests until Shutdown; it returns nil after Shutdown.
 func (c *Console) Serve() error {
-	ctx, cancel := context.WithCancel(context.Background())
-	c.stop = cancel
-	go c.sample(ctx)
-	go c.expireSessions(ctx)
+	go c.sample(c.ctx)
+	go c.expireSessions(c.ctx)
 	c.log.Infof("web console at %s", c.URL())
 	err := c.http.Serve(c.listener)
 	if errors.Is(err, http.ErrServerClosed) {
@@ -204,9 +203,7 @@ func (c *Console) Serve() error {
 func (c *Console) Shutdown(ctx context.Context) error {
 	err := c.http.Shutdown(ctx)
 	c.stopOnce.Do(func() {
-		if c.stop != nil {
-			c.stop()
-		}
+		c.stop()
 		c.sessions.closeAll()
 	})
 	return err
