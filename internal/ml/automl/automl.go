@@ -76,9 +76,13 @@ type Report struct {
 	Validation *Validation `json:"validation,omitempty"`
 }
 
-// MaxValidationRows bounds the rows a Validation keeps, evenly sampled, so
-// the report stays small in the catalog.
-const MaxValidationRows = 1000
+// MaxValidationRows bounds the rows a Validation keeps, evenly sampled, and
+// maxValidationValues the numbers it keeps (a classifier keeps one per
+// class and row), so the report stays small in the catalog.
+const (
+	MaxValidationRows   = 1000
+	maxValidationValues = 50000
+)
 
 // Validation is a sample of a model's outputs for plotting.
 type Validation struct {
@@ -99,13 +103,16 @@ type Validation struct {
 }
 
 // sample returns up to MaxValidationRows positions of n, evenly spread.
-func sample(n int) []int {
-	if n <= MaxValidationRows {
+func sample(n int) []int { return sampleUpTo(n, MaxValidationRows) }
+
+// sampleUpTo returns up to limit positions of n, evenly spread.
+func sampleUpTo(n, limit int) []int {
+	if n <= limit {
 		return all(n)
 	}
-	out := make([]int, MaxValidationRows)
+	out := make([]int, limit)
 	for i := range out {
-		out[i] = i * n / MaxValidationRows
+		out[i] = i * n / limit
 	}
 	return out
 }
@@ -437,7 +444,11 @@ func (t *trainer) validate(a *model.Artifact) (float64, *Validation, error) {
 		return s, nil, errors.New("validation score is not a number")
 	}
 	v := &Validation{Classes: t.classes}
-	for _, k := range sample(len(y)) {
+	limit := MaxValidationRows
+	if w := pred.NumOutputs() + 1; w*limit > maxValidationValues {
+		limit = max(1, maxValidationValues/w)
+	}
+	for _, k := range sampleUpTo(len(y), limit) {
 		v.Actual = append(v.Actual, y[k])
 		v.Outputs = append(v.Outputs, outs[k])
 	}

@@ -78,4 +78,5 @@ func TestSampleSpreadsEvenly(t *testing.T) {
 	require.Equal(t, 0, s[0])
 	require.Equal(t, 10, s[1])
 	require.Equal(t, 10*MaxValidationRows-10, s[len(s)-1])
+	require.Equal(t, []int{0, 25, 50, 75}, sampleUpTo(100, 4))
 }
