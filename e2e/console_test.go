@@ -314,8 +314,22 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// The audit log has the training run.
 	page = b.html(base + "audit?function=" + url.QueryEscape("CREATE MODEL shop.buyers"))
-	require.Contains(t, page, "CREATE MODEL shop.buyers")
+	require.Contains(t, page, "<td>CREATE MODEL shop.buyers</td>")
 	b.screenshot(shots, "audit")
+	for _, c := range []struct {
+		query string
+		found bool
+	}{
+		{"user=root&outcome=ok", true},
+		{"user=bob", false},
+		{"outcome=error&function=" + url.QueryEscape("CREATE MODEL shop.buyers"), false},
+		{"from=2000-01-01T00:00&to=2999-01-01T00:00&function=" + url.QueryEscape("CREATE MODEL shop.buyers"), true},
+		{"to=2000-01-01T00:00", false},
+	} {
+		page = b.html(base + "audit?" + c.query)
+		require.NotContains(t, page, `id="audit-error"`, c.query)
+		require.Equal(t, c.found, strings.Contains(page, "<td>CREATE MODEL shop.buyers</td>"), c.query)
+	}
 
 	// Sign out: the pages send to sign-in again.
 	b.do(chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#sign-in")))
@@ -338,7 +352,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	// SELECT on the system database is refused (1044 or 1142, as the
 	// server decides), and no row is shown.
 	require.Regexp(t, `id="audit-error">ERROR (1044|1142) \(42000\)`, page)
-	require.NotContains(t, page, "CREATE MODEL shop.buyers")
+	require.NotContains(t, page, "<td>CREATE MODEL shop.buyers</td>")
 	page = b.runSQL(base, "shop", "SELECT * FROM visits")
 	require.Regexp(t, `id="sql-error">ERROR 1044 \(42000\)`, page)
 	b.screenshot(shots, "bob")

@@ -125,6 +125,15 @@ func dialable(addr string) string {
 	return net.JoinHostPort(host, port)
 }
 
+// isLoopback reports whether host names only this machine.
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // New binds cfg.Addr. Call Serve to answer requests.
 func New(cfg Config) (*Console, error) {
 	if cfg.Logger == nil {
@@ -165,6 +174,9 @@ func New(cfg Config) (*Console, error) {
 		return nil, fmt.Errorf("console: listen on %s: %w", addr, err)
 	}
 	c.ctx, c.stop = context.WithCancel(context.Background())
+	if host, _, _ := net.SplitHostPort(addr); !c.secure && !isLoopback(host) {
+		c.log.Warnf("web console on %s without TLS: passwords and session cookies cross the network in clear (set --tls-cert and --tls-key)", addr)
+	}
 	if tlsCfg != nil {
 		l = tls.NewListener(l, tlsCfg)
 	}
