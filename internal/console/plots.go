@@ -17,6 +17,8 @@ type metric struct {
 
 // plots are a model's charts and validation metrics.
 type plots struct {
+	// Heading says what the metrics were computed on.
+	Heading string
 	Metrics []metric
 	Charts  []template.HTML
 	Note    string
@@ -86,7 +88,11 @@ func predictedClass(p model.Problem, out []float64) int {
 
 // buildPlots draws what the report's validation sample supports.
 func buildPlots(rep *automl.Report) plots {
-	var out plots
+	out := plots{Heading: "Validation metrics of the chosen candidate"}
+	if rep.Problem == model.Clustering || rep.Problem == model.Anomaly {
+		// Unsupervised training holds out no rows.
+		out.Heading = "Figures on the training rows"
+	}
 	v := rep.Validation
 	if v == nil {
 		out.Note = "This model's training report keeps no validation outputs (it was trained before the console recorded them, or not by SibylDB)."
