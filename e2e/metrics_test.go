@@ -398,7 +398,7 @@ func TestMetricsFlagsRefused(t *testing.T) {
 		{"all interfaces without auth", []string{"--metrics-addr", ":0"}, "refusing to serve metrics on a non-loopback address"},
 		{"short token", []string{"--metrics-addr", "127.0.0.1:0", "--metrics-token-file", short}, "at least 16"},
 		{"missing token file", []string{"--metrics-addr", "127.0.0.1:0", "--metrics-token-file", filepath.Join(t.TempDir(), "none")}, "no such file"},
-		{"token without address", []string{"--metrics-token-file", good}, "--metrics-token-file needs --metrics-addr"},
+		{"token without address", []string{"--metrics-token-file", good}, "--metrics-token-file needs --metrics-addr or --http-addr"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

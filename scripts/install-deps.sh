@@ -6,6 +6,7 @@
 #   prometheus      the Prometheus server the metrics tests scrape with
 #   libxgboost-dev  XGBoost's C library, which CREATE MODEL trains with (cgo)
 #   patch           applies patches/dolt/ to the build (scripts/dolt-overlay.sh)
+#   chromium        the headless browser the web console's end-to-end tests drive
 # and, with `go install`, the S3-compatible server the S3 tests and
 # benchmark run against:
 #   bin/versitygw   versitygw, pinned below
@@ -80,6 +81,7 @@ if [ "$scope" = all ]; then
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
   command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
   command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
   command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || need+=(curl)
 fi
 

@@ -1,7 +1,7 @@
 // Command sibyldb is SibylDB: a MySQL-compatible database server with
 // machine learning in SQL.
 //
-//	sibyldb serve [--data-dir DIR] [--addr HOST:PORT] [--root-password PW] [--log-level LEVEL]
+//	sibyldb serve [--data-dir DIR] [--addr HOST:PORT] [--root-password PW] [--log-level LEVEL] [--http-addr HOST:PORT]
 //	sibyldb serve-model --data-dir DIR --model [DB.]NAME [--addr HOST:PORT]
 //	sibyldb version
 package main
@@ -23,6 +23,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/sibyldb/sibyldb/internal/console"
 	"github.com/sibyldb/sibyldb/internal/metrics"
 	"github.com/sibyldb/sibyldb/internal/server"
 )
@@ -76,6 +77,7 @@ func serve(args []string, stderr io.Writer) int {
 	sageMakerURL := fs.String("sagemaker-url", "", "base URL for endpoint names without CREATE ENDPOINT: {url}/endpoints/{name}/invocations")
 	comprehendBackend := fs.String("comprehend-backend", "local", "default of aws_comprehend_backend: local, comprehend (Amazon Comprehend) or endpoint:NAME")
 	onnxLib := fs.String("onnx-runtime-lib", defaultONNXRuntime(), "ONNX Runtime shared library for aws_comprehend_backend = 'onnx:PATH' (default: onnxruntime/libonnxruntime.so beside the binary, as make deps installs it)")
+	httpAddr := fs.String("http-addr", "", "serve the web console on this HOST:PORT (a bare PORT or :PORT is loopback; off when empty; HTTPS with --tls-cert)")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's net/http/pprof profiles on this HOST:PORT (off when empty)")
 	awsIMDS := fs.Bool("aws-instance-metadata", false, "let the AWS SDK fetch credentials from the EC2 instance metadata service (169.254.169.254); off by default")
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long SIGTERM waits for running statements")
@@ -108,7 +110,7 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log.SetLevel(level)
 
-	metricsOpts, err := metricsOptions(*metricsAddr, *metricsToken, *tlsCert, *tlsKey)
+	metricsOpts, err := metricsOptions(*metricsAddr, *httpAddr, *metricsToken, *tlsCert, *tlsKey)
 	if err != nil {
 		fmt.Fprintf(stderr, "sibyldb serve: %v\n", err)
 		return 2
@@ -157,6 +159,31 @@ func serve(args []string, stderr io.Writer) int {
 		log.Infof("metrics on %s", ms.URL())
 		defer func() { _ = ms.Close(context.Background()) }()
 	}
+	var web *console.Console
+	if *httpAddr != "" {
+		web, err = console.New(console.Config{
+			Addr:          *httpAddr,
+			MySQLAddr:     srv.Addr().String(),
+			TLSCert:       *tlsCert,
+			TLSKey:        *tlsKey,
+			Reports:       srv.Models.Report,
+			FunctionStats: func() ([]map[string]any, error) { return srv.ML.StatsRows(nil) },
+			CircuitState:  srv.ML.CircuitState,
+			Logger:        log,
+			Extra:         consoleMetrics(srv.Metrics.Handler(), *httpAddr, metricsOpts.Auth),
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "sibyldb serve: --http-addr: %v\n", err)
+			_ = srv.Shutdown(context.Background())
+			return 1
+		}
+		go func() {
+			if err := web.Serve(); err != nil {
+				log.WithError(err).Error("web console stopped")
+			}
+		}()
+		defer func() { _ = web.Shutdown(context.Background()) }()
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve() }()
@@ -169,6 +196,10 @@ func serve(args []string, stderr io.Writer) int {
 			_ = srv.Shutdown(context.Background())
 			return 1
 		}
+	}
+	if web != nil {
+		// Signed-in sessions hold MySQL connections: end them first.
+		_ = web.Shutdown(context.Background())
 	}
 	if err := srv.Shutdown(context.Background()); err != nil {
 		log.WithError(err).Error("shutdown")

@@ -68,6 +68,53 @@ type Report struct {
 	Leaderboard []Candidate   `json:"leaderboard"`
 	TrainRows   int           `json:"train_rows"`
 	ValidRows   int           `json:"validation_rows"`
+	// Validation is what the chosen candidate answered on the validation
+	// rows, kept for the console's plots (ROC, confusion matrix,
+	// residuals). It is recorded while training because it cannot be
+	// recomputed afterwards: the model kept is refitted on all rows, so
+	// scoring it on the validation rows again would flatter it.
+	Validation *Validation `json:"validation,omitempty"`
+}
+
+// MaxValidationRows bounds the rows a Validation keeps, evenly sampled, and
+// maxValidationValues the numbers it keeps (a classifier keeps one per
+// class and row), so the report stays small in the catalog.
+const (
+	MaxValidationRows   = 1000
+	maxValidationValues = 50000
+)
+
+// Validation is a sample of a model's outputs for plotting.
+type Validation struct {
+	// Actual is each row's label: the class index into Classes, or the
+	// value for regression.
+	Actual []float64 `json:"actual,omitempty"`
+	// Outputs are the model's raw outputs per row (model.Predictor.Scores):
+	// the value, P(Classes[1]) or the class probabilities.
+	Outputs [][]float64 `json:"outputs,omitempty"`
+	Classes []string    `json:"classes,omitempty"`
+	// ClusterSizes counts the training rows per KMEANS cluster.
+	ClusterSizes []int `json:"cluster_sizes,omitempty"`
+	// Scores are RANDOM_CUT_FOREST anomaly scores of (a sample of) the
+	// training rows, and Threshold the score above which a row is
+	// anomalous by the usual rule for RCF, mean + 3 standard deviations.
+	Scores    []float64 `json:"scores,omitempty"`
+	Threshold float64   `json:"threshold,omitempty"`
+}
+
+// sample returns up to MaxValidationRows positions of n, evenly spread.
+func sample(n int) []int { return sampleUpTo(n, MaxValidationRows) }
+
+// sampleUpTo returns up to limit positions of n, evenly spread.
+func sampleUpTo(n, limit int) []int {
+	if n <= limit {
+		return all(n)
+	}
+	out := make([]int, limit)
+	for i := range out {
+		out[i] = i * n / limit
+	}
+	return out
 }
 
 // Errors the SQL layer reports as user errors.
@@ -328,7 +375,7 @@ func (t *trainer) run(ctx context.Context, cands []candidate) (*model.Artifact, 
 			rep.Leaderboard = append(rep.Leaderboard, entry)
 			continue
 		}
-		score, err := t.validate(f.artifact)
+		score, kept, err := t.validate(f.artifact)
 		if err != nil {
 			entry.Error = err.Error()
 		}
@@ -338,6 +385,7 @@ func (t *trainer) run(ctx context.Context, cands []candidate) (*model.Artifact, 
 			ff := f
 			best, bestScore = &ff, score
 			rep.Chosen = c.algorithm + " " + c.params
+			rep.Validation = kept
 		}
 	}
 	if best == nil {
@@ -374,11 +422,12 @@ func (t *trainer) progress(f float64, stage string) {
 	}
 }
 
-// validate scores an artifact on the validation rows.
-func (t *trainer) validate(a *model.Artifact) (float64, error) {
+// validate scores an artifact on the validation rows, returning with the
+// score a sample of its outputs for the report.
+func (t *trainer) validate(a *model.Artifact) (float64, *Validation, error) {
 	pred, err := a.Compile()
 	if err != nil {
-		return math.NaN(), err
+		return math.NaN(), nil, err
 	}
 	x := make([]float64, pred.Width())
 	outs := make([][]float64, len(t.validIdx))
@@ -386,15 +435,24 @@ func (t *trainer) validate(a *model.Artifact) (float64, error) {
 	for k, i := range t.validIdx {
 		outs[k] = make([]float64, pred.NumOutputs())
 		if err := pred.Scores(t.rows[i], x, outs[k]); err != nil {
-			return math.NaN(), err
+			return math.NaN(), nil, err
 		}
 		y[k] = t.y[i]
 	}
 	s := t.objective.score(y, outs, t.problem)
 	if math.IsNaN(s) || math.IsInf(s, 0) {
-		return s, errors.New("validation score is not a number")
+		return s, nil, errors.New("validation score is not a number")
 	}
-	return s, nil
+	v := &Validation{Classes: t.classes}
+	limit := MaxValidationRows
+	if w := pred.NumOutputs() + 1; w*limit > maxValidationValues {
+		limit = max(1, maxValidationValues/w)
+	}
+	for _, k := range sampleUpTo(len(y), limit) {
+		v.Actual = append(v.Actual, y[k])
+		v.Outputs = append(v.Outputs, outs[k])
+	}
+	return s, v, nil
 }
 
 // artifact starts an artifact for this problem with encoder e.

@@ -362,6 +362,13 @@ func trainUnsupervised(ctx context.Context, ds *Dataset, p model.Problem, opt Op
 		}
 		a.Algorithm = model.KMeans
 		rep.Chosen = fmt.Sprintf("KMEANS k=%d", k)
+		sizes := make([]int, k)
+		for _, r := range x {
+			if c, _ := a.KMeans.Predict(r); c >= 0 && c < k {
+				sizes[c]++
+			}
+		}
+		rep.Validation = &Validation{ClusterSizes: sizes}
 		return a, rep, nil
 	}
 	for k := range hp {
@@ -382,6 +389,7 @@ func trainUnsupervised(ctx context.Context, ds *Dataset, p model.Problem, opt Op
 	}
 	a.Algorithm = model.RandomCutForest
 	rep.Chosen = fmt.Sprintf("RANDOM_CUT_FOREST num_trees=%d num_samples_per_tree=%d", trees, samples)
+	rep.Validation = anomalyScores(a.RCF, x)
 	return a, rep, nil
 }
 
@@ -445,7 +453,7 @@ func (t *trainer) permutationImportance(a *model.Artifact) []float64 {
 	if len(t.validIdx) < 2 {
 		return nil
 	}
-	base, err := t.validate(a)
+	base, _, err := t.validate(a)
 	if err != nil {
 		return nil
 	}
@@ -461,7 +469,7 @@ func (t *trainer) permutationImportance(a *model.Artifact) []float64 {
 		for k, i := range t.validIdx {
 			t.rows[i][c] = saved[perm[k]][c]
 		}
-		score, err := t.validate(a)
+		score, _, err := t.validate(a)
 		for k, i := range t.validIdx {
 			t.rows[i] = saved[k]
 		}
@@ -475,4 +483,23 @@ func (t *trainer) permutationImportance(a *model.Artifact) []float64 {
 		sums[c] = math.Max(0, drop)
 	}
 	return sums
+}
+
+// anomalyScores scores a sample of the training rows with the forest and
+// puts the anomaly threshold at mean + 3 standard deviations of the scores,
+// the rule SageMaker's RANDOM_CUT_FOREST documentation gives.
+func anomalyScores(f *rcf.Forest, x [][]float64) *Validation {
+	v := &Validation{}
+	var sum, sq float64
+	for _, i := range sample(len(x)) {
+		s := f.Score(x[i])
+		v.Scores = append(v.Scores, s)
+		sum += s
+		sq += s * s
+	}
+	if n := float64(len(v.Scores)); n > 0 {
+		mean := sum / n
+		v.Threshold = mean + 3*math.Sqrt(math.Max(0, sq/n-mean*mean))
+	}
+	return v
 }
