@@ -7,11 +7,12 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/transform"
 )
 
-// explainBuilder gives plain (traditional) EXPLAIN of a plan that batches
-// model calls a row whose Extra column says "Batched machine learning", as
-// on Aurora; GMS prints only a placeholder row there. EXPLAIN FORMAT=TREE
-// and EXPLAIN PLAN print the Batch node itself. It is a priority builder:
-// every other node goes to next, then to GMS's own builder.
+// explainBuilder answers plain (traditional) EXPLAIN with MySQL's tabular
+// rows, one per table access, mapped from the analyzed plan (see
+// explainRows); GMS prints only a placeholder row there. EXPLAIN
+// FORMAT=TREE and EXPLAIN PLAN keep GMS's plan text, which prints the
+// Batch node itself. It is a priority builder: every other node goes to
+// next, then to GMS's own builder.
 type explainBuilder struct {
 	next sql.NodeExecBuilder
 }
@@ -25,24 +26,13 @@ func InstallExplain(b *rowexec.BaseBuilder) {
 
 // Build implements sql.NodeExecBuilder.
 func (e explainBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
-	if d, ok := n.(*plan.DescribeQuery); ok && !d.Format.Plan && !d.Format.Analyze && containsBatch(d.Child) {
-		return sql.RowsToRowIter(sql.Row{1, "SIMPLE", firstTable(d.Child), nil, "ALL", nil, nil, nil, nil, nil, nil, Label}), nil
+	if d, ok := n.(*plan.DescribeQuery); ok && !d.Format.Plan && !d.Format.Analyze {
+		return sql.RowsToRowIter(explainRows(ctx, d.Child)...), nil
 	}
 	if e.next == nil {
 		return nil, nil
 	}
 	return e.next.Build(ctx, n, r)
-}
-
-func firstTable(n sql.Node) any {
-	var table any
-	transform.Inspect(n, func(n sql.Node) bool {
-		if t, ok := n.(*plan.ResolvedTable); ok && table == nil {
-			table = t.Name()
-		}
-		return table == nil
-	})
-	return table
 }
 
 func containsBatch(n sql.Node) bool {
