@@ -34,9 +34,9 @@ type explainRow struct {
 	ref          []string
 	// refTables are the tables an eq_ref lookup's keys come from.
 	refTables []string
-	rows         uint64
-	hasRows      bool
-	extra        []string
+	rows      uint64
+	hasRows   bool
+	extra     []string
 	// names are the names (alias and table) a condition may use for the
 	// table read, so Using where lands on the right access.
 	names map[string]bool
@@ -690,4 +690,3 @@ func (e *explainer) notePossibleKeys(r *explainRow, cond sql.Expression) {
 	}
 	sort.SliceStable(r.possibleKeys, func(i, j int) bool { return r.possibleKeys[i] == r.key && r.key != "" })
 }
-
