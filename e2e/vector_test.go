@@ -288,10 +288,11 @@ func TestVectorIndexSearch(t *testing.T) {
 	require.Contains(t, ddl, "distance=cosine")
 }
 
-// explainTree is EXPLAIN FORMAT=TREE of q, one line per plan row.
+// explainTree is GMS's plan text of q (EXPLAIN PLAN), which names the
+// operators (VectorIndexScan), one line per plan row.
 func explainTree(t *testing.T, db *sql.DB, q string) string {
 	t.Helper()
-	rows, err := db.Query("EXPLAIN FORMAT=TREE " + q)
+	rows, err := db.Query("EXPLAIN PLAN " + q)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []string
