@@ -361,3 +361,16 @@ func TestExplainAnalyze(t *testing.T) {
 		require.EqualValues(t, 1142, code, q)
 	}
 }
+
+// TestExplainFormatTraditional: FORMAT=TRADITIONAL is MySQL's name for the
+// tabular form.
+func TestExplainFormatTraditional(t *testing.T) {
+	srv := testserver.Start(t)
+	mustExec(t, srv.DB(""), "CREATE DATABASE ex", "CREATE TABLE ex.t (id INT PRIMARY KEY)")
+	db := srv.DB("ex")
+	for _, q := range []string{"EXPLAIN FORMAT=TRADITIONAL SELECT * FROM t WHERE id = 1", "EXPLAIN SELECT * FROM t WHERE id = 1"} {
+		got := explainTable(t, db, strings.TrimPrefix(q, "EXPLAIN "))
+		require.Len(t, got, 1, q)
+		require.Equal(t, "const", got[0]["type"], q)
+	}
+}

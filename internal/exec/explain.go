@@ -4,7 +4,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
-	"github.com/dolthub/go-mysql-server/sql/transform"
 )
 
 // explainBuilder answers plain (traditional) EXPLAIN with MySQL's tabular
@@ -42,11 +41,4 @@ func (e explainBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowI
 		return nil, nil
 	}
 	return e.next.Build(ctx, n, r)
-}
-
-func containsBatch(n sql.Node) bool {
-	return transform.InspectUp(n, func(n sql.Node) bool {
-		_, ok := n.(*Batch)
-		return ok
-	})
 }
