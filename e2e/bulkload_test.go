@@ -507,7 +507,7 @@ func TestBulkLoadSecondaryIndexes(t *testing.T) {
 		require.Equal(t, dump(t, db, "SELECT id FROM load_on WHERE "+q.scan+" ORDER BY id"), got, q.indexed)
 		require.Equal(t, dump(t, db, "SELECT id FROM load_off WHERE "+q.indexed+" ORDER BY id"), got, q.indexed)
 	}
-	plan := strings.Join(dump(t, db, "EXPLAIN FORMAT=TREE SELECT id FROM load_on WHERE g = 13"), "\n")
+	plan := strings.Join(dump(t, db, "EXPLAIN PLAN SELECT id FROM load_on WHERE g = 13"), "\n")
 	require.Contains(t, plan, "IndexedTableAccess", "the lookup above used the index")
 	// Later writes keep the bulk-built indexes consistent.
 	mustExec(t, db, "UPDATE load_on SET g = 1000 WHERE id < 10", "DELETE FROM load_on WHERE id BETWEEN 10 AND 19",

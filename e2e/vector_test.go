@@ -340,10 +340,11 @@ func TestVectorIndexConcurrentWriters(t *testing.T) {
 	require.Equal(t, 3001, id)
 }
 
-// explainTree is EXPLAIN FORMAT=TREE of q, one line per plan row.
+// explainTree is GMS's plan text of q (EXPLAIN PLAN), which names the
+// operators (VectorIndexScan), one line per plan row.
 func explainTree(t *testing.T, db *sql.DB, q string) string {
 	t.Helper()
-	rows, err := db.Query("EXPLAIN FORMAT=TREE " + q)
+	rows, err := db.Query("EXPLAIN PLAN " + q)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []string

@@ -37,6 +37,7 @@ import (
 	"io"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb"
 	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb/durable"
@@ -82,7 +83,7 @@ func notApplicable(format string, args ...any) error {
 
 // Load runs the analyzed LOAD DATA statement node (the engine's plan for
 // LOAD DATA INFILE, as Runner.Plan returns it) if the fast path applies. It reads the file the plan names.
-func Load(ctx *sql.Context, node sql.Node) (Result, error) {
+func Load(ctx *sql.Context, node sql.Node, loaded *atomic.Int64) (Result, error) {
 	t, err := newTarget(ctx, node)
 	var na errNotApplicable
 	if errors.As(err, &na) {
@@ -91,6 +92,7 @@ func Load(ctx *sql.Context, node sql.Node) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	t.loaded = loaded
 	rows, err := t.load(ctx)
 	if errors.As(err, &na) {
 		return Result{Reason: na.reason}, nil
@@ -103,6 +105,8 @@ func Load(ctx *sql.Context, node sql.Node) (Result, error) {
 
 // target is a checked LOAD DATA: where the rows go and how to make them.
 type target struct {
+	// loaded, when set, counts the rows written so far, for PROCESSLIST.
+	loaded *atomic.Int64
 	ld     *plan.LoadData
 	format format
 	cols   []column
@@ -635,6 +639,9 @@ func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *c
 			}
 			prev = e.k
 			n++
+		}
+		if t.loaded != nil {
+			t.loaded.Add(int64(len(c.kvs)))
 		}
 		c.kvs = nil
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -12,6 +13,7 @@ import (
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
 	"github.com/sibyldb/sibyldb/internal/fileaccess"
+	"github.com/sibyldb/sibyldb/internal/progress"
 	"github.com/sibyldb/sibyldb/internal/status"
 )
 
@@ -53,8 +55,13 @@ func (r *Runner) Run(ctx *sql.Context, q string, load *ast.Load) (sql.RowIter, e
 	if err != nil {
 		return nil, err
 	}
+	var loaded atomic.Int64
+	end := progress.Begin(ctx, func() progress.Report {
+		return progress.Report{Name: "loading", Done: loaded.Load(), Unit: "rows"}
+	})
+	defer end()
 	if enabled(ctx) {
-		res, err := Load(ctx, node)
+		res, err := Load(ctx, node, &loaded)
 		if err != nil {
 			return nil, err
 		}
@@ -65,7 +72,9 @@ func (r *Runner) Run(ctx *sql.Context, q string, load *ast.Load) (sql.RowIter, e
 		ctx.GetLogger().Debugf("LOAD DATA runs the engine's row-at-a-time path: %s", res.Reason)
 	}
 	count(r.Engine)
-	if node, err = withSource(node, load); err != nil {
+	// The fast path may have counted rows before it gave up.
+	loaded.Store(0)
+	if node, err = withSource(node, load, &loaded); err != nil {
 		return nil, err
 	}
 	iter, err := r.Exec(ctx, q, node)

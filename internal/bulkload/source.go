@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/encodings"
@@ -41,6 +42,7 @@ import (
 type source struct {
 	*plan.LoadData
 	fields []fieldDest
+	loaded *atomic.Int64 // nil: not counted
 }
 
 // fieldDest is one entry of the statement's column and variable list: a
@@ -54,7 +56,8 @@ var _ sql.ExecBuilderNode = (*source)(nil)
 
 // withSource replaces the plan's LoadData with a source reading by the
 // column and variable list of load.
-func withSource(node sql.Node, load *ast.Load) (sql.Node, error) {
+// loaded, when set, counts the rows read, for PROCESSLIST's progress.
+func withSource(node sql.Node, load *ast.Load, loaded *atomic.Int64) (sql.Node, error) {
 	replaced := false
 	out, _, err := transform.Node(node, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
 		// The insert's source is not among its children.
@@ -72,7 +75,7 @@ func withSource(node sql.Node, load *ast.Load) (sql.Node, error) {
 				return nil, transform.SameTree, err
 			}
 			replaced = true
-			return &source{LoadData: ld, fields: fields}, transform.NewTree, nil
+			return &source{LoadData: ld, fields: fields, loaded: loaded}, transform.NewTree, nil
 		})
 		if err != nil || same {
 			return n, transform.SameTree, err
@@ -283,6 +286,9 @@ func (it *sourceIter) Next(ctx *sql.Context) (sql.Row, error) {
 			continue
 		}
 		row[k] = vals[c]
+	}
+	if it.src.loaded != nil {
+		it.src.loaded.Add(1)
 	}
 	return row, nil
 }

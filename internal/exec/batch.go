@@ -8,11 +8,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/transform"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/sibyldb/sibyldb/internal/progress"
 	"github.com/sibyldb/sibyldb/internal/recovered"
 )
 
@@ -241,6 +244,10 @@ func (b *Batch) BuildRowIter(ctx *sql.Context, builder sql.NodeExecBuilder, row 
 		cancel: cancel,
 		done:   make(chan struct{}),
 	}
+	total := scanTotal(ctx, b.child, b.limit)
+	it.endProgress = progress.Begin(ctx, func() progress.Report {
+		return progress.Report{Name: "scoring", Done: it.scored.Load(), Total: total, Unit: "rows"}
+	})
 	go it.produce(ctx.WithContext(runCtx))
 	return it, nil
 }
@@ -266,6 +273,11 @@ type batchIter struct {
 
 	cur *job
 	pos int
+
+	// scored counts the rows handed on with their model results, for
+	// PROCESSLIST's progress; endProgress stops reporting it.
+	scored      atomic.Int64
+	endProgress func()
 }
 
 // produce reads the child in batches of growing size and starts resolving
@@ -474,11 +486,15 @@ func (it *batchIter) Next(ctx *sql.Context) (sql.Row, error) {
 		s.Slot.setCurrent(r, entries[it.pos])
 	}
 	it.pos++
+	it.scored.Add(1)
 	return r, nil
 }
 
 // Close implements sql.RowIter. Requests still in flight are cancelled.
 func (it *batchIter) Close(ctx *sql.Context) error {
+	if it.endProgress != nil {
+		it.endProgress()
+	}
 	it.cancel()
 	<-it.done
 	it.inflight.Wait()
@@ -487,4 +503,40 @@ func (it *batchIter) Close(ctx *sql.Context) error {
 		s.Slot.release(ctx.Pid())
 	}
 	return err
+}
+
+// scanTotal is how many rows a Batch over n will score, when n reads a
+// whole table (no filter, no index range): the table's row count, capped
+// by a LIMIT; 0 (unknown) otherwise.
+func scanTotal(ctx *sql.Context, n sql.Node, limit int64) int64 {
+	var total int64
+	known := true
+	transform.Inspect(n, func(n sql.Node) bool {
+		switch n := n.(type) {
+		case *plan.Filter, *plan.IndexedTableAccess, *plan.JoinNode, *plan.Having, *plan.SetOp:
+			known = false
+		case *plan.ResolvedTable:
+			if plan.IsDualTable(n.UnderlyingTable()) {
+				return false
+			}
+			st, ok := n.UnderlyingTable().(sql.StatisticsTable)
+			if !ok || total != 0 {
+				known = false
+				return false
+			}
+			c, _, err := st.RowCount(ctx)
+			if err != nil {
+				known = false
+			}
+			total = int64(c)
+		}
+		return known
+	})
+	if !known {
+		return 0
+	}
+	if limit >= 0 && total > limit {
+		total = limit
+	}
+	return total
 }

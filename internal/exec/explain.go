@@ -4,50 +4,41 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
-	"github.com/dolthub/go-mysql-server/sql/transform"
 )
 
-// explainBuilder gives plain (traditional) EXPLAIN of a plan that batches
-// model calls a row whose Extra column says "Batched machine learning", as
-// on Aurora; GMS prints only a placeholder row there. EXPLAIN FORMAT=TREE
-// and EXPLAIN PLAN print the Batch node itself. It is a priority builder:
-// every other node goes to next, then to GMS's own builder.
+// explainBuilder answers plain (traditional) EXPLAIN with MySQL's tabular
+// rows, one per table access, mapped from the analyzed plan (see
+// explainRows); GMS prints only a placeholder row there. EXPLAIN PLAN
+// keeps GMS's plan text; EXPLAIN FORMAT=TREE and EXPLAIN ANALYZE are
+// ExplainTree. Under EXPLAIN ANALYZE it counts every operator's rows and
+// time. It is a priority builder: every other node goes to next, then to
+// GMS's own builder.
 type explainBuilder struct {
 	next sql.NodeExecBuilder
+	// base is the engine's builder, through which EXPLAIN ANALYZE builds
+	// an operator it counts.
+	base sql.NodeExecBuilder
 }
 
 // InstallExplain puts the EXPLAIN builder in front of the engine's executor.
 func InstallExplain(b *rowexec.BaseBuilder) {
 	if _, ok := b.PriorityBuilder.(explainBuilder); !ok {
-		b.PriorityBuilder = explainBuilder{next: b.PriorityBuilder}
+		b.PriorityBuilder = explainBuilder{next: b.PriorityBuilder, base: b}
 	}
 }
 
 // Build implements sql.NodeExecBuilder.
 func (e explainBuilder) Build(ctx *sql.Context, n sql.Node, r sql.Row) (sql.RowIter, error) {
-	if d, ok := n.(*plan.DescribeQuery); ok && !d.Format.Plan && !d.Format.Analyze && containsBatch(d.Child) {
-		return sql.RowsToRowIter(sql.Row{1, "SIMPLE", firstTable(d.Child), nil, "ALL", nil, nil, nil, nil, nil, nil, Label}), nil
+	if d, ok := n.(*plan.DescribeQuery); ok && !d.Format.Plan && !d.Format.Analyze {
+		return sql.RowsToRowIter(explainRows(ctx, d.Child)...), nil
+	}
+	if a := analyzing(ctx); a != nil {
+		if iter, ok, err := a.instrument(ctx, e.base, n, r); ok {
+			return iter, err
+		}
 	}
 	if e.next == nil {
 		return nil, nil
 	}
 	return e.next.Build(ctx, n, r)
-}
-
-func firstTable(n sql.Node) any {
-	var table any
-	transform.Inspect(n, func(n sql.Node) bool {
-		if t, ok := n.(*plan.ResolvedTable); ok && table == nil {
-			table = t.Name()
-		}
-		return table == nil
-	})
-	return table
-}
-
-func containsBatch(n sql.Node) bool {
-	return transform.InspectUp(n, func(n sql.Node) bool {
-		_, ok := n.(*Batch)
-		return ok
-	})
 }

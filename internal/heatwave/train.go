@@ -18,6 +18,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
 	"github.com/sibyldb/sibyldb/internal/privilege"
+	"github.com/sibyldb/sibyldb/internal/progress"
 )
 
 // trainOptions are ML_TRAIN's options this implementation acts on.
@@ -173,7 +174,10 @@ func (r *Routines) trainModel(ctx *sql.Context, spec *models.Spec, db, table, ta
 	if !ok {
 		return mlError("model %s was dropped during training", spec.Handle)
 	}
-	if err := r.Models.Wait(ctx, md); err != nil {
+	end := progress.Begin(ctx, md.TrainingProgress)
+	err := r.Models.Wait(ctx, md)
+	end()
+	if err != nil {
 		return fmt.Errorf("ML_TRAIN interrupted; model %s goes on training in the background: %w", spec.Handle, err)
 	}
 	if state := r.Models.State(md); state != models.Ready {

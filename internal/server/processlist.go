@@ -8,8 +8,11 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/rowexec"
+	"github.com/dolthub/go-mysql-server/sql/types"
+	"github.com/shopspring/decimal"
 
 	"github.com/sibyldb/sibyldb/internal/infoschema"
+	"github.com/sibyldb/sibyldb/internal/progress"
 	"github.com/sibyldb/sibyldb/internal/txlock"
 )
 
@@ -29,6 +32,10 @@ type processRow struct {
 	user, host, db, command string
 	time                    int32
 	state, info             string
+	// stage, maxStage and percent are MariaDB's STAGE, MAX_STAGE and
+	// PROGRESS of a statement reporting its progress (package progress).
+	stage, maxStage int
+	percent         float64
 }
 
 func (p processes) rows(ctx *sql.Context) []processRow {
@@ -40,8 +47,14 @@ func (p processes) rows(ctx *sql.Context) []processRow {
 		}
 		r := processRow{id: proc.Connection, user: proc.User, host: proc.Host, db: proc.Database,
 			command: string(proc.Command), time: int32(proc.Seconds()), info: proc.Query}
+		rep, reporting := progress.Of(proc.Connection)
+		if reporting && proc.Command == sql.ProcessCommandQuery {
+			r.stage, r.maxStage, r.percent = rep.Stage, rep.MaxStage, rep.Percent()
+		}
 		if k, ok := waiting[proc.Connection]; ok && proc.Command == sql.ProcessCommandQuery {
 			r.state = waitState(k)
+		} else if reporting && proc.Command == sql.ProcessCommandQuery {
+			r.state = rep.State()
 		} else {
 			var names []string
 			for name, progress := range proc.Progress {
@@ -75,7 +88,8 @@ func (p processes) infoSchemaRows(ctx *sql.Context) ([]map[string]any, error) {
 	var out []map[string]any
 	for _, r := range p.rows(ctx) {
 		m := map[string]any{"ID": uint64(r.id), "USER": r.user, "HOST": r.host, "COMMAND": r.command,
-			"TIME": r.time, "STATE": r.state, "INFO": r.info}
+			"TIME": r.time, "STATE": r.state, "INFO": r.info,
+			"STAGE": int8(r.stage), "MAX_STAGE": int8(r.maxStage), "PROGRESS": decimal.NewFromFloat(r.percent).Round(3)}
 		if r.db != "" {
 			m["DB"] = r.db
 		}
@@ -84,13 +98,24 @@ func (p processes) infoSchemaRows(ctx *sql.Context) ([]map[string]any, error) {
 	return out, nil
 }
 
+// progressColumns are MariaDB's progress columns of
+// information_schema.PROCESSLIST: the statement's stage, the number of
+// stages, and how far (0 to 100) it is through the current one.
+func progressColumns() sql.Schema {
+	return sql.Schema{
+		{Name: "STAGE", Type: types.Int8},
+		{Name: "MAX_STAGE", Type: types.Int8},
+		{Name: "PROGRESS", Type: types.MustCreateDecimalType(7, 3)},
+	}
+}
+
 // install replaces GMS's PROCESSLIST table and SHOW PROCESSLIST.
 func (p processes) install(info *infoschema.Schema, b *rowexec.BaseBuilder) error {
 	t, ok, err := info.Database.GetTableInsensitive(sql.NewEmptyContext(), "processlist")
 	if err != nil || !ok {
 		return fmt.Errorf("information_schema.processlist not found: %w", err)
 	}
-	info.AddTable(t.Name(), t.Schema().Copy(), p.infoSchemaRows)
+	info.AddTable(t.Name(), append(t.Schema().Copy(), progressColumns()...), p.infoSchemaRows)
 	b.PriorityBuilder = showProcessListBuilder{p: p, next: b.PriorityBuilder}
 	return nil
 }

@@ -191,6 +191,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sqlext.StorageCredentialStatements{Store: s.storageCredentials, Privileges: s.privileges},
 		&heatwave.Routines{Models: s.Models, Privileges: s.privileges, NewContext: s.NewContext, Engine: s.Engine},
 		sqlext.ForecastStatement{Manager: s.Models},
+		explainStatement{plan: s.planStatement, exec: func() sql.NodeExecBuilder { return s.engine.Analyzer.ExecBuilder }},
 	}, s.dataStatements()...)
 	stmts = append(stmts, cfg.Statements...)
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)

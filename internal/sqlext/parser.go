@@ -65,6 +65,10 @@ func (p *Parser) rewrite(st ast.Statement) {
 	if ex, ok := st.(*ast.Explain); ok {
 		// Walk does not descend into EXPLAIN's statement.
 		p.rewrite(ex.Statement)
+		if strings.EqualFold(ex.ExplainFormat, "traditional") {
+			// MySQL's name for the tabular form, which GMS does not know.
+			ex.ExplainFormat = ""
+		}
 	}
 	_ = ast.Walk(func(node ast.SQLNode) (bool, error) {
 		if w, ok := node.(*ast.With); ok && w != nil && w.Recursive {

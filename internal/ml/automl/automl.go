@@ -48,6 +48,10 @@ type Options struct {
 	Seed       int64
 	// Progress reports the fraction of the search done.
 	Progress func(fraction float64, stage string)
+	// Step, if set, reports the search by candidate: done of total
+	// candidates trained; refit is true while the chosen one is refitted
+	// on all rows.
+	Step func(done, total int, refit bool)
 }
 
 // Candidate is one trained-and-scored configuration of the search.
@@ -364,6 +368,7 @@ func (t *trainer) run(ctx context.Context, cands []candidate) (*model.Artifact, 
 			break
 		}
 		t.progress(float64(i)/float64(len(cands)+1), "training "+c.algorithm)
+		t.step(i, len(cands), false)
 		start := time.Now()
 		f, err := c.fit(ctx, t.trainIdx, t.validIdx)
 		entry := Candidate{Algorithm: c.algorithm, Params: c.params, Seconds: time.Since(start).Seconds(), Score: math.NaN()}
@@ -402,6 +407,7 @@ func (t *trainer) run(ctx context.Context, cands []candidate) (*model.Artifact, 
 	art := best.artifact
 	if best.refit != nil && ctx.Err() == nil {
 		t.progress(float64(len(cands))/float64(len(cands)+1), "refitting on all rows")
+		t.step(len(cands), len(cands), true)
 		if a, err := best.refit(ctx); err == nil {
 			art = a
 		} else if errors.Is(err, context.Canceled) {
@@ -414,6 +420,12 @@ func (t *trainer) run(ctx context.Context, cands []candidate) (*model.Artifact, 
 	art.Importance = t.importance(art)
 	t.progress(1, "done")
 	return art, rep, nil
+}
+
+func (t *trainer) step(done, total int, refit bool) {
+	if t.opt.Step != nil {
+		t.opt.Step(done, total, refit)
+	}
 }
 
 func (t *trainer) progress(f float64, stage string) {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -17,6 +18,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/automl"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
+	"github.com/sibyldb/sibyldb/internal/progress"
 	"github.com/sibyldb/sibyldb/internal/recovered"
 )
 
@@ -169,6 +171,11 @@ func (m *Manager) readTrainingData(ctx *sql.Context, md *Model) (*automl.Dataset
 	}
 	rng := rand.New(rand.NewSource(42))
 	seen := 0
+	var read atomic.Int64
+	end := progress.Begin(ctx, func() progress.Report {
+		return progress.Report{Name: "reading training data", Done: read.Load(), Unit: "rows", Stage: 1, MaxStage: trainingStages}
+	})
+	defer end()
 	for {
 		row, err := iter.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -178,6 +185,7 @@ func (m *Manager) readTrainingData(ctx *sql.Context, md *Model) (*automl.Dataset
 			return nil, err
 		}
 		seen++
+		read.Store(int64(seen))
 		slot := len(ds.Rows)
 		if slot >= maxRows {
 			slot = rng.Intn(seen)
@@ -255,6 +263,13 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 	start := time.Now()
 	opt.Progress = func(f float64, stage string) {
 		md.progress.Store(fmt.Sprintf("%.0f%% %s", f*100, stage))
+	}
+	opt.Step = func(done, total int, refit bool) {
+		r := progress.Report{Name: "training", Done: int64(done), Total: int64(total), Unit: "candidates", Stage: 2, MaxStage: trainingStages}
+		if refit {
+			r = progress.Report{Name: "refitting the chosen candidate", Done: 0, Total: 1, Unit: "models", Stage: 3, MaxStage: trainingStages}
+		}
+		md.steps.Store(&r)
 	}
 	art, rep, pred, err := m.trainAndCompile(ctx, md, ds, opt)
 	if errors.Is(err, context.Canceled) && m.ctx.Err() == nil {

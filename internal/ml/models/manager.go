@@ -24,6 +24,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/automl"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
+	"github.com/sibyldb/sibyldb/internal/progress"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
 )
 
@@ -120,13 +121,30 @@ type Model struct {
 	// user and host created the model, for the audit record.
 	user, host string
 
-	progress  atomic.Value // string
+	progress atomic.Value // string
+	// steps is the training job's progress for PROCESSLIST (nil before
+	// the job starts).
+	steps     atomic.Pointer[progress.Report]
 	predictor *model.Predictor
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
 
 func (m *Model) key() string { return key(m.DB, m.Name) }
+
+// TrainingProgress is how far the training job has come, as PROCESSLIST
+// shows it for a statement that waits for the job (HeatWave's ML_TRAIN):
+// stage 1 reads the training data, stage 2 trains the candidates, stage 3
+// refits the chosen one on all rows.
+func (m *Model) TrainingProgress() progress.Report {
+	if r := m.steps.Load(); r != nil {
+		return *r
+	}
+	return progress.Report{Name: "queued for training", Unit: "candidates", Stage: 1, MaxStage: trainingStages}
+}
+
+// trainingStages are the stages of TrainingProgress.
+const trainingStages = 3
 
 // Progress is what the training job is doing, for SHOW MODEL.
 func (m *Model) Progress() string {

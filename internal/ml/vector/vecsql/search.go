@@ -292,3 +292,10 @@ func constant(e sql.Expression) bool {
 	})
 	return ok
 }
+
+// ExplainAccess implements exec.TableAccess: traditional EXPLAIN shows the
+// search as an index read of the table through the vector index, as
+// MariaDB shows its vector index searches (type index, key the index).
+func (s *Search) ExplainAccess() (table sql.Node, key, accessType, extra string) {
+	return s.table, s.index, "index", fmt.Sprintf("Using vector index (distance=%s, M=%d)", s.opts.Metric, s.opts.M)
+}

@@ -1,0 +1,106 @@
+// Package progress tells SHOW PROCESSLIST and
+// information_schema.PROCESSLIST how far a long statement has come: a
+// model being trained, a LOAD DATA, a statement scoring many rows with a
+// model. MySQL shows such things as State text; MariaDB also has STAGE,
+// MAX_STAGE and PROGRESS columns. The statement registers a function that
+// reports its progress when asked, so the work itself only bumps counters.
+package progress
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/dolthub/go-mysql-server/sql"
+)
+
+// Report is a statement's progress at one moment.
+type Report struct {
+	// Name is what the statement is doing ("training", "loading",
+	// "scoring").
+	Name string
+	// Done and Total count Unit; Total is 0 when unknown.
+	Done, Total int64
+	Unit        string
+	// Stage and MaxStage are MariaDB's STAGE and MAX_STAGE (1-based), 0
+	// when the statement has a single stage.
+	Stage, MaxStage int
+}
+
+// State is the report as PROCESSLIST's State text: "scoring: 5000/20000
+// rows", "loading: 120000 rows".
+func (r Report) State() string {
+	if r.Total > 0 {
+		return fmt.Sprintf("%s: %d/%d %s", r.Name, r.Done, r.Total, r.Unit)
+	}
+	return fmt.Sprintf("%s: %d %s", r.Name, r.Done, r.Unit)
+}
+
+// Percent is MariaDB's PROGRESS: how far, 0 to 100, the statement is
+// through its current stage; 0 when the total is unknown.
+func (r Report) Percent() float64 {
+	if r.Total <= 0 {
+		return 0
+	}
+	p := 100 * float64(r.Done) / float64(r.Total)
+	return min(max(p, 0), 100)
+}
+
+// Func reports a statement's progress when PROCESSLIST is read.
+type Func func() Report
+
+type entry struct{ f Func }
+
+// running maps a connection id to its statement's reporters, innermost
+// last: a statement may run another (CREATE MODEL's training query
+// scoring rows with a model), and PROCESSLIST shows the innermost.
+var (
+	mu      sync.Mutex
+	running = map[uint32][]*entry{}
+)
+
+// Begin registers f as the progress of the statement running on ctx's
+// connection until end is called.
+func Begin(ctx *sql.Context, f Func) (end func()) {
+	if ctx == nil || ctx.Session == nil {
+		return func() {}
+	}
+	conn := ctx.Session.ID()
+	e := &entry{f: f}
+	mu.Lock()
+	running[conn] = append(running[conn], e)
+	mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			list := running[conn]
+			for i := range list {
+				if list[i] == e {
+					list = append(list[:i:i], list[i+1:]...)
+					break
+				}
+			}
+			if len(list) == 0 {
+				delete(running, conn)
+			} else {
+				running[conn] = list
+			}
+		})
+	}
+}
+
+// Of returns the progress of the statement running on connection conn.
+func Of(conn uint32) (Report, bool) {
+	mu.Lock()
+	list := running[conn]
+	var f Func
+	if len(list) > 0 {
+		f = list[len(list)-1].f
+	}
+	mu.Unlock()
+	if f == nil {
+		return Report{}, false
+	}
+	return f(), true
+}
