@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"text/tabwriter"
+)
+
+// driftRates are the sibyl_drift_sample_rate settings --drift compares:
+// off, the default, and every row.
+var driftRates = []float64{0, 0.01, 1}
+
+// driftRounds is how many times each setting is timed; the settings take
+// turns so that a slow phase of a shared machine hits them all alike.
+const driftRounds = 5
+
+// runDriftCost times SELECT SUM(fn(...)) over n rows under each drift
+// sampling rate and prints the throughput and its cost against sampling
+// off. The target is a cost of at most 5% at the default rate.
+func runDriftCost(ctx context.Context, db *sql.DB, q string, n int) error {
+	times := make([][]float64, len(driftRates))
+	for round := 0; round < driftRounds; round++ {
+		for i, r := range driftRates {
+			if _, err := db.ExecContext(ctx, fmt.Sprintf("SET GLOBAL sibyl_drift_sample_rate = %g", r)); err != nil {
+				return fmt.Errorf("set sample rate: %w", err)
+			}
+			t, err := timeQuery(ctx, db, q, 1)
+			if err != nil {
+				return err
+			}
+			times[i] = append(times[i], t.runs[0])
+		}
+	}
+	if _, err := db.ExecContext(ctx, "SET GLOBAL sibyl_drift_sample_rate = DEFAULT"); err != nil {
+		return fmt.Errorf("reset sample rate: %w", err)
+	}
+	off := median(append([]float64(nil), times[0]...))
+	fmt.Println()
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "drift sampling (sibyl_drift_sample_rate)\trows\tmedian of %d\tthroughput\tcost vs off\ttarget\tresult\n", driftRounds)
+	for i, r := range driftRates {
+		m := median(append([]float64(nil), times[i]...))
+		cost := m/off - 1
+		target, result := "", ""
+		if r == 0.01 {
+			target, result = "<= 5%", "PASS"
+			if cost > 0.05 {
+				result = "FAIL"
+			}
+		}
+		fmt.Fprintf(w, "%g\t%d\t%.3f s\t%.0f rows/s\t%+.1f%%\t%s\t%s\n", r, n, m, float64(n)/m, cost*100, target, result)
+	}
+	return w.Flush()
+}
