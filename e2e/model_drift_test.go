@@ -217,6 +217,21 @@ func TestModelDriftAndEvaluate(t *testing.T) {
 	_, err = db.Exec("EVALUATE MODEL churn_m ON (SELECT state FROM churn)")
 	num, _ := mysqlErr(t, err)
 	require.EqualValues(t, 1054, num, "the target column is missing: %v", err)
+
+	// The training distributions survive a restart (the sampled counts,
+	// kept in memory, start again), and go with the model.
+	srv.Restart()
+	root, db = srv.DB("", "multiStatements=true"), srv.DB("ml", "multiStatements=true")
+	mustExec(t, root, "SET GLOBAL sibyl_drift_sample_rate = 1")
+	require.Zero(t, showDrift(t, db, "SHOW MODEL churn_m DRIFT")["day_mins"].rows)
+	require.EqualValues(t, testRows, queryInt(t, db, "SELECT COUNT(churn_fn("+cols+")) FROM churn_shifted"))
+	again := showDrift(t, db, "SHOW MODEL churn_m DRIFT")
+	require.InDelta(t, shifted["day_mins"].psi.Float64, again["day_mins"].psi.Float64, 1e-9, "the same baseline after the restart")
+	require.EqualValues(t, 1, queryInt(t, root, "SELECT COUNT(*) FROM sibyl.catalog_objects WHERE kind = 'model_drift' AND name LIKE 'ml.churn_m@%'"))
+	mustExec(t, db, "DROP MODEL churn_m")
+	require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM sibyl.catalog_objects WHERE kind = 'model_drift'"))
+	_, err = db.Exec("SHOW MODEL churn_m DRIFT")
+	require.Error(t, err)
 }
 
 // scoredRow is a test row's label, prediction and P(positive class).
