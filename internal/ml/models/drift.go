@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
@@ -28,15 +30,17 @@ const kindDrift = "model_drift"
 const baselineRows = 20000
 
 // artifactIDs caches ArtifactID per artifact: hashing a model is not free
-// and scoring asks once per batch.
-var artifactIDs sync.Map // *model.Artifact -> string
+// and scoring asks once per batch. Weak keys let dropped models go; a
+// cleanup removes their entries.
+var artifactIDs sync.Map // weak.Pointer[model.Artifact] -> string
 
 // ArtifactID identifies a trained artifact by content: the first 16 hex
 // digits of the SHA-256 of its JSON form. Drift statistics are kept per
 // artifact, so a model retrained (or rolled back) to another artifact
 // starts from that artifact's own training distribution.
 func ArtifactID(a *model.Artifact) string {
-	if id, ok := artifactIDs.Load(a); ok {
+	wp := weak.Make(a)
+	if id, ok := artifactIDs.Load(wp); ok {
 		return id.(string)
 	}
 	b, err := json.Marshal(a)
@@ -45,7 +49,9 @@ func ArtifactID(a *model.Artifact) string {
 	}
 	sum := sha256.Sum256(b)
 	id := hex.EncodeToString(sum[:8])
-	artifactIDs.Store(a, id)
+	if _, loaded := artifactIDs.LoadOrStore(wp, id); !loaded {
+		runtime.AddCleanup(a, func(k weak.Pointer[model.Artifact]) { artifactIDs.Delete(k) }, wp)
+	}
 	return id
 }
 
