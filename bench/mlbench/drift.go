@@ -12,9 +12,10 @@ import (
 // off, the default, and every row.
 var driftRates = []float64{0, 0.01, 1}
 
-// driftRounds is how many times each setting is timed; the settings take
-// turns so that a slow phase of a shared machine hits them all alike.
-const driftRounds = 5
+// driftRounds is how many times each setting is timed. The settings take
+// turns, in forward then reverse order (ABC CBA ...), so that a slow
+// phase of a shared machine, or a position effect, hits them all alike.
+const driftRounds = 8
 
 // runDriftCost times SELECT SUM(fn(...)) over n rows under each drift
 // sampling rate and prints the throughput and its cost against sampling
@@ -22,7 +23,12 @@ const driftRounds = 5
 func runDriftCost(ctx context.Context, db *sql.DB, q string, n int) error {
 	times := make([][]float64, len(driftRates))
 	for round := 0; round < driftRounds; round++ {
-		for i, r := range driftRates {
+		for k := range driftRates {
+			i := k
+			if round%2 == 1 {
+				i = len(driftRates) - 1 - k
+			}
+			r := driftRates[i]
 			if _, err := db.ExecContext(ctx, fmt.Sprintf("SET GLOBAL sibyl_drift_sample_rate = %g", r)); err != nil {
 				return fmt.Errorf("set sample rate: %w", err)
 			}

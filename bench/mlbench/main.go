@@ -44,7 +44,7 @@
 //
 // --drift adds a table of the same prediction query's throughput with
 // drift sampling off, at the default sibyl_drift_sample_rate (0.01) and
-// on every row (1), each timed 5 times in turns; the default rate should
+// on every row (1), each timed 8 times in turns; the default rate should
 // cost at most 5%.
 //
 // It exits non-zero only when it cannot run (e.g. the server does not

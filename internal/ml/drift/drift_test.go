@@ -1,6 +1,7 @@
 package drift
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -83,4 +84,40 @@ func TestTrackerSamplesAndReports(t *testing.T) {
 	}
 	r = tr.Report(time.Time{})
 	require.Greater(t, r.Items[0].PSI, 0.25)
+}
+
+// BenchmarkObserve measures the sampling cost per scored row: batches of
+// 2048 rows of 10 numeric features, at the default rate and at every row.
+func BenchmarkObserve(b *testing.B) {
+	rng := rand.New(rand.NewSource(1))
+	var feats []Distribution
+	for f := 0; f < 10; f++ {
+		train := make([]any, 2000)
+		for i := range train {
+			train[i] = rng.Int63n(1000000)
+		}
+		feats = append(feats, Fit("f", Numeric, train))
+	}
+	rows := make([][]any, 2048)
+	preds := make([]any, len(rows))
+	for i := range rows {
+		rows[i] = make([]any, 10)
+		for f := range rows[i] {
+			rows[i][f] = rng.Int63n(1000000)
+		}
+		preds[i] = rng.Float64()
+	}
+	for _, rate := range []float64{0, DefaultSampleRate, 1} {
+		b.Run(fmt.Sprintf("rate=%g", rate), func(b *testing.B) {
+			b.Cleanup(func() { sampleRateOverride.Store(nil) })
+			sampleRateOverride.Store(&rate)
+			pred := Fit("prediction", Numeric, preds)
+			tr := NewMonitor(nil).Add("k", &Baseline{Features: feats, Prediction: &pred})
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				tr.Observe(rows, preds)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
+		})
+	}
 }

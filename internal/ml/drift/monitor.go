@@ -55,7 +55,13 @@ func SystemVariables() []sql.SystemVariable {
 	}
 }
 
+// sampleRateOverride replaces the system variable in tests.
+var sampleRateOverride atomic.Pointer[float64]
+
 func sampleRate() float64 {
+	if r := sampleRateOverride.Load(); r != nil {
+		return *r
+	}
 	if _, v, ok := sql.SystemVariables.GetGlobal(SampleRateVar); ok {
 		if f, ok := v.(float64); ok {
 			return f
