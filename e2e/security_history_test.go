@@ -38,6 +38,7 @@ func TestHistoryNeedsTablePrivileges(t *testing.T) {
 		{"SELECT COUNT(*) FROM dolt_patch('HEAD~1', 'HEAD', 't1')", 1},
 		{"SELECT COUNT(*) FROM dolt_schema_diff('HEAD~2', 'HEAD', 't1')", 1},
 		{"SELECT COUNT(*) FROM (SELECT * FROM t1 AS OF 'HEAD~1') AS old", 1},
+		{"SELECT COUNT(*) FROM dolt_blame_t1", 1},
 	}
 	for _, tc := range allowed {
 		t.Run("allowed "+tc.q, func(t *testing.T) {
@@ -48,6 +49,7 @@ func TestHistoryNeedsTablePrivileges(t *testing.T) {
 	denied := []string{
 		"SELECT * FROM dolt_history_t2",
 		"SELECT * FROM dolt_diff_t2",
+		"SELECT * FROM dolt_blame_t2",
 		"SELECT * FROM dolt_commit_diff_t2 WHERE from_commit = HASHOF('HEAD~1') AND to_commit = HASHOF('HEAD')",
 		"SELECT * FROM t2 AS OF 'HEAD~1'",
 		"SELECT * FROM hist.t2 AS OF 'HEAD~1'",

@@ -45,9 +45,10 @@ func runDriftCost(ctx context.Context, db *sql.DB, q string, n int) error {
 	off := median(append([]float64(nil), times[0]...))
 	fmt.Println()
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "drift sampling (sibyl_drift_sample_rate)\trows\tmedian of %d\tthroughput\tcost vs off\ttarget\tresult\n", driftRounds)
+	fmt.Fprintf(w, "drift sampling (sibyl_drift_sample_rate)\trows\tmedian of %d\tthroughput\tcost vs off\ttarget\tresult\tfastest/slowest run\n", driftRounds)
 	for i, r := range driftRates {
 		m := median(append([]float64(nil), times[i]...))
+		lo, hi := fastest(times[i]), slowest(times[i])
 		cost := m/off - 1
 		target, result := "", ""
 		if r == 0.01 {
@@ -56,7 +57,30 @@ func runDriftCost(ctx context.Context, db *sql.DB, q string, n int) error {
 				result = "FAIL"
 			}
 		}
-		fmt.Fprintf(w, "%g\t%d\t%.3f s\t%.0f rows/s\t%+.1f%%\t%s\t%s\n", r, n, m, float64(n)/m, cost*100, target, result)
+		fmt.Fprintf(w, "%g\t%d\t%.3f s\t%.0f rows/s\t%+.1f%%\t%s\t%s\t%.3f/%.3f s\n", r, n, m, float64(n)/m, cost*100, target, result, lo, hi)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	// On a shared machine the runs of one setting spread by more than
+	// the sampling costs; the spread of the runs with sampling off says
+	// how small a difference the table can resolve.
+	fmt.Printf("noise: the runs with sampling off spread by %.1f%% (slowest/fastest - 1)\n", (slowest(times[0])/fastest(times[0])-1)*100)
+	return nil
+}
+
+func fastest(v []float64) float64 {
+	m := v[0]
+	for _, x := range v {
+		m = min(m, x)
+	}
+	return m
+}
+
+func slowest(v []float64) float64 {
+	m := v[0]
+	for _, x := range v {
+		m = max(m, x)
+	}
+	return m
 }

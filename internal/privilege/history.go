@@ -6,12 +6,13 @@ import (
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
-// tableHistoryPrefixes start the names of Dolt's per-table system tables,
-// whose rows are the table's rows at other versions (dolt_history_t,
-// dolt_diff_t, dolt_commit_diff_t) or rows about to become its rows
+// tableHistoryPrefixes start the names of Dolt's per-table system tables
+// (doltdb's Dolt*TablePrefix and DoltBlameViewPrefix), whose rows are the
+// table's rows at other versions (dolt_history_t, dolt_diff_t,
+// dolt_commit_diff_t, dolt_blame_t) or rows about to become its rows
 // (dolt_conflicts_t, dolt_constraint_violations_t, dolt_workspace_t).
 var tableHistoryPrefixes = []string{
-	"dolt_history_", "dolt_diff_", "dolt_commit_diff_",
+	"dolt_history_", "dolt_diff_", "dolt_commit_diff_", "dolt_blame_",
 	"dolt_conflicts_", "dolt_constraint_violations_", "dolt_workspace_",
 }
 
