@@ -38,7 +38,6 @@ func TestHistoryNeedsTablePrivileges(t *testing.T) {
 		{"SELECT COUNT(*) FROM dolt_patch('HEAD~1', 'HEAD', 't1')", 1},
 		{"SELECT COUNT(*) FROM dolt_schema_diff('HEAD~2', 'HEAD', 't1')", 1},
 		{"SELECT COUNT(*) FROM (SELECT * FROM t1 AS OF 'HEAD~1') AS old", 1},
-		{"SELECT COUNT(*) FROM dolt_blame_t1", 1},
 	}
 	for _, tc := range allowed {
 		t.Run("allowed "+tc.q, func(t *testing.T) {
