@@ -40,6 +40,12 @@
 //	go run -tags gms_pure_go ./bench/mlbench --sibyldb bin/sibyldb
 //	go run -tags gms_pure_go ./bench/mlbench --sibyldb bin/sibyldb --only tabular_iris,nab_nyc_taxi
 //	go run -tags gms_pure_go ./bench/mlbench --sibyldb bin/sibyldb --predict-rows 1000000
+//	go run -tags gms_pure_go ./bench/mlbench --sibyldb bin/sibyldb --predict-rows 1000000 --drift
+//
+// --drift adds a table of the same prediction query's throughput with
+// drift sampling off, at the default sibyl_drift_sample_rate (0.01) and
+// on every row (1), each timed 8 times in turns; the default rate should
+// cost at most 5%.
 //
 // It exits non-zero only when it cannot run (e.g. the server does not
 // start); a FAIL row is a result, not an error.
@@ -65,6 +71,7 @@ type options struct {
 	maxRuntime  int
 	seed        int64
 	predictRows int
+	drift       bool
 	verbose     bool
 }
 
@@ -77,6 +84,7 @@ func main() {
 	flag.IntVar(&o.maxRuntime, "max-runtime", 0, "MAX_RUNTIME in seconds for every model (0: each dataset's default)")
 	flag.Int64Var(&o.seed, "seed", 20240601, "seed of the train/test splits")
 	flag.IntVar(&o.predictRows, "predict-rows", 0, "measure prediction throughput over this many synthetic rows instead (0: skip)")
+	flag.BoolVar(&o.drift, "drift", false, "with --predict-rows: also compare the throughput with drift sampling off, at the default rate and on every row")
 	flag.BoolVar(&o.verbose, "v", false, "print SHOW MODEL for every model, not only failing ones")
 	flag.Parse()
 	if only != "" {

@@ -274,5 +274,8 @@ func runPredict(o options) error {
 	w.Flush()
 	fmt.Printf("\nsanity: mean prediction %.2f, mean target %.2f; model: %s, %s\n",
 		pred.value/float64(n), sumY/float64(n), tr.info.get("Model Type"), tr.info.get("Hyperparameters"))
+	if o.drift {
+		return runDriftCost(ctx, db, "SELECT SUM(synth_fn("+args+")) FROM `synth`", n)
+	}
 	return nil
 }

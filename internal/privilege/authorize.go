@@ -96,7 +96,7 @@ func (h authHandler) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 			}
 		}
 	}
-	return h.AuthorizationHandler.HandleAuth(ctx, state, auth)
+	return h.AuthorizationHandler.HandleAuth(ctx, state, historySubject(auth))
 }
 
 // ModelCatalogSchemaPrefix starts the name of a HeatWave model catalog

@@ -34,6 +34,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/limits"
 	"github.com/sibyldb/sibyldb/internal/metrics"
 	"github.com/sibyldb/sibyldb/internal/ml/comprehend"
+	"github.com/sibyldb/sibyldb/internal/ml/drift"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
 	"github.com/sibyldb/sibyldb/internal/ml/onnxrt"
@@ -172,6 +173,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.ML.Authorize = s.authorizeML
 	s.Models = models.NewManager(s.Catalog, s.Functions)
 	s.Models.Endpoints, s.Models.Log = s.ML, cfg.Logger
+	s.Models.Drift = drift.NewMonitor(reg)
 	s.Models.NewContext, s.Models.Authorize = s.NewContext, s.authorizeModel
 	s.Models.CanReadFiles = func(ctx *sql.Context) bool { return s.privileges.HasGlobal(ctx, sql.PrivilegeType_File) }
 	s.Models.Query = func(ctx *sql.Context, q string) (sql.Schema, sql.RowIter, error) {
@@ -186,6 +188,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	stmts := append([]sqlext.Statement{
 		sqlext.FlushStatus{Counters: reg},
 		sqlext.MLStatements{Manager: s.ML, Privileges: s.privileges},
+		sqlext.DriftStatements{Manager: s.Models, Privileges: s.privileges}, // before ModelStatements: SHOW MODEL m DRIFT
 		sqlext.ModelStatements{Manager: s.Models, Privileges: s.privileges},
 		sqlext.PrivilegeStatements{Checker: s.privileges, ModelFunctions: s.modelFunctions},
 		sqlext.StorageCredentialStatements{Store: s.storageCredentials, Privileges: s.privileges},
@@ -208,6 +211,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	sql.SystemVariables.AddSystemVariables(storageGCSystemVariables())
 	sql.SystemVariables.AddSystemVariables(limits.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(vecsql.SystemVariables())
+	sql.SystemVariables.AddSystemVariables(drift.SystemVariables())
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
 	vecsql.Install()

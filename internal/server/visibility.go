@@ -5,6 +5,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/infoschema"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
+	"github.com/sibyldb/sibyldb/internal/sqlext"
 )
 
 // installInfoSchema adds SibylDB's rows and tables to information_schema,
@@ -14,6 +15,7 @@ import (
 func (s *Server) installInfoSchema(info *infoschema.Schema) {
 	info.AddRows("routines", s.visibleRows(s.ML.RoutineRows, "ROUTINE_SCHEMA", "ROUTINE_NAME"))
 	info.AddTable(mlfunc.StatsTable, mlfunc.StatsSchema, s.visibleRows(s.ML.StatsRows, "FUNCTION_SCHEMA", "FUNCTION_NAME"))
+	info.AddTable(sqlext.ModelDriftTable, sqlext.ModelDriftSchema.Copy(), sqlext.DriftStatements{Manager: s.Models, Privileges: s.privileges}.ModelDriftRows)
 	// GMS lists every table of a database the session has any privilege
 	// in; MySQL only the tables it has some privilege on.
 	for table, cols := range tableColumns {

@@ -272,6 +272,10 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 		md.steps.Store(&r)
 	}
 	art, rep, pred, err := m.trainAndCompile(ctx, md, ds, opt)
+	var base *driftBaseline
+	if err == nil {
+		base = m.newDriftBaseline(md, ds, art, pred)
+	}
 	if errors.Is(err, context.Canceled) && m.ctx.Err() == nil {
 		// DROP MODEL cancelled the job; the model is gone.
 		return
@@ -289,6 +293,7 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 		}
 	} else {
 		md.State, md.Artifact, md.Report, md.predictor = Ready, art, rep, pred
+		base.track() // before anyone sees READY
 	}
 	md.progress.Store(fmt.Sprintf("finished in %.1f s", time.Since(start).Seconds()))
 	_, live := m.models[md.key()]
@@ -302,6 +307,7 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 			Endpoint: "in-process training", Rows: int64(md.Rows), Requests: 1, Duration: time.Since(start), Outcome: outcome})
 	}
 	if !live {
+		base.untrack()
 		return
 	}
 	m.mu.RLock()
@@ -312,6 +318,7 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 	}
 	if md.State == Ready {
 		m.writeArtifact(md)
+		base.store()
 	}
 }
 

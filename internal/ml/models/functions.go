@@ -160,6 +160,7 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 		for r, scores := range all {
 			res[r] = value(p, i.out, scores)
 		}
+		i.observe(p, rows, res)
 		return res, nil
 	}
 	// Pure-Go models: one row at a time, reusing the scratch space.
@@ -170,7 +171,17 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 			return nil, fmt.Errorf("model '%s': %w", i.md.Name, err)
 		}
 	}
+	i.observe(p, rows, res)
 	return res, nil
+}
+
+// observe samples a scored batch for drift; the prediction's distribution
+// is known from the prediction function's results only.
+func (i *invoker) observe(p *model.Predictor, rows [][]any, res []any) {
+	if i.out != outPredict {
+		res = nil
+	}
+	i.m.observe(i.md, p, rows, res)
 }
 
 // recommendScores is a recommendation model's function: the score of

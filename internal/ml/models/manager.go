@@ -22,6 +22,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/ml/automl"
+	"github.com/sibyldb/sibyldb/internal/ml/drift"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 	"github.com/sibyldb/sibyldb/internal/progress"
@@ -217,6 +218,9 @@ type Manager struct {
 	// reads data into a model as an endpoint call sends it out.
 	Audit func(mlfunc.AuditRecord)
 	Log   *logrus.Logger
+	// Drift, when set, keeps each trained model's training distributions
+	// and samples scored rows against them (see drift.go).
+	Drift *drift.Monitor
 
 	catalog *catalog.Store
 	funcs   *sqlfunc.Registry
@@ -275,7 +279,7 @@ func (m *Manager) Load(ctx *sql.Context) error {
 		}
 		m.models[md.key()] = md
 	}
-	return nil
+	return m.loadBaselines(ctx)
 }
 
 // Get returns the model db.name.
@@ -324,6 +328,9 @@ func (m *Manager) Drop(ctx *sql.Context, db, name string) (found bool, err error
 		}
 	}
 	if _, err := m.catalog.Delete(ctx, kindModel, md.key()); err != nil {
+		return true, err
+	}
+	if err := m.dropBaselines(ctx, md); err != nil {
 		return true, err
 	}
 
