@@ -188,7 +188,7 @@ func TestCreateModelTrainsPredictsExplainsAndSurvivesRestart(t *testing.T) {
 }
 
 func TestCreateModelVariants(t *testing.T) {
-	_, db := modelSetup(t, 1500)
+	srv, db := modelSetup(t, 1500)
 	mustExec(t, db,
 		// AUTO OFF XGBoost regression with hyperparameters, from a table.
 		`CREATE TABLE reg AS SELECT spend, calls, value FROM customers`,
@@ -258,6 +258,23 @@ func TestCreateModelVariants(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(expl), &contrib))
 	require.NoError(t, db.QueryRow("SELECT value_xgb(2, 3)").Scan(&pred))
 	require.InDelta(t, pred, contrib["spend"]+contrib["calls"]+contrib["bias"], 1e-3, "SHAP values add up to the prediction")
+
+	// Every model was stored and comes back after a restart, the
+	// unsupervised ones too (their validation score is NaN, which JSON
+	// cannot spell and once kept them from being stored).
+	var segment int
+	require.NoError(t, db.QueryRow("SELECT segment_of(1.5, 2)").Scan(&segment))
+	srv.Restart()
+	db = srv.DB("ml")
+	require.Len(t, dump(t, db, "SHOW MODEL ALL"), 5)
+	for _, name := range []string{"value_xgb", "value_linear", "plans", "segments", "outliers"} {
+		require.Equal(t, "READY", showModel(t, db, name)["Model State"], name)
+	}
+	var segment2 int
+	var outlier2 float64
+	require.NoError(t, db.QueryRow("SELECT segment_of(1.5, 2), outlier_score(40, 50)").Scan(&segment2, &outlier2))
+	require.Equal(t, segment, segment2)
+	require.Equal(t, outlier, outlier2)
 }
 
 func TestCreateModelErrors(t *testing.T) {
