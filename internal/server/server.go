@@ -169,6 +169,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Models.Endpoints, s.Models.Log = s.ML, cfg.Logger
 	s.Models.NewContext, s.Models.Authorize = s.NewContext, s.authorizeModel
 	s.Models.CanReadFiles = func(ctx *sql.Context) bool { return s.privileges.HasGlobal(ctx, sql.PrivilegeType_File) }
+	s.wireModelVersions()
 	s.Models.Query = func(ctx *sql.Context, q string) (sql.Schema, sql.RowIter, error) {
 		schema, iter, _, err := s.engine.Query(ctx, q)
 		return schema, iter, err
