@@ -346,3 +346,97 @@ func TestModelDeployIsAtomicForRunningStatements(t *testing.T) {
 	requireSamePredictions(t, p1, r.preds, "the running statement kept version 1 from start to end")
 	require.Greater(t, differing(p1, churnPredictions(t, db, "am_fn")), 2500, "the next statement uses version 2")
 }
+
+// TestModelCrashDuringRetrainKeepsDeployedVersion kills the server with
+// SIGKILL while version 2 trains: after the restart version 1 still
+// serves the same predictions and version 2 is FAILED, never deployed.
+func TestModelCrashDuringRetrainKeepsDeployedVersion(t *testing.T) {
+	srv, db := churnSetup(t)
+	mustExec(t, db, fmt.Sprintf("CREATE MODEL cr FROM (SELECT %s, churn FROM churn) TARGET churn FUNCTION cr_fn AUTO OFF MODEL_TYPE XGBOOST SETTINGS (DEPLOY_POLICY 'most_recent')", churnFeatures))
+	require.Equal(t, "READY", waitModel(t, db, "cr")["Model State"])
+	p1 := churnPredictions(t, db, "cr_fn")
+
+	// Version 2 searches every AutoML candidate on inverted labels: it
+	// would be deployed (most_recent) had it finished.
+	mustExec(t, db, "UPDATE churn SET churn = IF(churn = 'True.', 'False.', 'True.')")
+	mustExec(t, db, fmt.Sprintf("CREATE OR REPLACE MODEL cr FROM (SELECT %s, churn FROM churn) TARGET churn FUNCTION cr_fn AUTO ON SETTINGS (DEPLOY_POLICY 'most_recent')", churnFeatures))
+	vs := showVersions(t, db, "cr")
+	require.Len(t, vs, 2)
+	require.Equal(t, "TRAINING", vs[1]["State"], "version 2 is training when the server is killed")
+	srv.Kill()
+
+	srv.StartAgain()
+	db = srv.DB("ml")
+	vs = showVersions(t, db, "cr")
+	require.Len(t, vs, 2)
+	require.Equal(t, "FAILED", vs[1]["State"])
+	require.Equal(t, "the server restarted during training", vs[1]["Reason"])
+	require.Equal(t, "YES", vs[0]["Deployed"])
+	require.Equal(t, "READY", showModel(t, db, "cr")["Model State"])
+	requireSamePredictions(t, p1, churnPredictions(t, db, "cr_fn"), "version 1 serves after the crash")
+
+	// The model trains on: version 3 replaces it as the policy says.
+	mustExec(t, db, "ALTER MODEL cr RETRAIN")
+	require.Equal(t, "READY", waitVersion(t, db, "cr", 3)["State"])
+	require.Equal(t, "3", deployedVersion(t, db, "cr"))
+	require.Greater(t, differing(p1, churnPredictions(t, db, "cr_fn")), 2500)
+}
+
+// TestModelScheduledRetrain retrains a model from MySQL's event scheduler
+// (CREATE EVENT ... DO ALTER MODEL m RETRAIN) with the privileges of the
+// event's definer, keeps at most sibyl_model_max_versions versions, and
+// goes on after a restart.
+func TestModelScheduledRetrain(t *testing.T) {
+	srv, root := churnSetup(t)
+	mustExec(t, root,
+		"CREATE USER mlops IDENTIFIED BY 'pw'", "GRANT SELECT, CREATE ROUTINE, EVENT ON ml.* TO mlops", "GRANT CREATE MODEL ON *.* TO mlops",
+		"CREATE USER intruder IDENTIFIED BY 'pw'", "GRANT SELECT, EVENT ON ml.* TO intruder")
+	db := srv.Open(srv.DSN("mlops", "pw", "ml"))
+	mustExec(t, db, fmt.Sprintf("CREATE MODEL sm FROM (SELECT %s, churn FROM churn WHERE id < 1000) TARGET churn FUNCTION sm_fn AUTO OFF MODEL_TYPE XGBOOST", churnFeatures))
+	require.Equal(t, "READY", waitModel(t, db, "sm")["Model State"])
+
+	// An event of someone who may not alter the model runs as them and
+	// changes nothing.
+	idb := srv.Open(srv.DSN("intruder", "pw", "ml"))
+	mustExec(t, idb, "CREATE EVENT not_mine ON SCHEDULE EVERY 1 SECOND DO ALTER MODEL sm RETRAIN")
+	time.Sleep(3 * time.Second)
+	require.Len(t, showVersions(t, db, "sm"), 1, "the intruder's event did not retrain the model")
+	mustExec(t, idb, "DROP EVENT not_mine")
+
+	mustExec(t, root, "SET GLOBAL sibyl_model_max_versions = 3")
+	mustExec(t, db, "CREATE EVENT retrain_sm ON SCHEDULE EVERY 2 SECOND DO ALTER MODEL sm RETRAIN")
+	var body string
+	require.NoError(t, db.QueryRow("SELECT EVENT_DEFINITION FROM information_schema.EVENTS WHERE EVENT_NAME = 'retrain_sm'").Scan(&body))
+	require.Equal(t, "ALTER MODEL sm RETRAIN", body)
+
+	latest := func(db *sql.DB) int {
+		n := 0
+		for _, v := range showVersions(t, db, "sm") {
+			var k int
+			fmt.Sscan(v["Version"], &k)
+			if k > n && v["State"] == "READY" {
+				n = k
+			}
+		}
+		return n
+	}
+	waitFor := func(db *sql.DB, n int) {
+		deadline := time.Now().Add(2 * time.Minute)
+		for latest(db) < n {
+			require.True(t, time.Now().Before(deadline), "no version %d: %v", n, showVersions(t, db, "sm"))
+			time.Sleep(300 * time.Millisecond)
+		}
+	}
+	waitFor(db, 5)
+	vs := showVersions(t, db, "sm")
+	require.LessOrEqual(t, len(vs), 4, "old versions are removed (3 kept, plus one training): %v", vs)
+	for _, v := range vs {
+		require.Equal(t, "mlops@%", v["Created By"][:len("mlops@")]+"%", "the event runs as its definer")
+	}
+
+	srv.Restart()
+	db = srv.Open(srv.DSN("mlops", "pw", "ml"))
+	before := latest(db)
+	waitFor(db, before+1)
+	mustExec(t, db, "DROP EVENT retrain_sm")
+}

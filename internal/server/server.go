@@ -191,6 +191,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
 	parser.QualifyFunctions(comprehend.Qualifier, comprehend.Prefix)
 	parser.DeclareFunctions(s.declareScoped)
+	// Dolt reads stored events (at start-up, for information_schema.EVENTS)
+	// with an engine of its own that has GMS's default parser; events
+	// whose body is a SibylDB statement (DO ALTER MODEL m RETRAIN) need
+	// ours there too.
+	sql.DefaultMySQLParser = parser
 	if err := installSystemVariables(cfg); err != nil {
 		return nil, err
 	}

@@ -48,8 +48,8 @@ const DefaultMaxVersions = 10
 
 // Errors of version management.
 var (
-	ErrNoVersion   = errors.New("unknown model version")
-	ErrNoRollback  = errors.New("no previously deployed version to roll back to")
+	ErrNoVersion    = errors.New("unknown model version")
+	ErrNoRollback   = errors.New("no previously deployed version to roll back to")
 	ErrIncompatible = errors.New("retrained model is incompatible with the model's functions")
 )
 
