@@ -115,10 +115,15 @@ func deployedVersion(t *testing.T, db *sql.DB, name string) string {
 	return ""
 }
 
-// churnPredictions are the deployed version's predictions of every row.
+// churnPredictions are fn's predictions of every row; fn is a function
+// name, or a call's beginning ending in ", " (sibyl_predict('m', 2, ).
 func churnPredictions(t *testing.T, db *sql.DB, fn string) []string {
 	t.Helper()
-	rows, err := db.Query(fmt.Sprintf("SELECT %s(%s) FROM churn ORDER BY id", fn, churnFeatures))
+	call := fn + "(" + churnFeatures + ")"
+	if strings.HasSuffix(fn, ", ") {
+		call = fn + churnFeatures + ")"
+	}
+	rows, err := db.Query("SELECT " + call + " FROM churn ORDER BY id")
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []string
@@ -300,6 +305,20 @@ func TestModelVersionsDeployRollback(t *testing.T) {
 	require.Equal(t, "4", deployedVersion(t, db, "cm"))
 	require.Len(t, showVersions(t, db, "cm"), 5)
 	requireSamePredictions(t, p2, churnPredictions(t, db, "churn_fn"), "version 4 learned the same inverted labels as version 2")
+
+	// Any kept version can be called by number, deployed or not.
+	requireSamePredictions(t, p1, churnPredictions(t, db, "sibyl_predict('cm', 3, "), "sibyl_predict of version 3")
+	requireSamePredictions(t, p2, churnPredictions(t, db, "sibyl_predict('ml.cm', 2, "), "sibyl_predict of version 2")
+	requireSamePredictions(t, p2, churnPredictions(t, db, "sibyl_predict('cm', 0, "), "version 0 is the deployed version")
+	for _, q := range []string{
+		"SELECT sibyl_predict('cm', 42, " + churnFeatures + ") FROM churn",
+		"SELECT sibyl_predict('cm', id, " + churnFeatures + ") FROM churn",
+		"SELECT sibyl_predict('cm', 1, day_mins) FROM churn",
+	} {
+		_, err := db.Query(q)
+		code, _ := mysqlErr(t, err)
+		require.Contains(t, []uint16{1210, 1318}, code, "%s: %v", q, err)
+	}
 }
 
 // TestModelDeployIsAtomicForRunningStatements holds a scoring statement

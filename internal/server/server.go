@@ -439,7 +439,7 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 	if err := s.Models.Load(sqlCtx); err != nil {
 		return fmt.Errorf("load models: %w", err)
 	}
-	for _, fn := range append(s.Comprehend.Functions(), s.Models.ExplainFunction()) {
+	for _, fn := range append(s.Comprehend.Functions(), s.Models.ExplainFunction(), s.Models.VersionFunction()) {
 		if err := s.Functions.Register(sqlCtx, "", fn); err != nil {
 			return err
 		}

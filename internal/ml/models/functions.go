@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -138,6 +139,9 @@ func (i *invoker) bind(ctx *sql.Context) (*model.Predictor, error) {
 		return i.bound, nil
 	}
 	p, err := i.m.VersionPredictor(i.md, i.version)
+	if errors.Is(err, ErrNoVersion) || (i.version != 0 && errors.Is(err, ErrNotReady)) {
+		return nil, mysql.NewSQLError(mysql.ERWrongArguments, "HY000", "Incorrect arguments to sibyl_predict: %s", err.Error())
+	}
 	if err != nil {
 		return nil, err
 	}
