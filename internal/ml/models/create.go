@@ -104,6 +104,9 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 		m.unregister(md)
 		return err
 	}
+	m.mu.Lock()
+	md.versions = map[int]*Version{1: v}
+	m.mu.Unlock()
 	md.progress.Store("queued")
 	jobCtx, cancel := context.WithTimeout(m.ctx, time.Duration(md.MaxRuntime)*time.Second)
 	md.cancel, md.done = cancel, make(chan struct{})
@@ -118,9 +121,9 @@ func (m *Manager) firstVersionOf(ctx *sql.Context, md *Model) *Version {
 	cl := ctx.Session.Client()
 	v := &Version{Number: 1, State: Training, Query: md.trainingQuery(), QueryDB: ctx.GetCurrentDatabase(), Seed: 42,
 		Auto: md.Auto, ModelType: md.ModelType, Objective: md.Objective, Hyperparameters: md.Hyperparameters,
-		Settings: md.Settings, CreatedBy: cl.User + "@" + cl.Address, Created: md.Created}
+		Settings: md.Settings, CreatedBy: cl.User + "@" + cl.Address, Created: md.Created, ModelCreated: md.Created}
 	m.mu.Lock()
-	md.LastVersion, md.versions = 1, map[int]*Version{1: v}
+	md.LastVersion = 1
 	m.mu.Unlock()
 	return v
 }

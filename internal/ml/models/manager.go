@@ -128,6 +128,9 @@ type Model struct {
 	// versions are the model's training runs by number, stored as
 	// catalog objects of their own (kindVersion).
 	versions map[int]*Version
+	// reserved is the number of a version being started (its data being
+	// read), 0 when none.
+	reserved int
 
 	// user and host created the model, for the audit record.
 	user, host string

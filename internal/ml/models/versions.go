@@ -86,7 +86,11 @@ type Version struct {
 	Hyperparameters map[string]string `json:"hyperparameters,omitempty"`
 	Settings        map[string]string `json:"settings,omitempty"`
 
-	CreatedBy string    `json:"created_by"`
+	// ModelCreated is the creation time of the model the version
+	// belongs to, so a stale version of a dropped model of the same name
+	// is never attached to a new one.
+	ModelCreated time.Time `json:"model_created"`
+	CreatedBy    string    `json:"created_by"`
 	Created   time.Time `json:"created"`
 	Finished  time.Time `json:"finished,omitempty"`
 
@@ -173,6 +177,10 @@ func (m *Manager) Retrain(ctx *sql.Context, md *Model, query, asOf string, spec 
 		m.mu.Unlock()
 		return 0, fmt.Errorf("model %s.%s: %w: its first version is still training", md.DB, md.Name, ErrNotReady)
 	}
+	if md.reserved != 0 {
+		m.mu.Unlock()
+		return 0, fmt.Errorf("model %s.%s: %w: version %d is being started", md.DB, md.Name, ErrNotReady, md.reserved)
+	}
 	for _, v := range md.versions {
 		if v.State == Training {
 			m.mu.Unlock()
@@ -205,24 +213,22 @@ func (m *Manager) Retrain(ctx *sql.Context, md *Model, query, asOf string, spec 
 	md.LastVersion++
 	n := md.LastVersion
 	cl := ctx.Session.Client()
+	// The version is private to this statement until its data is read
+	// (SHOW MODEL ... VERSIONS lists it from then on); the number is
+	// reserved meanwhile.
 	v := &Version{Number: n, State: Training, Query: query, AsOf: asOf, QueryDB: queryDB, Seed: 42,
 		Auto: tmp.Auto, ModelType: tmp.ModelType, Objective: tmp.Objective, Hyperparameters: tmp.Hyperparameters,
-		Settings: tmp.Settings, CreatedBy: cl.User + "@" + cl.Address, Created: time.Now().UTC()}
-	if md.versions == nil {
-		md.versions = map[int]*Version{}
-	}
-	md.versions[n] = v
+		Settings: tmp.Settings, CreatedBy: cl.User + "@" + cl.Address, Created: time.Now().UTC(), ModelCreated: md.Created}
+	md.reserved = n
 	m.mu.Unlock()
 	ok := false
 	defer func() {
-		if !ok {
-			m.mu.Lock()
-			delete(md.versions, n)
-			if md.LastVersion == n {
-				md.LastVersion--
-			}
-			m.mu.Unlock()
+		m.mu.Lock()
+		md.reserved = 0
+		if !ok && md.LastVersion == n {
+			md.LastVersion--
 		}
+		m.mu.Unlock()
 	}()
 
 	if saved := ctx.GetCurrentDatabase(); queryDB != "" && queryDB != saved {
@@ -260,6 +266,12 @@ func (m *Manager) Retrain(ctx *sql.Context, md *Model, query, asOf string, spec 
 	if err := m.persistVersion(md, v); err != nil {
 		return 0, err
 	}
+	m.mu.Lock()
+	if md.versions == nil {
+		md.versions = map[int]*Version{}
+	}
+	md.versions[n] = v
+	m.mu.Unlock()
 	jobCtx, cancel := context.WithTimeout(m.ctx, time.Duration(tmp.MaxRuntime)*time.Second)
 	ok = true
 	m.jobs.Add(1)
@@ -304,7 +316,9 @@ func (m *Manager) pin(ctx *sql.Context, md *Model, v *Version, q string) error {
 	}
 	lin, err := m.Pin(ctx, q, func(db string) string { return VersionTag(md, v.Number, db) })
 	if err != nil {
-		return fmt.Errorf("pinning the training data of %s version %d: %w", md.key(), v.Number, err)
+		// Unwrapped: the query's own errors (unknown table, access
+		// denied) keep their MySQL codes.
+		return err
 	}
 	v.Lineage = lin
 	return nil
@@ -718,6 +732,12 @@ func (m *Manager) loadVersions(ctx *sql.Context) error {
 		v := &Version{}
 		if err := json.Unmarshal([]byte(o.Definition), v); err != nil {
 			m.Log.WithError(err).Errorf("stored model version %s is unreadable; skipping it", o.Name)
+			continue
+		}
+		if !v.ModelCreated.Equal(md.Created) {
+			if err := m.catalog.DeleteCommitted(ctx, kindVersion, o.Name); err != nil {
+				m.Log.WithError(err).Warnf("stale model version %s", o.Name)
+			}
 			continue
 		}
 		if v.State == Training {
