@@ -91,8 +91,8 @@ type Version struct {
 	// is never attached to a new one.
 	ModelCreated time.Time `json:"model_created"`
 	CreatedBy    string    `json:"created_by"`
-	Created   time.Time `json:"created"`
-	Finished  time.Time `json:"finished,omitempty"`
+	Created      time.Time `json:"created"`
+	Finished     time.Time `json:"finished,omitempty"`
 
 	Rows       int            `json:"rows"`
 	Cells      int            `json:"cells"`
