@@ -216,6 +216,17 @@ func TestModelLineageRetrainAsOfIsBitIdentical(t *testing.T) {
 	// Lineage commits are on hidden tags, not on the user's branch.
 	require.Equal(t, logBefore, queryInt(t, db, "SELECT COUNT(*) FROM dolt_log"))
 	require.Positive(t, queryInt(t, db, "SELECT COUNT(*) FROM dolt_tags WHERE tag_name LIKE 'sibyl/model/ml/lin_xgboost/v%'"))
+	// DROP MODEL removes them.
+	mustExec(t, db, "DROP MODEL lin_xgboost")
+	require.Zero(t, queryInt(t, db, "SELECT COUNT(*) FROM dolt_tags WHERE tag_name LIKE 'sibyl/model/ml/lin_xgboost/%'"))
+
+	// Data the user committed is recorded as their commit; no tag.
+	mustExec(t, db, "CALL dolt_commit('-Am', 'churn data')")
+	head := queryString(t, db, "SELECT commit_hash FROM dolt_log LIMIT 1")
+	mustExec(t, db, fmt.Sprintf("CREATE MODEL lin_head FROM (SELECT %s, churn FROM churn) TARGET churn FUNCTION lin_head_fn AUTO OFF MODEL_TYPE XGBOOST", churnFeatures))
+	m := waitModel(t, db, "lin_head")
+	require.Equal(t, "ml.churn@"+head, m["Data Version"])
+	require.Zero(t, queryInt(t, db, "SELECT COUNT(*) FROM dolt_tags WHERE tag_name LIKE 'sibyl/model/ml/lin_head/%'"))
 }
 
 // TestModelVersionsDeployRollback is the life of a production model: v1
