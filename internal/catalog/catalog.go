@@ -300,3 +300,16 @@ func (s *Store) PutCommitted(ctx *sql.Context, obj Object) error {
 	}
 	return err
 }
+
+// DeleteCommitted removes an object in a transaction of its own in ctx's
+// session, for clean-up that runs after its statement ended.
+func (s *Store) DeleteCommitted(ctx *sql.Context, kind, name string) error {
+	if err := Exec(ctx, s.engine, "START TRANSACTION"); err != nil {
+		return err
+	}
+	if _, err := s.Delete(ctx, kind, name); err != nil {
+		_ = Exec(ctx, s.engine, "ROLLBACK")
+		return err
+	}
+	return Exec(ctx, s.engine, "COMMIT")
+}

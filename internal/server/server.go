@@ -176,6 +176,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Models.Drift = drift.NewMonitor(reg)
 	s.Models.NewContext, s.Models.Authorize = s.NewContext, s.authorizeModel
 	s.Models.CanReadFiles = func(ctx *sql.Context) bool { return s.privileges.HasGlobal(ctx, sql.PrivilegeType_File) }
+	s.wireModelVersions()
 	s.Models.Query = func(ctx *sql.Context, q string) (sql.Schema, sql.RowIter, error) {
 		schema, iter, _, err := s.engine.Query(ctx, q)
 		return schema, iter, err
@@ -200,6 +201,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	parser := sqlext.NewParser(sql.NewMysqlParser(), stmts...)
 	parser.QualifyFunctions(comprehend.Qualifier, comprehend.Prefix)
 	parser.DeclareFunctions(s.declareScoped)
+	// Dolt reads stored events (at start-up, for information_schema.EVENTS)
+	// with an engine of its own that has GMS's default parser; events
+	// whose body is a SibylDB statement (DO ALTER MODEL m RETRAIN) need
+	// ours there too.
+	sql.DefaultMySQLParser = parser
 	if err := installSystemVariables(cfg); err != nil {
 		return nil, err
 	}
@@ -445,7 +451,7 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 	if err := s.Models.Load(sqlCtx); err != nil {
 		return fmt.Errorf("load models: %w", err)
 	}
-	for _, fn := range append(s.Comprehend.Functions(), s.Models.ExplainFunction()) {
+	for _, fn := range append(s.Comprehend.Functions(), s.Models.ExplainFunction(), s.Models.VersionFunction()) {
 		if err := s.Functions.Register(sqlCtx, "", fn); err != nil {
 			return err
 		}

@@ -39,7 +39,7 @@ type ModelStatements struct {
 var _ Statement = ModelStatements{}
 
 // Keywords implements Statement.
-func (s ModelStatements) Keywords() []string { return []string{"CREATE", "DROP", "SHOW"} }
+func (s ModelStatements) Keywords() []string { return []string{"CREATE", "DROP", "SHOW", "ALTER"} }
 
 // Parse implements Statement.
 func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.AuthInformation, bool, error) {
@@ -64,6 +64,27 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 		return db, name, nil
 	}
 	switch {
+	case c.accept("CREATE", "OR", "REPLACE", "MODEL"):
+		spec, err := parseCreateModel(c, stmt)
+		if err != nil {
+			return nil, ast.AuthInformation{}, true, err
+		}
+		if spec.DB == "" {
+			spec.DB = currentDB
+		}
+		if spec.DB == "" {
+			return nil, ast.AuthInformation{}, true, mysql.NewSQLError(mysql.ERNoDb, "3D000", "No database selected")
+		}
+		return s.createOrReplace(spec), ignore, true, nil
+
+	case c.accept("ALTER", "MODEL"):
+		db, name, err := qualified()
+		if err != nil {
+			return nil, ast.AuthInformation{}, true, err
+		}
+		node, err := s.parseAlterModel(c, stmt, db, name)
+		return node, ignore, true, err
+
 	case c.accept("CREATE", "MODEL"), c.accept("CREATE", "EXTERNAL", "MODEL"):
 		var spec *models.Spec
 		if toks[1].Is("EXTERNAL") {
@@ -145,6 +166,12 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 		db, name, err := qualified()
 		if err != nil {
 			return nil, ast.AuthInformation{}, true, err
+		}
+		if c.accept("VERSIONS") {
+			if !c.done() {
+				return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
+			}
+			return s.showVersions(db, name), ignore, true, nil
 		}
 		if !c.done() {
 			return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
@@ -498,6 +525,9 @@ func modelError(err error) error {
 	switch {
 	case errors.Is(err, models.ErrExists):
 		return mysql.NewSQLError(mysql.ERUnknownError, "HY000", "%s", err.Error())
+	case errors.Is(err, models.ErrNoVersion), errors.Is(err, models.ErrNoRollback), errors.Is(err, models.ErrNotReady),
+		errors.Is(err, models.ErrIncompatible):
+		return mysql.NewSQLError(mysql.ERWrongArguments, "HY000", "ALTER MODEL: %s", err.Error())
 	case errors.Is(err, sqlfunc.ErrExists):
 		return mysql.NewSQLError(1304, "42000", "%s", err.Error())
 	case errors.Is(err, sqlfunc.ErrShadowsBuiltin):

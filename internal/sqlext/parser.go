@@ -151,6 +151,9 @@ func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter r
 		if st, ok, err := p.tryExtensions(ctx, first); ok || err != nil {
 			return st, first, rest, err
 		}
+		if st, ok, err := p.parseEventBody(ctx, first, options); ok || err != nil {
+			return st, first, rest, err
+		}
 	}
 	st, parsed, rest, err := p.base.ParseWithOptions(ctx, query, delimiter, multi, options)
 	p.rewrite(st)
@@ -191,6 +194,9 @@ func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options 
 			return nil, 0, err
 		}
 		st, ok, err := p.tryExtensions(ctx, sql.RemoveSpaceAndDelimiter(first, ';'))
+		if !ok && err == nil {
+			st, ok, err = p.parseEventBody(ctx, sql.RemoveSpaceAndDelimiter(first, ';'), options)
+		}
 		if ok || err != nil {
 			next := 0
 			if strings.TrimSpace(rest) != "" {

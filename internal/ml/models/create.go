@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand"
 	"os"
 	"strconv"
@@ -76,15 +77,21 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 		return nil
 	}
 
+	v := m.firstVersionOf(ctx, md)
+	if err := m.pin(ctx, md, v, v.Query); err != nil {
+		return err
+	}
 	ds, err := m.readTrainingData(ctx, md)
 	if err != nil {
 		return err
 	}
+	v.Rows, v.Cells, v.Sampled, v.Params, v.TargetType = md.Rows, md.Cells, md.Sampled, md.Params, md.TargetType
 	opt := automl.Options{Auto: md.Auto, ModelType: md.ModelType, Problem: model.Problem(md.ProblemType),
-		Objective: md.Objective, Hyperparameters: md.Hyperparameters, Algorithms: md.Algorithms, Seed: 42}
+		Objective: md.Objective, Hyperparameters: md.Hyperparameters, Algorithms: md.Algorithms, Seed: v.Seed}
 	if md.Problem, _, err = automl.Prepare(ds, opt); err != nil {
 		return err
 	}
+	v.Problem = md.Problem
 	if err := m.register(ctx, md); err != nil {
 		return err
 	}
@@ -95,6 +102,13 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 		m.unregister(md)
 		return err
 	}
+	if err := m.persistVersion(md, v); err != nil {
+		m.unregister(md)
+		return err
+	}
+	m.mu.Lock()
+	md.versions = map[int]*Version{1: v}
+	m.mu.Unlock()
 	md.progress.Store("queued")
 	jobCtx, cancel := context.WithTimeout(m.ctx, time.Duration(md.MaxRuntime)*time.Second)
 	md.cancel, md.done = cancel, make(chan struct{})
@@ -102,6 +116,18 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 	m.jobs.Add(1)
 	go m.train(jobCtx, md, ds, opt)
 	return nil
+}
+
+// firstVersionOf starts version 1 of a model being created.
+func (m *Manager) firstVersionOf(ctx *sql.Context, md *Model) *Version {
+	cl := ctx.Session.Client()
+	v := &Version{Number: 1, State: Training, Query: md.trainingQuery(), QueryDB: ctx.GetCurrentDatabase(), Seed: 42,
+		Auto: md.Auto, ModelType: md.ModelType, Objective: md.Objective, Hyperparameters: md.Hyperparameters,
+		Settings: md.Settings, CreatedBy: cl.User + "@" + cl.Address, Created: md.Created, ModelCreated: md.Created}
+	m.mu.Lock()
+	md.LastVersion = 1
+	m.mu.Unlock()
+	return v
 }
 
 // applySettings reads SETTINGS (MAX_RUNTIME, MAX_CELLS); the AWS-only
@@ -122,10 +148,16 @@ func (md *Model) applySettings() error {
 				return fmt.Errorf("%w: MAX_CELLS '%s' must be a positive integer", automl.ErrBadSetting, v)
 			}
 			md.MaxCells = n
+		case "deploy_policy":
+			switch strings.ToLower(v) {
+			case PolicyBestScore, PolicyMostRecent, PolicyManual:
+			default:
+				return fmt.Errorf("%w: DEPLOY_POLICY '%s' (use best_score, most_recent or manual)", automl.ErrBadSetting, v)
+			}
 		case "s3_bucket", "kms_key_id", "s3_garbage_collect":
 			md.Ignored = append(md.Ignored, strings.ToUpper(k))
 		default:
-			return fmt.Errorf("%w: unknown setting '%s' (use MAX_RUNTIME, MAX_CELLS, S3_BUCKET, KMS_KEY_ID, S3_GARBAGE_COLLECT)", automl.ErrBadSetting, strings.ToUpper(k))
+			return fmt.Errorf("%w: unknown setting '%s' (use MAX_RUNTIME, MAX_CELLS, DEPLOY_POLICY, S3_BUCKET, KMS_KEY_ID, S3_GARBAGE_COLLECT)", automl.ErrBadSetting, strings.ToUpper(k))
 		}
 	}
 	return nil
@@ -280,6 +312,16 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 		// DROP MODEL cancelled the job; the model is gone.
 		return
 	}
+	// The score on the comparison rows later versions are scored on;
+	// read back AS OF this version's commits they are these same rows.
+	var score *float64
+	var scoreRows int
+	var higher bool
+	if err == nil && (md.Problem.Classification() || md.Problem == model.Regression) {
+		if s, h, n, serr := automl.CompareScore(art, comparisonSubset(ds), rep.Objective); serr == nil && !math.IsNaN(s) && !math.IsInf(s, 0) {
+			score, scoreRows, higher = &s, n, h
+		}
+	}
 	m.mu.Lock()
 	md.Finished = time.Now().UTC()
 	if err != nil {
@@ -295,6 +337,15 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 		md.State, md.Artifact, md.Report, md.predictor = Ready, art, rep, pred
 		base.track() // before anyone sees READY
 	}
+	v := md.versions[1]
+	if v != nil {
+		v.State, v.Reason, v.Finished = md.State, md.Reason, md.Finished
+		if md.State == Ready {
+			v.Artifact, v.Report, v.predictor, v.ArtifactSHA256 = art, rep, pred, artifactHash(art)
+			v.CompareScore, v.CompareRows, v.CompareHigher = score, scoreRows, higher
+			md.Version = 1
+		}
+	}
 	md.progress.Store(fmt.Sprintf("finished in %.1f s", time.Since(start).Seconds()))
 	_, live := m.models[md.key()]
 	outcome := "OK"
@@ -309,6 +360,11 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 	if !live {
 		base.untrack()
 		return
+	}
+	if v != nil {
+		if err := m.persistVersion(md, v); err != nil {
+			m.Log.WithError(err).Errorf("model %s: storing version 1", md.key())
+		}
 	}
 	m.mu.RLock()
 	err = m.persist(md)

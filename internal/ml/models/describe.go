@@ -66,6 +66,7 @@ func (m *Manager) Describe(md *Model) [][2]string {
 	if md.Target != "" {
 		rows = append(rows, [2]string{"Target Column", strings.ToUpper(md.Target)})
 	}
+	rows = append(rows, md.describeLineage()...)
 	if md.SageMaker == "" && md.FromURI == "" {
 		sampled := ""
 		if md.Sampled {
@@ -183,4 +184,34 @@ func (e *explainModel) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	}
 	out, _, err := types.JSON.Convert(ctx, s)
 	return out, err
+}
+
+// describeLineage is SHOW MODEL's lineage of the deployed version (or of
+// the first version while it trains): what it was trained on, exactly.
+func (md *Model) describeLineage() [][2]string {
+	n := md.Version
+	if n == 0 {
+		n = 1
+	}
+	v := md.versions[n]
+	if v == nil {
+		return nil
+	}
+	rows := [][2]string{
+		{"Deployed Version", fmt.Sprint(md.Version)},
+		{"Latest Version", fmt.Sprint(md.LastVersion)},
+		{"Deploy Policy", md.Policy()},
+		{"Version Query", v.Query},
+	}
+	if v.AsOf != "" {
+		rows = append(rows, [2]string{"Version As Of", v.AsOf})
+	}
+	for _, t := range v.Lineage {
+		rows = append(rows, [2]string{"Data Version", t.String()})
+	}
+	rows = append(rows, [2]string{"Random Seed", fmt.Sprint(v.Seed)}, [2]string{"Trained By", v.CreatedBy})
+	if v.ArtifactSHA256 != "" {
+		rows = append(rows, [2]string{"Artifact SHA256", v.ArtifactSHA256})
+	}
+	return rows
 }

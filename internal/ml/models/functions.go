@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -79,13 +80,19 @@ func (md *Model) resultType(out output) sql.Type {
 }
 
 func (m *Manager) function(md *Model, name string, out output) sql.Function {
-	inv := &invoker{m: m, md: md, name: name, out: out}
 	typ := md.resultType(out)
 	return sql.FunctionN{Name: name, Fn: func(args ...sql.Expression) (sql.Expression, error) {
 		if len(args) != len(md.Params) {
 			return nil, mysql.NewSQLError(1318, mysql.SSClientError,
 				"Incorrect number of arguments for FUNCTION %s.%s; expected %d, got %d", md.DB, name, len(md.Params), len(args))
 		}
+		// One invoker per call in a plan, bound to the version deployed
+		// when the statement was planned: the operators above may read
+		// all their input (a sort, SLEEPs) before the first row is
+		// scored, and a deployment meanwhile must not switch versions
+		// for this statement.
+		inv := &invoker{m: m, md: md, name: name, out: out, boundPid: unboundPid}
+		inv.bound, _ = m.predictor(md)
 		return exec.NewFuncCall(inv, args, typ, exec.FuncCallOptions{}), nil
 	}}
 }
@@ -97,9 +104,49 @@ type invoker struct {
 	name string
 	out  output
 
-	boosterOnce sync.Once
-	booster     *xgb.Booster
-	boosterErr  error
+	// version, when not 0, is the version this call always uses
+	// (sibyl_predict); 0 follows the deployed version.
+	version int
+
+	// mu guards the binding: the predictor a statement (pid) resolved
+	// when it first used the function. A plan is run by one statement at
+	// a time (a prepared statement's plan by its executions in turn), so
+	// one binding per invoker suffices, and a deployment while a
+	// statement runs does not change the version it scores with.
+	mu       sync.Mutex
+	boundPid uint64
+	bound    *model.Predictor
+
+	booster    *xgb.Booster
+	boosterArt *model.Artifact
+	boosterErr error
+}
+
+// unboundPid marks a binding made when the plan was built, before the
+// executing statement's pid is known.
+const unboundPid = ^uint64(0)
+
+// bind returns the predictor this statement scores with, resolving it at
+// the statement's first use.
+func (i *invoker) bind(ctx *sql.Context) (*model.Predictor, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.bound != nil && (i.boundPid == ctx.Pid() || i.boundPid == unboundPid) {
+		// The version bound when the plan was built serves its first
+		// execution; a later execution of the same plan (a prepared
+		// statement) resolves the deployed version again.
+		i.boundPid = ctx.Pid()
+		return i.bound, nil
+	}
+	p, err := i.m.VersionPredictor(i.md, i.version)
+	if errors.Is(err, ErrNoVersion) || (i.version != 0 && errors.Is(err, ErrNotReady)) {
+		return nil, mysql.NewSQLError(mysql.ERWrongArguments, "HY000", "Incorrect arguments to sibyl_predict: %s", err.Error())
+	}
+	if err != nil {
+		return nil, err
+	}
+	i.bound, i.boundPid = p, ctx.Pid()
+	return p, nil
 }
 
 var (
@@ -107,7 +154,9 @@ var (
 	_ exec.Authorizer = (*invoker)(nil)
 )
 
-func (i *invoker) Key() string      { return "model:" + i.md.key() + ":" + i.name }
+func (i *invoker) Key() string {
+	return fmt.Sprintf("model:%s:%s:v%d", i.md.key(), i.name, i.version)
+}
 func (i *invoker) Name() string     { return i.name }
 func (i *invoker) MaxBatch() int    { return predictBatch }
 func (i *invoker) Concurrency() int { return runtime.GOMAXPROCS(0) }
@@ -115,7 +164,7 @@ func (i *invoker) Concurrency() int { return runtime.GOMAXPROCS(0) }
 // Authorize implements exec.Authorizer: the model must be ready and the
 // session allowed to use it.
 func (i *invoker) Authorize(ctx *sql.Context) error {
-	if _, err := i.m.predictor(i.md); err != nil {
+	if _, err := i.bind(ctx); err != nil {
 		return err
 	}
 	if i.m.Authorize != nil {
@@ -144,7 +193,7 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 	if i.md.Recommend != nil {
 		return i.recommendScores(ctx, rows)
 	}
-	p, err := i.m.predictor(i.md)
+	p, err := i.bind(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -245,9 +294,15 @@ func (i *invoker) explain(p *model.Predictor, rows [][]any) ([]any, error) {
 	x := make([]float64, w)
 	switch a.Algorithm {
 	case model.XGBoost:
-		i.boosterOnce.Do(func() { i.booster, i.boosterErr = xgb.Load(a.XGBoost) })
-		if i.boosterErr != nil {
-			return nil, i.boosterErr
+		i.mu.Lock()
+		if i.boosterArt != a {
+			i.booster, i.boosterErr = xgb.Load(a.XGBoost)
+			i.boosterArt = a
+		}
+		booster, boosterErr := i.booster, i.boosterErr
+		i.mu.Unlock()
+		if boosterErr != nil {
+			return nil, boosterErr
 		}
 		mat := xgb.Matrix{Data: make([]float32, len(rows)*w), Rows: len(rows), Cols: w}
 		for r, row := range rows {
@@ -258,7 +313,7 @@ func (i *invoker) explain(p *model.Predictor, rows [][]any) ([]any, error) {
 				mat.Data[r*w+j] = float32(v)
 			}
 		}
-		contrib, _, err := i.booster.Contributions(mat)
+		contrib, _, err := booster.Contributions(mat)
 		if err != nil {
 			return nil, err
 		}

@@ -118,6 +118,21 @@ type Model struct {
 	// Recommender is a recommendation model's trained state.
 	Recommender *Recommender    `json:"recommender,omitempty"`
 	Artifact    *model.Artifact `json:"artifact,omitempty"`
+	// Version is the number of the deployed version, whose artifact,
+	// report and parameters the fields above hold (0 until the first
+	// version has trained). See versions.go.
+	Version int `json:"version,omitempty"`
+	// LastVersion is the highest version number given out.
+	LastVersion int `json:"last_version,omitempty"`
+	// DeployHistory are the versions deployed before Version, oldest
+	// first, for ALTER MODEL ROLLBACK.
+	DeployHistory []int `json:"deploy_history,omitempty"`
+	// versions are the model's training runs by number, stored as
+	// catalog objects of their own (kindVersion).
+	versions map[int]*Version
+	// reserved is the number of a version being started (its data being
+	// read), 0 when none.
+	reserved int
 
 	// user and host created the model, for the audit record.
 	user, host string
@@ -221,6 +236,16 @@ type Manager struct {
 	// Drift, when set, keeps each trained model's training distributions
 	// and samples scored rows against them (see drift.go).
 	Drift *drift.Monitor
+	// Pin, when set, records a training run's lineage: for each table
+	// query reads, the Dolt commit holding the data this session sees,
+	// committing an uncommitted working set on the hidden tag tagFor(db).
+	Pin func(ctx *sql.Context, query string, tagFor func(db string) string) ([]TableVersion, error)
+	// Unpin drops the tags of a removed version's lineage.
+	Unpin func(ctx *sql.Context, lineage []TableVersion)
+	// LineageEnabled reports sibyl_model_lineage (nil: on).
+	LineageEnabled func() bool
+	// MaxVersions is sibyl_model_max_versions (nil: DefaultMaxVersions).
+	MaxVersions func() int
 
 	catalog *catalog.Store
 	funcs   *sqlfunc.Registry
@@ -279,7 +304,10 @@ func (m *Manager) Load(ctx *sql.Context) error {
 		}
 		m.models[md.key()] = md
 	}
-	return m.loadBaselines(ctx)
+	if err := m.loadBaselines(ctx); err != nil {
+		return err
+	}
+	return m.loadVersions(ctx)
 }
 
 // Get returns the model db.name.
@@ -331,6 +359,9 @@ func (m *Manager) Drop(ctx *sql.Context, db, name string) (found bool, err error
 		return true, err
 	}
 	if err := m.dropBaselines(ctx, md); err != nil {
+		return true, err
+	}
+	if err := m.dropVersions(ctx, md); err != nil {
 		return true, err
 	}
 
