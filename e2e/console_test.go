@@ -302,9 +302,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	page = b.runSQL(base, "shop", "SELECT * FROM missing")
 	require.Regexp(t, `id="sql-error">ERROR 1146 \(42S02\)`, page)
 	page = b.runSQL(base, "shop", "EXPLAIN SELECT v.id FROM visits v JOIN visits w ON v.id = w.id WHERE v.spend > 3")
-	if !strings.Contains(page, `id="sql-error"`) {
-		require.Contains(t, page, `id="explain-tree"`)
-	}
+	require.NotContains(t, page, `id="sql-error"`)
+	require.Contains(t, page, `id="explain-tree"`)
+	require.Contains(t, page, "<th>possible_keys</th>", "the tabular EXPLAIN is shown too")
 
 	// Endpoints: the function's figures after the query above.
 	page = b.html(base + "endpoints")

@@ -538,6 +538,10 @@ func explainTree(lines []string) []*treeNode {
 
 var explainRE = regexp.MustCompile(`(?i)^\s*(explain|describe|desc)\s`)
 
+// tabularExplainRE is an EXPLAIN of a statement in MySQL's tabular form (no
+// FORMAT, not ANALYZE); its group is the statement explained.
+var tabularExplainRE = regexp.MustCompile(`(?is)^\s*(?:explain|describe|desc)\s+((?:select|insert|update|delete|replace|with|\().*)$`)
+
 func (c *Console) sqlPage(w http.ResponseWriter, r *http.Request, s *session) {
 	data := map[string]any{"Title": "SQL"}
 	if r.Method != http.MethodPost {
@@ -599,11 +603,19 @@ func (c *Console) sqlPage(w http.ResponseWriter, r *http.Request, s *session) {
 				col = i
 			}
 		}
+		var lines []string
 		if col >= 0 {
-			var lines []string
 			for _, row := range res.Rows {
-				lines = append(lines, row[col].Text)
+				lines = append(lines, strings.Split(row[col].Text, "\n")...)
 			}
+		} else if m := tabularExplainRE.FindStringSubmatch(q); m != nil {
+			// MySQL's tabular EXPLAIN: draw the same statement's tree.
+			var text string
+			if err := conn.QueryRowContext(ctx, "EXPLAIN FORMAT=TREE "+m[1]).Scan(&text); err == nil {
+				lines = strings.Split(text, "\n")
+			}
+		}
+		if len(lines) > 0 {
 			data["Tree"] = explainTree(lines)
 		}
 	}
