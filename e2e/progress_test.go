@@ -251,3 +251,55 @@ func TestProcesslistShowsTrainingProgress(t *testing.T) {
 		prev = d
 	}
 }
+
+// TestProcesslistShowsBackgroundTraining: CREATE MODEL returns while its
+// job trains; the job is listed as a Daemon thread of its user, with its
+// progress, until it ends, and only to those who may see that user's
+// threads.
+func TestProcesslistShowsBackgroundTraining(t *testing.T) {
+	srv, db := modelSetup(t, 6000)
+	mustExec(t, db, "CREATE USER watcher IDENTIFIED BY 'pw'")
+	watcher := srv.Open(srv.DSN("watcher", "pw", ""))
+	mustExec(t, db, `CREATE MODEL bg FROM (SELECT spend, calls, tier, churn FROM customers) TARGET churn FUNCTION bg_churn`)
+	type job struct {
+		id                  uint64
+		user, command, info string
+		state               string
+		stage, maxStage     int
+	}
+	jobOf := func(conn *sql.DB) (job, bool) {
+		t.Helper()
+		rows, err := conn.Query("SELECT ID, USER, COMMAND, INFO, STATE, STAGE, MAX_STAGE FROM information_schema.PROCESSLIST WHERE COMMAND = 'Daemon'")
+		require.NoError(t, err)
+		defer rows.Close()
+		for rows.Next() {
+			var j job
+			require.NoError(t, rows.Scan(&j.id, &j.user, &j.command, &j.info, &j.state, &j.stage, &j.maxStage))
+			if j.info == "CREATE MODEL ml.bg" {
+				return j, true
+			}
+		}
+		require.NoError(t, rows.Err())
+		return job{}, false
+	}
+	var seen []job
+	for deadline := time.Now().Add(5 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		j, ok := jobOf(db)
+		if !ok {
+			break
+		}
+		seen = append(seen, j)
+		_, visible := jobOf(watcher)
+		require.False(t, visible, "another user's training job is hidden without PROCESS")
+	}
+	require.NotEmpty(t, seen, "the training job never showed in PROCESSLIST")
+	for _, j := range seen {
+		require.Greater(t, j.id, uint64(1)<<32, "job ids never collide with connection ids")
+		require.Equal(t, "root", j.user)
+		require.Equal(t, 3, j.maxStage)
+		require.Regexp(t, `^(queued for training: 0 candidates|training: \d+/\d+ candidates|refitting the chosen candidate: 0/1 models)$`, j.state)
+	}
+	require.Equal(t, "READY", waitModel(t, db, "bg")["Model State"])
+	_, ok := jobOf(db)
+	require.False(t, ok, "a finished job leaves PROCESSLIST")
+}

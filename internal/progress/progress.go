@@ -8,7 +8,9 @@ package progress
 
 import (
 	"fmt"
+	"sort"
 	"sync"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 )
@@ -18,7 +20,8 @@ type Report struct {
 	// Name is what the statement is doing ("training", "loading",
 	// "scoring").
 	Name string
-	// Done and Total count Unit; Total is 0 when unknown.
+	// Done and Total count Unit; Total is 0 when unknown. Without a Unit
+	// the report is Name alone.
 	Done, Total int64
 	Unit        string
 	// Stage and MaxStage are MariaDB's STAGE and MAX_STAGE (1-based), 0
@@ -29,6 +32,9 @@ type Report struct {
 // State is the report as PROCESSLIST's State text: "scoring: 5000/20000
 // rows", "loading: 120000 rows".
 func (r Report) State() string {
+	if r.Unit == "" {
+		return r.Name
+	}
 	if r.Total > 0 {
 		return fmt.Sprintf("%s: %d/%d %s", r.Name, r.Done, r.Total, r.Unit)
 	}
@@ -103,4 +109,55 @@ func Of(conn uint32) (Report, bool) {
 		return Report{}, false
 	}
 	return f(), true
+}
+
+// Job is work the server runs in the background for a user, outside any
+// connection: a model's training, which CREATE MODEL starts and returns
+// from. PROCESSLIST lists it as a Daemon thread of its user, as MySQL
+// lists its event scheduler, so that a training job's progress shows
+// there too.
+type Job struct {
+	// ID is the thread id PROCESSLIST shows: above every connection id
+	// (those are 32-bit), so the two never collide.
+	ID             uint64
+	User, Host, DB string
+	// Info is what the job runs ("CREATE MODEL db.m").
+	Info    string
+	Started time.Time
+	f       Func
+}
+
+// Report is the job's progress now.
+func (j *Job) Report() Report { return j.f() }
+
+var (
+	jobs    = map[uint64]*Job{}
+	lastJob = uint64(1) << 32
+)
+
+// StartJob lists a background job, reporting its progress with f, until
+// end is called.
+func StartJob(user, host, db, info string, f Func) (end func()) {
+	mu.Lock()
+	lastJob++
+	j := &Job{ID: lastJob, User: user, Host: host, DB: db, Info: info, Started: time.Now(), f: f}
+	jobs[j.ID] = j
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		delete(jobs, j.ID)
+		mu.Unlock()
+	}
+}
+
+// Jobs lists the background jobs running now, oldest first.
+func Jobs() []*Job {
+	mu.Lock()
+	out := make([]*Job, 0, len(jobs))
+	for _, j := range jobs {
+		out = append(out, j)
+	}
+	mu.Unlock()
+	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })
+	return out
 }

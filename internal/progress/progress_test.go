@@ -44,3 +44,30 @@ func TestBeginNests(t *testing.T) {
 	_, ok = Of(conn)
 	require.False(t, ok)
 }
+
+func TestJobsAreListedUntilTheyEnd(t *testing.T) {
+	n := 0
+	end1 := StartJob("ann", "localhost", "db", "CREATE MODEL db.a", func() Report { n++; return Report{Name: "training: 10% rows"} })
+	end2 := StartJob("bob", "%", "db", "CREATE MODEL db.b", func() Report { return Report{Name: "training", Done: 1, Total: 4, Unit: "candidates"} })
+	jobs := Jobs()
+	if len(jobs) != 2 || jobs[0].Info != "CREATE MODEL db.a" || jobs[1].User != "bob" {
+		t.Fatalf("jobs = %+v", jobs)
+	}
+	if jobs[0].ID <= 1<<32 || jobs[1].ID <= jobs[0].ID {
+		t.Fatalf("ids %d, %d: above connection ids, in start order", jobs[0].ID, jobs[1].ID)
+	}
+	if got := jobs[0].Report().State(); got != "training: 10% rows" || n != 1 {
+		t.Fatalf("free-text state %q (asked %d times)", got, n)
+	}
+	if got := jobs[1].Report().State(); got != "training: 1/4 candidates" {
+		t.Fatalf("state %q", got)
+	}
+	end1()
+	if jobs := Jobs(); len(jobs) != 1 || jobs[0].User != "bob" {
+		t.Fatalf("after end: %+v", jobs)
+	}
+	end2()
+	if len(Jobs()) != 0 {
+		t.Fatal("jobs left")
+	}
+}

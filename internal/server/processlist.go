@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
@@ -28,7 +29,7 @@ type processes struct {
 }
 
 type processRow struct {
-	id                      uint32
+	id                      uint64
 	user, host, db, command string
 	time                    int32
 	state, info             string
@@ -45,7 +46,7 @@ func (p processes) rows(ctx *sql.Context) []processRow {
 		if !p.visible(ctx, proc.User) {
 			continue
 		}
-		r := processRow{id: proc.Connection, user: proc.User, host: proc.Host, db: proc.Database,
+		r := processRow{id: uint64(proc.Connection), user: proc.User, host: proc.Host, db: proc.Database,
 			command: string(proc.Command), time: int32(proc.Seconds()), info: proc.Query}
 		rep, reporting := progress.Of(proc.Connection)
 		if reporting && proc.Command == sql.ProcessCommandQuery {
@@ -68,6 +69,16 @@ func (p processes) rows(ctx *sql.Context) []processRow {
 		}
 		out = append(out, r)
 	}
+	// Background training jobs, as Daemon threads of their users.
+	for _, j := range progress.Jobs() {
+		if !p.visible(ctx, j.User) {
+			continue
+		}
+		rep := j.Report()
+		out = append(out, processRow{id: j.ID, user: j.User, host: j.Host, db: j.DB, command: "Daemon",
+			time: int32(time.Since(j.Started).Seconds()), state: rep.State(), info: j.Info,
+			stage: rep.Stage, maxStage: rep.MaxStage, percent: rep.Percent()})
+	}
 	return out
 }
 
@@ -87,7 +98,7 @@ func waitState(k txlock.Key) string {
 func (p processes) infoSchemaRows(ctx *sql.Context) ([]map[string]any, error) {
 	var out []map[string]any
 	for _, r := range p.rows(ctx) {
-		m := map[string]any{"ID": uint64(r.id), "USER": r.user, "HOST": r.host, "COMMAND": r.command,
+		m := map[string]any{"ID": r.id, "USER": r.user, "HOST": r.host, "COMMAND": r.command,
 			"TIME": r.time, "STATE": r.state, "INFO": r.info,
 			"STAGE": int8(r.stage), "MAX_STAGE": int8(r.maxStage), "PROGRESS": decimal.NewFromFloat(r.percent).Round(3)}
 		if r.db != "" {

@@ -290,6 +290,7 @@ func (m *Manager) trainAndCompile(ctx context.Context, md *Model, ds *automl.Dat
 
 func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt automl.Options) {
 	defer m.jobs.Done()
+	defer listJob(md, "CREATE MODEL "+md.key(), md.TrainingProgress)()
 	defer close(md.done)
 	defer md.cancel()
 	start := time.Now()
@@ -297,10 +298,7 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 		md.progress.Store(fmt.Sprintf("%.0f%% %s", f*100, stage))
 	}
 	opt.Step = func(done, total int, refit bool) {
-		r := progress.Report{Name: "training", Done: int64(done), Total: int64(total), Unit: "candidates", Stage: 2, MaxStage: trainingStages}
-		if refit {
-			r = progress.Report{Name: "refitting the chosen candidate", Done: 0, Total: 1, Unit: "models", Stage: 3, MaxStage: trainingStages}
-		}
+		r := stepReport(done, total, refit)
 		md.steps.Store(&r)
 	}
 	art, rep, pred, err := m.trainAndCompile(ctx, md, ds, opt)

@@ -287,6 +287,7 @@ func regular(s *rawSeries, step time.Duration) ([]float64, time.Time, time.Durat
 
 func (m *Manager) trainForecast(ctx context.Context, md *Model, series []*rawSeries) {
 	defer m.jobs.Done()
+	defer listJob(md, "CREATE MODEL "+md.key(), md.progressText)()
 	defer close(md.done)
 	defer md.cancel()
 	start := time.Now()

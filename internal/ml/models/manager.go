@@ -148,6 +148,30 @@ type Model struct {
 
 func (m *Model) key() string { return key(m.DB, m.Name) }
 
+// listJob lists md's training job in PROCESSLIST, as a Daemon thread of
+// the user who started it, until the returned function is called.
+// CREATE MODEL returns while its job trains, so this is where an operator
+// sees the job and how far it has come.
+func listJob(md *Model, info string, f progress.Func) (end func()) {
+	return progress.StartJob(md.user, md.host, md.DB, info, f)
+}
+
+// stepReport is a training job's progress after automl's Step: stage 2
+// trains the candidates, stage 3 refits the chosen one on all rows.
+func stepReport(done, total int, refit bool) progress.Report {
+	if refit {
+		return progress.Report{Name: "refitting the chosen candidate", Total: 1, Unit: "models", Stage: 3, MaxStage: trainingStages}
+	}
+	return progress.Report{Name: "training", Done: int64(done), Total: int64(total), Unit: "candidates", Stage: 2, MaxStage: trainingStages}
+}
+
+// progressText is the training job's progress as free text (forecasting
+// and recommendation jobs report no candidates).
+func (m *Model) progressText() progress.Report {
+	s, _ := m.progress.Load().(string)
+	return progress.Report{Name: "training: " + s}
+}
+
 // TrainingProgress is how far the training job has come, as PROCESSLIST
 // shows it for a statement that waits for the job (HeatWave's ML_TRAIN):
 // stage 1 reads the training data, stage 2 trains the candidates, stage 3

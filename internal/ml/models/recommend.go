@@ -230,6 +230,7 @@ func (m *Manager) readInteractions(ctx *sql.Context, md *Model) (*Recommender, [
 
 func (m *Manager) trainRecommend(ctx context.Context, md *Model, rec *Recommender, data []recommend.Interaction) {
 	defer m.jobs.Done()
+	defer listJob(md, "CREATE MODEL "+md.key(), md.progressText)()
 	defer close(md.done)
 	defer md.cancel()
 	start := time.Now()

@@ -18,6 +18,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -27,6 +28,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/automl"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
+	"github.com/sibyldb/sibyldb/internal/progress"
 )
 
 const kindVersion = "model_version"
@@ -442,6 +444,17 @@ func comparisonSubset(ds *automl.Dataset) *automl.Dataset {
 func (m *Manager) trainVersion(ctx context.Context, cancel context.CancelFunc, md *Model, v *Version, ds, cmp *automl.Dataset, opt automl.Options) {
 	defer m.jobs.Done()
 	defer cancel()
+	var steps atomic.Pointer[progress.Report]
+	opt.Step = func(done, total int, refit bool) {
+		r := stepReport(done, total, refit)
+		steps.Store(&r)
+	}
+	defer listJob(md, fmt.Sprintf("ALTER MODEL %s RETRAIN (version %d)", md.key(), v.Number), func() progress.Report {
+		if r := steps.Load(); r != nil {
+			return *r
+		}
+		return progress.Report{Name: "queued for training", Unit: "candidates", Stage: 1, MaxStage: trainingStages}
+	})()
 	start := time.Now()
 	art, rep, pred, err := m.trainAndCompile(ctx, md, ds, opt)
 	var score *float64
