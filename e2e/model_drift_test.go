@@ -317,3 +317,25 @@ func classificationMetrics(t *testing.T, results []scoredRow, positive string) m
 		"log_loss":  logLoss / n,
 	}
 }
+
+// TestModelDriftFollowsTheDeployedVersion: a retrained version brings its
+// own training distributions, and the rows scored while it is deployed
+// are measured against them.
+func TestModelDriftFollowsTheDeployedVersion(t *testing.T) {
+	srv, db := modelSetup(t, 600)
+	mustExec(t, srv.DB(""), "SET GLOBAL sibyl_drift_sample_rate = 1")
+	mustExec(t, db, `CREATE MODEL dv FROM (SELECT spend, calls, churn FROM customers) TARGET churn FUNCTION dv_fn
+		AUTO OFF MODEL_TYPE XGBOOST SETTINGS (DEPLOY_POLICY 'most_recent')`)
+	require.Equal(t, "READY", waitModel(t, db, "dv")["Model State"])
+	mustExec(t, db, "UPDATE customers SET spend = spend * 3")
+	mustExec(t, db, "ALTER MODEL dv RETRAIN")
+	require.Equal(t, "READY", waitVersion(t, db, "dv", 2)["State"])
+	require.Equal(t, "2", deployedVersion(t, db, "dv"))
+	since := queryString(t, db, "SELECT DATE_FORMAT(NOW() - INTERVAL 1 SECOND, '%Y-%m-%d %H:%i:%s')")
+	require.EqualValues(t, 600, queryInt(t, db, "SELECT COUNT(dv_fn(spend, calls)) FROM customers"))
+	drift := showDrift(t, db, "SHOW MODEL dv DRIFT SINCE '"+since+"'")
+	require.Contains(t, drift, "spend")
+	require.EqualValues(t, 600, drift["spend"].rows, "every scored row was sampled against version 2's distributions")
+	require.True(t, drift["spend"].psi.Valid)
+	require.Less(t, drift["spend"].psi.Float64, 0.1, "the tripled spend is version 2's training data: no drift")
+}

@@ -457,6 +457,12 @@ func (m *Manager) trainVersion(ctx context.Context, cancel context.CancelFunc, m
 	})()
 	start := time.Now()
 	art, rep, pred, err := m.trainAndCompile(ctx, md, ds, opt)
+	// Each version has its own training distributions (keyed by its
+	// artifact), against which drift is measured while it is deployed.
+	var base *driftBaseline
+	if err == nil {
+		base = m.newDriftBaseline(md, ds, art, pred)
+	}
 	var score *float64
 	var scoreRows int
 	var higher bool
@@ -478,6 +484,7 @@ func (m *Manager) trainVersion(ctx context.Context, cancel context.CancelFunc, m
 			v.Reason = "the server shut down during training"
 		}
 	} else {
+		base.track() // before anyone sees READY
 		v.State, v.Artifact, v.Report, v.predictor = Ready, art, rep, pred
 		v.ArtifactSHA256 = artifactHash(art)
 		v.CompareScore, v.CompareRows, v.CompareHigher = score, scoreRows, higher
@@ -495,7 +502,11 @@ func (m *Manager) trainVersion(ctx context.Context, cancel context.CancelFunc, m
 			Endpoint: "in-process training", Rows: int64(v.Rows), Requests: 1, Duration: time.Since(start), Outcome: outcome})
 	}
 	if !live {
+		base.untrack()
 		return
+	}
+	if v.State == Ready {
+		base.store()
 	}
 	if err := m.persistVersion(md, v); err != nil {
 		m.Log.WithError(err).Errorf("model %s: storing version %d", md.key(), v.Number)
