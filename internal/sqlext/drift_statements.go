@@ -183,25 +183,10 @@ func parenthesized(c *cursor, stmt string) (string, error) {
 	if !c.peek().Is("(") || c.peek().String {
 		return "", SyntaxError(c.near())
 	}
-	start := c.peek().End
-	depth := 0
-	for ; !c.done(); c.pos++ {
-		switch p := c.peek(); {
-		case p.String:
-		case p.Text == "(":
-			depth++
-		case p.Text == ")":
-			depth--
-		}
-		if depth == 0 {
-			break
-		}
+	q, ok := c.parens(stmt)
+	if !ok {
+		return "", SyntaxError("(" + q)
 	}
-	if c.done() {
-		return "", SyntaxError("(" + stmt[start:])
-	}
-	q := strings.TrimSpace(stmt[start : c.peek().End-1])
-	c.pos++
 	if q == "" || !c.done() {
 		return "", SyntaxError(c.near())
 	}

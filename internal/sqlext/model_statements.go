@@ -253,25 +253,11 @@ func parseCreateModel(c *cursor, stmt string) (*models.Spec, error) {
 				spec.FromURI = t.Text
 				c.pos++
 			case t.Text == "(":
-				start := t.End
-				depth := 0
-				for ; !c.done(); c.pos++ {
-					switch p := c.peek(); {
-					case p.String:
-					case p.Text == "(":
-						depth++
-					case p.Text == ")":
-						depth--
-					}
-					if depth == 0 {
-						break
-					}
+				q, ok := c.parens(stmt)
+				if !ok {
+					return nil, SyntaxError("FROM (" + q)
 				}
-				if c.done() {
-					return nil, SyntaxError("FROM (" + stmt[start:])
-				}
-				spec.FromQuery = strings.TrimSpace(stmt[start : c.peek().End-1])
-				c.pos++
+				spec.FromQuery = q
 				if spec.FromQuery == "" {
 					return nil, SyntaxError("FROM ()")
 				}

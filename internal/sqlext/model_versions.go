@@ -100,25 +100,10 @@ func parseFromSource(c *cursor, stmt string) (string, error) {
 		}
 		return "SELECT * FROM `" + name + "`", nil
 	}
-	start := c.peek().End
-	depth := 0
-	for ; !c.done(); c.pos++ {
-		switch p := c.peek(); {
-		case p.String:
-		case p.Text == "(":
-			depth++
-		case p.Text == ")":
-			depth--
-		}
-		if depth == 0 {
-			break
-		}
+	q, ok := c.parens(stmt)
+	if !ok {
+		return "", SyntaxError("FROM (" + q)
 	}
-	if c.done() {
-		return "", SyntaxError("FROM (" + stmt[start:])
-	}
-	q := strings.TrimSpace(stmt[start : c.peek().End-1])
-	c.pos++
 	if q == "" {
 		return "", SyntaxError("FROM ()")
 	}

@@ -135,3 +135,30 @@ func (c *cursor) atAny(kws ...string) bool {
 	}
 	return false
 }
+
+// parens reads a parenthesised group starting at the current "(" token,
+// nested parentheses and strings included, and returns the text between
+// the outer parentheses, trimmed, with the cursor after the ")". ok is
+// false when the group never closes; the cursor is then at the end.
+func (c *cursor) parens(stmt string) (inner string, ok bool) {
+	start := c.peek().End
+	depth := 0
+	for ; !c.done(); c.pos++ {
+		switch p := c.peek(); {
+		case p.String:
+		case p.Text == "(":
+			depth++
+		case p.Text == ")":
+			depth--
+		}
+		if depth == 0 {
+			break
+		}
+	}
+	if c.done() {
+		return stmt[start:], false
+	}
+	inner = strings.TrimSpace(stmt[start : c.peek().End-1])
+	c.pos++
+	return inner, true
+}
