@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 
+	"github.com/sibyldb/sibyldb/internal/ml/automl"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 )
 
@@ -233,36 +233,21 @@ func classificationMetrics(p *model.Predictor, labels []any, outs [][]float64) [
 	return append(ms, Metric{"log_loss", logLoss / n})
 }
 
-// binaryAUC is the area under the ROC curve of P(positive class)
-// (Mann-Whitney U, ties counted half); NaN without both classes.
+// binaryAUC is the area under the ROC curve of P(positive class), as the
+// training leaderboard computes it; NaN without both classes. Rows whose
+// label the model never saw (-1) have no place in the ranking.
 func binaryAUC(ys []int, outs [][]float64) float64 {
-	// Rows whose label the model never saw have no place in the ranking.
-	idx := make([]int, 0, len(ys))
-	for i, y := range ys {
-		if y >= 0 {
-			idx = append(idx, i)
+	y := make([]float64, 0, len(ys))
+	out := make([][]float64, 0, len(ys))
+	for i, c := range ys {
+		if c >= 0 {
+			y = append(y, float64(c))
+			out = append(out, outs[i])
 		}
 	}
-	sort.Slice(idx, func(a, b int) bool { return outs[idx[a]][0] < outs[idx[b]][0] })
-	var pos, neg, rankSum float64
-	for i := 0; i < len(idx); {
-		j := i
-		for j < len(idx) && outs[idx[j]][0] == outs[idx[i]][0] {
-			j++
-		}
-		rank := float64(i+j+1) / 2
-		for q := i; q < j; q++ {
-			if ys[idx[q]] == 1 {
-				pos++
-				rankSum += rank
-			} else {
-				neg++
-			}
-		}
-		i = j
-	}
-	if pos == 0 || neg == 0 {
+	v, err := automl.Score("auc", y, out, model.Binary)
+	if err != nil {
 		return math.NaN()
 	}
-	return (rankSum - pos*(pos+1)/2) / (pos * neg)
+	return v
 }
