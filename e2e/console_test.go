@@ -491,17 +491,8 @@ func TestConsoleOverTLS(t *testing.T) {
 func TestConsoleServesMetrics(t *testing.T) {
 	scrape := func(u, token string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodGet, u+"metrics", nil)
-		require.NoError(t, err)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		require.NoError(t, err)
-		return resp.StatusCode, string(body)
+		code, body := getMetrics(t, u+"metrics", token)
+		return code, string(body)
 	}
 	_, base := startConsole(t)
 	code, body := scrape(base, "")
