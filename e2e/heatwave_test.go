@@ -303,6 +303,12 @@ func TestHeatWavePrivileges(t *testing.T) {
 		require.EqualValues(t, 1044, code, q)
 	}
 	require.EqualValues(t, 1, queryInt(t, analyst, "SELECT COUNT(*) FROM ML_SCHEMA_analyst.MODEL_CATALOG"))
+
+	// DROP MODEL of the model takes its catalog row with it.
+	var sibylModel string
+	require.NoError(t, analyst.QueryRow("SELECT JSON_UNQUOTE(JSON_EXTRACT(model_metadata, '$.sibyl_model')) FROM ML_SCHEMA_analyst.MODEL_CATALOG WHERE model_handle = ?", handle).Scan(&sibylModel))
+	mustExec(t, analyst, "DROP MODEL "+sibylModel)
+	require.EqualValues(t, 0, queryInt(t, analyst, "SELECT COUNT(*) FROM ML_SCHEMA_analyst.MODEL_CATALOG"))
 }
 
 // seasonalValue is a 30-minute series with a daily and a weekly cycle.

@@ -12,6 +12,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
+	"github.com/sibyldb/sibyldb/internal/privilege"
 )
 
 // catalogTable is HeatWave's model catalog, with its documented columns.
@@ -161,4 +162,25 @@ func (r *Routines) recordModel(ctx *sql.Context, schema string, md *models.Model
 		return fmt.Errorf("model catalog %s: %w", schema, err)
 	}
 	return nil
+}
+
+// ForgetModel deletes a dropped model's row from its owner's
+// MODEL_CATALOG, so the catalog lists only models that exist (a DROP MODEL
+// of a model ML_TRAIN made). Models without a handle have no row. A
+// failure is logged by the caller's server log only: the model is gone
+// either way, and the row then names a handle nothing answers to.
+func (r *Routines) ForgetModel(ctx *sql.Context, md *models.Model) {
+	if md.Handle == "" {
+		return
+	}
+	schema := Schema(privilege.ParseAccount(md.Owner).User)
+	ictx, err := r.NewContext(ctx)
+	if err != nil {
+		return
+	}
+	defer sql.SessionEnd(ictx.Session)
+	q := fmt.Sprintf("DELETE FROM %s.%s WHERE model_handle = %s", quoteIdent(schema), catalogTable, quoteString(md.Handle))
+	if err := catalog.Exec(ictx, r.Engine(), q); err != nil {
+		ctx.GetLogger().WithError(err).Warnf("model catalog %s: removing %s", schema, md.Handle)
+	}
 }

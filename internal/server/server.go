@@ -186,6 +186,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Comprehend.ML, s.Comprehend.Authorize = s.ML, s.authorizeComprehend
 	onnxrt.Configure(cfg.ONNXRuntimeLib)
 	s.newMetrics()
+	heatWave := &heatwave.Routines{Models: s.Models, Privileges: s.privileges, NewContext: s.NewContext, Engine: s.Engine}
+	s.Models.Dropped = heatWave.ForgetModel
 	stmts := append([]sqlext.Statement{
 		sqlext.FlushStatus{Counters: reg},
 		sqlext.MLStatements{Manager: s.ML, Privileges: s.privileges},
@@ -193,7 +195,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sqlext.ModelStatements{Manager: s.Models, Privileges: s.privileges},
 		sqlext.PrivilegeStatements{Checker: s.privileges, ModelFunctions: s.modelFunctions},
 		sqlext.StorageCredentialStatements{Store: s.storageCredentials, Privileges: s.privileges},
-		&heatwave.Routines{Models: s.Models, Privileges: s.privileges, NewContext: s.NewContext, Engine: s.Engine},
+		heatWave,
 		sqlext.ForecastStatement{Manager: s.Models},
 		explainStatement{plan: s.planStatement, exec: func() sql.NodeExecBuilder { return s.engine.Analyzer.ExecBuilder }},
 	}, s.dataStatements()...)

@@ -268,6 +268,9 @@ type Manager struct {
 	Unpin func(ctx *sql.Context, lineage []TableVersion)
 	// LineageEnabled reports sibyl_model_lineage (nil: on).
 	LineageEnabled func() bool
+	// Dropped, when set, is told of each model DROP MODEL removed
+	// (HeatWave's model catalog row goes with the model).
+	Dropped func(ctx *sql.Context, md *Model)
 	// MaxVersions is sibyl_model_max_versions (nil: DefaultMaxVersions).
 	MaxVersions func() int
 
@@ -391,6 +394,9 @@ func (m *Manager) Drop(ctx *sql.Context, db, name string) (found bool, err error
 
 	if m.ArtifactDir != "" {
 		_ = os.Remove(m.artifactPath(md))
+	}
+	if m.Dropped != nil {
+		m.Dropped(ctx, md)
 	}
 	return true, nil
 }
