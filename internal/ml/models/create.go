@@ -28,9 +28,7 @@ import (
 // registers the prediction functions and starts training in the
 // background. It returns once training has started.
 func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
-	cl := ctx.Session.Client()
-	md := &Model{Spec: *spec, Owner: owner, State: Training, Created: time.Now().UTC(),
-		MaxRuntime: DefaultMaxRuntime, MaxCells: DefaultMaxCells, user: cl.User, host: cl.Address}
+	md := newModel(ctx, spec, owner)
 	if spec.ModelType == ModelTypeForecast {
 		return m.createRedshiftForecast(ctx, spec, owner)
 	}
@@ -39,41 +37,30 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 	} else if err := md.applySettings(); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	if _, ok := m.models[md.key()]; ok {
-		m.mu.Unlock()
-		return fmt.Errorf("model %s.%s: %w", md.DB, md.Name, ErrExists)
+	keep, release, err := m.reserve(md)
+	if err != nil {
+		return err
 	}
-	// Reserve the name while the data is read.
-	m.models[md.key()] = md
-	m.mu.Unlock()
-	ok := false
-	defer func() {
-		if !ok {
-			m.mu.Lock()
-			delete(m.models, md.key())
-			m.mu.Unlock()
-		}
-	}()
+	defer release()
 
 	switch {
 	case spec.External:
 		if err := m.createExternal(ctx, md); err != nil {
 			return err
 		}
-		ok = true
+		keep()
 		return nil
 	case spec.SageMaker != "":
 		if err := m.createRemote(ctx, md); err != nil {
 			return err
 		}
-		ok = true
+		keep()
 		return nil
 	case spec.FromURI != "":
 		if err := m.createFromFile(ctx, md); err != nil {
 			return err
 		}
-		ok = true
+		keep()
 		return nil
 	}
 
@@ -109,13 +96,47 @@ func (m *Manager) Create(ctx *sql.Context, spec *Spec, owner string) error {
 	m.mu.Lock()
 	md.versions = map[int]*Version{1: v}
 	m.mu.Unlock()
+	keep()
+	m.startJob(md, func(ctx context.Context) { m.train(ctx, md, ds, opt) })
+	return nil
+}
+
+// newModel is the model a CREATE statement of the session's user starts.
+func newModel(ctx *sql.Context, spec *Spec, owner string) *Model {
+	cl := ctx.Session.Client()
+	return &Model{Spec: *spec, Owner: owner, State: Training, Created: time.Now().UTC(),
+		MaxRuntime: DefaultMaxRuntime, MaxCells: DefaultMaxCells, user: cl.User, host: cl.Address}
+}
+
+// reserve claims md's name while its data is read (ErrExists when taken);
+// the returned release gives the name up again unless keep was called,
+// and is meant to be deferred.
+func (m *Manager) reserve(md *Model) (keep func(), release func(), err error) {
+	m.mu.Lock()
+	if _, ok := m.models[md.key()]; ok {
+		m.mu.Unlock()
+		return nil, nil, fmt.Errorf("model %s.%s: %w", md.DB, md.Name, ErrExists)
+	}
+	m.models[md.key()] = md
+	m.mu.Unlock()
+	kept := false
+	return func() { kept = true }, func() {
+		if !kept {
+			m.mu.Lock()
+			delete(m.models, md.key())
+			m.mu.Unlock()
+		}
+	}, nil
+}
+
+// startJob runs train as md's background training job, bounded by its
+// MAX_RUNTIME and by the server's life.
+func (m *Manager) startJob(md *Model, train func(ctx context.Context)) {
 	md.progress.Store("queued")
 	jobCtx, cancel := context.WithTimeout(m.ctx, time.Duration(md.MaxRuntime)*time.Second)
 	md.cancel, md.done = cancel, make(chan struct{})
-	ok = true
 	m.jobs.Add(1)
-	go m.train(jobCtx, md, ds, opt)
-	return nil
+	go train(jobCtx)
 }
 
 // firstVersionOf starts version 1 of a model being created.

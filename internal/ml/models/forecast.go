@@ -89,24 +89,12 @@ func (md *Model) IsForecast() bool { return md.Forecast != nil }
 // in the creating session, checks them, and trains every series in the
 // background.
 func (m *Manager) CreateForecast(ctx *sql.Context, spec *Spec, owner string) error {
-	cl := ctx.Session.Client()
-	md := &Model{Spec: *spec, Owner: owner, State: Training, Created: time.Now().UTC(),
-		MaxRuntime: DefaultMaxRuntime, MaxCells: DefaultMaxCells, user: cl.User, host: cl.Address}
-	m.mu.Lock()
-	if _, ok := m.models[md.key()]; ok {
-		m.mu.Unlock()
-		return fmt.Errorf("model %s.%s: %w", md.DB, md.Name, ErrExists)
+	md := newModel(ctx, spec, owner)
+	keep, release, err := m.reserve(md)
+	if err != nil {
+		return err
 	}
-	m.models[md.key()] = md
-	m.mu.Unlock()
-	ok := false
-	defer func() {
-		if !ok {
-			m.mu.Lock()
-			delete(m.models, md.key())
-			m.mu.Unlock()
-		}
-	}()
+	defer release()
 	series, err := m.readSeries(ctx, md)
 	if err != nil {
 		return err
@@ -114,12 +102,8 @@ func (m *Manager) CreateForecast(ctx *sql.Context, spec *Spec, owner string) err
 	if err := m.persist(md); err != nil {
 		return err
 	}
-	md.progress.Store("queued")
-	jobCtx, cancel := context.WithTimeout(m.ctx, time.Duration(md.MaxRuntime)*time.Second)
-	md.cancel, md.done = cancel, make(chan struct{})
-	ok = true
-	m.jobs.Add(1)
-	go m.trainForecast(jobCtx, md, series)
+	keep()
+	m.startJob(md, func(ctx context.Context) { m.trainForecast(ctx, md, series) })
 	return nil
 }
 
@@ -327,15 +311,24 @@ func (m *Manager) trainForecast(ctx context.Context, md *Model, series []*rawSer
 	if errors.Is(err, context.Canceled) && m.ctx.Err() == nil {
 		return
 	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("training did not finish within MAX_RUNTIME (%d s)", md.MaxRuntime)
+	}
+	m.finishJob(md, start, err, func() { md.Series = out })
+}
+
+// finishJob ends a training job whose result is not an artifact
+// (forecasting, recommendation): md becomes FAILED with err, or READY with
+// what ready sets (under m.mu), and is stored unless it was dropped while
+// it trained.
+func (m *Manager) finishJob(md *Model, start time.Time, err error, ready func()) {
 	m.mu.Lock()
 	md.Finished = time.Now().UTC()
 	if err != nil {
 		md.State, md.Reason = Failed, err.Error()
-		if errors.Is(err, context.DeadlineExceeded) {
-			md.Reason = fmt.Sprintf("training did not finish within MAX_RUNTIME (%d s)", md.MaxRuntime)
-		}
 	} else {
-		md.State, md.Series = Ready, out
+		md.State = Ready
+		ready()
 	}
 	md.progress.Store(fmt.Sprintf("finished in %.1f s", time.Since(start).Seconds()))
 	_, live := m.models[md.key()]

@@ -112,24 +112,13 @@ func (md *Model) IsRecommender() bool { return md.Recommend != nil }
 // CreateRecommend starts training a recommendation model: it reads the
 // interactions in the creating session and trains ALS in the background.
 func (m *Manager) CreateRecommend(ctx *sql.Context, spec *Spec, owner string) error {
-	cl := ctx.Session.Client()
-	md := &Model{Spec: *spec, Owner: owner, State: Training, Created: time.Now().UTC(),
-		MaxRuntime: DefaultMaxRuntime, MaxCells: DefaultMaxCells, user: cl.User, host: cl.Address, Problem: model.Regression}
-	m.mu.Lock()
-	if _, ok := m.models[md.key()]; ok {
-		m.mu.Unlock()
-		return fmt.Errorf("model %s.%s: %w", md.DB, md.Name, ErrExists)
+	md := newModel(ctx, spec, owner)
+	md.Problem = model.Regression
+	keep, release, err := m.reserve(md)
+	if err != nil {
+		return err
 	}
-	m.models[md.key()] = md
-	m.mu.Unlock()
-	ok := false
-	defer func() {
-		if !ok {
-			m.mu.Lock()
-			delete(m.models, md.key())
-			m.mu.Unlock()
-		}
-	}()
+	defer release()
 	rec, data, err := m.readInteractions(ctx, md)
 	if err != nil {
 		return err
@@ -141,12 +130,8 @@ func (m *Manager) CreateRecommend(ctx *sql.Context, spec *Spec, owner string) er
 		m.unregister(md)
 		return err
 	}
-	md.progress.Store("queued")
-	jobCtx, cancel := context.WithTimeout(m.ctx, time.Duration(md.MaxRuntime)*time.Second)
-	md.cancel, md.done = cancel, make(chan struct{})
-	ok = true
-	m.jobs.Add(1)
-	go m.trainRecommend(jobCtx, md, rec, data)
+	keep()
+	m.startJob(md, func(ctx context.Context) { m.trainRecommend(ctx, md, rec, data) })
 	return nil
 }
 
@@ -252,25 +237,7 @@ func (m *Manager) trainRecommend(ctx context.Context, md *Model, rec *Recommende
 			sort.Ints(s)
 		}
 	}
-	m.mu.Lock()
-	md.Finished = time.Now().UTC()
-	if err != nil {
-		md.State, md.Reason = Failed, err.Error()
-	} else {
-		md.State, md.Recommender = Ready, rec
-	}
-	md.progress.Store(fmt.Sprintf("finished in %.1f s", time.Since(start).Seconds()))
-	_, live := m.models[md.key()]
-	m.mu.Unlock()
-	if !live {
-		return
-	}
-	m.mu.RLock()
-	err = m.persist(md)
-	m.mu.RUnlock()
-	if err != nil {
-		m.Log.WithError(err).Errorf("model %s: storing the training result", md.key())
-	}
+	m.finishJob(md, start, err, func() { md.Recommender = rec })
 }
 
 // Recommender returns a ready recommendation model after checking the
