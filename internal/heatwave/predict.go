@@ -190,19 +190,11 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 	if err != nil {
 		return err
 	}
-	inName, err := stringArg(args[0], "table_name")
+	inDB, inTable, err := tableArg(ctx, args[0], "table_name")
 	if err != nil {
 		return err
 	}
-	inDB, inTable, err := splitTable(ctx, inName, "table_name")
-	if err != nil {
-		return err
-	}
-	outName, err := stringArg(args[2], "output_table_name")
-	if err != nil {
-		return err
-	}
-	outDB, outTable, err := splitTable(ctx, outName, "output_table_name")
+	outDB, outTable, err := tableArg(ctx, args[2], "output_table_name")
 	if err != nil {
 		return err
 	}

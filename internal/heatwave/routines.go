@@ -232,8 +232,13 @@ func stringArg(v any, what string) (string, error) {
 	return "", mlError("%s must be a string, got %v", what, v)
 }
 
-// splitTable reads 'db.table' (or 'table' in the current database).
-func splitTable(ctx *sql.Context, name, what string) (string, string, error) {
+// tableArg reads a routine's table argument, 'db.table' (or 'table' in
+// the current database).
+func tableArg(ctx *sql.Context, v any, what string) (string, string, error) {
+	name, err := stringArg(v, what)
+	if err != nil {
+		return "", "", err
+	}
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return "", "", mlError("%s is required", what)

@@ -20,11 +20,7 @@ func (r *Routines) score(ctx *sql.Context, args []any, outVars []string) error {
 	if err != nil {
 		return err
 	}
-	name, err := stringArg(args[0], "table_name")
-	if err != nil {
-		return err
-	}
-	db, table, err := splitTable(ctx, name, "table_name")
+	db, table, err := tableArg(ctx, args[0], "table_name")
 	if err != nil {
 		return err
 	}

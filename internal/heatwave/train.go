@@ -36,11 +36,7 @@ func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
 	if r.Privileges != nil && !r.Privileges.Allowed(ctx, privilege.Account{}, privilege.CreateModel) {
 		return privilege.Denied(privilege.CreateModel)
 	}
-	tableName, err := stringArg(args[0], "table_name")
-	if err != nil {
-		return err
-	}
-	db, table, err := splitTable(ctx, tableName, "table_name")
+	db, table, err := tableArg(ctx, args[0], "table_name")
 	if err != nil {
 		return err
 	}
