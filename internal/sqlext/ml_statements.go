@@ -278,24 +278,8 @@ func parseCreateFunction(c *cursor, currentDB string) (*mlfunc.FunctionDef, erro
 		return nil, mysql.NewSQLError(mysql.ERNoDb, "3D000", "No database selected")
 	}
 	def.DB, def.Name = db, name
-	if err := c.expect("("); err != nil {
+	if def.Params, err = parseParams(c); err != nil {
 		return nil, err
-	}
-	for !c.accept(")") {
-		if len(def.Params) > 0 {
-			if err := c.expect(","); err != nil {
-				return nil, err
-			}
-		}
-		pname, err := c.ident()
-		if err != nil {
-			return nil, err
-		}
-		ptype, err := c.typeText()
-		if err != nil {
-			return nil, err
-		}
-		def.Params = append(def.Params, mlfunc.Param{Name: pname, Type: ptype})
 	}
 	if err := c.expect("RETURNS"); err != nil {
 		return nil, err
@@ -567,4 +551,30 @@ func showEndpoints(m *mlfunc.Manager) sql.Node {
 			return sql.RowsToRowIter(rows...), nil
 		},
 	}
+}
+
+// parseParams reads a function's parameter list, "(name type, ...)", as
+// CREATE FUNCTION and Athena's USING EXTERNAL FUNCTION write it.
+func parseParams(c *cursor) ([]mlfunc.Param, error) {
+	if err := c.expect("("); err != nil {
+		return nil, err
+	}
+	var params []mlfunc.Param
+	for !c.accept(")") {
+		if len(params) > 0 {
+			if err := c.expect(","); err != nil {
+				return nil, err
+			}
+		}
+		name, err := c.ident()
+		if err != nil {
+			return nil, err
+		}
+		typ, err := c.typeText()
+		if err != nil {
+			return nil, err
+		}
+		params = append(params, mlfunc.Param{Name: name, Type: typ})
+	}
+	return params, nil
 }

@@ -80,24 +80,11 @@ func parseExternalFunction(c *cursor, ctx *sql.Context) (*mlfunc.FunctionDef, er
 		return nil, err
 	}
 	d := &mlfunc.FunctionDef{DB: ctx.GetCurrentDatabase(), Name: name, Definer: currentUser(ctx)}
-	if err := c.expect("("); err != nil {
+	if d.Params, err = parseParams(c); err != nil {
 		return nil, err
 	}
-	for !c.accept(")") {
-		if len(d.Params) > 0 {
-			if err := c.expect(","); err != nil {
-				return nil, err
-			}
-		}
-		pname, err := c.ident()
-		if err != nil {
-			return nil, err
-		}
-		ptype, err := c.typeText()
-		if err != nil {
-			return nil, err
-		}
-		d.Params = append(d.Params, mlfunc.Param{Name: pname, Type: athenaType(ptype)})
+	for i := range d.Params {
+		d.Params[i].Type = athenaType(d.Params[i].Type)
 	}
 	if err := c.expect("RETURNS"); err != nil {
 		return nil, err
