@@ -187,11 +187,7 @@ func (md *Model) applySettings() error {
 // readTrainingData runs the FROM query and keeps at most MAX_CELLS cells,
 // sampling rows uniformly (reservoir sampling) from larger results.
 func (m *Manager) readTrainingData(ctx *sql.Context, md *Model) (*automl.Dataset, error) {
-	q := md.FromQuery
-	if q == "" {
-		q = "SELECT * FROM " + md.FromTable
-	}
-	schema, iter, err := m.Query(ctx, q)
+	schema, iter, err := m.Query(ctx, md.trainingQuery())
 	if err != nil {
 		return nil, err
 	}

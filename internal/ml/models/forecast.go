@@ -116,11 +116,7 @@ type rawSeries struct {
 
 // readSeries reads (id,) time, target ordered by id and time.
 func (m *Manager) readSeries(ctx *sql.Context, md *Model) ([]*rawSeries, error) {
-	q := md.FromQuery
-	if q == "" {
-		q = "SELECT * FROM " + md.FromTable
-	}
-	schema, iter, err := m.Query(ctx, q)
+	schema, iter, err := m.Query(ctx, md.trainingQuery())
 	if err != nil {
 		return nil, err
 	}
@@ -350,18 +346,25 @@ func (m *Manager) Forecasts(ctx *sql.Context, md *Model) ([]SeriesForecast, erro
 	m.mu.RLock()
 	state, reason, series := md.State, md.Reason, md.Series
 	m.mu.RUnlock()
-	switch state {
-	case Training:
-		return nil, fmt.Errorf("%w: model '%s' is still training (%s)", ErrNotReady, md.Name, md.Progress())
-	case Failed:
-		return nil, fmt.Errorf("%w: model '%s' failed: %s", ErrNotReady, md.Name, reason)
-	}
-	if m.Authorize != nil {
-		if err := m.Authorize(ctx, md); err != nil {
-			return nil, err
-		}
+	if err := m.usable(ctx, md, state, reason); err != nil {
+		return nil, err
 	}
 	return series, nil
+}
+
+// usable checks that a forecasting or recommendation model in state (with
+// reason, when it failed) is ready, and that the session may use it.
+func (m *Manager) usable(ctx *sql.Context, md *Model, state, reason string) error {
+	switch state {
+	case Training:
+		return fmt.Errorf("%w: model '%s' is still training (%s)", ErrNotReady, md.Name, md.Progress())
+	case Failed:
+		return fmt.Errorf("%w: model '%s' failed: %s", ErrNotReady, md.Name, reason)
+	}
+	if m.Authorize != nil {
+		return m.Authorize(ctx, md)
+	}
+	return nil
 }
 
 // createRedshiftForecast reads MODEL_TYPE FORECAST's SETTINGS (HORIZON,

@@ -246,16 +246,8 @@ func (m *Manager) Recommender(ctx *sql.Context, md *Model) (*Recommender, error)
 	m.mu.RLock()
 	state, reason, rec := md.State, md.Reason, md.Recommender
 	m.mu.RUnlock()
-	switch state {
-	case Training:
-		return nil, fmt.Errorf("%w: model '%s' is still training (%s)", ErrNotReady, md.Name, md.Progress())
-	case Failed:
-		return nil, fmt.Errorf("%w: model '%s' failed: %s", ErrNotReady, md.Name, reason)
-	}
-	if m.Authorize != nil {
-		if err := m.Authorize(ctx, md); err != nil {
-			return nil, err
-		}
+	if err := m.usable(ctx, md, state, reason); err != nil {
+		return nil, err
 	}
 	rec.once.Do(rec.index)
 	return rec, nil
