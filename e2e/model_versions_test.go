@@ -369,7 +369,13 @@ func TestModelDeployIsAtomicForRunningStatements(t *testing.T) {
 		}
 		done <- result{preds: out, err: rows.Err()}
 	}()
-	time.Sleep(1500 * time.Millisecond)
+	// Deploy once the statement is scoring (its plan, which binds the
+	// version, is built by then), not after a fixed wait a busy machine
+	// could outlast.
+	require.Eventually(t, func() bool {
+		p, ok := progressOf(t, db, "am_fn(")
+		return ok && strings.HasPrefix(p.state, "scoring")
+	}, time.Minute, 10*time.Millisecond)
 	mustExec(t, db, "ALTER MODEL am DEPLOY VERSION 2")
 	r := <-done
 	require.NoError(t, r.err)
