@@ -108,6 +108,8 @@ type Server struct {
 	engine   *gms.Engine
 	mysql    *gmsserver.Server
 	listener net.Listener
+	// onnxEmbedders are the ONNX models sibyl_embed has loaded.
+	onnxEmbedders onnxEmbedders
 
 	// Functions holds SQL functions added while the server runs.
 	Functions *sqlfunc.Registry
@@ -265,7 +267,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// database provider on every query. The guarded built-ins come first;
 	// LOAD_FILE is SibylDB's (FILE privilege, fileaccess's confinement).
 	// The vector functions (vecsql) answer for their MySQL and MariaDB names.
-	analyzer.ExternalFunctionProvider = vecsql.NewProvider(builtins.NewProvider(fileaccess.Functions(s.Functions, hasFile)))
+	functions := vecsql.NewProvider(builtins.NewProvider(fileaccess.Functions(s.Functions, hasFile)))
+	functions.Add("sibyl_embed", vecsql.EmbedFunction(s.embeddingModels))
+	analyzer.ExternalFunctionProvider = functions
 	if err := s.registerHeatWave(ctx); err != nil {
 		_ = st.close()
 		return nil, err

@@ -66,6 +66,21 @@ func NewBedrockServer() *BedrockServer {
 	return b
 }
 
+// invokeEmbedding answers a Titan Text Embeddings request:
+// {"inputText": s} gets {"embedding": TextVector(s), "inputTextTokenCount"}.
+func (b *BedrockServer) invokeEmbedding(w http.ResponseWriter, rec BedrockRequest) {
+	var in struct {
+		InputText *string `json:"inputText"`
+	}
+	if err := json.Unmarshal(rec.Body, &in); err != nil || in.InputText == nil {
+		bedrockError(w, http.StatusBadRequest, "ValidationException", "Malformed input request: required key [inputText] not found")
+		return
+	}
+	b.record(rec)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"embedding": TextVector(*in.InputText), "inputTextTokenCount": words(*in.InputText)})
+}
+
 // Close stops the server.
 func (b *BedrockServer) Close() { b.srv.Close() }
 
@@ -201,6 +216,10 @@ func (b *BedrockServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch parts[2] {
 	case "invoke":
+		if strings.HasPrefix(modelID, "amazon.titan-embed") {
+			b.invokeEmbedding(w, rec)
+			return
+		}
 		var in struct {
 			InputText *string `json:"inputText"`
 		}

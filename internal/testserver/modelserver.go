@@ -57,6 +57,16 @@ type Behaviour struct {
 	// Fail, when set, decides per request whether to fail and with what
 	// status and body (status 0 = no failure).
 	Fail func(n int64) (status int, body string)
+	// Embed, when set, makes KServe v2 requests embedding requests: the
+	// answer is an FP32 tensor [rows, dim] of Embed(first value). OpenAI
+	// /v1/embeddings requests always use it (default TextVector).
+	Embed func(text string) []float64
+}
+
+// TextVector is the test servers' embedding of a text: its length in
+// bytes, its number of words, its number of letters e, and 1.5.
+func TextVector(text string) []float64 {
+	return []float64{float64(len(text)), float64(len(strings.Fields(text))), float64(strings.Count(text, "e")), 1.5}
 }
 
 // Set changes the server's Behaviour safely while it serves.
@@ -219,6 +229,8 @@ func (m *ModelServer) serve(w http.ResponseWriter, r *http.Request) {
 		rows, err = parseKServe(body)
 	case strings.HasSuffix(r.URL.Path, "/chat/completions"):
 		rows, err = parseChat(body)
+	case strings.HasSuffix(r.URL.Path, "/embeddings"):
+		rows, err = parseEmbeddings(body)
 	default:
 		http.NotFound(w, r)
 		return
@@ -235,6 +247,14 @@ func (m *ModelServer) serve(w http.ResponseWriter, r *http.Request) {
 	m.last = Recorded{Method: r.Method, Host: r.Host, Path: r.URL.Path, Header: r.Header.Clone(), Body: body}
 	m.mu.Unlock()
 
+	embed := b.Embed
+	if embed == nil && strings.HasSuffix(r.URL.Path, "/embeddings") {
+		embed = TextVector
+	}
+	if embed != nil {
+		writeEmbeddings(w, r.URL.Path, rows, embed)
+		return
+	}
 	results := make([]string, len(rows))
 	for i, row := range rows {
 		results[i] = score(b, row)
@@ -403,6 +423,64 @@ func parseKServe(body []byte) ([][]*string, error) {
 		rows[i] = strs(in.Data[i*k : (i+1)*k])
 	}
 	return rows, nil
+}
+
+// parseEmbeddings reads an OpenAI embeddings request: input is a string or
+// an array of strings.
+func parseEmbeddings(body []byte) ([][]*string, error) {
+	var req struct {
+		Model string          `json:"model"`
+		Input json.RawMessage `json:"input"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, err
+	}
+	var texts []string
+	if err := json.Unmarshal(req.Input, &texts); err != nil {
+		var one string
+		if err := json.Unmarshal(req.Input, &one); err != nil {
+			return nil, fmt.Errorf("'input' must be a string or an array of strings")
+		}
+		texts = []string{one}
+	}
+	rows := make([][]*string, len(texts))
+	for i := range texts {
+		rows[i] = []*string{&texts[i]}
+	}
+	return rows, nil
+}
+
+// writeEmbeddings answers an embedding request: OpenAI's list (in reverse
+// order, which the API allows: clients must place vectors by index) or a
+// KServe v2 FP32 tensor [rows, dim].
+func writeEmbeddings(w http.ResponseWriter, path string, rows [][]*string, embed func(string) []float64) {
+	vecs := make([][]float64, len(rows))
+	for i, row := range rows {
+		text := ""
+		if len(row) > 0 && row[0] != nil {
+			text = *row[0]
+		}
+		vecs[i] = embed(text)
+	}
+	if strings.HasSuffix(path, "/infer") {
+		var data []float64
+		for _, v := range vecs {
+			data = append(data, v...)
+		}
+		dim := 0
+		if len(vecs) > 0 {
+			dim = len(vecs[0])
+		}
+		writeJSON(w, map[string]any{"model_name": "m", "outputs": []map[string]any{
+			{"name": "embedding", "shape": []int{len(vecs), dim}, "datatype": "FP32", "data": data}}})
+		return
+	}
+	data := make([]map[string]any, 0, len(vecs))
+	for i := len(vecs) - 1; i >= 0; i-- {
+		data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": vecs[i]})
+	}
+	writeJSON(w, map[string]any{"object": "list", "data": data, "model": "m",
+		"usage": map[string]int{"prompt_tokens": len(vecs), "total_tokens": len(vecs)}})
 }
 
 func parseChat(body []byte) ([][]*string, error) {

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
+	"strings"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -15,7 +17,7 @@ import (
 // label 0. It returns the model (ONNX protobuf, opset 13) and a
 // tokenizer.json in the shape Hugging Face writes for BERT-style models.
 func ONNXTextClassifier() (model, tokenizerJSON []byte) {
-	vocab := []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "great", "bad", "awful", "movie", "the", "was"}
+	vocab := textVocab
 	emb := make([]float32, 2*len(vocab))
 	for i, w := range vocab {
 		switch w {
@@ -41,6 +43,16 @@ func ONNXTextClassifier() (model, tokenizerJSON []byte) {
 	)
 	model = onnxModel(graph)
 
+	return model, bertTokenizer(textVocab)
+}
+
+
+// textVocab is the WordPiece vocabulary of the test text models.
+var textVocab = []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "great", "bad", "awful", "movie", "the", "was"}
+
+// bertTokenizer is a tokenizer.json in the shape Hugging Face writes for
+// BERT-style models: lower-cased, [CLS] text [SEP], unknown words [UNK].
+func bertTokenizer(vocab []string) []byte {
 	ids := map[string]int{}
 	for i, w := range vocab {
 		ids[w] = i
@@ -67,8 +79,92 @@ func ONNXTextClassifier() (model, tokenizerJSON []byte) {
 		"decoder": map[string]any{"type": "WordPiece", "prefix": "##", "cleanup": true},
 		"model":   map[string]any{"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": ids},
 	}
-	tokenizerJSON, _ = json.Marshal(tok)
-	return model, tokenizerJSON
+	tokenizerJSON, _ := json.Marshal(tok)
+	return tokenizerJSON
+}
+
+// SentenceEncoder is a tiny random-weight sentence-transformer for the
+// embedding tests: inputs input_ids, attention_mask and token_type_ids
+// (int64 [batch, sequence]), output last_hidden_state (float [batch,
+// sequence, Hidden]) = tanh(E[input_ids] · W), with E and W drawn from a
+// fixed seed. Expected computes what sentence-transformers' mean pooling
+// and normalisation give, independently of ONNX Runtime.
+type SentenceEncoder struct {
+	Model, Tokenizer []byte
+	Hidden           int
+	e, w             []float32 // E: [vocab, Hidden], W: [Hidden, Hidden]
+}
+
+// NewSentenceEncoder builds the model.
+func NewSentenceEncoder(hidden int, seed uint64) *SentenceEncoder {
+	r := rand.New(rand.NewPCG(seed, 1))
+	v := len(textVocab)
+	s := &SentenceEncoder{Hidden: hidden, e: make([]float32, v*hidden), w: make([]float32, hidden*hidden)}
+	for i := range s.e {
+		s.e[i] = float32(r.NormFloat64())
+	}
+	for i := range s.w {
+		s.w[i] = float32(r.NormFloat64() / math.Sqrt(float64(hidden)))
+	}
+	h := int64(hidden)
+	graph := pbMessage(7,
+		onnxNode("Gather", "embed", []string{"embeddings", "input_ids"}, []string{"tokens"}, onnxIntAttr("axis", 0)),
+		onnxNode("MatMul", "project", []string{"tokens", "w"}, []string{"projected"}),
+		onnxNode("Tanh", "act", []string{"projected"}, []string{"last_hidden_state"}),
+		// attention_mask and token_type_ids are inputs, as in BERT exports;
+		// this model's output does not depend on them (pooling does).
+		onnxNode("Identity", "mask", []string{"attention_mask"}, []string{"unused_mask"}),
+		onnxNode("Identity", "types", []string{"token_type_ids"}, []string{"unused_types"}),
+		pbString(2, "tiny_encoder"),
+		onnxTensor("embeddings", onnxFloat, []int64{int64(v), h}, floatBytes(s.e)),
+		onnxTensor("w", onnxFloat, []int64{h, h}, floatBytes(s.w)),
+		onnxValue(11, "input_ids", onnxInt64, "batch", "sequence"),
+		onnxValue(11, "attention_mask", onnxInt64, "batch", "sequence"),
+		onnxValue(11, "token_type_ids", onnxInt64, "batch", "sequence"),
+		onnxValue(12, "last_hidden_state", onnxFloat, "batch", "sequence", h),
+	)
+	s.Model = onnxModel(graph)
+	s.Tokenizer = bertTokenizer(textVocab)
+	return s
+}
+
+// Expected is the unit-length mean of the token vectors of text, tokenized
+// as the tokenizer does for the test vocabulary: lower case, split on
+// spaces, [CLS] and [SEP] around, other words [UNK].
+func (s *SentenceEncoder) Expected(text string) []float32 {
+	id := map[string]int{}
+	for i, w := range textVocab {
+		id[w] = i
+	}
+	ids := []int{id["[CLS]"]}
+	for _, w := range strings.Fields(strings.ToLower(text)) {
+		if k, ok := id[w]; ok {
+			ids = append(ids, k)
+		} else {
+			ids = append(ids, id["[UNK]"])
+		}
+	}
+	ids = append(ids, id["[SEP]"])
+	h := s.Hidden
+	mean := make([]float64, h)
+	for _, t := range ids {
+		for j := 0; j < h; j++ {
+			var dot float64
+			for k := 0; k < h; k++ {
+				dot += float64(s.e[t*h+k]) * float64(s.w[k*h+j])
+			}
+			mean[j] += math.Tanh(dot) / float64(len(ids))
+		}
+	}
+	var ss float64
+	for _, x := range mean {
+		ss += x * x
+	}
+	out := make([]float32, h)
+	for j, x := range mean {
+		out[j] = float32(x / math.Sqrt(ss))
+	}
+	return out
 }
 
 // ONNXLinearModel writes a tabular ONNX model: input x (float [batch, n]),

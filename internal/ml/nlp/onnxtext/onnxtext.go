@@ -41,15 +41,10 @@ func Load(modelPath, tokenizerPath string) (*Classifier, error) {
 		return nil, fmt.Errorf("ONNX model %s: %w", modelPath, err)
 	}
 	c := &Classifier{}
-	for _, in := range ins {
-		switch in.Name {
-		case "input_ids", "attention_mask", "token_type_ids":
-			c.inputs = append(c.inputs, in.Name)
-		default:
-			return nil, fmt.Errorf("ONNX model %s: unexpected input %q (want input_ids, attention_mask, token_type_ids)", modelPath, in.Name)
-		}
+	if c.inputs, err = textInputs(modelPath, ins); err != nil {
+		return nil, err
 	}
-	if len(outs) != 1 || len(ins) == 0 {
+	if len(outs) != 1 {
 		return nil, fmt.Errorf("ONNX model %s: want text inputs and one logits output, have %d inputs and %d outputs", modelPath, len(ins), len(outs))
 	}
 	c.output = outs[0].Name
@@ -73,50 +68,12 @@ func (c *Classifier) Close() { _ = c.session.Destroy() }
 // Probabilities classifies texts in one run: softmax of the logits, one
 // row of Labels probabilities per text.
 func (c *Classifier) Probabilities(texts []string) ([][]float64, error) {
-	encs := make([][]int, len(texts))
-	longest := 1
-	for i, t := range texts {
-		enc, err := c.tok.EncodeSingle(t, true)
-		if err != nil {
-			return nil, fmt.Errorf("tokenize: %w", err)
-		}
-		ids := enc.Ids
-		if len(ids) > MaxTokens {
-			ids = ids[:MaxTokens]
-		}
-		encs[i] = ids
-		longest = max(longest, len(ids))
+	inputs, _, _, err := encode(c.tok, c.inputs, texts)
+	if err != nil {
+		return nil, err
 	}
+	defer destroy(inputs)
 	n := int64(len(texts))
-	shape := ort.NewShape(n, int64(longest))
-	ids := make([]int64, n*int64(longest))
-	mask := make([]int64, len(ids))
-	for i, e := range encs {
-		for j, id := range e {
-			ids[i*longest+j] = int64(id)
-			mask[i*longest+j] = 1
-		}
-	}
-	var inputs []ort.Value
-	defer func() {
-		for _, v := range inputs {
-			_ = v.Destroy()
-		}
-	}()
-	for _, name := range c.inputs {
-		data := ids
-		switch name {
-		case "attention_mask":
-			data = mask
-		case "token_type_ids":
-			data = make([]int64, len(ids))
-		}
-		t, err := ort.NewTensor(shape, data)
-		if err != nil {
-			return nil, err
-		}
-		inputs = append(inputs, t)
-	}
 	out, err := ort.NewEmptyTensor[float32](ort.NewShape(n, int64(c.Labels)))
 	if err != nil {
 		return nil, err
@@ -136,4 +93,76 @@ func (c *Classifier) Probabilities(texts []string) ([][]float64, error) {
 		res[i] = row
 	}
 	return res, nil
+}
+
+// textInputs are the names of a text model's inputs, which must be BERT's.
+func textInputs(modelPath string, ins []ort.InputOutputInfo) ([]string, error) {
+	var names []string
+	for _, in := range ins {
+		switch in.Name {
+		case "input_ids", "attention_mask", "token_type_ids":
+			names = append(names, in.Name)
+		default:
+			return nil, fmt.Errorf("ONNX model %s: unexpected input %q (want input_ids, attention_mask, token_type_ids)", modelPath, in.Name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("ONNX model %s has no inputs", modelPath)
+	}
+	return names, nil
+}
+
+// encode tokenizes texts (cut at MaxTokens) into the int64 [batch,
+// sequence] tensors names asks for, padded to the longest text; mask is
+// the attention mask (1 for a token, 0 for padding) and longest the
+// sequence length. The caller destroys the tensors.
+func encode(tok *tokenizer.Tokenizer, names []string, texts []string) (inputs []ort.Value, mask []int64, longest int, err error) {
+	encs := make([][]int, len(texts))
+	longest = 1
+	for i, t := range texts {
+		enc, err := tok.EncodeSingle(t, true)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("tokenize: %w", err)
+		}
+		ids := enc.Ids
+		if len(ids) > MaxTokens {
+			ids = ids[:MaxTokens]
+		}
+		encs[i] = ids
+		longest = max(longest, len(ids))
+	}
+	n := int64(len(texts))
+	shape := ort.NewShape(n, int64(longest))
+	ids := make([]int64, n*int64(longest))
+	mask = make([]int64, len(ids))
+	for i, e := range encs {
+		for j, id := range e {
+			ids[i*longest+j] = int64(id)
+			mask[i*longest+j] = 1
+		}
+	}
+	for _, name := range names {
+		data := ids
+		switch name {
+		case "attention_mask":
+			data = mask
+		case "token_type_ids":
+			data = make([]int64, len(ids))
+		}
+		t, err := ort.NewTensor(shape, data)
+		if err != nil {
+			destroy(inputs)
+			return nil, nil, 0, err
+		}
+		inputs = append(inputs, t)
+	}
+	return inputs, mask, longest, nil
+}
+
+func destroy(values []ort.Value) {
+	for _, v := range values {
+		if v != nil {
+			_ = v.Destroy()
+		}
+	}
 }

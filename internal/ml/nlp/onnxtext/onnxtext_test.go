@@ -45,3 +45,30 @@ func TestClassifierRunsATransformerShapedModel(t *testing.T) {
 	_, err = Load(filepath.Join(dir, "tokenizer.json"), filepath.Join(dir, "tokenizer.json"))
 	require.Error(t, err, "not an ONNX model")
 }
+
+func TestEmbedderMeanPoolsASentenceTransformer(t *testing.T) {
+	onnxrt.Configure(runtimeLib(t))
+	enc := testserver.NewSentenceEncoder(8, 7)
+	e, err := NewEmbedder("tiny", enc.Model, enc.Tokenizer)
+	require.NoError(t, err)
+	defer e.Close()
+	require.Equal(t, 8, e.Dim())
+	// Texts of different lengths in one batch: padding must not count.
+	texts := []string{"the movie was good", "bad", "The MOVIE was awful , awful", "unknown words here"}
+	got, err := e.Embed(texts)
+	require.NoError(t, err)
+	require.Len(t, got, len(texts))
+	for i, text := range texts {
+		want := enc.Expected(text)
+		require.InDeltaSlicef(t, want, got[i], 1e-5, "text %q", text)
+	}
+	single, err := e.Embed(texts[2:3])
+	require.NoError(t, err)
+	require.InDeltaSlice(t, got[2], single[0], 1e-6, "a text's vector does not depend on its batch")
+
+	_, err = NewEmbedder("tiny", enc.Tokenizer, enc.Tokenizer)
+	require.ErrorContains(t, err, "ONNX model tiny")
+	classifier, tok := testserver.ONNXTextClassifier()
+	_, err = NewEmbedder("classifier", classifier, tok)
+	require.ErrorContains(t, err, "want a sentence_embedding", "a [batch, labels] output is not token vectors")
+}

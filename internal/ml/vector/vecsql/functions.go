@@ -233,7 +233,7 @@ func NewProvider(next sql.FunctionProvider) *Provider {
 			return &call{def: d, args: args}, nil
 		}}
 	}
-	p.funcs["sibyl_embed"] = embedFunction()
+	p.funcs["sibyl_embed"] = EmbedFunction(nil)
 	return p
 }
 
