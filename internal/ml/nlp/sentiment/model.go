@@ -82,6 +82,9 @@ type Params struct {
 	W1     []float32 // [Hidden][2*VecDim]
 	B1     []float32 // [Hidden]
 	W2     []float32 // [Hidden][NumClasses]
+	// SIF is the smooth-inverse-frequency constant of the pooled word
+	// vector (see SIFWeight; 0: plain mean). Stored from format 3 on.
+	SIF float32
 
 	// Vocab holds the word vectors the layer was trained with (not stored in
 	// the weights file; nil means the embedded wordvec.Default()).
@@ -94,7 +97,7 @@ type Model struct {
 	shift uint
 	pool  sync.Pool
 	voc   *Vocab    // nil when p.Hidden == 0
-	table []float32 // Vocab.project(W1): per word, 2*Hidden pre-activation terms
+	table []float32 // Vocab.project(W1): per word, 2*Hidden pre-activation terms and its weight
 }
 
 //go:embed model.bin.gz
@@ -120,7 +123,9 @@ func Default() *Model {
 
 var magic = [8]byte{'S', 'I', 'B', 'S', 'E', 'N', 'T', 0}
 
-const formatVersion = 2
+// formatVersion 3 added Params.SIF; format 2 files (SIF 0) still load, and
+// Encode writes format 2 when SIF is 0.
+const formatVersion = 3
 
 type header struct {
 	Magic          [8]byte
@@ -138,7 +143,13 @@ func (p *Params) Encode(w io.Writer) error {
 		return err
 	}
 	var raw bytes.Buffer
-	h := header{magic, formatVersion, FeatureVersion, uint32(p.Bits), NumDense, NumMix, NumClasses}
+	// A model without SIF pooling is written in format 2, byte for byte as
+	// before format 3 existed.
+	format := uint32(formatVersion)
+	if p.SIF == 0 {
+		format = 2
+	}
+	h := header{magic, format, FeatureVersion, uint32(p.Bits), NumDense, NumMix, NumClasses}
 	binary.Write(&raw, binary.LittleEndian, h)
 	binary.Write(&raw, binary.LittleEndian, p.Scale)
 	binary.Write(&raw, binary.LittleEndian, p.Bias)
@@ -151,6 +162,9 @@ func (p *Params) Encode(w io.Writer) error {
 	binary.Write(&raw, binary.LittleEndian, p.W1)
 	binary.Write(&raw, binary.LittleEndian, p.B1)
 	binary.Write(&raw, binary.LittleEndian, p.W2)
+	if format >= 3 {
+		binary.Write(&raw, binary.LittleEndian, p.SIF)
+	}
 	binary.Write(&raw, binary.LittleEndian, crc32.ChecksumIEEE(raw.Bytes()))
 	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
 	if err != nil {
@@ -192,7 +206,7 @@ func (p *Params) validate() error {
 	if len(p.W1) != p.Hidden*2*p.VecDim || len(p.B1) != p.Hidden || len(p.W2) != p.Hidden*NumClasses {
 		return errors.New("sentiment: word-vector layer size mismatch")
 	}
-	if !finite32(p.W1...) || !finite32(p.B1...) || !finite32(p.W2...) {
+	if !finite32(p.W1...) || !finite32(p.B1...) || !finite32(p.W2...) || !finite32(p.SIF) || p.SIF < 0 {
 		return errors.New("sentiment: non-finite parameter")
 	}
 	if !(p.Temp > 0.01 && p.Temp < 100) {
@@ -219,7 +233,7 @@ func Load(r io.Reader, voc *Vocab) (*Model, error) {
 	if h.Magic != magic {
 		return nil, errors.New("sentiment: not a sentiment weights file")
 	}
-	if h.Format != formatVersion || h.FeatureVersion != FeatureVersion {
+	if (h.Format != formatVersion && h.Format != 2) || h.FeatureVersion != FeatureVersion {
 		return nil, fmt.Errorf("sentiment: unsupported weights version %d/%d", h.Format, h.FeatureVersion)
 	}
 	if h.NumDense != NumDense || h.NumMix != NumMix || h.NumClasses != NumClasses || h.Bits < 8 || h.Bits > 24 {
@@ -249,6 +263,11 @@ func Load(r io.Reader, voc *Vocab) (*Model, error) {
 	p.W2 = make([]float32, p.Hidden*NumClasses)
 	for _, v := range []any{p.W1, p.B1, p.W2} {
 		if err := binary.Read(tr, binary.LittleEndian, v); err != nil {
+			return nil, fmt.Errorf("sentiment: weights: %w", err)
+		}
+	}
+	if h.Format >= 3 {
+		if err := binary.Read(tr, binary.LittleEndian, &p.SIF); err != nil {
 			return nil, fmt.Errorf("sentiment: weights: %w", err)
 		}
 	}
@@ -289,7 +308,7 @@ func New(p *Params) (*Model, error) {
 		if m.voc.vecs.Dim() != p.VecDim {
 			return nil, fmt.Errorf("sentiment: weights want %d-dimension word vectors, have %d", p.VecDim, m.voc.vecs.Dim())
 		}
-		m.table = m.voc.project(p.W1, p.Hidden)
+		m.table = m.voc.project(p.W1, p.Hidden, p.SIF)
 	}
 	m.pool.New = func() any {
 		return &Features{Keys: make([]uint64, 0, 256), Vec: make([]int32, 0, 64), Segs: make([]SegStats, 0, 8), norm: make([]byte, 0, 256)}
@@ -345,19 +364,23 @@ func (m *Model) logits(keys []uint64, vec []int32, pos, neg float32, nlex, ntok 
 	if h := m.p.Hidden; h > 0 {
 		var acc [maxHidden]float32
 		a := acc[:h]
+		stride := 2*h + 1
+		var sw float32
 		for _, i := range vec {
 			off := 0
 			if i < 0 {
 				i, off = -i-1, h
 			}
-			row := m.table[int(i)*2*h+off : int(i)*2*h+off+h]
+			base := int(i) * stride
+			sw += m.table[base+2*h]
+			row := m.table[base+off : base+off+h]
 			for j, x := range row {
 				a[j] += x
 			}
 		}
 		inv := 0.0
-		if len(vec) > 0 {
-			inv = 1 / float64(len(vec))
+		if sw > 0 {
+			inv = 1 / float64(sw)
 		}
 		for j, x := range a {
 			hj := Activation(float64(m.p.B1[j]) + float64(x)*inv)
