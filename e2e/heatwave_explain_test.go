@@ -357,3 +357,36 @@ func sortedKeys(m map[string]any) []string {
 	sort.Strings(out)
 	return out
 }
+
+// ML_PREDICT_ROW(JSON_OBJECT(...)) takes the object's values directly
+// (no JSON document per row); it must answer exactly as the call on a
+// document does, whatever the keys' case, duplicates, extra keys, NULLs
+// and column types.
+func TestHeatWavePredictRowObjectArgs(t *testing.T) {
+	_, db := modelSetup(t, 1000)
+	conn, err := db.Conn(t.Context())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(t.Context(), `CALL sys.ML_TRAIN('ml.customers', 'churn', JSON_OBJECT('task', 'classification',
+		'exclude_column_list', JSON_ARRAY('id', 'value')), @m)`)
+	require.NoError(t, err)
+	handle := userVar(t, conn, "m").String
+	for _, obj := range []string{
+		"JSON_OBJECT('spend', spend, 'calls', calls, 'tier', tier, 'signup', signup)",
+		"JSON_OBJECT('SPEND', spend, 'Calls', calls, 'tier', IF(id % 7 = 0, NULL, tier), 'extra', id)",
+		"JSON_OBJECT('spend', 100, 'calls', calls, 'spend', spend, 'signup', signup, 'tier', tier)",
+	} {
+		q := fmt.Sprintf(`SELECT COUNT(*), SUM(CAST(sys.ML_PREDICT_ROW(%s, ?, NULL) AS CHAR) = CAST(sys.ML_PREDICT_ROW(CAST(%s AS JSON), ?, NULL) AS CHAR))
+			FROM customers`, obj, obj)
+		var n, same int64
+		require.NoError(t, db.QueryRow(q, handle, handle).Scan(&n, &same), q)
+		require.EqualValues(t, 1000, n, obj)
+		require.EqualValues(t, n, same, obj)
+	}
+	// The document keeps the object's keys and values.
+	doc := predictRow(t, db, handle, "JSON_OBJECT('Spend', 6.0, 'calls', 5, 'tier', 'b', 'note', NULL)")
+	require.Equal(t, 6.0, doc["Spend"])
+	require.Contains(t, doc, "note")
+	require.Nil(t, doc["note"])
+	require.Equal(t, "yes", doc["Prediction"])
+}
