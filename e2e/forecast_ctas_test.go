@@ -63,6 +63,14 @@ func TestForecastCreateTableAs(t *testing.T) {
 	require.EqualValues(t, 24, queryInt(t, ts, "SELECT COUNT(*) FROM fc1"))
 	require.Equal(t, want, forecastLines(t, ts, "SELECT FORECAST(sales_fc)"))
 
+	// SELECT FORECAST(x) of anything but a forecasting model is left to
+	// the engine, as a call of a function named forecast.
+	for _, q := range []string{"SELECT forecast(21)", "SELECT forecast(a) FROM (SELECT 3 AS a) x", "SELECT forecast(no_such_model)"} {
+		_, err := ts.Exec(q)
+		require.Error(t, err, q)
+		require.NotContains(t, err.Error(), "forecasting model", q)
+	}
+
 	// An existing table is an error unless IF NOT EXISTS; the caller needs
 	// CREATE on the target database and may use the model.
 	_, err := ts.Exec("CREATE TABLE fc1 AS SELECT FORECAST(sales_fc)")

@@ -72,24 +72,35 @@ func (s ForecastStatement) Parse(ctx context.Context, stmt string) (sql.Node, as
 	if !c.accept("SELECT") {
 		return nil, ast.AuthInformation{}, false, nil
 	}
-	if !c.accept("*", "FROM", "FORECAST", "(") && !c.accept("FORECAST", "(") {
+	// FROM FORECAST(...) is always this statement's; the bare
+	// SELECT FORECAST(x) form is only when x names a forecasting model,
+	// so that any other call of a function named forecast reaches the
+	// engine unchanged.
+	fromForm := c.accept("*", "FROM", "FORECAST", "(")
+	if !fromForm && !c.accept("FORECAST", "(") {
 		return nil, ast.AuthInformation{}, false, nil
 	}
 	db, name, err := c.qualified()
 	if err != nil {
-		return nil, ast.AuthInformation{}, true, err
+		return nil, ast.AuthInformation{}, fromForm, err
 	}
 	if !c.accept(")") || !c.done() {
+		if !fromForm {
+			return nil, ast.AuthInformation{}, false, nil
+		}
 		return nil, ast.AuthInformation{}, true, SyntaxError(c.near())
 	}
 	if db == "" {
 		db = sessionDB(ctx)
 	}
 	if db == "" {
-		return nil, ast.AuthInformation{}, true, mysql.NewSQLError(mysql.ERNoDb, "3D000", "No database selected")
+		return nil, ast.AuthInformation{}, fromForm, mysql.NewSQLError(mysql.ERNoDb, "3D000", "No database selected")
 	}
 	md, ok := s.Manager.Get(db, name)
 	if !ok || !md.IsForecast() {
+		if !fromForm {
+			return nil, ast.AuthInformation{}, false, nil
+		}
 		return nil, ast.AuthInformation{}, true, mysql.NewSQLError(mysql.ERUnknownError, "HY000", "FORECAST: %s.%s is not a forecasting model", db, name)
 	}
 	schema, keys := forecastSchema(md)
