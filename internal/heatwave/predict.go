@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	hwjson "github.com/dolthub/go-mysql-server/sql/expression/function/json"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
@@ -90,37 +92,126 @@ func featureRow(md *models.Model, doc map[string]any) []any {
 // PredictRow is sys.ML_PREDICT_ROW(input_data, model_handle[, options]):
 // a batchable function, so a SELECT over a table scores its rows in
 // batches like a CREATE MODEL function.
+//
+// The usual call builds its input with JSON_OBJECT('col', expr, ...) per
+// row. Then the call takes the values themselves as arguments (keyed by
+// the literal names): no JSON document is built, keyed and taken apart
+// again per row, which would cost more than scoring the row.
 func PredictRow(m *models.Manager) sql.Function {
-	inv := &rowInvoker{m: m}
 	return sql.FunctionN{Name: "ml_predict_row", Fn: func(args ...sql.Expression) (sql.Expression, error) {
 		if len(args) != 2 && len(args) != 3 {
 			return nil, sql.ErrInvalidArgumentNumber.New("ML_PREDICT_ROW", "2 or 3", len(args))
 		}
-		return exec.NewFuncCall(inv, args, types.JSON, exec.FuncCallOptions{}), nil
+		if keys, vals, ok := objectPairs(args[0]); ok {
+			opts := sql.Expression(expression.NewLiteral(nil, types.Null))
+			if len(args) == 3 {
+				opts = args[2]
+			}
+			call := append([]sql.Expression{args[1], opts}, vals...)
+			return exec.NewFuncCall(&rowInvoker{m: m, keys: keys}, call, types.JSON, exec.FuncCallOptions{}), nil
+		}
+		return exec.NewFuncCall(&rowInvoker{m: m}, args, types.JSON, exec.FuncCallOptions{}), nil
 	}}
 }
 
-type rowInvoker struct{ m *models.Manager }
+// objectPairs splits JSON_OBJECT('k1', v1, ...) with literal string keys
+// into its keys and value expressions.
+func objectPairs(e sql.Expression) ([]string, []sql.Expression, bool) {
+	var obj sql.Expression
+	switch o := e.(type) {
+	case hwjson.JSONObject:
+		obj = o
+	case *hwjson.JSONObject:
+		obj = o
+	default:
+		return nil, nil, false
+	}
+	kids := obj.Children()
+	if len(kids) == 0 || len(kids)%2 != 0 {
+		return nil, nil, false
+	}
+	keys := make([]string, 0, len(kids)/2)
+	vals := make([]sql.Expression, 0, len(kids)/2)
+	for i := 0; i < len(kids); i += 2 {
+		lit, ok := kids[i].(*expression.Literal)
+		if !ok {
+			return nil, nil, false
+		}
+		k, ok := lit.Value().(string)
+		if !ok {
+			return nil, nil, false
+		}
+		keys, vals = append(keys, k), append(vals, kids[i+1])
+	}
+	return keys, vals, true
+}
 
-func (i *rowInvoker) Key() string      { return "heatwave:ml_predict_row" }
+// rowInvoker scores ML_PREDICT_ROW calls. With keys set, a call's
+// arguments are (handle, options, value of keys[0], ...); without, they
+// are (input_data, handle[, options]).
+type rowInvoker struct {
+	m    *models.Manager
+	keys []string
+}
+
+func (i *rowInvoker) Key() string {
+	if i.keys == nil {
+		return "heatwave:ml_predict_row"
+	}
+	return "heatwave:ml_predict_row\x00" + strings.Join(i.keys, "\x00")
+}
 func (i *rowInvoker) Name() string     { return "ML_PREDICT_ROW" }
 func (i *rowInvoker) MaxBatch() int    { return batchRows }
 func (i *rowInvoker) Concurrency() int { return runtime.GOMAXPROCS(0) }
+
+// featureArgs maps each of the model's features to the index of the key
+// naming it (exactly, else case-insensitively; the last of equal keys, as
+// JSON_OBJECT keeps the last), -1 when none does.
+func featureArgs(md *models.Model, keys []string) []int {
+	idx := make([]int, len(md.Params))
+	for f, prm := range md.Params {
+		idx[f] = -1
+		for k, key := range keys {
+			if key == prm.Name {
+				idx[f] = k
+			}
+		}
+		if idx[f] >= 0 {
+			continue
+		}
+		for k, key := range keys {
+			if strings.EqualFold(key, prm.Name) {
+				idx[f] = k
+				break
+			}
+		}
+	}
+	return idx
+}
 
 // Invoke implements exec.Invoker: rows are grouped by model handle, each
 // model checked once per batch.
 func (i *rowInvoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 	type resolved struct {
-		md *models.Model
-		p  *model.Predictor
+		md     *models.Model
+		p      *model.Predictor
+		feat   []int
+		x      []float64
+		scores []float64
+		row    []any
 	}
-	byHandle := map[string]resolved{}
+	byHandle := map[string]*resolved{}
 	out := make([]any, len(rows))
+	handleAt, optsAt := 1, 2
+	if i.keys != nil {
+		handleAt, optsAt = 0, 1
+	}
 	for r, args := range rows {
-		if args[0] == nil {
+		var doc map[string]any
+		if i.keys == nil && args[0] == nil {
 			continue
 		}
-		handle, err := stringArg(args[1], "model_handle")
+		handle, err := stringArg(args[handleAt], "model_handle")
 		if err != nil {
 			return nil, err
 		}
@@ -133,17 +224,27 @@ func (i *rowInvoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 			if md.IsForecast() {
 				return nil, mlError("ML_PREDICT_ROW does not support forecasting models; use ML_PREDICT_TABLE")
 			}
-			res = resolved{md, p}
+			res = &resolved{md: md, p: p}
+			if p != nil {
+				res.x, res.scores, res.row = make([]float64, p.Width()), make([]float64, p.NumOutputs()), make([]any, len(md.Params))
+				if i.keys != nil {
+					res.feat = featureArgs(md, i.keys)
+				}
+			}
 			byHandle[handle] = res
 		}
 		var opts map[string]any
-		if len(args) > 2 && args[2] != nil {
-			if opts, err = jsonObject(args[2], "options"); err != nil {
+		if len(args) > optsAt && args[optsAt] != nil {
+			if opts, err = jsonObject(args[optsAt], "options"); err != nil {
 				return nil, err
 			}
 		}
-		doc, err := jsonObject(args[0], "input_data")
-		if err != nil {
+		if i.keys != nil {
+			doc = make(map[string]any, len(i.keys)+2)
+			for k, key := range i.keys {
+				doc[key] = jsonValue(ctx, args[2+k])
+			}
+		} else if doc, err = jsonObject(args[0], "input_data"); err != nil {
 			return nil, err
 		}
 		if res.md.IsRecommender() {
@@ -164,12 +265,27 @@ func (i *rowInvoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 			out[r] = types.JSONDocument{Val: outDoc}
 			continue
 		}
-		x := make([]float64, res.p.Width())
-		scores := make([]float64, res.p.NumOutputs())
-		if err := res.p.Scores(featureRow(res.md, doc), x, scores); err != nil {
+		feats := res.row
+		if i.keys != nil {
+			for f, k := range res.feat {
+				feats[f] = nil
+				if k >= 0 {
+					feats[f] = args[2+k]
+				}
+			}
+		} else {
+			feats = featureRow(res.md, doc)
+		}
+		if err := res.p.Scores(feats, res.x, res.scores); err != nil {
 			return nil, mlError("ML_PREDICT_ROW: %v", err)
 		}
-		pred, ml := result(res.md, res.p, scores)
+		pred, ml := result(res.md, res.p, res.scores)
+		if i.keys != nil {
+			// doc is this row's own map: it becomes the output.
+			doc["Prediction"], doc["ml_results"] = pred, ml
+			out[r] = types.JSONDocument{Val: doc}
+			continue
+		}
 		outDoc := make(map[string]any, len(doc)+2)
 		for k, v := range doc {
 			outDoc[k] = v
@@ -178,6 +294,16 @@ func (i *rowInvoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 		out[r] = types.JSONDocument{Val: outDoc}
 	}
 	return out, nil
+}
+
+// jsonValue is a value as JSON_OBJECT stores it in its document.
+func jsonValue(ctx *sql.Context, v any) any {
+	if w, ok := v.(sql.JSONWrapper); ok {
+		if x, err := w.ToInterface(ctx); err == nil {
+			return x
+		}
+	}
+	return v
 }
 
 // predictTable is CALL sys.ML_PREDICT_TABLE('db.in', handle, 'db.out'

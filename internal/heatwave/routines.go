@@ -1,6 +1,7 @@
 // Package heatwave speaks MySQL HeatWave AutoML's dialect: the sys.ML_*
 // routines (CALL sys.ML_TRAIN, ML_MODEL_LOAD, ML_MODEL_UNLOAD,
-// ML_PREDICT_TABLE, ML_SCORE) and the sys.ML_PREDICT_ROW function, over
+// ML_PREDICT_TABLE, ML_SCORE, ML_EXPLAIN, ML_EXPLAIN_TABLE, ML_MODEL_ACTIVE)
+// and the sys.ML_PREDICT_ROW and ML_EXPLAIN_ROW functions, over
 // the same model store as CREATE MODEL. A model trained by ML_TRAIN lives
 // in its owner's ML_SCHEMA_<user> schema, next to HeatWave's
 // MODEL_CATALOG table, and is also an ordinary model (SHOW MODEL, its
@@ -55,6 +56,9 @@ var routines = map[string]routine{
 	"ml_model_unload":  {params: []int{1}, run: (*Routines).unload},
 	"ml_predict_table": {params: []int{3, 4}, run: (*Routines).predictTable},
 	"ml_score":         {params: []int{5, 6}, out: []int{4}, run: (*Routines).score},
+	"ml_explain":       {params: []int{3, 4}, run: (*Routines).mlExplain},
+	"ml_explain_table": {params: []int{3, 4}, run: (*Routines).explainTable},
+	"ml_model_active":  {params: []int{2}, out: []int{1}, run: (*Routines).active},
 }
 
 // Keywords implements sqlext.Statement.

@@ -182,6 +182,9 @@ func (r *Routines) trainModel(ctx *sql.Context, spec *models.Spec, db, table, ta
 	if err := r.recordModel(ctx, schema, md, db+"."+table, task, time.Since(start)); err != nil {
 		return err
 	}
+	if task == "classification" || task == "regression" {
+		r.defaultExplainer(ctx, md, db, table)
+	}
 	return setVariable(ctx, handleVar, spec.Handle, types.LongText)
 }
 

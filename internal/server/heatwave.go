@@ -8,7 +8,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/heatwave"
 )
 
-// registerHeatWave adds sys.ML_PREDICT_ROW (GMS drops the sys qualifier,
+// registerHeatWave adds sys.ML_PREDICT_ROW and ML_EXPLAIN_ROW (GMS drops the sys qualifier,
 // so the function is found by its bare name in every database).
 func (s *Server) registerHeatWave(ctx context.Context) error {
 	sqlCtx, err := s.NewContext(ctx)
@@ -16,5 +16,8 @@ func (s *Server) registerHeatWave(ctx context.Context) error {
 		return err
 	}
 	defer sql.SessionEnd(sqlCtx.Session)
-	return s.Functions.Register(sqlCtx, "", heatwave.PredictRow(s.Models))
+	if err := s.Functions.Register(sqlCtx, "", heatwave.PredictRow(s.Models)); err != nil {
+		return err
+	}
+	return s.Functions.Register(sqlCtx, "", heatwave.ExplainRow(s.Models))
 }

@@ -198,7 +198,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sqlext.PrivilegeStatements{Checker: s.privileges, ModelFunctions: s.modelFunctions},
 		sqlext.StorageCredentialStatements{Store: s.storageCredentials, Privileges: s.privileges},
 		heatWave,
-		sqlext.ForecastStatement{Manager: s.Models},
+		sqlext.ForecastStatement{Manager: s.Models, Engine: s.Engine},
 		explainStatement{plan: s.planStatement, exec: func() sql.NodeExecBuilder { return s.engine.Analyzer.ExecBuilder }},
 	}, s.dataStatements()...)
 	stmts = append(stmts, cfg.Statements...)

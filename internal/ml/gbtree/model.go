@@ -83,6 +83,10 @@ type Model struct {
 	nodes      []node
 	trees      []tree
 	weighted   bool // dart: scale each tree's output by tree.weight
+	// cover is each node's training hessian sum (parallel to nodes), for
+	// TreeSHAP; nil when the document lacks sum_hessian.
+	cover    []float32
+	hasCover bool
 }
 
 // NumFeatures returns the number of input features the model was trained on.

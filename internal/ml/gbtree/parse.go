@@ -88,6 +88,9 @@ type (
 		DefaultLeft     []flexBool `json:"default_left"`
 		SplitType       []int64    `json:"split_type"`
 		CategoriesNodes []int64    `json:"categories_nodes"`
+		// SumHessian is each node's cover (the hessian sum of the training
+		// rows reaching it), which TreeSHAP weighs paths by.
+		SumHessian []float64 `json:"sum_hessian"`
 	}
 )
 
@@ -223,8 +226,12 @@ func Parse(data []byte) (*Model, error) {
 	if trees == nil {
 		return nil, fmt.Errorf("%w: %s booster has no model", ErrInvalidModel, b.Name)
 	}
+	m.hasCover = true
 	if err := m.addTrees(trees); err != nil {
 		return nil, err
+	}
+	if !m.hasCover {
+		m.cover = nil
 	}
 	if b.Name == "dart" {
 		if err := m.setDartWeights(b.WeightDrop); err != nil {
@@ -311,10 +318,26 @@ func (m *Model) flatten(index int, t *jsonTree) error {
 	}
 	newIndex[0] = 0
 	m.nodes = append(m.nodes, node{})
+	hasCover := m.hasCover && len(t.SumHessian) == n
+	if !hasCover {
+		m.hasCover = false
+	}
+	setCover := func(at int, old int32) {
+		if !hasCover {
+			return
+		}
+		for len(m.cover) < len(m.nodes) {
+			m.cover = append(m.cover, 0)
+		}
+		if c := t.SumHessian[old]; c > 0 && !math.IsInf(c, 0) {
+			m.cover[at] = float32(c)
+		}
+	}
 	queue := make([]int32, 1, n)
 	for q := 0; q < len(queue); q++ {
 		old := queue[q]
 		at := base + int(newIndex[old])
+		setCover(at, old)
 		cond := t.SplitConditions[old]
 		if math.IsNaN(cond) || math.IsInf(cond, 0) || math.Abs(cond) > math.MaxFloat32 {
 			return fail(ErrInvalidModel, "node %d: split condition %v is not a finite float32", old, cond)

@@ -224,6 +224,10 @@ func (p *Predictor) Scores(row []any, x, out []float64) error {
 	return p.eval(x, out)
 }
 
+// ScoresEncoded is Scores on an already encoded row x (Width entries), for
+// explainers that vary encoded columns directly.
+func (p *Predictor) ScoresEncoded(x, out []float64) error { return p.eval(x, out) }
+
 // Batched reports whether the algorithm scores batches in one call (ONNX
 // Runtime), so callers should use ScoresBatch.
 func (p *Predictor) Batched() bool { return p.batch != nil }

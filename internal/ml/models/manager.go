@@ -23,6 +23,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/ml/automl"
 	"github.com/sibyldb/sibyldb/internal/ml/drift"
+	"github.com/sibyldb/sibyldb/internal/ml/explain"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 	"github.com/sibyldb/sibyldb/internal/progress"
@@ -118,6 +119,9 @@ type Model struct {
 	// Recommender is a recommendation model's trained state.
 	Recommender *Recommender    `json:"recommender,omitempty"`
 	Artifact    *model.Artifact `json:"artifact,omitempty"`
+	// Explainer is the model's trained explainers (HeatWave's ML_EXPLAIN),
+	// nil until one is trained.
+	Explainer *explain.State `json:"explainer,omitempty"`
 	// Version is the number of the deployed version, whose artifact,
 	// report and parameters the fields above hold (0 until the first
 	// version has trained). See versions.go.
@@ -142,6 +146,7 @@ type Model struct {
 	// the job starts).
 	steps     atomic.Pointer[progress.Report]
 	predictor *model.Predictor
+	explainer *compiledExplainer
 	cancel    context.CancelFunc
 	done      chan struct{}
 }
