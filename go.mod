@@ -22,6 +22,8 @@ require (
 	gonum.org/v1/gonum v0.16.0
 )
 
+require github.com/ebitengine/purego v0.10.0 // indirect
+
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/chromedp/cdproto v0.160.1 // indirect
