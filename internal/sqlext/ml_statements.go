@@ -31,7 +31,7 @@ import (
 //	DROP ENDPOINT [IF EXISTS] name
 //	SHOW ENDPOINTS
 //
-// where options are PROTOCOL {SAGEMAKER | KSERVE_V2 | MLFLOW | OPENAI},
+// where options are PROTOCOL {SAGEMAKER | KSERVE_V2 | MLFLOW | OPENAI | LLAMA_CPP},
 // TIMEOUT_MS n, MAX_CONCURRENCY n, MODEL 'name', PROMPT 'text' and
 // HEADERS ('Name' = 'value', ...).
 type MLStatements struct {

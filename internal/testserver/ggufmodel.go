@@ -182,7 +182,7 @@ func (w *ggufWriter) pad() {
 		w.buf.WriteByte(0)
 	}
 }
-func (w *ggufWriter) kvString(k, v string) { w.str(k); w.u32(ggufString); w.str(v) }
+func (w *ggufWriter) kvString(k, v string)     { w.str(k); w.u32(ggufString); w.str(v) }
 func (w *ggufWriter) kvU32(k string, v uint32) { w.str(k); w.u32(ggufU32); w.u32(v) }
 func (w *ggufWriter) kvF32(k string, v float32) {
 	w.str(k)

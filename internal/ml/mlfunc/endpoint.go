@@ -46,6 +46,9 @@ const DefaultConcurrency = 4
 
 // Validate checks a definition before it is stored.
 func (d *EndpointDef) Validate() error {
+	if d.Protocol == remote.LlamaCpp {
+		return d.validateLlamaCpp()
+	}
 	u, err := url.Parse(d.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("endpoint '%s': URL %q must be an http:// or https:// URL", d.Name, d.URL)
@@ -120,6 +123,10 @@ type target struct {
 	// aurora_ml_inference_timeout as the calling session sees it.
 	fixedTimeout bool
 	breaker      breaker
+	// local is a LLAMA_CPP endpoint's in-process model (ep then only
+	// names it); system is its PROMPT.
+	local  *localModel
+	system string
 }
 
 // The circuit breaker: after breakerThreshold consecutive failed calls
@@ -167,6 +174,9 @@ func (b *breaker) record(ctx context.Context, err error) {
 }
 
 func (t *target) invoke(ctx context.Context, stmt stmtKey, req remote.Request, timeout time.Duration, sent func(bytes int)) ([]any, error) {
+	if t.local != nil {
+		return nil, &remote.Error{Endpoint: t.ep.Name, Message: "a LLAMA_CPP endpoint generates text for ML functions only"}
+	}
 	return t.run(ctx, stmt, func(ctx context.Context) ([]any, error) {
 		ep := *t.ep
 		if !t.fixedTimeout {
@@ -193,6 +203,9 @@ func (t *target) run(ctx context.Context, stmt stmtKey, call func(context.Contex
 }
 
 func newTarget(d EndpointDef, c remote.Counters) (*target, error) {
+	if d.Protocol == remote.LlamaCpp {
+		return newLocalTarget(d)
+	}
 	conc := d.MaxConcurrency
 	if conc <= 0 {
 		conc = DefaultConcurrency

@@ -222,6 +222,9 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ML function '%s': %w", i.def.Name, err)
 	}
+	if t.local != nil {
+		return i.invokeLocal(ctx, name, t, rows)
+	}
 	req := remote.Request{Columns: make([]string, len(i.def.Params)), Rows: make([][]any, len(rows))}
 	for c, p := range i.def.Params {
 		req.Columns[c] = p.Name
