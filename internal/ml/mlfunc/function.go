@@ -60,6 +60,9 @@ type FunctionDef struct {
 	// Scoped marks a function one statement declared (Athena's USING
 	// EXTERNAL FUNCTION): never stored, called with the caller's rights.
 	Scoped bool `json:"-"`
+	// OnError is NULL when the function was created with ON ERROR NULL:
+	// a failed call gives NULL and a warning (see VarOnError).
+	OnError string `json:"on_error,omitempty"`
 
 	paramTypes []sql.Type
 	returnType sql.Type
@@ -118,10 +121,17 @@ func (d *FunctionDef) CreateStatement() string {
 		if d.TimeoutMS > 0 {
 			out += fmt.Sprintf(" TIMEOUT_MS %d", d.TimeoutMS)
 		}
-		return out
+		return out + d.onErrorClause()
 	}
 	return fmt.Sprintf("CREATE DEFINER=%s FUNCTION `%s`(%s) RETURNS %s SQL SECURITY %s ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME '%s' MAX_BATCH_SIZE %d",
-		d.Definer, d.Name, strings.Join(params, ", "), d.Returns, d.Security, strings.ReplaceAll(d.Endpoint, "'", "''"), d.MaxBatch)
+		d.Definer, d.Name, strings.Join(params, ", "), d.Returns, d.Security, strings.ReplaceAll(d.Endpoint, "'", "''"), d.MaxBatch) + d.onErrorClause()
+}
+
+func (d *FunctionDef) onErrorClause() string {
+	if d.OnError == OnErrorNull {
+		return " ON ERROR NULL"
+	}
+	return ""
 }
 
 func quote(s string) string { return strings.ReplaceAll(s, "'", "''") }
@@ -291,6 +301,9 @@ func (i *invoker) send(ctx *sql.Context, target string, n int, call func(sent fu
 		err = fmt.Errorf("ML function '%s': %w", i.def.Name, err)
 		st.errors.Add(1)
 		record(n, sent.Load(), err)
+		if i.onErrorNull(ctx) {
+			return failedRows(n, err), nil
+		}
 		return nil, err
 	}
 	record(n, sent.Load(), nil)
@@ -301,7 +314,13 @@ func (i *invoker) send(ctx *sql.Context, target string, n int, call func(sent fu
 
 // convert turns the endpoint's answer into the declared return type.
 func (i *invoker) convert(ctx *sql.Context, v any, argsOf func() ([]any, error)) (any, error) {
+	if f, ok := v.(failedCall); ok {
+		return warnNull(ctx, f.msg)
+	}
 	out, _, err := i.def.returnType.Convert(ctx, v)
+	if err != nil && i.onErrorNull(ctx) {
+		return warnNull(ctx, fmt.Sprintf("ML function '%s' returned %s, which is not a valid %s", i.def.Name, printable(v), i.def.returnType))
+	}
 	if err != nil {
 		args, _ := argsOf()
 		in := make([]string, len(args))
