@@ -1,6 +1,7 @@
 package mlfunc
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -296,6 +297,14 @@ func (i *invoker) send(ctx *sql.Context, target string, n int, call func(sent fu
 	st.observe(elapsed)
 	if o := i.m.Observer; o != nil {
 		o.ObserveRequest(target, n, elapsed, err != nil)
+	}
+	var limitErr *mysql.SQLError
+	if errors.As(err, &limitErr) {
+		// A per-statement limit reached inside the call: it names the
+		// function, stops the statement whatever sibyl_ml_on_error says,
+		// and is no error of the endpoint.
+		record(n, sent.Load(), err)
+		return nil, limitErr
 	}
 	if err != nil {
 		err = fmt.Errorf("ML function '%s': %w", i.def.Name, err)
