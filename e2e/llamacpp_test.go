@@ -163,6 +163,13 @@ func TestLlamaCppEndpoint(t *testing.T) {
 	require.Equal(t, 10, resp.PromptTokenCount, "<s>, the space prefix and 8 characters")
 	require.Len(t, resp.Generation, 5)
 
+	// The endpoint outlives a restart; the model loads again on first use
+	// and answers as before.
+	srv.Restart()
+	db = srv.DB("gen")
+	require.False(t, modelMapped(srv, model))
+	require.Equal(t, first, generated(t, db, greedy))
+
 	// DROP ENDPOINT unloads the model.
 	mustExec(t, db, "DROP FUNCTION gen_text", "DROP FUNCTION ask", "DROP ENDPOINT tiny")
 	require.Eventually(t, func() bool { return !modelMapped(srv, model) }, 30*time.Second, 50*time.Millisecond)
