@@ -40,7 +40,7 @@ func llamaSetup(t *testing.T, extra ...string) (*testserver.Server, *sql.DB, str
 	db := srv.DB("", "multiStatements=true")
 	mustExec(t, db, "CREATE DATABASE gen", "USE gen",
 		"CREATE TABLE q (id INT PRIMARY KEY, p TEXT)",
-		fmt.Sprintf("CREATE ENDPOINT tiny URL 'file://%s' PROTOCOL LLAMA_CPP MAX_CONCURRENCY 2", model),
+		fmt.Sprintf("CREATE ENDPOINT tiny URL 'file://%s' PROTOCOL LLAMA_CPP MAX_CONCURRENCY 2 THREADS 1", model),
 		`CREATE EXTERNAL MODEL local_gen FUNCTION gen_text MODEL_TYPE BEDROCK SETTINGS (MODEL_ID 'tiny', REQUEST_TYPE UNIFIED)`,
 		"CREATE FUNCTION ask(body TEXT) RETURNS TEXT ALIAS AWS_BEDROCK_INVOKE_MODEL MODEL ID 'tiny'")
 	for i := 1; i <= 24; i++ {
@@ -199,6 +199,8 @@ func TestLlamaCppErrors(t *testing.T) {
 		{"CREATE ENDPOINT x URL 'tiny.gguf' PROTOCOL LLAMA_CPP", 1105, "must be file:///absolute/path/model.gguf"},
 		{fmt.Sprintf("CREATE ENDPOINT x URL 'file://%s' PROTOCOL OPENAI", model), 1105, "must be an http:// or https:// URL"},
 		{fmt.Sprintf("CREATE ENDPOINT x URL 'file://%s' PROTOCOL LLAMA_CPP HEADERS ('a' = 'b')", model), 1105, "do not apply to LLAMA_CPP endpoints"},
+		{"CREATE ENDPOINT x URL 'http://127.0.0.1:1/' PROTOCOL OPENAI THREADS 2", 1105, "THREADS applies to LLAMA_CPP endpoints only"},
+		{fmt.Sprintf("CREATE ENDPOINT x URL 'file://%s' PROTOCOL LLAMA_CPP THREADS -1", model), 1064, "syntax"},
 	}
 	for _, tc := range tests {
 		_, err := db.Exec(tc.stmt)

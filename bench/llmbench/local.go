@@ -20,6 +20,7 @@ type localOptions struct {
 	rows        int
 	tokens      int
 	concurrency int
+	threads     int
 }
 
 type localResult struct {
@@ -64,7 +65,7 @@ func benchLocal(bin string, o localOptions) (localResult, error) {
 	}
 	for _, s := range []string{
 		"CREATE TABLE prompts (id INT PRIMARY KEY, p TEXT)",
-		fmt.Sprintf("CREATE ENDPOINT local URL 'file://%s' PROTOCOL LLAMA_CPP MAX_CONCURRENCY %d", model, o.concurrency),
+		fmt.Sprintf("CREATE ENDPOINT local URL 'file://%s' PROTOCOL LLAMA_CPP MAX_CONCURRENCY %d THREADS %d", model, o.concurrency, o.threads),
 		"CREATE EXTERNAL MODEL local_model FUNCTION gen MODEL_TYPE BEDROCK SETTINGS (MODEL_ID 'local', REQUEST_TYPE UNIFIED)",
 	} {
 		if _, err := db.Exec(s); err != nil {
@@ -114,7 +115,7 @@ func benchLocal(bin string, o localOptions) (localResult, error) {
 	// The same generations in this process, without SQL.
 	llamacpp.Configure(filepath.Join(filepath.Dir(bin), "llama"))
 	start = time.Now()
-	m, err := llamacpp.Open(model, llamacpp.Options{Contexts: o.concurrency})
+	m, err := llamacpp.Open(model, llamacpp.Options{Contexts: o.concurrency, Threads: o.threads})
 	if err != nil {
 		return r, err
 	}
@@ -162,8 +163,8 @@ func outputTokens(db *sql.DB) (int64, error) {
 }
 
 func printLocal(r localResult, o localOptions) {
-	fmt.Printf("\nLLAMA_CPP endpoint: %s; %d prompts x %d tokens, MAX_CONCURRENCY %d; model load %s\n",
-		r.model, o.rows, o.tokens, o.concurrency, r.load.Round(time.Millisecond))
+	fmt.Printf("\nLLAMA_CPP endpoint: %s; %d prompts x %d tokens, MAX_CONCURRENCY %d, THREADS %d; model load %s\n",
+		r.model, o.rows, o.tokens, o.concurrency, o.threads, r.load.Round(time.Millisecond))
 	fmt.Printf("  through SQL:  %d tokens in %.2f s = %.0f tokens/s\n", r.sqlTokens, r.sqlTime.Seconds(), float64(r.sqlTokens)/r.sqlTime.Seconds())
 	fmt.Printf("  Go, in-process: %d tokens in %.2f s = %.0f tokens/s (SQL / Go time %.3f)\n", r.goTokens, r.goTime.Seconds(),
 		float64(r.goTokens)/r.goTime.Seconds(), r.sqlTime.Seconds()/r.goTime.Seconds())

@@ -13,7 +13,7 @@
 // directly, for the tiny random-weight test model or, with -gguf, a model
 // the operator supplies:
 //
-//	go run ./bench/llmbench -sibyldb bin/sibyldb -only local -gguf /models/m.gguf -gen-rows 32 -gen-tokens 128 -gen-concurrency 4
+//	go run ./bench/llmbench -sibyldb bin/sibyldb -only local -gguf /models/m.gguf -gen-rows 32 -gen-tokens 128 -gen-concurrency 4 -gen-threads 2
 //
 // It prints one row per backend: the ideal time rows x latency /
 // concurrency, the SQL statement's time and the Go client's, and the
@@ -62,6 +62,7 @@ func main() {
 	flag.IntVar(&o.local.rows, "gen-rows", 16, "distinct prompts of the LLAMA_CPP run")
 	flag.IntVar(&o.local.tokens, "gen-tokens", 64, "tokens generated per prompt in the LLAMA_CPP run")
 	flag.IntVar(&o.local.concurrency, "gen-concurrency", 2, "MAX_CONCURRENCY (llama.cpp contexts) of the LLAMA_CPP run")
+	flag.IntVar(&o.local.threads, "gen-threads", 1, "THREADS (CPU threads per context) of the LLAMA_CPP run")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "llmbench:", err)

@@ -33,7 +33,7 @@ import (
 //	SHOW ENDPOINTS
 //
 // where options are PROTOCOL {SAGEMAKER | KSERVE_V2 | MLFLOW | OPENAI | LLAMA_CPP},
-// TIMEOUT_MS n, MAX_CONCURRENCY n, MODEL 'name', PROMPT 'text' and
+// TIMEOUT_MS n, MAX_CONCURRENCY n, THREADS n (LLAMA_CPP), MODEL 'name', PROMPT 'text' and
 // HEADERS ('Name' = 'value', ...).
 type MLStatements struct {
 	Manager *mlfunc.Manager
@@ -500,6 +500,7 @@ var (
 	}
 	endpointIntOptions = map[string]func(*mlfunc.EndpointDef) *int{
 		"TIMEOUT_MS":      func(d *mlfunc.EndpointDef) *int { return &d.TimeoutMS },
+		"THREADS":         func(d *mlfunc.EndpointDef) *int { return &d.Threads },
 		"MAX_CONCURRENCY": func(d *mlfunc.EndpointDef) *int { return &d.MaxConcurrency },
 	}
 )

@@ -32,8 +32,11 @@ type Options struct {
 	// ContextTokens is each context's window; 0 is the model's training
 	// context, at most 4096.
 	ContextTokens int
-	// Threads is each context's CPU threads; 0 shares the CPUs between
-	// the contexts.
+	// Threads is each context's CPU threads (default 1). llama.cpp's
+	// threads meet at a spinning barrier after every operation, so more
+	// threads than free cores is ruinous (on a busy 2-core machine two
+	// threads per context made the test model 270 times slower); give a
+	// context more only on cores the server can spare.
 	Threads int
 }
 
@@ -69,7 +72,7 @@ func Open(path string, o Options) (*Model, error) {
 		o.Contexts = 1
 	}
 	if o.Threads <= 0 {
-		o.Threads = max(1, runtime.NumCPU()/o.Contexts)
+		o.Threads = 1
 	}
 	p := a.modelDefaultParams()
 	p.nGpuLayers = 0

@@ -22,8 +22,10 @@ type EndpointDef struct {
 	Protocol       remote.Protocol `json:"protocol"`
 	TimeoutMS      int             `json:"timeout_ms,omitempty"`
 	MaxConcurrency int             `json:"max_concurrency,omitempty"`
-	Model          string          `json:"model,omitempty"`
-	Prompt         string          `json:"prompt,omitempty"`
+	// Threads is a LLAMA_CPP endpoint's CPU threads per context (THREADS).
+	Threads int    `json:"threads,omitempty"`
+	Model   string `json:"model,omitempty"`
+	Prompt  string `json:"prompt,omitempty"`
 	// CABundle is PEM text, or the path of a PEM file inside
 	// secure_file_priv, of extra
 	// certificate authorities trusted for this HTTPS endpoint.
@@ -61,6 +63,9 @@ func (d *EndpointDef) Validate() error {
 	}
 	if d.TimeoutMS < 0 || d.MaxConcurrency < 0 {
 		return fmt.Errorf("endpoint '%s': TIMEOUT_MS and MAX_CONCURRENCY must be positive", d.Name)
+	}
+	if d.Threads != 0 {
+		return fmt.Errorf("endpoint '%s': THREADS applies to LLAMA_CPP endpoints only", d.Name)
 	}
 	if d.CABundle != "" {
 		if _, err := d.client(1); err != nil {

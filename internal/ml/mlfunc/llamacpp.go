@@ -24,7 +24,7 @@ import (
 // A LLAMA_CPP endpoint runs a GGUF model inside the server:
 //
 //	CREATE ENDPOINT name URL 'file:///dir/model.gguf' PROTOCOL LLAMA_CPP
-//	    [MAX_CONCURRENCY n] [PROMPT 'system prompt'] [TIMEOUT_MS n]
+//	    [MAX_CONCURRENCY n] [THREADS n] [PROMPT 'system prompt'] [TIMEOUT_MS n]
 //
 // The file is a server file: creating (or altering) such an endpoint needs
 // the FILE privilege besides CREATE ENDPOINT, and the path must lie inside
@@ -33,7 +33,10 @@ import (
 // that was checked. It is loaded once, on first use, kept while the
 // endpoint exists, and unloaded by DROP ENDPOINT (or a CREATE OR REPLACE /
 // ALTER that changes it). MAX_CONCURRENCY is the number of llama.cpp
-// contexts generating at once (see package llamacpp).
+// contexts generating at once (see package llamacpp), THREADS the CPU
+// threads each uses (default 1: rows are the parallelism, and llama.cpp's
+// threads spin at every step, so threads beyond free cores slow every
+// generation down by orders of magnitude on a busy server).
 
 // ErrFileDenied is CREATE / ALTER ENDPOINT of a file:// model without the
 // FILE privilege.
@@ -64,8 +67,8 @@ func (d *EndpointDef) validateLlamaCpp() error {
 	if len(d.Headers) > 0 || d.CABundle != "" || d.Model != "" {
 		return fmt.Errorf("endpoint '%s': HEADERS, CA_BUNDLE and MODEL do not apply to LLAMA_CPP endpoints", d.Name)
 	}
-	if d.TimeoutMS < 0 || d.MaxConcurrency < 0 {
-		return fmt.Errorf("endpoint '%s': TIMEOUT_MS and MAX_CONCURRENCY must be positive", d.Name)
+	if d.TimeoutMS < 0 || d.MaxConcurrency < 0 || d.Threads < 0 {
+		return fmt.Errorf("endpoint '%s': TIMEOUT_MS, MAX_CONCURRENCY and THREADS must be positive", d.Name)
 	}
 	if _, err := fileaccess.Resolve(fileaccess.SecureFilePriv(), p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fileaccess.ErrOutsideStatement()
@@ -75,8 +78,8 @@ func (d *EndpointDef) validateLlamaCpp() error {
 
 // localModel is a LLAMA_CPP endpoint's model, loaded on first use.
 type localModel struct {
-	name, path string
-	contexts   int
+	name, path        string
+	contexts, threads int
 
 	mu     sync.Mutex
 	model  *llamacpp.Model
@@ -106,7 +109,7 @@ func (l *localModel) get() (*llamacpp.Model, error) {
 	defer f.Close()
 	// llama.cpp opens the descriptor that was checked, not the path, so a
 	// link swapped in meanwhile cannot lead it outside secure_file_priv.
-	m, err := llamacpp.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), llamacpp.Options{Contexts: l.contexts})
+	m, err := llamacpp.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), llamacpp.Options{Contexts: l.contexts, Threads: l.threads})
 	if errors.Is(err, llamacpp.ErrNoLibrary) {
 		return nil, mysql.NewSQLError(1126, "HY000", "Can't open shared library '%s' (errno: 2 %s)", llamacpp.LibraryDir(), err.Error())
 	}
@@ -168,7 +171,7 @@ func newLocalTarget(d EndpointDef) (*target, error) {
 		ep:           &remote.Endpoint{Name: d.Name, Codec: remote.OpenAICodec{}, Timeout: timeout},
 		sem:          newFairSem(conc),
 		fixedTimeout: d.TimeoutMS > 0,
-		local:        &localModel{name: d.Name, path: p, contexts: conc},
+		local:        &localModel{name: d.Name, path: p, contexts: conc, threads: max(1, d.Threads)},
 		system:       d.Prompt,
 	}, nil
 }
