@@ -10,6 +10,7 @@ require (
 	github.com/dolthub/dolt/go v0.40.5-0.20260306010754-a1fdc83b8378
 	github.com/dolthub/go-mysql-server v0.20.1-0.20260306002943-3e8a45211974
 	github.com/dolthub/vitess v0.0.0-20260304224106-95dd8eda10b0
+	github.com/ebitengine/purego v0.10.0
 	github.com/go-sql-driver/mysql v1.9.3
 	github.com/prometheus/client_golang v1.23.2
 	github.com/prometheus/common v0.66.1

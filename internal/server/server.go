@@ -35,6 +35,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/metrics"
 	"github.com/sibyldb/sibyldb/internal/ml/comprehend"
 	"github.com/sibyldb/sibyldb/internal/ml/drift"
+	"github.com/sibyldb/sibyldb/internal/ml/llamacpp"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
 	"github.com/sibyldb/sibyldb/internal/ml/onnxrt"
@@ -90,6 +91,9 @@ type Config struct {
 	// ONNXRuntimeLib is ONNX Runtime's shared library, loaded when an
 	// onnx:PATH backend is first used.
 	ONNXRuntimeLib string
+	// LlamaLib is the directory of llama.cpp's shared libraries, loaded
+	// when a LLAMA_CPP endpoint is first used.
+	LlamaLib string
 	// AWSInstanceMetadata lets the AWS SDK ask the EC2 instance metadata
 	// service for credentials; off, SibylDB makes no network call that
 	// no statement or setting names.
@@ -187,6 +191,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.Comprehend = comprehend.NewService(comprehend.Local{}, comprehend.NewAWS)
 	s.Comprehend.ML, s.Comprehend.Authorize = s.ML, s.authorizeComprehend
 	onnxrt.Configure(cfg.ONNXRuntimeLib)
+	llamacpp.Configure(cfg.LlamaLib)
+	s.ML.CanReadFiles = s.Models.CanReadFiles
 	s.newMetrics()
 	heatWave := &heatwave.Routines{Models: s.Models, Privileges: s.privileges, NewContext: s.NewContext, Engine: s.Engine}
 	s.Models.Dropped = heatWave.ForgetModel

@@ -22,8 +22,9 @@ import (
 //	CREATE [DEFINER = user] FUNCTION [db.]f (p type, ...) RETURNS type
 //	    [SQL SECURITY {DEFINER | INVOKER}] [DEFINER = user]
 //	    ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME 'name' [MAX_BATCH_SIZE n]
+//	    [ON ERROR NULL]
 //	  | ALIAS AWS_BEDROCK_INVOKE_MODEL MODEL ID 'model-id' [CONTENT_TYPE 'type']
-//	    [ACCEPT 'type'] [TIMEOUT_MS n]
+//	    [ACCEPT 'type'] [TIMEOUT_MS n] [ON ERROR NULL]
 //	DROP FUNCTION [IF EXISTS] [db.]f            (for ML functions)
 //	SHOW CREATE FUNCTION [db.]f                 (for ML functions)
 //	CREATE [OR REPLACE] ENDPOINT [IF NOT EXISTS] name URL 'url' [options]
@@ -31,8 +32,8 @@ import (
 //	DROP ENDPOINT [IF EXISTS] name
 //	SHOW ENDPOINTS
 //
-// where options are PROTOCOL {SAGEMAKER | KSERVE_V2 | MLFLOW | OPENAI},
-// TIMEOUT_MS n, MAX_CONCURRENCY n, MODEL 'name', PROMPT 'text' and
+// where options are PROTOCOL {SAGEMAKER | KSERVE_V2 | MLFLOW | OPENAI | LLAMA_CPP},
+// TIMEOUT_MS n, MAX_CONCURRENCY n, THREADS n (LLAMA_CPP), MODEL 'name', PROMPT 'text' and
 // HEADERS ('Name' = 'value', ...).
 type MLStatements struct {
 	Manager *mlfunc.Manager
@@ -333,6 +334,12 @@ func parseCreateFunction(c *cursor, currentDB string) (*mlfunc.FunctionDef, erro
 		}
 		def.MaxBatch = n
 	}
+	if c.accept("ON", "ERROR") {
+		if err := c.expect("NULL"); err != nil {
+			return nil, err
+		}
+		def.OnError = mlfunc.OnErrorNull
+	}
 	if !c.done() {
 		return nil, SyntaxError(c.near())
 	}
@@ -368,6 +375,9 @@ func parseBedrockAlias(c *cursor, def *mlfunc.FunctionDef) (*mlfunc.FunctionDef,
 			if err == nil && def.TimeoutMS <= 0 {
 				return nil, mlError(errors.New("TIMEOUT_MS must be greater than 0"))
 			}
+		case c.accept("ON", "ERROR"):
+			err = c.expect("NULL")
+			def.OnError = mlfunc.OnErrorNull
 		default:
 			return nil, SyntaxError(c.near())
 		}
@@ -490,6 +500,7 @@ var (
 	}
 	endpointIntOptions = map[string]func(*mlfunc.EndpointDef) *int{
 		"TIMEOUT_MS":      func(d *mlfunc.EndpointDef) *int { return &d.TimeoutMS },
+		"THREADS":         func(d *mlfunc.EndpointDef) *int { return &d.Threads },
 		"MAX_CONCURRENCY": func(d *mlfunc.EndpointDef) *int { return &d.MaxConcurrency },
 	}
 )

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/ml/automl"
+	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
 	"github.com/sibyldb/sibyldb/internal/privilege"
@@ -384,11 +385,13 @@ var createModelClauses = []string{"SAGEMAKER", "IAM_ROLE", "AUTO", "MODEL_TYPE",
 //	[IF NOT EXISTS] [db.]name FUNCTION fn IAM_ROLE {default | 'arn'}
 //	    MODEL_TYPE BEDROCK SETTINGS (MODEL_ID 'id' [, PROMPT 'text']
 //	    [, SUFFIX 'text'] [, REQUEST_TYPE {RAW | UNIFIED}]
-//	    [, RESPONSE_TYPE {VARCHAR | SUPER}])
+//	    [, RESPONSE_TYPE {VARCHAR | SUPER}]) [ON ERROR NULL]
 //
 // the clauses in any order, FUNCTION, MODEL_TYPE and SETTINGS required.
+// ON ERROR NULL (SibylDB's) is kept as the setting on_error.
 func parseCreateExternalModel(c *cursor) (*models.Spec, error) {
 	spec := &models.Spec{External: true, Settings: map[string]string{}}
+	onErrorNull := false
 	spec.IfNotExists = c.accept("IF", "NOT", "EXISTS")
 	var err error
 	if spec.DB, spec.Name, err = c.qualified(); err != nil {
@@ -415,12 +418,18 @@ func parseCreateExternalModel(c *cursor) (*models.Spec, error) {
 			spec.ModelType = strings.ToUpper(spec.ModelType)
 		case c.accept("SETTINGS"):
 			err = keyValues(c, spec.Settings)
+		case c.accept("ON", "ERROR"):
+			err = c.expect("NULL")
+			onErrorNull = true
 		default:
 			return nil, SyntaxError(c.near())
 		}
 		if err != nil {
 			return nil, err
 		}
+	}
+	if onErrorNull && len(spec.Settings) > 0 {
+		spec.Settings["on_error"] = mlfunc.OnErrorNull
 	}
 	if spec.Function == "" || spec.ModelType == "" || len(spec.Settings) == 0 {
 		return nil, modelError(fmt.Errorf("%w: FUNCTION, MODEL_TYPE and SETTINGS (MODEL_ID ...) are required", models.ErrBadExternal))

@@ -57,6 +57,9 @@ type Behaviour struct {
 	// Fail, when set, decides per request whether to fail and with what
 	// status and body (status 0 = no failure).
 	Fail func(n int64) (status int, body string)
+	// FailRow, when set, fails a request holding a row for which it
+	// returns a status other than 0, with that status and body.
+	FailRow func(row []*string) (status int, body string)
 	// Embed, when set, makes KServe v2 requests embedding requests: the
 	// answer is an FP32 tensor [rows, dim] of Embed(first value). OpenAI
 	// /v1/embeddings requests always use it (default TextVector).
@@ -238,6 +241,16 @@ func (m *ModelServer) serve(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
+	}
+	if b.FailRow != nil {
+		for _, row := range rows {
+			if status, body := b.FailRow(row); status != 0 {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				_, _ = io.WriteString(w, body)
+				return
+			}
+		}
 	}
 	m.rows.Add(int64(len(rows)))
 	m.mu.Lock()

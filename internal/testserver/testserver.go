@@ -168,6 +168,9 @@ func (s *Server) running() bool {
 	}
 }
 
+// PID is the server process's id (tests read its /proc files).
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // Log returns everything the server has printed.
 func (s *Server) Log() string {
 	s.logMu.Lock()

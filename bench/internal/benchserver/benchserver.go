@@ -43,6 +43,11 @@ var listenRE = regexp.MustCompile(`listening on (\S+)`)
 // environment and waits for the "listening on ADDR" line on its stderr
 // (logged at the default info level, so no --log-level flag is passed).
 func Start(bin string, env ...string) (*Server, error) {
+	return StartArgs(bin, nil, env...)
+}
+
+// StartArgs is Start with extra flags for `serve`.
+func StartArgs(bin string, args []string, env ...string) (*Server, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("sibyldb binary: %w", err)
 	}
@@ -51,7 +56,7 @@ func Start(bin string, env ...string) (*Server, error) {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	s := &Server{dataDir: dir, exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, "serve", "--data-dir", dir, "--addr", "127.0.0.1:0")
+	s.cmd = exec.Command(bin, append([]string{"serve", "--data-dir", dir, "--addr", "127.0.0.1:0"}, args...)...)
 	s.cmd.Env = append(os.Environ(), env...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {

@@ -158,12 +158,30 @@ func (i *invoker) invokeBedrock(ctx *sql.Context, rows [][]any) ([]any, error) {
 		if err != nil {
 			return nil, fmt.Errorf("ML function '%s': %w", d.Name, err)
 		}
-		call := func(ctx context.Context) (any, error) {
-			b, err := client.InvokeModel(ctx, d.ModelID, d.ContentType, d.Accept, body)
-			return string(b), err
-		}
+		var call func(ctx context.Context) (any, error)
 		release := func() {}
-		if d.Request != "" {
+		if d.Request == "" {
+			call = func(cctx context.Context) (any, error) {
+				// Aurora's raw InvokeModel: the tokens are known once the
+				// model answers, so nothing is reserved, but a statement
+				// that has used its sibyl_ml_max_tokens_per_statement
+				// sends no more. Checked once the call has its slot, when
+				// the calls before it have settled.
+				settle, err := i.m.reserveTokens(ctx, d.DB+"."+d.Name, 0)
+				if err != nil {
+					return nil, err
+				}
+				b, u, err := client.InvokeModelUsage(cctx, d.ModelID, d.ContentType, d.Accept, body)
+				if err != nil {
+					return nil, err
+				}
+				if u.Known {
+					settle(u.InputTokens + u.OutputTokens)
+					i.m.recordTokens(d, u.InputTokens, u.OutputTokens)
+				}
+				return string(b), nil
+			}
+		} else {
 			if call, release, err = i.redshiftCall(ctx, client, string(body), args[1:]); err != nil {
 				var limitErr *mysql.SQLError
 				if errors.As(err, &limitErr) {

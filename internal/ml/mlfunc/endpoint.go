@@ -22,8 +22,10 @@ type EndpointDef struct {
 	Protocol       remote.Protocol `json:"protocol"`
 	TimeoutMS      int             `json:"timeout_ms,omitempty"`
 	MaxConcurrency int             `json:"max_concurrency,omitempty"`
-	Model          string          `json:"model,omitempty"`
-	Prompt         string          `json:"prompt,omitempty"`
+	// Threads is a LLAMA_CPP endpoint's CPU threads per context (THREADS).
+	Threads int    `json:"threads,omitempty"`
+	Model   string `json:"model,omitempty"`
+	Prompt  string `json:"prompt,omitempty"`
 	// CABundle is PEM text, or the path of a PEM file inside
 	// secure_file_priv, of extra
 	// certificate authorities trusted for this HTTPS endpoint.
@@ -46,6 +48,9 @@ const DefaultConcurrency = 4
 
 // Validate checks a definition before it is stored.
 func (d *EndpointDef) Validate() error {
+	if d.Protocol == remote.LlamaCpp {
+		return d.validateLlamaCpp()
+	}
 	u, err := url.Parse(d.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("endpoint '%s': URL %q must be an http:// or https:// URL", d.Name, d.URL)
@@ -58,6 +63,9 @@ func (d *EndpointDef) Validate() error {
 	}
 	if d.TimeoutMS < 0 || d.MaxConcurrency < 0 {
 		return fmt.Errorf("endpoint '%s': TIMEOUT_MS and MAX_CONCURRENCY must be positive", d.Name)
+	}
+	if d.Threads != 0 {
+		return fmt.Errorf("endpoint '%s': THREADS applies to LLAMA_CPP endpoints only", d.Name)
 	}
 	if d.CABundle != "" {
 		if _, err := d.client(1); err != nil {
@@ -120,6 +128,10 @@ type target struct {
 	// aurora_ml_inference_timeout as the calling session sees it.
 	fixedTimeout bool
 	breaker      breaker
+	// local is a LLAMA_CPP endpoint's in-process model (ep then only
+	// names it); system is its PROMPT.
+	local  *localModel
+	system string
 }
 
 // The circuit breaker: after breakerThreshold consecutive failed calls
@@ -167,6 +179,9 @@ func (b *breaker) record(ctx context.Context, err error) {
 }
 
 func (t *target) invoke(ctx context.Context, stmt stmtKey, req remote.Request, timeout time.Duration, sent func(bytes int)) ([]any, error) {
+	if t.local != nil {
+		return nil, &remote.Error{Endpoint: t.ep.Name, Message: "a LLAMA_CPP endpoint generates text for ML functions only"}
+	}
 	return t.run(ctx, stmt, func(ctx context.Context) ([]any, error) {
 		ep := *t.ep
 		if !t.fixedTimeout {
@@ -193,6 +208,9 @@ func (t *target) run(ctx context.Context, stmt stmtKey, call func(context.Contex
 }
 
 func newTarget(d EndpointDef, c remote.Counters) (*target, error) {
+	if d.Protocol == remote.LlamaCpp {
+		return newLocalTarget(d)
+	}
 	conc := d.MaxConcurrency
 	if conc <= 0 {
 		conc = DefaultConcurrency

@@ -1,6 +1,7 @@
 package mlfunc
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -60,6 +61,9 @@ type FunctionDef struct {
 	// Scoped marks a function one statement declared (Athena's USING
 	// EXTERNAL FUNCTION): never stored, called with the caller's rights.
 	Scoped bool `json:"-"`
+	// OnError is NULL when the function was created with ON ERROR NULL:
+	// a failed call gives NULL and a warning (see VarOnError).
+	OnError string `json:"on_error,omitempty"`
 
 	paramTypes []sql.Type
 	returnType sql.Type
@@ -118,10 +122,17 @@ func (d *FunctionDef) CreateStatement() string {
 		if d.TimeoutMS > 0 {
 			out += fmt.Sprintf(" TIMEOUT_MS %d", d.TimeoutMS)
 		}
-		return out
+		return out + d.onErrorClause()
 	}
 	return fmt.Sprintf("CREATE DEFINER=%s FUNCTION `%s`(%s) RETURNS %s SQL SECURITY %s ALIAS AWS_SAGEMAKER_INVOKE_ENDPOINT ENDPOINT NAME '%s' MAX_BATCH_SIZE %d",
-		d.Definer, d.Name, strings.Join(params, ", "), d.Returns, d.Security, strings.ReplaceAll(d.Endpoint, "'", "''"), d.MaxBatch)
+		d.Definer, d.Name, strings.Join(params, ", "), d.Returns, d.Security, strings.ReplaceAll(d.Endpoint, "'", "''"), d.MaxBatch) + d.onErrorClause()
+}
+
+func (d *FunctionDef) onErrorClause() string {
+	if d.OnError == OnErrorNull {
+		return " ON ERROR NULL"
+	}
+	return ""
 }
 
 func quote(s string) string { return strings.ReplaceAll(s, "'", "''") }
@@ -222,6 +233,9 @@ func (i *invoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ML function '%s': %w", i.def.Name, err)
 	}
+	if t.local != nil {
+		return i.invokeLocal(ctx, name, t, rows)
+	}
 	req := remote.Request{Columns: make([]string, len(i.def.Params)), Rows: make([][]any, len(rows))}
 	for c, p := range i.def.Params {
 		req.Columns[c] = p.Name
@@ -284,10 +298,21 @@ func (i *invoker) send(ctx *sql.Context, target string, n int, call func(sent fu
 	if o := i.m.Observer; o != nil {
 		o.ObserveRequest(target, n, elapsed, err != nil)
 	}
+	var limitErr *mysql.SQLError
+	if errors.As(err, &limitErr) {
+		// A per-statement limit reached inside the call: it names the
+		// function, stops the statement whatever sibyl_ml_on_error says,
+		// and is no error of the endpoint.
+		record(n, sent.Load(), err)
+		return nil, limitErr
+	}
 	if err != nil {
 		err = fmt.Errorf("ML function '%s': %w", i.def.Name, err)
 		st.errors.Add(1)
 		record(n, sent.Load(), err)
+		if i.onErrorNull(ctx) {
+			return failedRows(n, err), nil
+		}
 		return nil, err
 	}
 	record(n, sent.Load(), nil)
@@ -298,7 +323,13 @@ func (i *invoker) send(ctx *sql.Context, target string, n int, call func(sent fu
 
 // convert turns the endpoint's answer into the declared return type.
 func (i *invoker) convert(ctx *sql.Context, v any, argsOf func() ([]any, error)) (any, error) {
+	if f, ok := v.(failedCall); ok {
+		return warnNull(ctx, f.msg)
+	}
 	out, _, err := i.def.returnType.Convert(ctx, v)
+	if err != nil && i.onErrorNull(ctx) {
+		return warnNull(ctx, fmt.Sprintf("ML function '%s' returned %s, which is not a valid %s", i.def.Name, printable(v), i.def.returnType))
+	}
 	if err != nil {
 		args, _ := argsOf()
 		in := make([]string, len(args))

@@ -93,6 +93,9 @@ type Manager struct {
 	// Observer, when set, is told of every endpoint request (package
 	// metrics' latency histograms). Set it before the server serves.
 	Observer RequestObserver
+	// CanReadFiles, when set, decides whether the session holds FILE,
+	// which endpoints naming a server file (file:// URLs) need.
+	CanReadFiles func(ctx *sql.Context) bool
 
 	catalog  *catalog.Store
 	funcs    *sqlfunc.Registry
@@ -295,6 +298,9 @@ func sameMap(a, b map[string]string) bool {
 
 // CreateEndpoint validates and stores an endpoint.
 func (m *Manager) CreateEndpoint(ctx *sql.Context, d EndpointDef, orReplace bool) error {
+	if d.IsFile() && m.CanReadFiles != nil && !m.CanReadFiles(ctx) {
+		return ErrFileDenied
+	}
 	if err := d.Validate(); err != nil {
 		return err
 	}
@@ -328,6 +334,9 @@ func (m *Manager) AlterEndpoint(ctx *sql.Context, name string, change func(*Endp
 	if d.URL != oldURL && len(headers) > 0 && sameMap(d.Headers, headers) {
 		return fmt.Errorf("endpoint '%s': %w", name, ErrHeadersForNewURL)
 	}
+	if d.IsFile() && m.CanReadFiles != nil && !m.CanReadFiles(ctx) {
+		return ErrFileDenied
+	}
 	if err := d.Validate(); err != nil {
 		return err
 	}
@@ -353,6 +362,7 @@ func (m *Manager) putEndpoint(ctx *sql.Context, d EndpointDef) error {
 		return err
 	}
 	m.endpoints[k] = d
+	unloadTarget(m.targets[k])
 	delete(m.targets, k)
 	return nil
 }
@@ -369,6 +379,7 @@ func (m *Manager) DropEndpoint(ctx *sql.Context, name string) (found bool, err e
 		return true, err
 	}
 	delete(m.endpoints, k)
+	unloadTarget(m.targets[k])
 	delete(m.targets, k)
 	return true, nil
 }

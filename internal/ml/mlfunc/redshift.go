@@ -44,10 +44,19 @@ func (i *invoker) redshiftCall(ctx *sql.Context, client *bedrock.Client, input s
 		if cfgText != "" || addText != "" {
 			return nil, nil, errors.New("REQUEST_TYPE RAW takes the model's request body only: put inference settings in the input")
 		}
-		return func(ctx context.Context) (any, error) {
-			b, err := client.InvokeModel(ctx, d.ModelID, "application/json", "application/json", []byte(input))
+		return func(cctx context.Context) (any, error) {
+			// As Aurora's InvokeModel (invokeBedrock): checked, not reserved.
+			settle, err := i.m.reserveTokens(ctx, d.DB+"."+d.Name, 0)
 			if err != nil {
 				return nil, err
+			}
+			b, u, err := client.InvokeModelUsage(cctx, d.ModelID, "application/json", "application/json", []byte(input))
+			if err != nil {
+				return nil, err
+			}
+			if u.Known {
+				settle(u.InputTokens + u.OutputTokens)
+				i.m.recordTokens(d, u.InputTokens, u.OutputTokens)
 			}
 			if super && !json.Valid(b) {
 				return nil, fmt.Errorf("model '%s' answered with a body that is not JSON, which RESPONSE_TYPE SUPER needs", d.ModelID)

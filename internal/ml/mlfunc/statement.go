@@ -25,7 +25,7 @@ func limitVariables() []sql.SystemVariable {
 		return &sql.MysqlSystemVariable{Name: name, Scope: sql.GetMysqlScope(sql.SystemVariableScope_Both),
 			Dynamic: true, Type: types.NewSystemIntType(name, 0, 1<<53, false), Default: int64(0)}
 	}
-	return []sql.SystemVariable{v(VarMaxRequests), v(VarMaxRows), v(VarMaxTokens)}
+	return []sql.SystemVariable{v(VarMaxRequests), v(VarMaxRows), v(VarMaxTokens), onErrorVariable()}
 }
 
 // AuditRecord is what one statement sent through one ML function.
@@ -47,6 +47,8 @@ type statement struct {
 	maxRequests, maxRows int64
 	requests, rows       atomic.Int64
 	maxTokens            int64
+	// onErrorNull is sibyl_ml_on_error = 'NULL' for the statement.
+	onErrorNull bool
 	// tokens are the tokens used so far plus those reserved by requests
 	// in flight (their maxTokens).
 	tokens atomic.Int64
@@ -136,6 +138,7 @@ func (m *Manager) StartStatement(ctx *sql.Context) {
 	st.mu.Lock()
 	st.maxRequests, st.maxRows = Limit(ctx, VarMaxRequests), Limit(ctx, VarMaxRows)
 	st.maxTokens = Limit(ctx, VarMaxTokens)
+	st.onErrorNull = sessionOnErrorNull(ctx)
 	st.mu.Unlock()
 }
 

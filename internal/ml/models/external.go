@@ -15,7 +15,8 @@ import (
 var ErrBadExternal = errors.New("invalid CREATE EXTERNAL MODEL")
 
 // externalSettings are Redshift ML's SETTINGS of MODEL_TYPE BEDROCK.
-var externalSettings = map[string]bool{"model_id": true, "prompt": true, "suffix": true, "request_type": true, "response_type": true}
+// on_error is SibylDB's ON ERROR NULL clause.
+var externalSettings = map[string]bool{"model_id": true, "prompt": true, "suffix": true, "request_type": true, "response_type": true, "on_error": true}
 
 // createExternal binds Redshift ML's CREATE EXTERNAL MODEL ... MODEL_TYPE
 // BEDROCK: its function f(input [, inference_config [, additional_fields]])
@@ -47,6 +48,10 @@ func (m *Manager) createExternal(ctx *sql.Context, md *Model) error {
 	if req == mlfunc.RequestRaw && (s["prompt"] != "" || s["suffix"] != "") {
 		return fmt.Errorf("%w: PROMPT and SUFFIX apply to REQUEST_TYPE UNIFIED only", ErrBadExternal)
 	}
+	onError := strings.ToUpper(s["on_error"])
+	if onError != "" && onError != mlfunc.OnErrorNull {
+		return fmt.Errorf("%w: ON ERROR takes NULL", ErrBadExternal)
+	}
 	resp := strings.ToUpper(s["response_type"])
 	if resp == "" {
 		resp = "VARCHAR"
@@ -65,7 +70,7 @@ func (m *Manager) createExternal(ctx *sql.Context, md *Model) error {
 	md.State, md.Finished = Ready, time.Now().UTC()
 	def := &mlfunc.FunctionDef{DB: md.DB, Name: md.Function, Params: md.Params, OptionalParams: 2, Returns: returns,
 		Definer: md.Owner, Security: "DEFINER", Alias: mlfunc.AliasBedrock, ModelID: s["model_id"],
-		Request: req, Prompt: s["prompt"], Suffix: s["suffix"], Response: resp}
+		Request: req, Prompt: s["prompt"], Suffix: s["suffix"], Response: resp, OnError: onError}
 	if err := m.Endpoints.CreateFunction(ctx, def); err != nil {
 		return err
 	}

@@ -13,12 +13,15 @@ package bedrock
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -26,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/document"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/sibyldb/sibyldb/internal/remote"
 )
@@ -85,16 +89,85 @@ func (r *countingRetryer) RetryDelay(attempt int, err error) (d time.Duration, e
 // InvokeModel sends body, the model's own request, and returns the model's
 // response body.
 func (c *Client) InvokeModel(ctx context.Context, modelID, contentType, accept string, body []byte) ([]byte, error) {
+	b, _, err := c.InvokeModelUsage(ctx, modelID, contentType, accept, body)
+	return b, err
+}
+
+// Usage is the tokens one call used; Known is false when the model did not
+// say.
+type Usage struct {
+	InputTokens, OutputTokens int64
+	Known                     bool
+}
+
+// InvokeModelUsage is InvokeModel that also returns the tokens used:
+// Bedrock's X-Amzn-Bedrock-Input-Token-Count and -Output-Token-Count
+// response headers, which InvokeModel sends for every model, else the
+// counts in the response bodies of the Anthropic, Titan and Llama models.
+func (c *Client) InvokeModelUsage(ctx context.Context, modelID, contentType, accept string, body []byte) ([]byte, Usage, error) {
 	c.request()
 	out, err := c.api.InvokeModel(ctx, &bedrockruntime.InvokeModelInput{
 		ModelId: aws.String(modelID), Body: body,
 		ContentType: aws.String(contentType), Accept: aws.String(accept),
 	})
 	if err != nil {
-		return nil, wrap(modelID, err)
+		return nil, Usage{}, wrap(modelID, err)
 	}
 	c.response()
-	return out.Body, nil
+	u, ok := headerUsage(awsmiddleware.GetRawResponse(out.ResultMetadata))
+	if !ok {
+		u = bodyUsage(out.Body)
+	}
+	return out.Body, u, nil
+}
+
+// headerUsage reads the token count headers of a raw HTTP response.
+func headerUsage(raw any) (Usage, bool) {
+	resp, ok := raw.(*smithyhttp.Response)
+	if !ok || resp == nil {
+		return Usage{}, false
+	}
+	in, errIn := strconv.ParseInt(resp.Header.Get("X-Amzn-Bedrock-Input-Token-Count"), 10, 64)
+	out, errOut := strconv.ParseInt(resp.Header.Get("X-Amzn-Bedrock-Output-Token-Count"), 10, 64)
+	if errIn != nil || errOut != nil || in < 0 || out < 0 {
+		return Usage{}, false
+	}
+	return Usage{InputTokens: in, OutputTokens: out, Known: true}, true
+}
+
+// bodyUsage reads the token counts models put in their response bodies:
+// Anthropic's usage.input_tokens and output_tokens, Titan's
+// inputTextTokenCount and results[].tokenCount, Llama's
+// prompt_token_count and generation_token_count.
+func bodyUsage(body []byte) Usage {
+	var r struct {
+		Usage *struct {
+			InputTokens  *int64 `json:"input_tokens"`
+			OutputTokens *int64 `json:"output_tokens"`
+		} `json:"usage"`
+		InputTextTokenCount *int64 `json:"inputTextTokenCount"`
+		Results             []struct {
+			TokenCount int64 `json:"tokenCount"`
+		} `json:"results"`
+		PromptTokenCount     *int64 `json:"prompt_token_count"`
+		GenerationTokenCount *int64 `json:"generation_token_count"`
+	}
+	if json.Unmarshal(body, &r) != nil {
+		return Usage{}
+	}
+	switch {
+	case r.Usage != nil && r.Usage.InputTokens != nil && r.Usage.OutputTokens != nil:
+		return Usage{InputTokens: *r.Usage.InputTokens, OutputTokens: *r.Usage.OutputTokens, Known: true}
+	case r.InputTextTokenCount != nil:
+		u := Usage{InputTokens: *r.InputTextTokenCount, Known: true}
+		for _, res := range r.Results {
+			u.OutputTokens += res.TokenCount
+		}
+		return u
+	case r.PromptTokenCount != nil && r.GenerationTokenCount != nil:
+		return Usage{InputTokens: *r.PromptTokenCount, OutputTokens: *r.GenerationTokenCount, Known: true}
+	}
+	return Usage{}
 }
 
 // Inference is Converse's inference configuration; nil fields are the
