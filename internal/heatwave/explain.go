@@ -296,27 +296,43 @@ func (r *Routines) explainTable(ctx *sql.Context, args []any, _ []string) error 
 // fills it with the rows fill emits, in one statement: on an error the
 // table is dropped again.
 func (r *Routines) writeTable(ctx *sql.Context, outDB, outTable string, schema sql.Schema, pkIdx []int, fill func(emit func(sql.Row) error) error) error {
+	db, err := r.outputDatabase(ctx, outDB, outTable)
+	if err != nil {
+		return err
+	}
+	return fillTable(ctx, db, outTable, schema, pkIdx, fill)
+}
+
+// outputDatabase checks that the session may create outDB.outTable (CREATE
+// and INSERT on outDB) and that it does not exist yet.
+func (r *Routines) outputDatabase(ctx *sql.Context, outDB, outTable string) (sql.Database, error) {
 	cl := ctx.Session.Client()
 	for _, priv := range []sql.PrivilegeType{sql.PrivilegeType_Create, sql.PrivilegeType_Insert} {
 		if r.Privileges != nil && !r.Privileges.HasOn(ctx, outDB, priv) {
-			return mysql.NewSQLError(1142, "42000", "%s command denied to user '%s'@'%s' for table '%s'",
+			return nil, mysql.NewSQLError(1142, "42000", "%s command denied to user '%s'@'%s' for table '%s'",
 				strings.ToUpper(priv.String()), cl.User, cl.Address, outTable)
 		}
 	}
 	db, err := r.Engine().Analyzer.Catalog.Database(ctx, outDB)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if _, exists, err := db.GetTableInsensitive(ctx, outTable); err != nil {
-		return err
+		return nil, err
 	} else if exists {
-		return mysql.NewSQLError(mysql.ERTableExists, "42S01", "Table '%s' already exists", outTable)
+		return nil, mysql.NewSQLError(mysql.ERTableExists, "42S01", "Table '%s' already exists", outTable)
 	}
-	creator, ok := db.(sql.TableCreator)
-	if !ok {
-		return fmt.Errorf("database %s cannot create tables", outDB)
+	if _, ok := db.(sql.TableCreator); !ok {
+		return nil, fmt.Errorf("database %s cannot create tables", outDB)
 	}
-	if err := creator.CreateTable(ctx, outTable, sql.NewPrimaryKeySchema(schema, pkIdx...), sql.Collation_Default, ""); err != nil {
+	return db, nil
+}
+
+// fillTable creates outTable in db (checked by outputDatabase) and fills it
+// with the rows fill emits, in one statement: on an error the table is
+// dropped again.
+func fillTable(ctx *sql.Context, db sql.Database, outTable string, schema sql.Schema, pkIdx []int, fill func(emit func(sql.Row) error) error) error {
+	if err := db.(sql.TableCreator).CreateTable(ctx, outTable, sql.NewPrimaryKeySchema(schema, pkIdx...), sql.Collation_Default, ""); err != nil {
 		return err
 	}
 	tbl, ok, err := db.GetTableInsensitive(ctx, outTable)

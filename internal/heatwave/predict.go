@@ -3,7 +3,6 @@ package heatwave
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"runtime"
@@ -13,7 +12,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	hwjson "github.com/dolthub/go-mysql-server/sql/expression/function/json"
 	"github.com/dolthub/go-mysql-server/sql/types"
-	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
@@ -330,25 +328,9 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 			return err
 		}
 	}
-	cl := ctx.Session.Client()
-	for _, priv := range []sql.PrivilegeType{sql.PrivilegeType_Create, sql.PrivilegeType_Insert} {
-		if r.Privileges != nil && !r.Privileges.HasOn(ctx, outDB, priv) {
-			return mysql.NewSQLError(1142, "42000", "%s command denied to user '%s'@'%s' for table '%s'",
-				strings.ToUpper(priv.String()), cl.User, cl.Address, outTable)
-		}
-	}
-	db, err := r.Engine().Analyzer.Catalog.Database(ctx, outDB)
+	db, err := r.outputDatabase(ctx, outDB, outTable)
 	if err != nil {
 		return err
-	}
-	if _, exists, err := db.GetTableInsensitive(ctx, outTable); err != nil {
-		return err
-	} else if exists {
-		return mysql.NewSQLError(mysql.ERTableExists, "42S01", "Table '%s' already exists", outTable)
-	}
-	creator, ok := db.(sql.TableCreator)
-	if !ok {
-		return fmt.Errorf("database %s cannot create tables", outDB)
 	}
 
 	inSchema, iter, _, err := r.Engine().Query(ctx, "SELECT * FROM "+quoteIdent(inDB)+"."+quoteIdent(inTable))
@@ -377,19 +359,16 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 		predType = predictionType(md)
 	}
 	outSchema, pkIdx, addedPK := outputSchema(inSchema, outTable, predType)
-	if err := creator.CreateTable(ctx, outTable, sql.NewPrimaryKeySchema(outSchema, pkIdx...), sql.Collation_Default, ""); err != nil {
-		return err
-	}
-	tbl, ok, err := db.GetTableInsensitive(ctx, outTable)
-	if err != nil || !ok {
-		return fmt.Errorf("output table %s: %v", outTable, err)
-	}
-	ins, ok := tbl.(sql.InsertableTable)
-	if !ok {
-		return fmt.Errorf("output table %s is not insertable", outTable)
-	}
-	ed := ins.Inserter(ctx)
-	ed.StatementBegin(ctx)
+	return fillTable(ctx, db, outTable, outSchema, pkIdx, func(emit func(sql.Row) error) error {
+		return r.scoreRows(ctx, iter, md, p, featIdx, score, addedPK, len(outSchema), emit)
+	})
+}
+
+// scoreRows reads the input rows in batches, scores them and emits each
+// with its prediction and ml_results (and, when the output table has an
+// added key, a counter first).
+func (r *Routines) scoreRows(ctx *sql.Context, iter sql.RowIter, md *models.Model, p *model.Predictor, featIdx []int,
+	score func(batch []sql.Row) ([]any, []map[string]any, error), addedPK bool, width int, emit func(sql.Row) error) error {
 	n := int64(0)
 	flush := func(batch []sql.Row) error {
 		if score != nil {
@@ -398,14 +377,14 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 				return err
 			}
 			for k, row := range batch {
-				outRow := make(sql.Row, 0, len(outSchema))
+				outRow := make(sql.Row, 0, width)
 				if addedPK {
 					n++
 					outRow = append(outRow, n)
 				}
 				outRow = append(outRow, row...)
 				outRow = append(outRow, preds[k], types.JSONDocument{Val: mls[k]})
-				if err := ed.Insert(ctx, outRow); err != nil {
+				if err := emit(outRow); err != nil {
 					return err
 				}
 			}
@@ -416,9 +395,11 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 			f := make([]any, len(featIdx))
 			for j, c := range featIdx {
 				if c >= 0 {
-					if f[j], err = sql.UnwrapAny(ctx, row[c]); err != nil {
+					v, err := sql.UnwrapAny(ctx, row[c])
+					if err != nil {
 						return err
 					}
+					f[j] = v
 				}
 			}
 			feats[k] = f
@@ -429,52 +410,37 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 		}
 		for k, row := range batch {
 			pred, ml := result(md, p, all[k])
-			outRow := make(sql.Row, 0, len(outSchema))
+			outRow := make(sql.Row, 0, width)
 			if addedPK {
 				n++
 				outRow = append(outRow, n)
 			}
 			outRow = append(outRow, row...)
 			outRow = append(outRow, pred, types.JSONDocument{Val: ml})
-			if err := ed.Insert(ctx, outRow); err != nil {
+			if err := emit(outRow); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	err = func() error {
-		batch := make([]sql.Row, 0, batchRows)
-		for {
-			row, err := iter.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
+	batch := make([]sql.Row, 0, batchRows)
+	for {
+		row, err := iter.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		batch = append(batch, row)
+		if len(batch) == batchRows {
+			if err := flush(batch); err != nil {
 				return err
 			}
-			batch = append(batch, row)
-			if len(batch) == batchRows {
-				if err := flush(batch); err != nil {
-					return err
-				}
-				batch = batch[:0]
-			}
+			batch = batch[:0]
 		}
-		return flush(batch)
-	}()
-	if err != nil {
-		_ = ed.DiscardChanges(ctx, err)
-		_ = ed.Close(ctx)
-		if dropper, ok := db.(sql.TableDropper); ok {
-			_ = dropper.DropTable(ctx, outTable)
-		}
-		return err
 	}
-	if err := ed.StatementComplete(ctx); err != nil {
-		_ = ed.Close(ctx)
-		return err
-	}
-	return ed.Close(ctx)
+	return flush(batch)
 }
 
 // pkColumn is the key HeatWave adds to an output table whose input has

@@ -46,7 +46,6 @@ func ONNXTextClassifier() (model, tokenizerJSON []byte) {
 	return model, bertTokenizer(textVocab)
 }
 
-
 // textVocab is the WordPiece vocabulary of the test text models.
 var textVocab = []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "good", "great", "bad", "awful", "movie", "the", "was"}
 
