@@ -168,12 +168,22 @@ func TestEndpointConcurrencySharedFairly(t *testing.T) {
 	// scored in the order their requests arrived: scored counts them, and
 	// shortAt is the position of the short statement's row.
 	var scored, shortAt atomic.Int64
+	var served sync.Map // which long statements have had a row scored
 	model.Set(func(b *testserver.Behaviour) {
 		b.Delay = delay
 		b.Score = func(row []*string) string {
 			n := scored.Add(1)
-			if row[0] != nil && *row[0] == "1000.5" {
-				shortAt.Store(n)
+			if row[0] != nil {
+				switch v, _ := strconv.ParseFloat(*row[0], 64); {
+				case v == 1000.5:
+					shortAt.Store(n)
+				case v < 100:
+					served.Store("update", true)
+				case v < 140:
+					served.Store("select1", true)
+				default:
+					served.Store("select2", true)
+				}
 			}
 			return doubler(row)
 		}
@@ -202,16 +212,41 @@ func TestEndpointConcurrencySharedFairly(t *testing.T) {
 	}
 	defer wg.Wait()
 	defer cancel()
-	require.Eventually(t, func() bool { return model.Requests() >= 4 }, 10*time.Second, 10*time.Millisecond)
+	// Once every long statement has been served, the model holds new
+	// requests until hold is closed: when two requests that arrived after
+	// that hold both slots, nothing leaves the queue while the short
+	// statement joins it, so the order in which slots are given out cannot
+	// depend on how fast a loaded machine runs the statements.
+	require.Eventually(t, func() bool {
+		n := 0
+		served.Range(func(any, any) bool { n++; return true })
+		return n == 3
+	}, 30*time.Second, 10*time.Millisecond, "every long statement has a row scored")
+	hold := make(chan struct{})
+	var release sync.Once
+	defer release.Do(func() { close(hold) })
+	model.Set(func(b *testserver.Behaviour) { b.Hold = hold })
+	atHold := model.Requests() // requests counted from here on are held
+	require.Eventually(t, func() bool { return model.Requests()-atHold >= 2 }, 30*time.Second, 10*time.Millisecond)
+
+	// The short statement joins the queue while nothing can leave it.
+	short := make(chan error, 1)
+	var v float64
+	go func() { short <- db.QueryRow("SELECT one_by_one(1000.5) /* short-one */").Scan(&v) }()
+	require.Eventually(t, func() bool {
+		p, ok := progressOf(t, db, "short-one")
+		return ok && strings.HasPrefix(p.state, "scoring")
+	}, 30*time.Second, 10*time.Millisecond, "the short statement never started scoring")
 	time.Sleep(delay / 2)
 
-	// The short statement takes the first slot that frees up: no request
-	// queued by the long statements goes before it (at most one may, when
-	// a slot frees between the count below and its arrival). A single FIFO
-	// queue sent every queued request first.
+	// The short statement takes the first slot that frees: no request
+	// queued by the long statements goes before it (at most one may: the
+	// two held requests free both slots at once, and the short one's and
+	// a long one's request then race to the model). A single FIFO queue
+	// sent every queued request first.
 	before := model.Requests()
-	var v float64
-	require.NoError(t, db.QueryRow("SELECT one_by_one(1000.5)").Scan(&v))
+	release.Do(func() { close(hold) })
+	require.NoError(t, <-short)
 	require.Equal(t, 2001.0, v)
 	ahead := shortAt.Load() - before - 1
 	require.LessOrEqual(t, ahead, int64(1), "%d requests of the long statements went before the short one", ahead)
