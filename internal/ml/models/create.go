@@ -383,27 +383,35 @@ func (m *Manager) train(ctx context.Context, md *Model, ds *automl.Dataset, opt 
 	}
 	m.mu.RLock()
 	err = m.persist(md)
+	ready := md.State == Ready
 	m.mu.RUnlock()
 	if err != nil {
 		m.Log.WithError(err).Errorf("model %s: storing the training result", md.key())
 	}
-	if md.State == Ready {
+	if ready {
 		m.writeArtifact(md)
 		base.store()
 	}
 }
 
-// writeArtifact copies a ready model to ArtifactDir for serve-model.
+// writeArtifact copies a ready model to ArtifactDir for serve-model. It
+// reads the model under m.mu (a deployment may switch its artifact at any
+// time) and must be called without it.
 func (m *Manager) writeArtifact(md *Model) {
 	if m.ArtifactDir == "" {
 		return
 	}
+	m.artifactMu.Lock()
+	defer m.artifactMu.Unlock()
+	m.mu.RLock()
 	data, err := ServedModel(md)
+	path := m.artifactPath(md)
+	m.mu.RUnlock()
 	if err == nil {
 		if err = os.MkdirAll(m.ArtifactDir, 0o700); err == nil {
-			tmp := m.artifactPath(md) + ".tmp"
+			tmp := path + ".tmp"
 			if err = os.WriteFile(tmp, data, 0o600); err == nil {
-				err = os.Rename(tmp, m.artifactPath(md))
+				err = os.Rename(tmp, path)
 			}
 		}
 	}

@@ -288,6 +288,11 @@ type Manager struct {
 
 	mu     sync.RWMutex
 	models map[string]*Model
+
+	// artifactMu orders writes of serve-model copies: each copies the
+	// model as it is when the write starts, so the last write is of the
+	// latest deployment.
+	artifactMu sync.Mutex
 }
 
 // NewManager returns a manager storing models in cat and registering their
