@@ -26,14 +26,11 @@ const batchRows = 2048
 // the ml_results document.
 func result(md *models.Model, p *model.Predictor, scores []float64) (any, map[string]any) {
 	a := p.Artifact
+	pred := prediction(md, p, scores)
 	if !a.Problem.Classification() {
-		v := scores[0]
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, map[string]any{"predictions": map[string]any{"prediction": nil}}
-		}
-		return v, map[string]any{"predictions": map[string]any{"prediction": v}}
+		return pred, map[string]any{"predictions": map[string]any{"prediction": pred}}
 	}
-	label := typedLabel(md, a.Classes[p.Class(scores)])
+	label := pred
 	probs := make(map[string]any, len(a.Classes))
 	if a.Problem == model.Binary {
 		probs[a.Classes[1]] = scores[0]
@@ -44,6 +41,19 @@ func result(md *models.Model, p *model.Predictor, scores []float64) (any, map[st
 		}
 	}
 	return label, map[string]any{"predictions": map[string]any{"class": label}, "probabilities": probs}
+}
+
+// prediction is the Prediction value of one row: the class label, or the
+// regression value (nil when it is not a finite number).
+func prediction(md *models.Model, p *model.Predictor, scores []float64) any {
+	a := p.Artifact
+	if a.Problem.Classification() {
+		return typedLabel(md, a.Classes[p.Class(scores)])
+	}
+	if v := scores[0]; !math.IsNaN(v) && !math.IsInf(v, 0) {
+		return v
+	}
+	return nil
 }
 
 // typedLabel converts a class label back to the target column's type, so
@@ -146,17 +156,24 @@ func objectPairs(e sql.Expression) ([]string, []sql.Expression, bool) {
 
 // rowInvoker scores ML_PREDICT_ROW calls. With keys set, a call's
 // arguments are (handle, options, value of keys[0], ...); without, they
-// are (input_data, handle[, options]).
+// are (input_data, handle[, options]). With predictionOnly (set by the
+// rule in extract_rule.go), a result is what JSON_EXTRACT(result,
+// '$.Prediction') would be.
 type rowInvoker struct {
-	m    *models.Manager
-	keys []string
+	m              *models.Manager
+	keys           []string
+	predictionOnly bool
 }
 
 func (i *rowInvoker) Key() string {
 	if i.keys == nil {
 		return "heatwave:ml_predict_row"
 	}
-	return "heatwave:ml_predict_row\x00" + strings.Join(i.keys, "\x00")
+	key := "heatwave:ml_predict_row\x00" + strings.Join(i.keys, "\x00")
+	if i.predictionOnly {
+		key = "heatwave:ml_predict_row.Prediction\x00" + strings.Join(i.keys, "\x00")
+	}
+	return key
 }
 func (i *rowInvoker) Name() string     { return "ML_PREDICT_ROW" }
 func (i *rowInvoker) MaxBatch() int    { return batchRows }
@@ -237,13 +254,19 @@ func (i *rowInvoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 				return nil, err
 			}
 		}
-		if i.keys != nil {
+		switch {
+		case i.keys == nil:
+			if doc, err = jsonObject(args[0], "input_data"); err != nil {
+				return nil, err
+			}
+		case !i.predictionOnly || res.md.IsRecommender():
+			// The document is the output (or, for a recommender, where
+			// the user and item are looked up); a prediction alone needs
+			// none.
 			doc = make(map[string]any, len(i.keys)+2)
 			for k, key := range i.keys {
 				doc[key] = jsonValue(ctx, args[2+k])
 			}
-		} else if doc, err = jsonObject(args[0], "input_data"); err != nil {
-			return nil, err
 		}
 		if res.md.IsRecommender() {
 			ro, err := recommendOptions(opts)
@@ -255,6 +278,10 @@ func (i *rowInvoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 				return nil, modelError(err)
 			}
 			pred, ml := recommendRow(res.md, rec, ro, func(name string) any { return lookupFold(doc, name) })
+			if i.predictionOnly {
+				out[r] = types.JSONDocument{Val: pred}
+				continue
+			}
 			outDoc := make(map[string]any, len(doc)+2)
 			for k, v := range doc {
 				outDoc[k] = v
@@ -276,6 +303,10 @@ func (i *rowInvoker) Invoke(ctx *sql.Context, rows [][]any) ([]any, error) {
 		}
 		if err := res.p.Scores(feats, res.x, res.scores); err != nil {
 			return nil, mlError("ML_PREDICT_ROW: %v", err)
+		}
+		if i.predictionOnly {
+			out[r] = types.JSONDocument{Val: prediction(res.md, res.p, res.scores)}
+			continue
 		}
 		pred, ml := result(res.md, res.p, res.scores)
 		if i.keys != nil {

@@ -231,6 +231,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// The batching rule joins the analyzer's rules when the engine is built.
 	exec.Install()
 	vecsql.Install()
+	heatwave.Install()
 	installWarnings()
 	// Dolt's procedures and system tables need the privileges of their
 	// effects, and only SibylDB writes its system database.
