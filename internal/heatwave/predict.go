@@ -398,59 +398,63 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 // scoreRows reads the input rows in batches, scores them and emits each
 // with its prediction and ml_results (and, when the output table has an
 // added key, a counter first).
+//
+// A model's batches are scored on up to GOMAXPROCS goroutines while this
+// one goes on reading and writing rows; rows are emitted in input order.
+// The input is read, and rows are written, only here: the session's
+// iterator and table writer are not safe for concurrent use. The scorers
+// of forecasting and recommendation models run here too.
 func (r *Routines) scoreRows(ctx *sql.Context, iter sql.RowIter, md *models.Model, p *model.Predictor, featIdx []int,
 	score func(batch []sql.Row) ([]any, []map[string]any, error), addedPK bool, width int, emit func(sql.Row) error) error {
 	n := int64(0)
-	flush := func(batch []sql.Row) error {
-		if score != nil {
-			preds, mls, err := score(batch)
-			if err != nil {
-				return err
-			}
-			for k, row := range batch {
-				outRow := make(sql.Row, 0, width)
-				if addedPK {
-					n++
-					outRow = append(outRow, n)
-				}
-				outRow = append(outRow, row...)
-				outRow = append(outRow, preds[k], types.JSONDocument{Val: mls[k]})
-				if err := emit(outRow); err != nil {
-					return err
-				}
-			}
-			return nil
+	write := func(b *scoredBatch) error {
+		<-b.done
+		if b.err != nil {
+			return b.err
 		}
-		feats := make([][]any, len(batch))
-		for k, row := range batch {
-			f := make([]any, len(featIdx))
-			for j, c := range featIdx {
-				if c >= 0 {
-					v, err := sql.UnwrapAny(ctx, row[c])
-					if err != nil {
-						return err
-					}
-					f[j] = v
-				}
-			}
-			feats[k] = f
-		}
-		all, err := p.ScoresBatch(feats)
-		if err != nil {
-			return mlError("ML_PREDICT_TABLE: %v", err)
-		}
-		for k, row := range batch {
-			pred, ml := result(md, p, all[k])
+		for k, row := range b.rows {
 			outRow := make(sql.Row, 0, width)
 			if addedPK {
 				n++
 				outRow = append(outRow, n)
 			}
 			outRow = append(outRow, row...)
-			outRow = append(outRow, pred, types.JSONDocument{Val: ml})
+			outRow = append(outRow, b.preds[k], types.JSONDocument{Val: b.mls[k]})
 			if err := emit(outRow); err != nil {
 				return err
 			}
+		}
+		return nil
+	}
+	var pending []*scoredBatch
+	submit := func(batch []sql.Row) error {
+		b := &scoredBatch{rows: batch, done: make(chan struct{})}
+		if score != nil {
+			b.preds, b.mls, b.err = score(batch)
+			close(b.done)
+		} else {
+			feats := make([][]any, len(batch))
+			for k, row := range batch {
+				f := make([]any, len(featIdx))
+				for j, c := range featIdx {
+					if c >= 0 {
+						v, err := sql.UnwrapAny(ctx, row[c])
+						if err != nil {
+							return err
+						}
+						f[j] = v
+					}
+				}
+				feats[k] = f
+			}
+			go b.score(md, p, feats)
+		}
+		pending = append(pending, b)
+		for len(pending) > runtime.GOMAXPROCS(0) {
+			if err := write(pending[0]); err != nil {
+				return err
+			}
+			pending = pending[1:]
 		}
 		return nil
 	}
@@ -465,13 +469,47 @@ func (r *Routines) scoreRows(ctx *sql.Context, iter sql.RowIter, md *models.Mode
 		}
 		batch = append(batch, row)
 		if len(batch) == batchRows {
-			if err := flush(batch); err != nil {
+			if err := submit(batch); err != nil {
 				return err
 			}
-			batch = batch[:0]
+			batch = make([]sql.Row, 0, batchRows)
 		}
 	}
-	return flush(batch)
+	if len(batch) > 0 {
+		if err := submit(batch); err != nil {
+			return err
+		}
+	}
+	for _, b := range pending {
+		if err := write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scoredBatch is one batch of ML_PREDICT_TABLE's input rows and, once
+// done is closed, their predictions and ml_results documents (or err).
+type scoredBatch struct {
+	rows  []sql.Row
+	preds []any
+	mls   []map[string]any
+	err   error
+	done  chan struct{}
+}
+
+// score scores the batch's features with the model and closes done.
+func (b *scoredBatch) score(md *models.Model, p *model.Predictor, feats [][]any) {
+	defer close(b.done)
+	all, err := p.ScoresBatch(feats)
+	if err != nil {
+		b.err = mlError("ML_PREDICT_TABLE: %v", err)
+		return
+	}
+	b.preds, b.mls = make([]any, len(all)), make([]map[string]any, len(all))
+	for k, scores := range all {
+		b.preds[k], b.mls[k] = result(md, p, scores)
+	}
 }
 
 // pkColumn is the key HeatWave adds to an output table whose input has
