@@ -129,8 +129,11 @@ func TestEmbedWithRemoteModels(t *testing.T) {
 		"CREATE USER app IDENTIFIED BY 'pw'", "GRANT SELECT ON emb.* TO app")
 	const n = 300
 	var values []string
+	words := 0 // the test servers count a text's words as its tokens
 	for i := 0; i < n; i++ {
-		values = append(values, fmt.Sprintf("(%d, 'document %d about %s', '000-00-%04d')", i, i, strings.Repeat("e", i%5), i))
+		body := fmt.Sprintf("document %d about %s", i, strings.Repeat("e", i%5))
+		values = append(values, fmt.Sprintf("(%d, '%s', '000-00-%04d')", i, body, i))
+		words += len(strings.Fields(body))
 	}
 	mustExec(t, root, "INSERT INTO emb.docs VALUES "+strings.Join(values, ","))
 
@@ -140,13 +143,15 @@ func TestEmbedWithRemoteModels(t *testing.T) {
 		maxRequests  int64
 		wantPath     string
 		wantBodyPart string
+		tokens       int // what the model reports using (KServe has no usage)
 	}{
-		{"oai", oai.Requests, 10, "/v1/embeddings", `"model":"text-embedding-3-small"`},
-		{"ks", kserve.Requests, 10, "/v2/models/encoder/infer", `"datatype":"BYTES"`},
-		{"amazon.titan-embed-text-v2:0", bed.Requests, n, "", `"inputText"`},
+		{"oai", oai.Requests, 10, "/v1/embeddings", `"model":"text-embedding-3-small"`, words},
+		{"ks", kserve.Requests, 10, "/v2/models/encoder/infer", `"datatype":"BYTES"`, 0},
+		{"amazon.titan-embed-text-v2:0", bed.Requests, n, "", `"inputText"`, words},
 	} {
 		t.Run(c.model, func(t *testing.T) {
 			before := c.server()
+			tokensBefore := globalStatus(t, root, "Sibyl_ml_input_tokens")["Sibyl_ml_input_tokens"]
 			rows, err := root.Query("SELECT body, VECTOR_TO_STRING(sibyl_embed(body, ?)) FROM emb.docs ORDER BY id", c.model)
 			require.NoError(t, err)
 			got := 0
@@ -161,8 +166,23 @@ func TestEmbedWithRemoteModels(t *testing.T) {
 			sent := c.server() - before
 			require.Positive(t, sent)
 			require.LessOrEqual(t, sent, c.maxRequests, "texts are sent in batches where the API has them")
+			require.EqualValues(t, c.tokens, globalStatus(t, root, "Sibyl_ml_input_tokens")["Sibyl_ml_input_tokens"]-tokensBefore,
+				"the tokens the model reported")
 		})
 	}
+
+	// The per-statement token limit holds embedding calls too: Titan embeds
+	// one text per request, so the statement stops once it has used 50.
+	conn, err := root.Conn(t.Context())
+	require.NoError(t, err)
+	_, err = conn.ExecContext(t.Context(), "SET sibyl_ml_max_tokens_per_statement = 50")
+	require.NoError(t, err)
+	sentBefore := bed.Requests()
+	_, err = conn.ExecContext(t.Context(), "SELECT sibyl_embed(body, 'amazon.titan-embed-text-v2:0') FROM emb.docs")
+	require.ErrorContains(t, err, "sibyl_embed")
+	require.ErrorContains(t, err, "statement exceeds sibyl_ml_max_tokens_per_statement = 50")
+	require.Less(t, bed.Requests()-sentBefore, int64(n/2), "the statement stopped sending once over the limit")
+	require.NoError(t, conn.Close())
 	require.Contains(t, oai.Paths(), "/v1/embeddings")
 	require.True(t, oai.Received(`"input":["document`), "OpenAI gets the texts as an input array")
 	require.Contains(t, kserve.Paths(), "/v2/models/encoder/infer")
@@ -182,7 +202,7 @@ func TestEmbedWithRemoteModels(t *testing.T) {
 
 	// no_egress columns never leave the server, not even as embeddings.
 	before := oai.Requests()
-	_, err := root.Exec("SELECT sibyl_embed(ssn, 'oai') FROM emb.docs")
+	_, err = root.Exec("SELECT sibyl_embed(ssn, 'oai') FROM emb.docs")
 	num, _ := mysqlErr(t, err)
 	require.EqualValues(t, 1227, num, "%v", err)
 	require.ErrorContains(t, err, "sibyl:no_egress")

@@ -53,31 +53,43 @@ func (c OpenAIEmbeddingCodec) Encode(req Request) ([]byte, string, error) {
 
 // Decode implements Codec. The answers are placed by their index, as the
 // API does not promise order.
-func (OpenAIEmbeddingCodec) Decode(_ string, body []byte, rows int) ([]any, error) {
+func (c OpenAIEmbeddingCodec) Decode(ctype string, body []byte, rows int) ([]any, error) {
+	out, _, _, err := c.DecodeTokens(ctype, body, rows)
+	return out, err
+}
+
+// DecodeTokens implements TokenDecoder: the tokens are usage.prompt_tokens.
+func (OpenAIEmbeddingCodec) DecodeTokens(_ string, body []byte, rows int) ([]any, int64, bool, error) {
 	var resp struct {
 		Data []struct {
 			Index     int       `json:"index"`
 			Embedding []float64 `json:"embedding"`
 		} `json:"data"`
+		Usage *struct {
+			PromptTokens int64 `json:"prompt_tokens"`
+		} `json:"usage"`
 	}
 	if err := json.Unmarshal(body, &resp); err != nil {
-		return nil, fmt.Errorf("JSON: %w", err)
+		return nil, 0, false, fmt.Errorf("JSON: %w", err)
 	}
 	if len(resp.Data) != rows {
-		return nil, fmt.Errorf("%d embeddings for %d texts", len(resp.Data), rows)
+		return nil, 0, false, fmt.Errorf("%d embeddings for %d texts", len(resp.Data), rows)
 	}
 	out := make([]any, rows)
 	for _, d := range resp.Data {
 		if d.Index < 0 || d.Index >= rows || out[d.Index] != nil {
-			return nil, fmt.Errorf("embedding index %d is out of range or repeated", d.Index)
+			return nil, 0, false, fmt.Errorf("embedding index %d is out of range or repeated", d.Index)
 		}
 		v, err := Vector(d.Embedding)
 		if err != nil {
-			return nil, fmt.Errorf("embedding %d: %w", d.Index, err)
+			return nil, 0, false, fmt.Errorf("embedding %d: %w", d.Index, err)
 		}
 		out[d.Index] = v
 	}
-	return out, nil
+	if resp.Usage == nil {
+		return out, 0, false, nil
+	}
+	return out, resp.Usage.PromptTokens, true, nil
 }
 
 // KServeEmbeddingCodec sends texts as KServeCodec does (a BYTES tensor [n,

@@ -39,6 +39,20 @@ func TestEmbeddingCodecsDecode(t *testing.T) {
 			require.Equal(t, c.want, got)
 		})
 	}
+	for _, c := range []struct {
+		body   string
+		tokens int64
+		known  bool
+	}{
+		{`{"data":[{"index":0,"embedding":[1]}],"usage":{"prompt_tokens":7,"total_tokens":7}}`, 7, true},
+		{`{"data":[{"index":0,"embedding":[1]}],"usage":{"prompt_tokens":0}}`, 0, true},
+		{`{"data":[{"index":0,"embedding":[1]}]}`, 0, false},
+	} {
+		_, tokens, known, err := oai.DecodeTokens("application/json", []byte(c.body), 1)
+		require.NoError(t, err)
+		require.Equal(t, c.tokens, tokens, c.body)
+		require.Equal(t, c.known, known, c.body)
+	}
 	_, err = NewEmbeddingCodec(SageMaker, "")
 	require.ErrorContains(t, err, "no embedding API")
 	body, _, err := oai.Encode(Request{Rows: [][]any{{"a"}, {"b c"}}})

@@ -93,6 +93,9 @@ type Endpoint struct {
 	// Sent, when set, is told the size of every request body sent
 	// (retries included), for auditing.
 	Sent func(bytes int)
+	// Used, when set, is told the tokens each answer reports using, for
+	// codecs that are TokenDecoders.
+	Used func(tokens int64)
 	// Sign, when set, signs each request just before it is sent (AWS
 	// SigV4 for real SageMaker endpoints); body is the request payload.
 	Sign func(ctx context.Context, req *http.Request, body []byte) error
@@ -167,11 +170,27 @@ func (e *Endpoint) Invoke(ctx context.Context, req Request) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := e.Codec.Decode(respType, respBody, len(req.Rows))
+	var out []any
+	if td, ok := e.Codec.(TokenDecoder); ok && e.Used != nil {
+		var tokens int64
+		var known bool
+		if out, tokens, known, err = td.DecodeTokens(respType, respBody, len(req.Rows)); err == nil && known {
+			e.Used(tokens)
+		}
+	} else {
+		out, err = e.Codec.Decode(respType, respBody, len(req.Rows))
+	}
 	if err != nil {
 		return nil, &Error{Endpoint: e.Name, Message: "invalid response: " + trim(err.Error())}
 	}
 	return out, nil
+}
+
+// TokenDecoder is implemented by codecs whose answers report the tokens a
+// request used (OpenAI's usage): DecodeTokens is Decode that also returns
+// them, known false when the answer does not say.
+type TokenDecoder interface {
+	DecodeTokens(ctype string, body []byte, rows int) (out []any, tokens int64, known bool, err error)
 }
 
 func (e *Endpoint) post(ctx context.Context, body []byte, ctype string) (string, []byte, error) {

@@ -464,7 +464,8 @@ func parseEmbeddings(body []byte) ([][]*string, error) {
 }
 
 // writeEmbeddings answers an embedding request: OpenAI's list (in reverse
-// order, which the API allows: clients must place vectors by index) or a
+// order, which the API allows: clients must place vectors by index, and
+// usage.prompt_tokens counting a text's words as its tokens) or a
 // KServe v2 FP32 tensor [rows, dim].
 func writeEmbeddings(w http.ResponseWriter, path string, rows [][]*string, embed func(string) []float64) {
 	vecs := make([][]float64, len(rows))
@@ -489,11 +490,15 @@ func writeEmbeddings(w http.ResponseWriter, path string, rows [][]*string, embed
 		return
 	}
 	data := make([]map[string]any, 0, len(vecs))
+	tokens := 0
 	for i := len(vecs) - 1; i >= 0; i-- {
 		data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": vecs[i]})
+		if len(rows[i]) > 0 && rows[i][0] != nil {
+			tokens += words(*rows[i][0])
+		}
 	}
 	writeJSON(w, map[string]any{"object": "list", "data": data, "model": "m",
-		"usage": map[string]int{"prompt_tokens": len(vecs), "total_tokens": len(vecs)}})
+		"usage": map[string]int{"prompt_tokens": tokens, "total_tokens": tokens}})
 }
 
 func parseChat(body []byte) ([][]*string, error) {

@@ -2,12 +2,14 @@ package mlfunc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/sibyldb/sibyldb/internal/privilege"
 	"github.com/sibyldb/sibyldb/internal/remote"
@@ -104,7 +106,7 @@ func (e EmbeddingModel) Embed(ctx *sql.Context, texts []string) ([][]float32, er
 	const fn = "sibyl_embed"
 	var (
 		t    *target
-		call func(ctx context.Context, sent func(int)) ([]any, error)
+		call func(ctx context.Context, sent func(int), used func(tokens int64)) ([]any, error)
 	)
 	if e.bedrock {
 		bt, client, err := e.m.bedrockTarget(e.name)
@@ -113,7 +115,7 @@ func (e EmbeddingModel) Embed(ctx *sql.Context, texts []string) ([][]float32, er
 		}
 		t = bt
 		timeout := e.m.timeout(ctx)
-		call = func(ctx context.Context, sent func(int)) ([]any, error) {
+		call = func(ctx context.Context, sent func(int), used func(int64)) ([]any, error) {
 			ctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			for _, s := range texts {
@@ -123,7 +125,7 @@ func (e EmbeddingModel) Embed(ctx *sql.Context, texts []string) ([][]float32, er
 			if err != nil {
 				return nil, err
 			}
-			e.m.counters.inputTokens.Add(uint64(tokens))
+			used(int64(tokens))
 			out := make([]any, len(vecs))
 			for i, v := range vecs {
 				out[i] = v
@@ -141,9 +143,9 @@ func (e EmbeddingModel) Embed(ctx *sql.Context, texts []string) ([][]float32, er
 			req.Rows[i] = []any{s}
 		}
 		timeout := e.m.timeout(ctx)
-		call = func(ctx context.Context, sent func(int)) ([]any, error) {
+		call = func(ctx context.Context, sent func(int), used func(int64)) ([]any, error) {
 			ep := *t.ep
-			ep.Codec, ep.URL, ep.Sent = e.codec, e.url, sent
+			ep.Codec, ep.URL, ep.Sent, ep.Used = e.codec, e.url, sent, used
 			if !t.fixedTimeout {
 				ep.Timeout = timeout
 			}
@@ -160,7 +162,19 @@ func (e EmbeddingModel) Embed(ctx *sql.Context, texts []string) ([][]float32, er
 	var sent int64
 	start := time.Now()
 	out, err := t.run(ctx, statementKey(ctx), func(cctx context.Context) ([]any, error) {
-		return call(cctx, func(n int) { sent += int64(n) })
+		// The tokens are known once the model answers (OpenAI's usage,
+		// Titan's inputTextTokenCount), so nothing is reserved, but a
+		// statement that has used its sibyl_ml_max_tokens_per_statement
+		// sends no more. Checked once the call has its slot.
+		settle, err := e.m.reserveTokens(ctx, fn, 0)
+		if err != nil {
+			return nil, err
+		}
+		var tokens int64
+		out, err := call(cctx, func(n int) { sent += int64(n) }, func(n int64) { tokens += n })
+		settle(tokens)
+		e.m.counters.inputTokens.Add(uint64(tokens))
+		return out, err
 	})
 	if o := e.m.Observer; o != nil && ctx.Err() == nil {
 		o.ObserveRequest(e.name, len(texts), time.Since(start), err != nil)
@@ -171,6 +185,10 @@ func (e EmbeddingModel) Embed(ctx *sql.Context, texts []string) ([][]float32, er
 			outcome = nil // the statement no longer wants the answer
 		}
 		record(len(texts), sent, outcome)
+		var limitErr *mysql.SQLError
+		if errors.As(err, &limitErr) {
+			return nil, err // the token limit, naming sibyl_embed already
+		}
 		return nil, fmt.Errorf("%s: %w", fn, err)
 	}
 	record(len(texts), sent, nil)
