@@ -20,6 +20,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/explain"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
+	"github.com/sibyldb/sibyldb/internal/ml/sample"
 	"github.com/sibyldb/sibyldb/internal/privilege"
 )
 
@@ -391,9 +392,8 @@ func (r *Routines) readSample(ctx *sql.Context, md *models.Model, db, table, tar
 			return nil, mlError("ML003018: The target column '%s' does not exist in table %s.%s.", target, db, table)
 		}
 	}
-	rng := rand.New(rand.NewSource(42))
+	res := sample.NewReservoir(n, 42)
 	s := &explainSample{}
-	seen := 0
 	for {
 		row, err := iter.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -402,12 +402,9 @@ func (r *Routines) readSample(ctx *sql.Context, md *models.Model, db, table, tar
 		if err != nil {
 			return nil, err
 		}
-		seen++
-		slot := len(s.rows)
-		if slot >= n {
-			if slot = rng.Intn(seen); slot >= n {
-				continue
-			}
+		slot, keep := res.Next()
+		if !keep {
+			continue
 		}
 		feats := make([]any, len(featIdx))
 		for j, c := range featIdx {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand"
 	"os"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/ml/automl"
 	"github.com/sibyldb/sibyldb/internal/ml/mlfunc"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
+	"github.com/sibyldb/sibyldb/internal/ml/sample"
 	"github.com/sibyldb/sibyldb/internal/progress"
 	"github.com/sibyldb/sibyldb/internal/recovered"
 )
@@ -218,7 +218,7 @@ func (m *Manager) readTrainingData(ctx *sql.Context, md *Model) (*automl.Dataset
 	if maxRows < 1 {
 		maxRows = 1
 	}
-	rng := rand.New(rand.NewSource(42))
+	res := sample.NewReservoir(maxRows, 42)
 	seen := 0
 	var read atomic.Int64
 	end := progress.Begin(ctx, func() progress.Report {
@@ -235,12 +235,9 @@ func (m *Manager) readTrainingData(ctx *sql.Context, md *Model) (*automl.Dataset
 		}
 		seen++
 		read.Store(int64(seen))
-		slot := len(ds.Rows)
-		if slot >= maxRows {
-			slot = rng.Intn(seen)
-			if slot >= maxRows {
-				continue
-			}
+		slot, keep := res.Next()
+		if !keep {
+			continue
 		}
 		feats := make([]any, len(featureIdx))
 		for k, i := range featureIdx {
