@@ -44,8 +44,13 @@ type Config struct {
 	// Models restricts the candidates (nil: all).
 	Models []string
 	// Origins is how many rolling origins validate the candidates
-	// (default 7), each Horizon steps apart.
+	// (default 5), each Horizon steps apart.
 	Origins int
+	// Exog are exogenous variables, each aligned with the series: the
+	// trees (and the ensemble holding them) take their values at the
+	// forecast time as features, so their forecast needs the values over
+	// the horizon (Result.Exog).
+	Exog [][]float64
 }
 
 // Result is a trained forecaster's forecast past the end of the series.
@@ -59,6 +64,10 @@ type Result struct {
 	// seasonal naive forecast.
 	Validation map[string]float64 `json:"validation_mae"`
 	MASE       map[string]float64 `json:"validation_mase"`
+	// Exog is set when the chosen model uses exogenous variables: the
+	// forecast (Mean and Quantiles are then empty) is made by
+	// Exog.Predict from their values over the horizon.
+	Exog *ExogModel `json:"exog,omitempty"`
 }
 
 // Forecast is a forecast's mean and quantiles, one value per step.
@@ -98,7 +107,7 @@ func candidates(cfg Config, day, week int) map[string]forecaster {
 		SeasonalNaive: snaive{period: season},
 		ScaledNaive:   scaledNaive{day: day, week: week},
 		HoltWinters:   &hw{day: day, week: week},
-		GBT:           &gbt{day: day, week: week, step: cfg.Step},
+		GBT:           &gbt{day: day, week: week, step: cfg.Step, exog: cfg.Exog},
 	}
 	want := cfg.Models
 	if len(want) == 0 {
@@ -144,6 +153,11 @@ func Train(ctx context.Context, y []float64, cfg Config) (*Result, error) {
 	if len(y)-cfg.Origins*cfg.Horizon < minTrain {
 		return nil, fmt.Errorf("%w: %d observations; forecasting %d steps with a season of %d needs at least %d",
 			ErrTooShort, len(y), cfg.Horizon, season, minTrain+cfg.Horizon)
+	}
+	for v, xs := range cfg.Exog {
+		if len(xs) != len(y) {
+			return nil, fmt.Errorf("%w: variable %d has %d values for %d observations", ErrExogenous, v+1, len(xs), len(y))
+		}
 	}
 	if nans(y) {
 		y = fill(y)
@@ -191,6 +205,23 @@ func Train(ctx context.Context, y []float64, cfg Config) (*Result, error) {
 	}
 	res.Model = best
 	for _, n := range names {
+		if len(cfg.Exog) > 0 {
+			em, ok, err := exogModel(ctx, cands[n], y, cfg.Horizon)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", n, err)
+			}
+			if ok {
+				// Its forecast waits for the exogenous values; only the
+				// chosen one is kept.
+				if n == best {
+					for _, q := range cfg.Quantiles {
+						em.Offsets[QuantileKey(q)] = offsets(cfg.Horizon, errs[n], q)
+					}
+					res.Exog = em
+				}
+				continue
+			}
+		}
 		mean, err := cands[n].forecast(ctx, y, cfg.Horizon)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", n, err)
@@ -225,21 +256,29 @@ func trimFloat(v float64) string {
 // step, the errors of the steps within a window around it over every
 // origin, so that the interval widens with the horizon.
 func Interval(mean []float64, errs [][]float64, q float64) []float64 {
-	out := make([]float64, len(mean))
-	h := len(mean)
+	out := offsets(len(mean), errs, q)
+	for k := range out {
+		out[k] += mean[k]
+	}
+	return out
+}
+
+// offsets are Interval's additions to the mean at each of h steps.
+func offsets(h int, errs [][]float64, q float64) []float64 {
+	out := make([]float64, h)
 	win := h / 8
 	if win < 2 {
 		win = 2
 	}
 	pool := make([]float64, 0, (2*win+1)*len(errs))
-	for k := range mean {
+	for k := range out {
 		pool = pool[:0]
 		for _, e := range errs {
 			for j := max(0, k-win); j <= min(h-1, k+win) && j < len(e); j++ {
 				pool = append(pool, e[j])
 			}
 		}
-		out[k] = mean[k] + quantile(pool, q)
+		out[k] = quantile(pool, q)
 	}
 	return out
 }
@@ -335,18 +374,30 @@ func (s snaive) forecast(_ context.Context, y []float64, h int) ([]float64, erro
 	return out, nil
 }
 
-// ensemble averages its parts.
-type ensemble struct{ parts []forecaster }
+// ensemble is a weighted mean of its parts (equal weights when weights
+// is nil).
+type ensemble struct {
+	parts   []forecaster
+	weights []float64
+}
+
+func (e ensemble) weight(i int) float64 {
+	if e.weights == nil {
+		return 1 / float64(len(e.parts))
+	}
+	return e.weights[i]
+}
 
 func (e ensemble) forecast(ctx context.Context, y []float64, h int) ([]float64, error) {
 	out := make([]float64, h)
-	for _, p := range e.parts {
+	for i, p := range e.parts {
 		f, err := p.forecast(ctx, y, h)
 		if err != nil {
 			return nil, err
 		}
+		w := e.weight(i)
 		for k := range out {
-			out[k] += f[k] / float64(len(e.parts))
+			out[k] += w * f[k]
 		}
 	}
 	return out, nil
