@@ -215,7 +215,7 @@ func Train(ctx context.Context, y []float64, cfg Config) (*Result, error) {
 				// chosen one is kept.
 				if n == best {
 					for _, q := range cfg.Quantiles {
-						em.Offsets[QuantileKey(q)] = offsets(cfg.Horizon, errs[n], q)
+						em.Offsets[QuantileKey(q)] = calibrated(cfg.Horizon, errs[n], q)
 					}
 					res.Exog = em
 				}
@@ -254,11 +254,57 @@ func trimFloat(v float64) string {
 
 // Interval adds to mean the q-quantile of the validation errors: at each
 // step, the errors of the steps within a window around it over every
-// origin, so that the interval widens with the horizon.
+// origin, so that the interval widens with the horizon, scaled so that
+// it would have held as much of each origin's errors as it should had
+// that origin been left out (see calibrated).
 func Interval(mean []float64, errs [][]float64, q float64) []float64 {
-	out := offsets(len(mean), errs, q)
+	out := calibrated(len(mean), errs, q)
 	for k := range out {
 		out[k] += mean[k]
+	}
+	return out
+}
+
+// calibrated are offsets scaled by the factor that makes them hold the
+// right share of unseen errors: for each validation origin, the offsets
+// of the other origins, scaled, should have a share q of its errors
+// below them. Quantiles of a few origins' errors are too narrow for the
+// next day's (on the NYC taxi series the raw 80% interval held 65-72% of
+// the actuals): a quiet week of validation is followed by a busier one.
+func calibrated(h int, errs [][]float64, q float64) []float64 {
+	out := offsets(h, errs, q)
+	if len(errs) < 3 || q == 0.5 {
+		return out
+	}
+	loo := make([][]float64, len(errs))
+	rest := make([][]float64, 0, len(errs)-1)
+	for o := range errs {
+		rest = rest[:0]
+		rest = append(append(rest, errs[:o]...), errs[o+1:]...)
+		loo[o] = offsets(h, rest, q)
+	}
+	// The share below c*offsets grows with c when q > 0.5 (positive
+	// offsets) and falls with it when q < 0.5: pick the c whose share is
+	// nearest q.
+	best, bestGap := 1.0, math.Inf(1)
+	for c := 0.5; c <= 4.0001; c += 0.05 {
+		below, n := 0, 0
+		for o, e := range errs {
+			for k, v := range e {
+				if k < h {
+					n++
+					if v < c*loo[o][k] {
+						below++
+					}
+				}
+			}
+		}
+		if gap := math.Abs(float64(below)/float64(n) - q); gap < bestGap-1e-12 {
+			best, bestGap = c, gap
+		}
+	}
+	for k := range out {
+		out[k] *= best
 	}
 	return out
 }
