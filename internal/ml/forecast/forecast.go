@@ -449,7 +449,6 @@ func (e ensemble) forecast(ctx context.Context, y []float64, h int) ([]float64, 
 	return out, nil
 }
 
-func nan32() float64 { return math.NaN() }
 
 // smedian forecasts the median of the same time in the last cycles
 // seasons: seasonal naive that one unusual season does not throw.

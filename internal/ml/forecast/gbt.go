@@ -97,7 +97,7 @@ func newShape(day, week, h, exog int) gbtShape {
 }
 
 // width is the number of features.
-func (s gbtShape) width() int { return len(s.Lags) + 4 + s.Exog }
+func (s gbtShape) width() int { return len(s.Lags) + 6 + s.Exog }
 
 // reach is how far back from the first forecast time the features read.
 func (s gbtShape) reach() int {
@@ -128,8 +128,9 @@ func (s gbtShape) level(y view, t int) float64 {
 
 // features writes the features of time t into x, scaled by lvl: the
 // lags, the level itself, the change since a week before the last known
-// value, the time of day, the day of the week and the exogenous values
-// at t (unscaled: their effect need not follow the level).
+// value, the time of day, the day of the week, robust seasonal profiles
+// and the exogenous values at t (unscaled: their effect need not follow
+// the level).
 func (s gbtShape) features(y view, t int, lvl float64, ex []float64, x []float32) {
 	get := func(i int) float32 { return float32(y.at(i) / lvl) }
 	h := s.Horizon
@@ -151,6 +152,40 @@ func (s gbtShape) features(y view, t int, lvl float64, ex []float64, x []float32
 		x[k+1] = float32((t / s.Day) % 7)
 	} else {
 		x[k], x[k+1] = float32(math.NaN()), float32(math.NaN())
+	}
+	k += 2
+	// The median of the same time in the last three weeks (an unusual
+	// week does not move it) and the mean of the same time over the last
+	// days whose value is known.
+	x[k], x[k+1] = float32(math.NaN()), float32(math.NaN())
+	if s.Week > 0 {
+		var w [3]float64
+		n := 0
+		for c := 1; c <= 3; c++ {
+			if c*s.Week >= h {
+				if v := y.at(t - c*s.Week); !math.IsNaN(v) {
+					w[n] = v
+					n++
+				}
+			}
+		}
+		if n == 3 {
+			x[k] = float32((w[0] + w[1] + w[2] - max(w[0], w[1], w[2]) - min(w[0], w[1], w[2])) / lvl)
+		}
+	}
+	if s.Day > 0 {
+		sum, n := 0.0, 0
+		for c := 1; c <= 7; c++ {
+			if c*s.Day >= h {
+				if v := y.at(t - c*s.Day); !math.IsNaN(v) {
+					sum += v
+					n++
+				}
+			}
+		}
+		if n > 0 {
+			x[k+1] = float32(sum / float64(n) / lvl)
+		}
 	}
 	k += 2
 	for v := 0; v < s.Exog; v++ {
@@ -246,9 +281,10 @@ func (m *gbt) train(ctx context.Context, y []float64, sh gbtShape) ([]byte, erro
 		sh.features(yv, t, lvl, m.exogAt(t), data[r*w:(r+1)*w])
 		labels[r] = float32(y[t]/lvl - sh.base(yv, t, lvl))
 	}
+	params := [][2]string{{"objective", "reg:squarederror"}, {"eta", "0.1"}, {"max_depth", "6"},
+		{"subsample", "0.8"}, {"colsample_bytree", "0.8"}, {"min_child_weight", "3"}, {"tree_method", "hist"}, {"seed", "1"}}
 	res, err := xgb.Train(ctx, xgb.Matrix{Data: data, Rows: rows, Cols: w}, labels, nil, nil, nil, xgb.TrainConfig{
-		Params: [][2]string{{"objective", "reg:squarederror"}, {"eta", "0.1"}, {"max_depth", "6"},
-			{"subsample", "0.8"}, {"colsample_bytree", "0.8"}, {"min_child_weight", "3"}, {"tree_method", "hist"}, {"seed", "1"}},
+		Params: params,
 		Rounds: 150,
 	})
 	if err != nil {
