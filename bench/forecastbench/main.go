@@ -27,11 +27,16 @@ func main() {
 	path := flag.String("data", "/work/shared/datasets/nab_nyc_taxi/nyc_taxi.csv", "nyc_taxi.csv of NAB")
 	weeks := flag.Int("weeks", 4, "weeks of rolling origins at the end of the series")
 	only := flag.String("models", "", "comma-separated forecasters to try (default: all)")
+	skip := flag.Int("skip", 0, "weeks left off the end of the series: a tuning window before the benchmark's (e.g. 4)")
 	flag.Parse()
 	y, err := load(*path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
+	}
+	const weekSteps = 336
+	if *skip > 0 {
+		y = y[:len(y)-*skip*weekSteps]
 	}
 	const h, week = 48, 336
 	cfg := forecast.Config{Horizon: h, Step: 30 * time.Minute, Quantiles: []float64{0.1, 0.5, 0.9}}

@@ -2,6 +2,7 @@ package heatwave
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -16,6 +17,8 @@ import (
 // forecastScorer returns ML_PREDICT_TABLE's scorer for a forecasting
 // model: each input row's datetime_index (and series id) picks a trained
 // forecast step; rows outside the forecast horizon get NULL and a warning.
+// A model with exogenous variables forecasts each row from its values of
+// them, which the table must therefore have, as HeatWave requires.
 func (r *Routines) forecastScorer(ctx *sql.Context, md *models.Model, schema sql.Schema, table string) (func([]sql.Row) ([]any, []map[string]any, error), error) {
 	series, err := r.Models.Forecasts(ctx, md)
 	if err != nil {
@@ -39,15 +42,36 @@ func (r *Routines) forecastScorer(ctx *sql.Context, md *models.Model, schema sql
 			return nil, mlError("Table %s lacks the series id column '%s' of the forecasting model", table, fs.IDColumn)
 		}
 	}
+	xi := make([]int, len(fs.Exogenous))
+	for v, name := range fs.Exogenous {
+		if xi[v] = col(name); xi[v] < 0 {
+			return nil, mlError("Table %s lacks the column '%s' of the forecasting model's exogenous_variables: their values over the forecast horizon are needed", table, name)
+		}
+	}
 	byID := make(map[string]*models.SeriesForecast, len(series))
 	for i := range series {
 		byID[series[i].ID] = &series[i]
 	}
 	lo, hi := forecast.QuantileKey(lowQ(fs.Quantiles)), forecast.QuantileKey(highQ(fs.Quantiles))
 	outside := 0
+	// exogRows gathers, per series with an exogenous model, the batch's
+	// rows to forecast together.
+	type exogRows struct {
+		rows, steps []int
+		x           [][]float64
+	}
 	return func(batch []sql.Row) ([]any, []map[string]any, error) {
 		preds := make([]any, len(batch))
 		mls := make([]map[string]any, len(batch))
+		put := func(k, step int, mean float64, q map[string][]float64, qi int) {
+			preds[k] = mean
+			ml := map[string]any{"predictions": map[string]any{md.Target: mean}}
+			if q[lo] != nil && q[hi] != nil {
+				ml["prediction_interval_"+md.Target] = []any{q[lo][qi], q[hi][qi]}
+			}
+			mls[k] = ml
+		}
+		var pending map[*models.SeriesForecast]*exogRows
 		for k, row := range batch {
 			v, err := sql.UnwrapAny(ctx, row[ti])
 			if err != nil {
@@ -75,13 +99,40 @@ func (r *Routines) forecastScorer(ctx *sql.Context, md *models.Model, schema sql
 				mls[k] = map[string]any{"predictions": map[string]any{md.Target: nil}}
 				continue
 			}
-			mean := s.Fcst.Mean[step]
-			preds[k] = mean
-			ml := map[string]any{"predictions": map[string]any{md.Target: mean}}
-			if q := s.Fcst.Quantiles; q[lo] != nil && q[hi] != nil {
-				ml["prediction_interval_"+md.Target] = []any{q[lo][step], q[hi][step]}
+			if s.Fcst.Exog == nil {
+				put(k, step, s.Fcst.Mean[step], s.Fcst.Quantiles, step)
+				continue
 			}
-			mls[k] = ml
+			x := make([]float64, len(xi))
+			for v, i := range xi {
+				val, err := sql.UnwrapAny(ctx, row[i])
+				if err != nil {
+					return nil, nil, err
+				}
+				f, ok := model.Float(val)
+				if !ok {
+					f = math.NaN() // missing: the trees' default branch
+				}
+				x[v] = f
+			}
+			if pending == nil {
+				pending = map[*models.SeriesForecast]*exogRows{}
+			}
+			p := pending[s]
+			if p == nil {
+				p = &exogRows{}
+				pending[s] = p
+			}
+			p.rows, p.steps, p.x = append(p.rows, k), append(p.steps, step), append(p.x, x)
+		}
+		for s, p := range pending {
+			mean, q, err := s.Fcst.Exog.Predict(p.steps, p.x)
+			if err != nil {
+				return nil, nil, err
+			}
+			for j, k := range p.rows {
+				put(k, p.steps[j], mean[j], q, j)
+			}
 		}
 		return preds, mls, nil
 	}, nil
@@ -143,6 +194,23 @@ func (r *Routines) trainForecastSpec(opts map[string]any, target string) (*model
 	}
 	if target == "" {
 		return nil, "", mlError("endogenous_variables must be specified for the forecasting task.")
+	}
+	if v, ok := opts["exogenous_variables"]; ok && v != nil {
+		vars, err := stringList(v, "exogenous_variables")
+		if err != nil {
+			return nil, "", err
+		}
+		for i, x := range vars {
+			if strings.EqualFold(x, target) || strings.EqualFold(x, fs.TimeColumn) {
+				return nil, "", mlError("exogenous_variables: '%s' is the endogenous variable or the datetime_index", x)
+			}
+			for _, y := range vars[:i] {
+				if strings.EqualFold(x, y) {
+					return nil, "", mlError("exogenous_variables: '%s' is listed twice", x)
+				}
+			}
+		}
+		fs.Exogenous = vars
 	}
 	if v, ok := opts["horizon"]; ok {
 		f, ok := model.Float(v)

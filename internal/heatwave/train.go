@@ -192,8 +192,8 @@ func (r *Routines) trainModel(ctx *sql.Context, spec *models.Spec, db, table, ta
 func (r *Routines) trainForecast(ctx *sql.Context, db, table, target string, opts map[string]any, handleVar string) error {
 	for k := range opts {
 		switch k {
-		case "task", "datetime_index", "endogenous_variables", "horizon":
-		case "exogenous_variables", "model_list", "exclude_model_list", "optimization_metric", "notes":
+		case "task", "datetime_index", "endogenous_variables", "exogenous_variables", "horizon":
+		case "model_list", "exclude_model_list", "optimization_metric", "notes":
 			ctx.Warn(mysql.ERUnknownError, "ML_TRAIN option %s is accepted and ignored for forecasting", k)
 		default:
 			return mlError("Invalid option '%s' for ML_TRAIN with the forecasting task", k)
@@ -207,13 +207,17 @@ func (r *Routines) trainForecast(ctx *sql.Context, db, table, target string, opt
 	if err != nil {
 		return err
 	}
-	for _, c := range []string{fs.TimeColumn, target} {
+	for _, c := range append([]string{fs.TimeColumn, target}, fs.Exogenous...) {
 		if !containsFold(cols, c) {
 			return mlError("ML003018: The column '%s' does not exist in table %s.%s.", c, db, table)
 		}
 	}
+	sel := []string{quoteIdent(fs.TimeColumn), quoteIdent(target)}
+	for _, c := range fs.Exogenous {
+		sel = append(sel, quoteIdent(c))
+	}
 	spec := &models.Spec{Target: target, Forecast: fs, ModelType: models.ModelTypeForecast,
-		FromQuery: "SELECT " + quoteIdent(fs.TimeColumn) + ", " + quoteIdent(target) + " FROM " + quoteIdent(db) + "." + quoteIdent(table)}
+		FromQuery: "SELECT " + strings.Join(sel, ", ") + " FROM " + quoteIdent(db) + "." + quoteIdent(table)}
 	if b, err := json.Marshal(opts); err == nil {
 		spec.Options = string(b)
 	}

@@ -166,6 +166,10 @@ func (s ForecastStatement) forecastRows(ctx *sql.Context, md *models.Model, keys
 	}
 	var rows []sql.Row
 	for _, sf := range series {
+		if sf.Fcst.Exog != nil {
+			return nil, mysql.NewSQLError(mysql.ERUnknownError, "HY000",
+				"model '%s' forecasts from its exogenous variables (%s): give their future values to CALL sys.ML_PREDICT_TABLE", md.Name, strings.Join(md.Forecast.Exogenous, ", "))
+		}
 		for k, t := range sf.Times() {
 			row := sql.Row{}
 			if md.Forecast.IDColumn != "" {

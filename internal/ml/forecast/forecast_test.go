@@ -73,3 +73,45 @@ func TestSeasonsAndQuantileKeys(t *testing.T) {
 	require.Equal(t, "p10", QuantileKey(0.1))
 	require.Equal(t, "p2.5", QuantileKey(0.025))
 }
+
+// TestCalibratedIntervalsHoldUnseenDays draws daily errors whose size
+// varies from day to day, as a forecaster's do (a quiet week, a busy
+// one): the quantiles of five days' errors are too narrow for the next
+// days, and the leave-one-origin-out calibration widens them to about
+// the share they promise.
+func TestCalibratedIntervalsHoldUnseenDays(t *testing.T) {
+	rng := rand.New(rand.NewSource(7))
+	const h = 48
+	day := func() []float64 {
+		s := math.Exp(rng.NormFloat64() * 0.8)
+		e := make([]float64, h)
+		for k := range e {
+			e[k] = rng.NormFloat64() * s * 100
+		}
+		return e
+	}
+	rawIn, calIn, n := 0, 0, 0
+	for trial := 0; trial < 200; trial++ {
+		errs := make([][]float64, 5)
+		for o := range errs {
+			errs[o] = day()
+		}
+		rawLo, rawHi := offsets(h, errs, 0.1), offsets(h, errs, 0.9)
+		zero := make([]float64, h)
+		lo, hi := Interval(zero, errs, 0.1), Interval(zero, errs, 0.9)
+		for k, v := range day() {
+			n++
+			if v >= rawLo[k] && v <= rawHi[k] {
+				rawIn++
+			}
+			if v >= lo[k] && v <= hi[k] {
+				calIn++
+			}
+			require.LessOrEqual(t, lo[k], hi[k])
+		}
+	}
+	raw, cal := float64(rawIn)/float64(n), float64(calIn)/float64(n)
+	t.Logf("80%% interval holds %.1f%% raw, %.1f%% calibrated", 100*raw, 100*cal)
+	require.Greater(t, cal-raw, 0.03, "the raw quantiles are too narrow for unseen days")
+	require.InDelta(t, 0.80, cal, 0.04, "the calibrated ones hold about 80%%")
+}

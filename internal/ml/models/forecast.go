@@ -29,6 +29,10 @@ type ForecastSpec struct {
 	Horizon    int       `json:"horizon"`
 	Frequency  string    `json:"frequency,omitempty"` // as given; "" infers it
 	Quantiles  []float64 `json:"quantiles"`
+	// Exogenous are HeatWave's exogenous_variables: numeric columns the
+	// forecast depends on, whose values over the horizon are given at
+	// prediction time.
+	Exogenous []string `json:"exogenous,omitempty"`
 }
 
 // SeriesForecast is the trained forecast of one series: from the step
@@ -59,7 +63,15 @@ func (s *SeriesForecast) At(t time.Time) (int, bool) {
 		return 0, false
 	}
 	k := int(d / s.Step)
-	return k, k < len(s.Fcst.Mean)
+	return k, k < s.Horizon()
+}
+
+// Horizon is how many steps the forecast covers.
+func (s *SeriesForecast) Horizon() int {
+	if s.Fcst.Exog != nil {
+		return s.Fcst.Exog.Horizon()
+	}
+	return len(s.Fcst.Mean)
 }
 
 // ParseFrequency reads Redshift's FREQUENCY ('1min', '30min', 'H', 'D',
@@ -112,6 +124,7 @@ type rawSeries struct {
 	id     string
 	times  []time.Time
 	values []float64
+	exog   [][]float64 // per exogenous variable, like values
 }
 
 // readSeries reads (id,) time, target ordered by id and time.
@@ -163,6 +176,12 @@ func (m *Manager) readSeries(ctx *sql.Context, md *Model) ([]*rawSeries, error) 
 			return nil, sql.ErrColumnNotFound.New(fs.IDColumn)
 		}
 	}
+	xi := make([]int, len(fs.Exogenous))
+	for v, name := range fs.Exogenous {
+		if xi[v] = col(name); xi[v] < 0 {
+			return nil, sql.ErrColumnNotFound.New(name)
+		}
+	}
 	md.TargetType = schema[yi].Type.String()
 	byID := map[string]*rawSeries{}
 	rows := 0
@@ -189,11 +208,18 @@ func (m *Manager) readSeries(ctx *sql.Context, md *Model) ([]*rawSeries, error) 
 		}
 		s := byID[id]
 		if s == nil {
-			s = &rawSeries{id: id}
+			s = &rawSeries{id: id, exog: make([][]float64, len(xi))}
 			byID[id] = s
 		}
 		s.times = append(s.times, t)
 		s.values = append(s.values, v)
+		for v, i := range xi {
+			x, ok := model.Float(plain(ctx, row[i]))
+			if !ok {
+				x = math.NaN()
+			}
+			s.exog[v] = append(s.exog[v], x)
+		}
 	}
 	md.Rows = rows
 	out := make([]*rawSeries, 0, len(byID))
@@ -213,8 +239,9 @@ var errBadForecast = errors.New("invalid forecasting data")
 var ErrBadForecast = errBadForecast
 
 // regular puts a series on a regular grid of step (the most common gap
-// when step is 0), averaging duplicates and leaving gaps missing (NaN).
-func regular(s *rawSeries, step time.Duration) ([]float64, time.Time, time.Duration, error) {
+// when step is 0), averaging duplicates and leaving gaps missing (NaN);
+// its exogenous variables are put on the same grid.
+func regular(s *rawSeries, step time.Duration) ([]float64, [][]float64, time.Time, time.Duration, error) {
 	idx := make([]int, len(s.times))
 	for i := range idx {
 		idx[i] = i
@@ -234,7 +261,7 @@ func regular(s *rawSeries, step time.Duration) ([]float64, time.Time, time.Durat
 			}
 		}
 		if step == 0 {
-			return nil, time.Time{}, 0, fmt.Errorf("%w: series '%s' needs observations at two different times", errBadForecast, s.id)
+			return nil, nil, time.Time{}, 0, fmt.Errorf("%w: series '%s' needs observations at two different times", errBadForecast, s.id)
 		}
 	}
 	start := s.times[idx[0]].Truncate(step)
@@ -243,26 +270,32 @@ func regular(s *rawSeries, step time.Duration) ([]float64, time.Time, time.Durat
 	}
 	n := int(s.times[idx[len(idx)-1]].Sub(start)/step) + 1
 	if n > 5_000_000 {
-		return nil, time.Time{}, 0, fmt.Errorf("%w: series '%s' spans %d steps of %s", errBadForecast, s.id, n, step)
+		return nil, nil, time.Time{}, 0, fmt.Errorf("%w: series '%s' spans %d steps of %s", errBadForecast, s.id, n, step)
 	}
-	sum := make([]float64, n)
-	cnt := make([]int, n)
-	for _, i := range idx {
-		k := int(s.times[i].Sub(start) / step)
-		if !math.IsNaN(s.values[i]) {
-			sum[k] += s.values[i]
-			cnt[k]++
+	grid := func(values []float64) []float64 {
+		sum := make([]float64, n)
+		cnt := make([]int, n)
+		for _, i := range idx {
+			k := int(s.times[i].Sub(start) / step)
+			if !math.IsNaN(values[i]) {
+				sum[k] += values[i]
+				cnt[k]++
+			}
 		}
-	}
-	y := make([]float64, n)
-	for k := range y {
-		if cnt[k] == 0 {
-			y[k] = math.NaN()
-		} else {
-			y[k] = sum[k] / float64(cnt[k])
+		for k := range sum {
+			if cnt[k] == 0 {
+				sum[k] = math.NaN()
+			} else {
+				sum[k] /= float64(cnt[k])
+			}
 		}
+		return sum
 	}
-	return y, start, step, nil
+	var exog [][]float64
+	for _, x := range s.exog {
+		exog = append(exog, grid(x))
+	}
+	return grid(s.values), exog, start, step, nil
 }
 
 func (m *Manager) trainForecast(ctx context.Context, md *Model, series []*rawSeries) {
@@ -283,9 +316,10 @@ func (m *Manager) trainForecast(ctx context.Context, md *Model, series []*rawSer
 		}
 		md.progress.Store(fmt.Sprintf("%.0f%% series %d of %d", 100*float64(i)/float64(len(series)), i+1, len(series)))
 		var y []float64
+		var exog [][]float64
 		var first time.Time
 		var st time.Duration
-		if y, first, st, err = regular(s, step); err != nil {
+		if y, exog, first, st, err = regular(s, step); err != nil {
 			break
 		}
 		var res *forecast.Result
@@ -296,7 +330,7 @@ func (m *Manager) trainForecast(ctx context.Context, md *Model, series []*rawSer
 				h = 12
 			}
 		}
-		res, err = forecast.Train(ctx, y, forecast.Config{Horizon: h, Step: st, Quantiles: md.Forecast.Quantiles})
+		res, err = forecast.Train(ctx, y, forecast.Config{Horizon: h, Step: st, Quantiles: md.Forecast.Quantiles, Exog: exog})
 		if err != nil {
 			err = fmt.Errorf("series '%s': %w", s.id, err)
 			break
