@@ -63,6 +63,7 @@ func main() {
 	python := flag.String("python", "/usr/bin/python3", "interpreter with hnswlib and faiss")
 	skipPy := flag.Bool("nopy", false, "skip hnswlib and FAISS")
 	skipGo := flag.Bool("nogo", false, "skip the in-process graph")
+	exactQ := flag.Int("exact-queries", 16, "with -sql: queries for the exact scan through SQL (it reads the whole table per query)")
 	profile := flag.String("cpuprofile", "", "with -sql: write a CPU profile of the server answering the prepared query (first ef) to this file")
 	flag.Parse()
 	if *src == "" {
@@ -115,7 +116,7 @@ func main() {
 	}
 
 	if *runSQL {
-		r, err := viaSQL(*bin, base, queries, truth, efs, *profile)
+		r, err := viaSQL(*bin, base, queries, truth, efs, *profile, *exactQ)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "sql:", err)
 		}
@@ -314,19 +315,20 @@ func python3(py string, base, queries [][]float32, truth [][]int32, m, efc int, 
 			Recall float64 `json:"recall"`
 			QPS    float64 `json:"qps"`
 			Build  float64 `json:"build_s"`
+			Size   string  `json:"size"`
 			Error  string  `json:"error"`
 		}
 		if json.Unmarshal([]byte(line), &r) != nil {
 			continue
 		}
-		rows = append(rows, row{name: r.Lib + " (Python, C++)", ef: r.Ef, recall: r.Recall, qps: r.QPS, build: r.Build, note: r.Error})
+		rows = append(rows, row{name: r.Lib + " (Python, C++)", ef: r.Ef, recall: r.Recall, qps: r.QPS, build: r.Build, size: r.Size, note: r.Error})
 	}
 	return rows
 }
 
 // viaSQL loads the base vectors into a table with a vector index and runs
 // the queries through the server.
-func viaSQL(bin string, base, queries [][]float32, truth [][]int32, efs []int, profile string) ([]row, error) {
+func viaSQL(bin string, base, queries [][]float32, truth [][]int32, efs []int, profile string, exactQ int) ([]row, error) {
 	var args []string
 	pprofAddr := ""
 	if profile != "" {
@@ -387,11 +389,11 @@ func viaSQL(bin string, base, queries [][]float32, truth [][]int32, efs []int, p
 		rows = append(rows, row{name: "sibyl-sql (8 conns, prepared)", ef: ef, recall: rec, qps: qps, build: build,
 			note: fmt.Sprintf("load %.0f s; build = first query", load)})
 	}
-	rec, qps, err := sqlQueries(db, "SELECT id FROM b ORDER BY VEC_DISTANCE_COSINE(v, ?) + 0 LIMIT 10", 0, queries[:16], truth[:16], 8)
+	rec, qps, err := sqlQueries(db, "SELECT id FROM b ORDER BY VEC_DISTANCE_COSINE(v, ?) + 0 LIMIT 10", 0, queries[:exactQ], truth[:exactQ], 8)
 	if err != nil {
 		return rows, err
 	}
-	rows = append(rows, row{name: "sibyl-sql exact scan (no index)", recall: rec, qps: qps, note: "16 queries"})
+	rows = append(rows, row{name: "sibyl-sql exact scan (no index)", recall: rec, qps: qps, note: fmt.Sprintf("%d queries", exactQ)})
 	return rows, nil
 }
 
