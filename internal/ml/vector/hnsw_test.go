@@ -1,6 +1,7 @@
 package vector
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"sort"
@@ -157,4 +158,54 @@ func exactDot(data [][]float32, q []float32, k int) []int {
 	}
 	sort.Slice(ids, func(a, b int) bool { return DotProduct(q, data[ids[a]]) > DotProduct(q, data[ids[b]]) })
 	return ids[:k]
+}
+
+// TestHNSWConcurrent: searches run while vectors are added and deleted
+// (run with -race) and return sorted results of existing vectors; after
+// the writes, no deleted vector is returned.
+func TestHNSWConcurrent(t *testing.T) {
+	data := randomData(1500, 16, 9)
+	g := NewHNSW(Cosine, 16, 8, 40)
+	for _, v := range data[:200] {
+		g.Add(v)
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 3)
+	for w := 0; w < 3; w++ {
+		go func(w int) {
+			var bad error
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					errs <- bad
+					return
+				default:
+				}
+				res := g.Search(data[(i*7+w)%len(data)], 5, 20, nil)
+				for j, r := range res {
+					if (int(r.ID) >= len(data) || j > 0 && r.Distance < res[j-1].Distance) && bad == nil {
+						bad = fmt.Errorf("bad results %v", res)
+					}
+				}
+			}
+		}(w)
+	}
+	for _, v := range data[200:] {
+		if id := g.Add(v); id%100 == 0 {
+			g.Delete(id)
+		}
+	}
+	close(done)
+	for w := 0; w < 3; w++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, q := range data[:100] {
+		for _, r := range g.Search(q, 10, 50, nil) {
+			if r.ID%100 == 0 && r.ID >= 200 {
+				t.Fatalf("deleted vector %d returned", r.ID)
+			}
+		}
+	}
 }
