@@ -5,7 +5,7 @@ Usage: ann.py base.f32 queries.f32 truth.i32 dim M efC ef1,ef2,... threads
 Prints one JSON object per line: {"lib", "ef", "recall", "qps", "build_s"}.
 Needs Debian's python3-hnswlib and python3-faiss (run with /usr/bin/python3).
 """
-import json, sys, time
+import json, os, sys, tempfile, time
 import numpy as np
 
 base_p, q_p, t_p, dim, M, efc, efs, threads = sys.argv[1:9]
@@ -25,10 +25,13 @@ try:
     idx.init_index(max_elements=len(base), M=M, ef_construction=efc, random_seed=42)
     idx.set_num_threads(threads)
     t0 = time.time(); idx.add_items(base, np.arange(len(base))); build = time.time() - t0
+    size = ""
+    with tempfile.TemporaryDirectory() as d:
+        idx.save_index(os.path.join(d, "i")); size = "%.0f MB" % (os.path.getsize(os.path.join(d, "i")) / 1e6)
     for ef in efs:
         idx.set_ef(ef)
         t0 = time.time(); labels, _ = idx.knn_query(qs, k=10, num_threads=threads); dt = time.time() - t0
-        print(json.dumps({"lib": "hnswlib", "ef": ef, "recall": recall(labels), "qps": len(qs) / dt, "build_s": build}), flush=True)
+        print(json.dumps({"lib": "hnswlib", "ef": ef, "recall": recall(labels), "qps": len(qs) / dt, "build_s": build, "size": size}), flush=True)
 except ImportError:
     print(json.dumps({"lib": "hnswlib", "error": "not installed"}), flush=True)
 
@@ -40,9 +43,10 @@ try:
     idx = faiss.IndexHNSWFlat(dim, M, faiss.METRIC_INNER_PRODUCT)
     idx.hnsw.efConstruction = efc
     t0 = time.time(); idx.add(nb.astype(np.float32)); build = time.time() - t0
+    size = "%.0f MB" % (faiss.serialize_index(idx).nbytes / 1e6)
     for ef in efs:
         idx.hnsw.efSearch = ef
         t0 = time.time(); _, labels = idx.search(nq.astype(np.float32), 10); dt = time.time() - t0
-        print(json.dumps({"lib": "faiss", "ef": ef, "recall": recall(labels), "qps": len(qs) / dt, "build_s": build}), flush=True)
+        print(json.dumps({"lib": "faiss", "ef": ef, "recall": recall(labels), "qps": len(qs) / dt, "build_s": build, "size": size}), flush=True)
 except ImportError:
     print(json.dumps({"lib": "faiss", "error": "not installed"}), flush=True)

@@ -23,8 +23,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"math/rand"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,6 +61,10 @@ func main() {
 	runSQL := flag.Bool("sql", false, "also measure through SQL")
 	bin := flag.String("bin", "bin/sibyldb", "server binary for -sql")
 	python := flag.String("python", "/usr/bin/python3", "interpreter with hnswlib and faiss")
+	skipPy := flag.Bool("nopy", false, "skip hnswlib and FAISS")
+	skipGo := flag.Bool("nogo", false, "skip the in-process graph")
+	exactQ := flag.Int("exact-queries", 16, "with -sql: queries for the exact scan through SQL (it reads the whole table per query)")
+	profile := flag.String("cpuprofile", "", "with -sql: write a CPU profile of the server answering the prepared query (first ef) to this file")
 	flag.Parse()
 	if *src == "" {
 		fmt.Fprintln(os.Stderr, "vectorbench: -json is required")
@@ -92,20 +99,24 @@ func main() {
 	rows := []row{{name: "exact (Go, 2 goroutines)", recall: 1, qps: exactQPS}}
 
 	// In process.
-	t0 = time.Now()
-	g := buildParallel(base, *m, *efc)
-	build := time.Since(t0).Seconds()
-	_, bytes := g.Size()
-	for _, ef := range efs {
-		rec, qps := searchAll(g, queries, truth, ef)
-		rows = append(rows, row{name: "sibyl-hnsw (Go, in process)", ef: ef, recall: rec, qps: qps, build: build, size: fmt.Sprintf("%.0f MB", float64(bytes)/1e6)})
+	if !*skipGo {
+		t0 = time.Now()
+		g := buildParallel(base, *m, *efc)
+		build := time.Since(t0).Seconds()
+		_, bytes := g.Size()
+		for _, ef := range efs {
+			rec, qps := searchAll(g, queries, truth, ef)
+			rows = append(rows, row{name: "sibyl-hnsw (Go, in process)", ef: ef, recall: rec, qps: qps, build: build, size: fmt.Sprintf("%.0f MB", float64(bytes)/1e6)})
+		}
 	}
 
 	// hnswlib and FAISS.
-	rows = append(rows, python3(*python, base, queries, truth, *m, *efc, efs)...)
+	if !*skipPy {
+		rows = append(rows, python3(*python, base, queries, truth, *m, *efc, efs)...)
+	}
 
 	if *runSQL {
-		r, err := viaSQL(*bin, base, queries, truth, efs)
+		r, err := viaSQL(*bin, base, queries, truth, efs, *profile, *exactQ)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "sql:", err)
 		}
@@ -304,20 +315,32 @@ func python3(py string, base, queries [][]float32, truth [][]int32, m, efc int, 
 			Recall float64 `json:"recall"`
 			QPS    float64 `json:"qps"`
 			Build  float64 `json:"build_s"`
+			Size   string  `json:"size"`
 			Error  string  `json:"error"`
 		}
 		if json.Unmarshal([]byte(line), &r) != nil {
 			continue
 		}
-		rows = append(rows, row{name: r.Lib + " (Python, C++)", ef: r.Ef, recall: r.Recall, qps: r.QPS, build: r.Build, note: r.Error})
+		rows = append(rows, row{name: r.Lib + " (Python, C++)", ef: r.Ef, recall: r.Recall, qps: r.QPS, build: r.Build, size: r.Size, note: r.Error})
 	}
 	return rows
 }
 
 // viaSQL loads the base vectors into a table with a vector index and runs
 // the queries through the server.
-func viaSQL(bin string, base, queries [][]float32, truth [][]int32, efs []int) ([]row, error) {
-	srv, err := benchserver.Start(bin)
+func viaSQL(bin string, base, queries [][]float32, truth [][]int32, efs []int, profile string, exactQ int) ([]row, error) {
+	var args []string
+	pprofAddr := ""
+	if profile != "" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		pprofAddr = l.Addr().String()
+		l.Close()
+		args = append(args, "--pprof-addr", pprofAddr)
+	}
+	srv, err := benchserver.StartArgs(bin, args)
 	if err != nil {
 		return nil, err
 	}
@@ -353,6 +376,11 @@ func viaSQL(bin string, base, queries [][]float32, truth [][]int32, efs []int) (
 	}
 	build := time.Since(t0).Seconds()
 	var rows []row
+	if profile != "" {
+		if err := profileSQL(db, q, efs[0], queries, truth, pprofAddr, profile); err != nil {
+			return nil, err
+		}
+	}
 	for _, ef := range efs {
 		rec, qps, err := sqlQueries(db, q, ef, queries, truth, 8)
 		if err != nil {
@@ -361,12 +389,46 @@ func viaSQL(bin string, base, queries [][]float32, truth [][]int32, efs []int) (
 		rows = append(rows, row{name: "sibyl-sql (8 conns, prepared)", ef: ef, recall: rec, qps: qps, build: build,
 			note: fmt.Sprintf("load %.0f s; build = first query", load)})
 	}
-	rec, qps, err := sqlQueries(db, "SELECT id FROM b ORDER BY VEC_DISTANCE_COSINE(v, ?) + 0 LIMIT 10", 0, queries[:16], truth[:16], 8)
+	rec, qps, err := sqlQueries(db, "SELECT id FROM b ORDER BY VEC_DISTANCE_COSINE(v, ?) + 0 LIMIT 10", 0, queries[:exactQ], truth[:exactQ], 8)
 	if err != nil {
 		return rows, err
 	}
-	rows = append(rows, row{name: "sibyl-sql exact scan (no index)", recall: rec, qps: qps, note: "16 queries"})
+	rows = append(rows, row{name: "sibyl-sql exact scan (no index)", recall: rec, qps: qps, note: fmt.Sprintf("%d queries", exactQ)})
 	return rows, nil
+}
+
+// profileSQL runs the prepared query from 8 connections for 15 s while the
+// server records a CPU profile into path.
+func profileSQL(db *sql.DB, q string, ef int, queries [][]float32, truth [][]int32, addr, path string) error {
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get("http://" + addr + "/debug/pprof/profile?seconds=15")
+		if err != nil {
+			done <- err
+			return
+		}
+		defer resp.Body.Close()
+		f, err := os.Create(path)
+		if err != nil {
+			done <- err
+			return
+		}
+		_, err = io.Copy(f, resp.Body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		done <- err
+	}()
+	for {
+		if _, _, err := sqlQueries(db, q, ef, queries, truth, 8); err != nil {
+			return err
+		}
+		select {
+		case err := <-done:
+			return err
+		default:
+		}
+	}
 }
 
 func sqlQueries(db *sql.DB, q string, ef int, queries [][]float32, truth [][]int32, conns int) (float64, float64, error) {

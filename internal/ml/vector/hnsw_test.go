@@ -1,6 +1,8 @@
 package vector
 
 import (
+	"fmt"
+	"math"
 	"math/rand"
 	"sort"
 	"testing"
@@ -101,5 +103,109 @@ func TestHNSWDelete(t *testing.T) {
 	}
 	if g.Len() != 499 {
 		t.Fatalf("Len = %d", g.Len())
+	}
+}
+
+// TestHNSWMetricsAgree: the graph's distances are the metric's, for
+// every metric, with dimensions that are and are not a multiple of the
+// distance loops' unrolling.
+func TestHNSWMetricsAgree(t *testing.T) {
+	for _, dim := range []int{1, 7, 8, 13, 100} {
+		data := randomData(300, dim, int64(dim))
+		q := randomData(1, dim, 99)[0]
+		for _, metric := range []Metric{Euclidean, Cosine, Dot} {
+			g := NewHNSW(metric, dim, 8, 64)
+			for _, v := range data {
+				g.Add(v)
+			}
+			got := g.Search(q, 5, 300, nil)
+			want := exact(metric, data, q, 5, nil)
+			if metric == Dot {
+				// The nearest by dot is the largest product.
+				want = exactDot(data, q, 5)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("dim %d %v: %d results", dim, metric, len(got))
+			}
+			for i, r := range got {
+				wd := metric.Distance(q, data[want[i]])
+				if math.Abs(r.Distance-wd) > 1e-4*(1+math.Abs(wd)) {
+					t.Errorf("dim %d %v: result %d distance %v, exact %v", dim, metric, i, r.Distance, wd)
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkHNSWSearch(b *testing.B) {
+	const n, dim = 20000, 100
+	data := randomData(n, dim, 1)
+	g := NewHNSW(Cosine, dim, 16, 100)
+	for _, v := range data {
+		g.Add(v)
+	}
+	queries := randomData(256, dim, 2)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		g.Search(queries[i%len(queries)], 10, 40, nil)
+	}
+}
+
+func exactDot(data [][]float32, q []float32, k int) []int {
+	ids := make([]int, len(data))
+	for i := range ids {
+		ids[i] = i
+	}
+	sort.Slice(ids, func(a, b int) bool { return DotProduct(q, data[ids[a]]) > DotProduct(q, data[ids[b]]) })
+	return ids[:k]
+}
+
+// TestHNSWConcurrent: searches run while vectors are added and deleted
+// (run with -race) and return sorted results of existing vectors; after
+// the writes, no deleted vector is returned.
+func TestHNSWConcurrent(t *testing.T) {
+	data := randomData(1500, 16, 9)
+	g := NewHNSW(Cosine, 16, 8, 40)
+	for _, v := range data[:200] {
+		g.Add(v)
+	}
+	done := make(chan struct{})
+	errs := make(chan error, 3)
+	for w := 0; w < 3; w++ {
+		go func(w int) {
+			var bad error
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					errs <- bad
+					return
+				default:
+				}
+				res := g.Search(data[(i*7+w)%len(data)], 5, 20, nil)
+				for j, r := range res {
+					if (int(r.ID) >= len(data) || j > 0 && r.Distance < res[j-1].Distance) && bad == nil {
+						bad = fmt.Errorf("bad results %v", res)
+					}
+				}
+			}
+		}(w)
+	}
+	for _, v := range data[200:] {
+		if id := g.Add(v); id%100 == 0 {
+			g.Delete(id)
+		}
+	}
+	close(done)
+	for w := 0; w < 3; w++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	for _, q := range data[:100] {
+		for _, r := range g.Search(q, 10, 50, nil) {
+			if r.ID%100 == 0 && r.ID >= 200 {
+				t.Fatalf("deleted vector %d returned", r.ID)
+			}
+		}
 	}
 }

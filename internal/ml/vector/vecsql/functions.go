@@ -12,11 +12,14 @@
 package vecsql
 
 import (
+	"encoding/hex"
 	"fmt"
 	"math"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
@@ -318,7 +321,27 @@ func evalArgs(ctx *sql.Context, args []sql.Expression, row sql.Row) ([]any, bool
 func render(name string, args []sql.Expression) string {
 	parts := make([]string, len(args))
 	for i, a := range args {
-		parts[i] = a.String()
+		parts[i] = argString(a)
 	}
 	return fmt.Sprintf("%s(%s)", strings.ToUpper(name), strings.Join(parts, ", "))
+}
+
+// argString is a's text in a call's String. A literal that is not valid
+// UTF-8 (a vector bound to a prepared statement's parameter arrives as a
+// string of raw float bytes) is written in hex: the planner lower-cases
+// an ORDER BY expression's text to match it against the select list, and
+// lower-casing invalid UTF-8 goes rune by rune, which cost more than the
+// index search itself. Hex keeps the text distinct per value.
+func argString(a sql.Expression) string {
+	if lit, ok := a.(*expression.Literal); ok {
+		switch v := lit.Value().(type) {
+		case string:
+			if !utf8.ValidString(v) {
+				return "0x" + hex.EncodeToString([]byte(v))
+			}
+		case []byte:
+			return "0x" + hex.EncodeToString(v)
+		}
+	}
+	return a.String()
 }

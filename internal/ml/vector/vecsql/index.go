@@ -1,7 +1,9 @@
 package vecsql
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"strings"
 	"sync"
@@ -39,8 +41,16 @@ type graphEntry struct {
 	hash  string
 	graph *vector.HNSW
 	rows  []sql.Row
-	byKey map[string][]uint32
+	byKey map[rowDigest][]uint32
 }
+
+// rowDigest identifies a row's content: 128 bits of hash over every
+// column, so that a refresh recognises unchanged rows without keeping a
+// copy of their text (a printed 100-dimension vector is kilobytes), and
+// two different rows collide with probability about n^2/2^129.
+type rowDigest [2]uint64
+
+var digestSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
 // tableHash is the hash of t's data in the current transaction, or "" when
 // the table cannot tell (the graph is then refreshed for every search).
@@ -76,12 +86,48 @@ func tableHash(ctx *sql.Context, t sql.Table) string {
 	}
 }
 
-func rowKey(r sql.Row) string {
-	var b strings.Builder
-	for _, v := range r {
-		fmt.Fprintf(&b, "%v\x00", v)
+// rowKey is the digest of r's values, unwrapped (a lazily loaded value
+// is hashed by content, not by the wrapper's address).
+func rowKey(ctx *sql.Context, r sql.Row) (rowDigest, error) {
+	var hs [2]maphash.Hash
+	var buf [8]byte
+	for i := range hs {
+		hs[i].SetSeed(digestSeeds[i])
 	}
-	return b.String()
+	write := func(tag byte, b []byte) {
+		n := binary.LittleEndian.AppendUint64(buf[:0], uint64(len(b)))
+		for i := range hs {
+			hs[i].WriteByte(tag)
+			hs[i].Write(n)
+			hs[i].Write(b)
+		}
+	}
+	for _, v := range r {
+		u, err := sql.UnwrapAny(ctx, v)
+		if err != nil {
+			return rowDigest{}, err
+		}
+		switch x := u.(type) {
+		case nil:
+			write(0, nil)
+		case []byte:
+			write(1, x)
+		case string:
+			write(2, []byte(x))
+		case int64:
+			write(3, binary.LittleEndian.AppendUint64(nil, uint64(x)))
+		case int32:
+			write(3, binary.LittleEndian.AppendUint64(nil, uint64(x)))
+		case uint64:
+			write(4, binary.LittleEndian.AppendUint64(nil, x))
+		case uint32:
+			write(4, binary.LittleEndian.AppendUint64(nil, uint64(x)))
+		default:
+			// Any other type by its printed value and Go type.
+			write(5, fmt.Appendf(nil, "%T:%v", x, x))
+		}
+	}
+	return rowDigest{hs[0].Sum64(), hs[1].Sum64()}, nil
 }
 
 // graphFor returns the graph over column col of rt, current for ctx's view
@@ -132,7 +178,7 @@ func (e *graphEntry) refresh(ctx *sql.Context, b sql.NodeExecBuilder, rt *plan.R
 		e.graph = vector.NewHNSW(opts.Metric, dim, opts.M, 10*opts.M+40)
 		e.rows = nil
 	}
-	next := map[string][]uint32{}
+	next := make(map[rowDigest][]uint32, len(old))
 	for {
 		r, err := iter.Next(ctx)
 		if err == io.EOF {
@@ -141,7 +187,10 @@ func (e *graphEntry) refresh(ctx *sql.Context, b sql.NodeExecBuilder, rt *plan.R
 		if err != nil {
 			return err
 		}
-		k := rowKey(r)
+		k, err := rowKey(ctx, r)
+		if err != nil {
+			return err
+		}
 		if ids := old[k]; len(ids) > 0 {
 			next[k] = append(next[k], ids[len(ids)-1])
 			old[k] = ids[:len(ids)-1]

@@ -2,6 +2,7 @@ package vecsql
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -27,10 +28,13 @@ func SystemVariables() []sql.SystemVariable {
 }
 
 // Search reads a table through its vector index: the rows nearest to a
-// constant query vector, nearest first, as many as the TopN above it
-// needs (and, with a WHERE filter, as many that pass it). It replaces the
-// table scan under ORDER BY <distance>(col, <constant>) LIMIT k; the TopN
-// and Filter above it stay and sort and check the rows it yields.
+// constant query vector, as many as the LIMIT above it needs (and, with a
+// WHERE filter, as many that pass it), ordered by the ORDER BY expression
+// exactly as the TopN it replaces would order them. It replaces the table
+// scan under ORDER BY <distance>(col, <constant>) LIMIT k, and the TopN
+// becomes a plain Limit: sorting k rows here evaluates the distance k
+// times instead of twice per heap comparison. A Filter above it stays and
+// checks the rows it yields.
 type Search struct {
 	table  *plan.ResolvedTable
 	index  string
@@ -40,6 +44,10 @@ type Search struct {
 	query  sql.Expression
 	limit  sql.Expression
 	filter sql.Expression // nil: no WHERE
+	// order is the ORDER BY expression over the table's row, nil when a
+	// TopN above still sorts.
+	order sql.Expression
+	nulls sql.NullOrdering
 }
 
 var _ sql.ExecBuilderNode = (*Search)(nil)
@@ -69,6 +77,9 @@ func (s *Search) Expressions() []sql.Expression {
 	if s.filter != nil {
 		out = append(out, s.filter)
 	}
+	if s.order != nil {
+		out = append(out, s.order)
+	}
 	return out
 }
 
@@ -78,9 +89,12 @@ func (s *Search) WithExpressions(exprs ...sql.Expression) (sql.Node, error) {
 		return nil, sql.ErrInvalidChildrenNumber.New(s, len(exprs), len(s.Expressions()))
 	}
 	n := *s
-	n.query, n.limit = exprs[0], exprs[1]
+	n.query, n.limit, exprs = exprs[0], exprs[1], exprs[2:]
 	if s.filter != nil {
-		n.filter = exprs[2]
+		n.filter, exprs = exprs[0], exprs[1:]
+	}
+	if s.order != nil {
+		n.order = exprs[0]
 	}
 	return &n, nil
 }
@@ -148,16 +162,90 @@ func (s *Search) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row sql.R
 	for _, r := range res {
 		rows = append(rows, e.rows[r.ID])
 	}
+	if s.order != nil {
+		if err := s.sortRows(ctx, rows); err != nil {
+			return nil, err
+		}
+	}
 	return sql.RowsToRowIter(rows...), nil
+}
+
+// sortRows orders rows by s.order ascending as the TopN it replaced:
+// NULLs where the sort field puts them, the column type's comparison, and
+// ties in the order the rows came (the graph's order).
+func (s *Search) sortRows(ctx *sql.Context, rows []sql.Row) error {
+	// Later analyzer rules may renumber the expression's fields for
+	// another row layout: bind them to the table's row again.
+	order, ok, err := s.bindToTable(s.order)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("vector search: ORDER BY %s is not over table %s", s.order, s.table.Name())
+	}
+	keys := make([]any, len(rows))
+	for i, r := range rows {
+		v, err := order.Eval(ctx, r)
+		if err != nil {
+			return sql.ErrUnableSort.Wrap(err)
+		}
+		keys[i] = v
+	}
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	typ := order.Type()
+	var sortErr error
+	sort.SliceStable(idx, func(a, b int) bool {
+		av, bv := keys[idx[a]], keys[idx[b]]
+		switch {
+		case av == nil && bv == nil:
+			return false
+		case av == nil:
+			return s.nulls == sql.NullsFirst
+		case bv == nil:
+			return s.nulls != sql.NullsFirst
+		}
+		c, err := typ.Compare(ctx, av, bv)
+		if err != nil && sortErr == nil {
+			sortErr = err
+		}
+		return c < 0
+	})
+	if sortErr != nil {
+		return sortErr
+	}
+	sorted := make([]sql.Row, len(rows))
+	for i, j := range idx {
+		sorted[i] = rows[j]
+	}
+	copy(rows, sorted)
+	return nil
 }
 
 // bindFilter points the filter's columns at the table's row by name: the
 // Filter node's field indexes are laid out for the executor's row, which
 // may differ from the row the index keeps.
 func (s *Search) bindFilter() (sql.Expression, error) {
+	e, ok, err := s.bindToTable(s.filter)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		// A column of another table (a correlated reference): let the
+		// Filter above decide, and accept every row here.
+		return expression.NewLiteral(true, types.Boolean), nil
+	}
+	return e, nil
+}
+
+// bindToTable rebinds e's columns to the table's row by name; ok is false
+// when e refers to a column of another table.
+func (s *Search) bindToTable(expr sql.Expression) (sql.Expression, bool, error) {
 	schema := s.table.Schema()
 	ok := true
-	e, _, err := transform.Expr(s.filter, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
+	e, _, err := transform.Expr(expr, func(e sql.Expression) (sql.Expression, transform.TreeIdentity, error) {
 		gf, isField := e.(*expression.GetField)
 		if !isField {
 			return e, transform.SameTree, nil
@@ -169,15 +257,7 @@ func (s *Search) bindFilter() (sql.Expression, error) {
 		}
 		return gf.WithIndex(i), transform.NewTree, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		// A column of another table (a correlated reference): let the
-		// Filter above decide, and accept every row here.
-		return expression.NewLiteral(true, types.Boolean), nil
-	}
-	return e, nil
+	return e, ok, err
 }
 
 // useIndex is the planner rule: TopN(ORDER BY dist(col, const) ASC LIMIT k)
@@ -234,6 +314,15 @@ func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, e
 				continue
 			}
 			s := &Search{table: rt, index: ix.ID(), col: col, opts: opts, dim: vt.Dimensions, query: args[1-i], limit: top.Limit, filter: filter}
+			// The search sorts its k rows itself and the TopN becomes a
+			// Limit, unless the TopN must count all rows
+			// (SQL_CALC_FOUND_ROWS) or the sort key is not the table's.
+			var replaceTop bool
+			if !top.CalcFoundRows {
+				if o, ok, err := s.bindToTable(order); err == nil && ok {
+					s.order, s.nulls, replaceTop = o, top.Fields[0].NullOrdering, true
+				}
+			}
 			replaced, same, err := transform.Node(top, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
 				if n == sql.Node(rt) {
 					return s, transform.NewTree, nil
@@ -242,6 +331,9 @@ func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, e
 			})
 			if err != nil || same {
 				return n, transform.SameTree, err
+			}
+			if replaceTop {
+				return plan.NewLimit(top.Limit, replaced.(*plan.TopN).Child), transform.NewTree, nil
 			}
 			return replaced, transform.NewTree, nil
 		}
