@@ -10,6 +10,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
+	"github.com/sibyldb/sibyldb/internal/ml/forecast"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
 	"github.com/sibyldb/sibyldb/internal/privilege"
@@ -121,6 +122,13 @@ func (r *Routines) recordModel(ctx *sql.Context, schema string, md *models.Model
 	if md.Report != nil {
 		meta["optimization_metric"] = strings.ToLower(md.Report.Objective)
 		meta["train_score"] = md.Report.Score
+	}
+	if md.IsForecast() && md.Forecast != nil {
+		metric := md.Forecast.Metric
+		if metric == "" {
+			metric = forecast.MetricMAE // the choice's default
+		}
+		meta["optimization_metric"] = metric
 	}
 	if md.Options != "" {
 		var opts any

@@ -3,6 +3,7 @@ package heatwave
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -219,7 +220,97 @@ func (r *Routines) trainForecastSpec(opts map[string]any, target string) (*model
 		}
 		fs.Horizon = int(f)
 	}
+	var err error
+	if fs.Models, err = forecastModels(opts); err != nil {
+		return nil, "", err
+	}
+	if v, ok := opts["optimization_metric"]; ok && v != nil {
+		m := strings.ToLower(fmt.Sprint(v))
+		if !forecast.KnownMetric(m) {
+			return nil, "", mlError("Invalid optimization_metric '%v' for the forecasting task (supported: %s)", v, strings.Join(forecast.Metrics, ", "))
+		}
+		fs.Metric = m
+	}
 	return fs, target, nil
+}
+
+// forecasterNames maps HeatWave's forecasting model names, and SibylDB's
+// own, to the forecasters SibylDB trains. HeatWave's exponential
+// smoothing family (ETS, Holt-Winters, Theta, STL with ES) is the
+// double-seasonal Holt-Winters; its autoregressive family (SARIMAX,
+// VARMAX, dynamic factor, STL with ARIMA) is the trees on lag features,
+// SibylDB's autoregressive model.
+var forecasterNames = map[string]string{
+	"naiveforecaster":     forecast.SeasonalNaive,
+	"expsmoothforecaster": forecast.HoltWinters,
+	"etsforecaster":       forecast.HoltWinters,
+	"thetaforecaster":     forecast.HoltWinters,
+	"stlwesforecaster":    forecast.HoltWinters,
+	"stlwetsforecaster":   forecast.HoltWinters,
+	"sarimaxforecaster":   forecast.GBT,
+	"varmaxforecaster":    forecast.GBT,
+	"dynfactorforecaster": forecast.GBT,
+	"stlwarimaforecaster": forecast.GBT,
+	"seasonalnaive":       forecast.SeasonalNaive,
+	"seasonalmedian":      forecast.SeasonalMedian,
+	"scaledseasonalnaive": forecast.ScaledNaive,
+	"holtwinters":         forecast.HoltWinters,
+	"gbtlags":             forecast.GBT,
+	"ensemble":            forecast.Ensemble,
+}
+
+// forecastModels are the candidates model_list and exclude_model_list
+// leave (nil: the default ones). The ensemble combines Holt-Winters and
+// the trees: a list names it to have it, and excluding either part
+// excludes it.
+func forecastModels(opts map[string]any) ([]string, error) {
+	read := func(key string) ([]string, error) {
+		v, ok := opts[key]
+		if !ok || v == nil {
+			return nil, nil
+		}
+		names, err := stringList(v, key)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]string, 0, len(names))
+		for _, n := range names {
+			m, ok := forecasterNames[strings.ToLower(n)]
+			if !ok {
+				return nil, mlError("Invalid model '%s' in %s for the forecasting task (SibylDB forecasts with NaiveForecaster, the exponential smoothing family ETSForecaster/ExpSmoothForecaster/ThetaForecaster/STLwESForecaster/STLwETSForecaster, the autoregressive family SARIMAXForecaster/VARMAXForecaster/DynFactorForecaster/STLwARIMAForecaster, or its own names %s)",
+					n, key, strings.Join(append(append([]string{}, forecast.Models...), forecast.SeasonalMedian, forecast.ScaledNaive), ", "))
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	}
+	include, err := read("model_list")
+	if err != nil {
+		return nil, err
+	}
+	exclude, err := read("exclude_model_list")
+	if err != nil {
+		return nil, err
+	}
+	if include == nil && exclude == nil {
+		return nil, nil
+	}
+	if include == nil {
+		include = forecast.Models
+	}
+	if slices.Contains(exclude, forecast.HoltWinters) || slices.Contains(exclude, forecast.GBT) {
+		exclude = append(exclude, forecast.Ensemble)
+	}
+	var out []string
+	for _, m := range include {
+		if !slices.Contains(exclude, m) && !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil, mlError("model_list and exclude_model_list leave no model to train for the forecasting task")
+	}
+	return out, nil
 }
 
 func sprint(v any) string { return fmt.Sprint(v) }

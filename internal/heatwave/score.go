@@ -3,13 +3,16 @@ package heatwave
 import (
 	"errors"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
 
 	"github.com/sibyldb/sibyldb/internal/ml/automl"
+	"github.com/sibyldb/sibyldb/internal/ml/forecast"
 	"github.com/sibyldb/sibyldb/internal/ml/model"
+	"github.com/sibyldb/sibyldb/internal/ml/models"
 )
 
 // score is CALL sys.ML_SCORE('db.t', 'target', handle, 'metric', @score
@@ -31,6 +34,12 @@ func (r *Routines) score(ctx *sql.Context, args []any, outVars []string) error {
 	metricName, err := stringArg(args[3], "metric")
 	if err != nil {
 		return err
+	}
+	if md.IsForecast() {
+		return r.scoreForecast(ctx, md, db, table, target, metricName, outVars[4])
+	}
+	if md.IsRecommender() {
+		return mlError("ML_SCORE: scoring recommendation models is not supported; score their ML_PREDICT_TABLE output with SQL")
 	}
 	task := "regression"
 	if md.Problem.Classification() {
@@ -139,4 +148,80 @@ func r2(y []float64, out [][]float64) float64 {
 		return 0
 	}
 	return 1 - ssRes/ssTot
+}
+
+// scoreForecast is ML_SCORE of a forecasting model: the table's rows
+// within the forecast horizon are forecast as ML_PREDICT_TABLE would and
+// compared with their target values (target_column_name may be NULL: the
+// model's own). Rows outside the horizon, or without a target value, are
+// left out, and a table with none inside it is an error.
+func (r *Routines) scoreForecast(ctx *sql.Context, md *models.Model, db, table, target, metricName, scoreVar string) error {
+	if !forecast.KnownMetric(metricName) {
+		return mlError("Invalid metric '%s' for the forecasting task (supported: %s)", metricName, strings.Join(forecast.Metrics, ", "))
+	}
+	if target == "" {
+		target = md.Target
+	}
+	schema, iter, _, err := r.Engine().Query(ctx, "SELECT * FROM "+quoteIdent(db)+"."+quoteIdent(table))
+	if err != nil {
+		return err
+	}
+	defer iter.Close(ctx)
+	targetIdx := slices.IndexFunc(schema, func(c *sql.Column) bool { return strings.EqualFold(c.Name, target) })
+	if targetIdx < 0 {
+		return mlError("ML003018: The target column '%s' does not exist in table %s.%s.", target, db, table)
+	}
+	score, err := r.forecastScorer(ctx, md, schema, db+"."+table)
+	if err != nil {
+		return err
+	}
+	var actual, pred []float64
+	flush := func(batch []sql.Row) error {
+		preds, _, err := score(batch)
+		if err != nil {
+			return err
+		}
+		for k, row := range batch {
+			v, err := sql.UnwrapAny(ctx, row[targetIdx])
+			if err != nil {
+				return err
+			}
+			y, ok := model.Float(v)
+			if preds[k] == nil || v == nil {
+				continue
+			}
+			if !ok {
+				return mlError("ML_SCORE: target '%s' value %v is not numeric", target, v)
+			}
+			actual, pred = append(actual, y), append(pred, preds[k].(float64))
+		}
+		return nil
+	}
+	batch := make([]sql.Row, 0, batchRows)
+	for {
+		row, err := iter.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if batch = append(batch, row); len(batch) == batchRows {
+			if err := flush(batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if err := flush(batch); err != nil {
+		return err
+	}
+	if len(actual) == 0 {
+		return mlError("ML_SCORE: no row of %s.%s with a target value is within the model's forecast horizon", db, table)
+	}
+	v, err := forecast.Score(metricName, actual, pred)
+	if err != nil {
+		return mlError("ML_SCORE: %v", err)
+	}
+	return setVariable(ctx, scoreVar, v, types.Float64)
 }

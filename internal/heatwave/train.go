@@ -192,8 +192,9 @@ func (r *Routines) trainModel(ctx *sql.Context, spec *models.Spec, db, table, ta
 func (r *Routines) trainForecast(ctx *sql.Context, db, table, target string, opts map[string]any, handleVar string) error {
 	for k := range opts {
 		switch k {
-		case "task", "datetime_index", "endogenous_variables", "exogenous_variables", "horizon":
-		case "model_list", "exclude_model_list", "optimization_metric", "notes":
+		case "task", "datetime_index", "endogenous_variables", "exogenous_variables", "horizon",
+			"model_list", "exclude_model_list", "optimization_metric":
+		case "notes":
 			ctx.Warn(mysql.ERUnknownError, "ML_TRAIN option %s is accepted and ignored for forecasting", k)
 		default:
 			return mlError("Invalid option '%s' for ML_TRAIN with the forecasting task", k)

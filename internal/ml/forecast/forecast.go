@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	Quantiles []float64
 	// Models restricts the candidates (nil: all).
 	Models []string
+	// Metric chooses among the candidates (one of Metrics; "" is the
+	// mean absolute error).
+	Metric string
 	// Origins is how many rolling origins validate the candidates
 	// (default 5), each Horizon steps apart.
 	Origins int
@@ -71,6 +75,10 @@ type Result struct {
 	// seasonal naive forecast.
 	Validation map[string]float64 `json:"validation_mae"`
 	MASE       map[string]float64 `json:"validation_mase"`
+	// Metric is Config.Metric when set, and Scores each candidate's value
+	// of it over the rolling origins (greater is better).
+	Metric string             `json:"metric,omitempty"`
+	Scores map[string]float64 `json:"validation_scores,omitempty"`
 	// Exog is set when the chosen model uses exogenous variables: the
 	// forecast (Mean and Quantiles are then empty) is made by
 	// Exog.Predict from their values over the horizon.
@@ -173,9 +181,14 @@ func Train(ctx context.Context, y []float64, cfg Config) (*Result, error) {
 	if len(cands) == 0 {
 		return nil, fmt.Errorf("no known model in %v (known: %v)", cfg.Models, Models)
 	}
+	if cfg.Metric != "" && !KnownMetric(cfg.Metric) {
+		return nil, fmt.Errorf("%w: unknown metric '%s' (known: %s)", ErrMetric, cfg.Metric, strings.Join(Metrics, ", "))
+	}
 	scale := naiveScale(y[:len(y)-cfg.Origins*cfg.Horizon], season)
 	res := &Result{Validation: map[string]float64{}, MASE: map[string]float64{}, Candidates: map[string]Forecast{}}
 	errs := map[string][][]float64{} // model -> origin -> signed errors per step
+	preds := map[string][]float64{}  // model -> forecasts of every origin, in order
+	var actual []float64             // the values they forecast
 	names := make([]string, 0, len(cands))
 	for n := range cands {
 		names = append(names, n)
@@ -183,6 +196,7 @@ func Train(ctx context.Context, y []float64, cfg Config) (*Result, error) {
 	sort.Strings(names)
 	for o := cfg.Origins; o >= 1; o-- {
 		cut := len(y) - o*cfg.Horizon
+		actual = append(actual, y[cut:cut+cfg.Horizon]...)
 		for _, n := range names {
 			f, err := cands[n].forecast(ctx, y[:cut], cfg.Horizon)
 			if err != nil {
@@ -193,9 +207,12 @@ func Train(ctx context.Context, y []float64, cfg Config) (*Result, error) {
 				e[k] = y[cut+k] - f[k]
 			}
 			errs[n] = append(errs[n], e)
+			preds[n] = append(preds[n], f[:cfg.Horizon]...)
 		}
 	}
-	best := ""
+	// losses are what the choice minimises: the MAE, or the loss of
+	// cfg.Metric.
+	losses := map[string]float64{}
 	for _, n := range names {
 		sum, cnt := 0.0, 0
 		for _, e := range errs[n] {
@@ -206,11 +223,26 @@ func Train(ctx context.Context, y []float64, cfg Config) (*Result, error) {
 		}
 		res.Validation[n] = sum / float64(cnt)
 		res.MASE[n] = res.Validation[n] / scale
-		if best == "" || res.Validation[n] < res.Validation[best] {
+		losses[n] = res.Validation[n]
+		if cfg.Metric != "" {
+			v, err := Score(cfg.Metric, actual, preds[n])
+			if err != nil {
+				return nil, err
+			}
+			if res.Scores == nil {
+				res.Metric, res.Scores = strings.ToLower(cfg.Metric), map[string]float64{}
+			}
+			res.Scores[n] = v
+			losses[n] = loss(cfg.Metric, v)
+		}
+	}
+	best := ""
+	for _, n := range names {
+		if best == "" || losses[n] < losses[best] {
 			best = n
 		}
 	}
-	if v, ok := res.Validation[Ensemble]; ok && res.Validation[best] > v*(1-combinationMargin) {
+	if v, ok := losses[Ensemble]; ok && losses[best] > v*(1-combinationMargin) {
 		best = Ensemble
 	}
 	res.Model = best

@@ -33,6 +33,12 @@ type ForecastSpec struct {
 	// forecast depends on, whose values over the horizon are given at
 	// prediction time.
 	Exogenous []string `json:"exogenous,omitempty"`
+	// Models restricts the candidate forecasters (forecast.Models names;
+	// nil: the default ones), and Metric chooses among them (one of
+	// forecast.Metrics; "": the mean absolute error): HeatWave's
+	// model_list / exclude_model_list and optimization_metric.
+	Models []string `json:"models,omitempty"`
+	Metric string   `json:"metric,omitempty"`
 }
 
 // SeriesForecast is the trained forecast of one series: from the step
@@ -330,7 +336,8 @@ func (m *Manager) trainForecast(ctx context.Context, md *Model, series []*rawSer
 				h = 12
 			}
 		}
-		res, err = forecast.Train(ctx, y, forecast.Config{Horizon: h, Step: st, Quantiles: md.Forecast.Quantiles, Exog: exog})
+		res, err = forecast.Train(ctx, y, forecast.Config{Horizon: h, Step: st, Quantiles: md.Forecast.Quantiles, Exog: exog,
+			Models: md.Forecast.Models, Metric: md.Forecast.Metric})
 		if err != nil {
 			err = fmt.Errorf("series '%s': %w", s.id, err)
 			break

@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sibyldb/sibyldb/internal/testserver"
+)
+
+// TestHeatWaveForecastingOptions checks ML_TRAIN's model_list,
+// exclude_model_list and optimization_metric for the forecasting task,
+// and ML_SCORE of forecasting models.
+func TestHeatWaveForecastingOptions(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("", "multiStatements=true")
+	mustExec(t, db, "CREATE DATABASE ts", "CREATE TABLE ts.demand (at DATETIME PRIMARY KEY, value DOUBLE)",
+		"CREATE TABLE ts.actual (at DATETIME PRIMARY KEY, value DOUBLE)")
+	start := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) // a Monday
+	const n, week = 5 * 7 * 48, 7 * 48
+	rng := rand.New(rand.NewSource(11))
+	y := make([]float64, n+48)
+	for i := range y {
+		y[i] = math.Round((seasonalValue(i)+rng.NormFloat64()*20)*1000) / 1000
+	}
+	at := func(i int) string { return start.Add(time.Duration(i) * 30 * time.Minute).Format(time.DateTime) }
+	insert := func(table string, from, to int) {
+		var sb strings.Builder
+		for i := from; i < to; i++ {
+			if sb.Len() == 0 {
+				sb.WriteString("INSERT INTO ts." + table + " VALUES ")
+			} else {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, "('%s', %.3f)", at(i), y[i])
+			if (i-from)%1000 == 999 || i == to-1 {
+				mustExec(t, db, sb.String())
+				sb.Reset()
+			}
+		}
+	}
+	insert("demand", 0, n)
+	insert("actual", n, n+48) // the next day, as it happened
+
+	conn, err := srv.DB("ts").Conn(t.Context())
+	require.NoError(t, err)
+	defer conn.Close()
+	train := func(options string) error {
+		// A set @fc would name the new model: each gets its own handle.
+		_, err := conn.ExecContext(t.Context(), "SET @fc = NULL")
+		require.NoError(t, err)
+		_, err = conn.ExecContext(t.Context(), `CALL sys.ML_TRAIN('ts.demand', 'value', JSON_OBJECT('task', 'forecasting',
+			'datetime_index', 'at', 'endogenous_variables', JSON_ARRAY('value'), 'horizon', 48`+options+`), @fc)`)
+		return err
+	}
+	// catalogued is the newest model's type and optimization metric.
+	catalogued := func() (string, string) {
+		var mtype, metric string
+		require.NoError(t, conn.QueryRowContext(t.Context(), `SELECT model_type, JSON_UNQUOTE(JSON_EXTRACT(model_metadata, '$.optimization_metric'))
+			FROM ML_SCHEMA_root.MODEL_CATALOG WHERE model_handle = @fc`).Scan(&mtype, &metric))
+		return mtype, metric
+	}
+
+	for _, tc := range []struct {
+		name, options, model, metric string
+	}{
+		{"default", "", "", "neg_mean_absolute_error"},
+		{"HeatWave's naive model", ", 'model_list', JSON_ARRAY('NaiveForecaster')", "SeasonalNaive", "neg_mean_absolute_error"},
+		{"exponential smoothing by RMSE", ", 'model_list', JSON_ARRAY('ETSForecaster'), 'optimization_metric', 'neg_root_mean_squared_error'",
+			"HoltWinters", "neg_root_mean_squared_error"},
+		// Excluding the trees excludes the ensemble holding them.
+		{"all but the naive model and the trees", ", 'exclude_model_list', JSON_ARRAY('NaiveForecaster', 'SARIMAXForecaster')", "HoltWinters", "neg_mean_absolute_error"},
+		{"SibylDB's own names", ", 'model_list', JSON_ARRAY('GBTLags', 'holtwinters'), 'exclude_model_list', JSON_ARRAY('HoltWinters'), 'optimization_metric', 'R2'",
+			"GBTLags", "r2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NoError(t, train(tc.options))
+			mtype, metric := catalogued()
+			if tc.model != "" {
+				require.Equal(t, tc.model, mtype)
+			} else {
+				require.Contains(t, []string{"SeasonalNaive", "HoltWinters", "GBTLags", "Ensemble"}, mtype)
+			}
+			require.Equal(t, tc.metric, metric)
+		})
+	}
+
+	// The seasonal naive forecast repeats the last week: ML_SCORE's
+	// metrics of it can be computed from the data alone.
+	require.NoError(t, train(", 'model_list', JSON_ARRAY('NaiveForecaster')"))
+	var sumAbs, sumSq, maxAbs, sumY float64
+	for k := 0; k < 48; k++ {
+		e := y[n+k] - y[n+k-week]
+		sumAbs += math.Abs(e)
+		sumSq += e * e
+		maxAbs = max(maxAbs, math.Abs(e))
+		sumY += y[n+k]
+	}
+	var sumTot float64
+	for k := 0; k < 48; k++ {
+		sumTot += (y[n+k] - sumY/48) * (y[n+k] - sumY/48)
+	}
+	for _, tc := range []struct {
+		metric, target string
+		want           float64
+	}{
+		{"neg_mean_absolute_error", "'value'", -sumAbs / 48},
+		{"neg_mean_squared_error", "NULL", -sumSq / 48}, // the model's own target
+		{"neg_root_mean_squared_error", "'value'", -math.Sqrt(sumSq / 48)},
+		{"NEG_MAX_ABSOLUTE_ERROR", "'value'", -maxAbs},
+		{"r2", "'value'", 1 - sumSq/sumTot},
+	} {
+		_, err := conn.ExecContext(t.Context(), "CALL sys.ML_SCORE('ts.actual', "+tc.target+", @fc, '"+tc.metric+"', @score, NULL)")
+		require.NoError(t, err, tc.metric)
+		var got float64
+		require.NoError(t, conn.QueryRowContext(t.Context(), "SELECT @score").Scan(&got))
+		require.InDelta(t, tc.want, got, 1e-6, tc.metric)
+	}
+	// Rows outside the horizon are left out, with a warning; a table
+	// with none inside it is an error.
+	mustExec(t, db, fmt.Sprintf("INSERT INTO ts.actual VALUES ('%s', 1)", at(n+200)))
+	_, err = conn.ExecContext(t.Context(), "CALL sys.ML_SCORE('ts.actual', 'value', @fc, 'neg_mean_absolute_error', @score, NULL)")
+	require.NoError(t, err)
+	var got float64
+	require.NoError(t, conn.QueryRowContext(t.Context(), "SELECT @score").Scan(&got))
+	require.InDelta(t, -sumAbs/48, got, 1e-6)
+
+	for _, tc := range []struct{ stmt, msg string }{
+		{"CALL sys.ML_SCORE('ts.actual', 'value', @fc, 'accuracy', @score, NULL)", "Invalid metric 'accuracy' for the forecasting task"},
+		{"CALL sys.ML_SCORE('ts.actual', 'nope', @fc, 'r2', @score, NULL)", "The target column 'nope' does not exist"},
+		{"CALL sys.ML_SCORE('ts.demand', 'value', @fc, 'r2', @score, NULL)", "within the model's forecast horizon"},
+	} {
+		_, err := conn.ExecContext(t.Context(), tc.stmt)
+		code, msg := mysqlErrMsg(t, err)
+		require.EqualValues(t, 1644, code, tc.stmt)
+		require.Contains(t, msg, tc.msg, tc.stmt)
+	}
+
+	for _, tc := range []struct{ options, msg string }{
+		{", 'model_list', JSON_ARRAY('ProphetForecaster')", "Invalid model 'ProphetForecaster' in model_list for the forecasting task"},
+		{", 'exclude_model_list', JSON_ARRAY('XGBRegressor')", "Invalid model 'XGBRegressor' in exclude_model_list"},
+		{", 'model_list', JSON_ARRAY('NaiveForecaster'), 'exclude_model_list', JSON_ARRAY('NaiveForecaster')", "leave no model"},
+		{", 'optimization_metric', 'accuracy'", "Invalid optimization_metric 'accuracy' for the forecasting task"},
+		{", 'model_list', 'NaiveForecaster'", "model_list"},
+	} {
+		code, msg := mysqlErrMsg(t, train(tc.options))
+		require.EqualValues(t, 1644, code, tc.options)
+		require.Contains(t, msg, tc.msg, tc.options)
+	}
+}
