@@ -1,13 +1,18 @@
 package heatwave
 
 import (
+	"errors"
+	"io"
+	"slices"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
 	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/sibyldb/sibyldb/internal/ml/model"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
+	"github.com/sibyldb/sibyldb/internal/ml/recommend"
 )
 
 // trainRecommend is ML_TRAIN's 'recommendation' task: users and items
@@ -191,4 +196,117 @@ func (r *Routines) recommendScorer(ctx *sql.Context, md *models.Model, schema sq
 		}
 		return preds, mls, nil
 	}, nil
+}
+
+// rankMetrics are ML_SCORE's metrics of a recommendation model: the
+// ranking of each user's top-k recommended items (SibylDB trains
+// implicit ALS, whose scores are preferences, not ratings).
+var rankMetrics = map[string]func(recommend.RankScores) float64{
+	"precision_at_k": func(s recommend.RankScores) float64 { return s.Precision },
+	"recall_at_k":    func(s recommend.RankScores) float64 { return s.Recall },
+	"hit_ratio_at_k": func(s recommend.RankScores) float64 { return s.Hit },
+	"ndcg_at_k":      func(s recommend.RankScores) float64 { return s.NDCG },
+}
+
+// scoreRecommend is ML_SCORE of a recommendation model: the table's rows
+// are each user's relevant items (those rated at least the 'threshold'
+// option when it is given), and the metric is the mean over its users of
+// the metric of their top-k recommendations ('topk', default 3; without
+// the items they rated in training unless 'remove_seen' is false).
+// Users the model never saw are left out, with a warning.
+func (r *Routines) scoreRecommend(ctx *sql.Context, md *models.Model, db, table, target, metricName string, opts map[string]any, scoreVar string) error {
+	metric, ok := rankMetrics[strings.ToLower(metricName)]
+	if !ok {
+		names := make([]string, 0, len(rankMetrics))
+		for n := range rankMetrics {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return mlError("Invalid metric '%s' for the recommendation task (supported: %s)", metricName, strings.Join(names, ", "))
+	}
+	threshold, hasThreshold := 0.0, false
+	rest := map[string]any{}
+	for k, v := range opts {
+		if k != "threshold" {
+			rest[k] = v
+			continue
+		}
+		if threshold, hasThreshold = model.Float(v); !hasThreshold {
+			return mlError("threshold must be a number, got %v", v)
+		}
+	}
+	ro, err := recommendOptions(rest)
+	if err != nil {
+		return err
+	}
+	rec, err := r.Models.Recommender(ctx, md)
+	if err != nil {
+		return modelError(err)
+	}
+	if target == "" {
+		target = md.Target
+	}
+	rs := md.Recommend
+	cols := []string{rs.UserColumn, rs.ItemColumn}
+	if hasThreshold {
+		if target == "" {
+			return mlError("ML_SCORE: the threshold option needs a target column of ratings")
+		}
+		cols = append(cols, target)
+	}
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		sel[i] = quoteIdent(c)
+	}
+	_, iter, _, err := r.Engine().Query(ctx, "SELECT "+strings.Join(sel, ", ")+" FROM "+quoteIdent(db)+"."+quoteIdent(table))
+	if err != nil {
+		return err
+	}
+	defer iter.Close(ctx)
+	relevant := map[string]map[string]bool{}
+	for {
+		row, err := iter.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		vals := make([]any, len(row))
+		for i := range row {
+			if vals[i], err = sql.UnwrapAny(ctx, row[i]); err != nil {
+				return err
+			}
+		}
+		if vals[0] == nil || vals[1] == nil {
+			continue
+		}
+		if hasThreshold {
+			if f, ok := model.Float(vals[2]); !ok || f < threshold {
+				continue
+			}
+		}
+		u := model.Label(vals[0])
+		if relevant[u] == nil {
+			relevant[u] = map[string]bool{}
+		}
+		relevant[u][model.Label(vals[1])] = true
+	}
+	sum, users, unknown := 0.0, 0, 0
+	for u, items := range relevant {
+		ids, _, ok := rec.TopItems(u, ro.topk, ro.removeSeen)
+		if !ok {
+			unknown++
+			continue
+		}
+		sum += metric(recommend.Rank(ids, items, ro.topk))
+		users++
+	}
+	if unknown > 0 {
+		ctx.Warn(mysql.ERUnknownError, "ML_SCORE: %d users of %s.%s the model never saw are left out", unknown, db, table)
+	}
+	if users == 0 {
+		return mlError("ML_SCORE: table %s.%s has no relevant item of a user the model knows", db, table)
+	}
+	return setVariable(ctx, scoreVar, sum/float64(users), types.Float64)
 }

@@ -39,7 +39,13 @@ func (r *Routines) score(ctx *sql.Context, args []any, outVars []string) error {
 		return r.scoreForecast(ctx, md, db, table, target, metricName, outVars[4])
 	}
 	if md.IsRecommender() {
-		return mlError("ML_SCORE: scoring recommendation models is not supported; score their ML_PREDICT_TABLE output with SQL")
+		var opts map[string]any
+		if len(args) > 5 {
+			if opts, err = jsonObject(args[5], "options"); err != nil {
+				return err
+			}
+		}
+		return r.scoreRecommend(ctx, md, db, table, target, metricName, opts, outVars[4])
 	}
 	task := "regression"
 	if md.Problem.Classification() {

@@ -153,3 +153,121 @@ func TestHeatWaveForecastingOptions(t *testing.T) {
 		require.Contains(t, msg, tc.msg, tc.options)
 	}
 }
+
+// TestHeatWaveRecommendationScore checks ML_SCORE's ranking metrics of a
+// recommendation model against the top-k lists ML_PREDICT_TABLE gives.
+func TestHeatWaveRecommendationScore(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("", "multiStatements=true")
+	mustExec(t, db, "CREATE DATABASE shop",
+		"CREATE TABLE shop.ratings (user_id INT, product_id VARCHAR(8), rating DOUBLE, PRIMARY KEY (user_id, product_id))",
+		"CREATE TABLE shop.held (user_id INT, product_id VARCHAR(8), rating DOUBLE, PRIMARY KEY (user_id, product_id))",
+		"CREATE TABLE shop.who (user_id INT PRIMARY KEY)")
+	// Two taste groups (even users rate even products, odd users odd
+	// ones); some of each user's ratings are held out, a few of them of
+	// the other group, and user 999 is unknown to the model.
+	rng := rand.New(rand.NewSource(8))
+	var train, held []string
+	for u := 0; u < 60; u++ {
+		for p := 0; p < 40; p++ {
+			row := fmt.Sprintf("(%d, 'p%02d', %d)", u, p, 1+rng.Intn(5))
+			switch r := rng.Float64(); {
+			case p%2 == u%2 && r < 0.5:
+				train = append(train, row)
+			case p%2 == u%2 && r < 0.7, r < 0.03:
+				held = append(held, row)
+			}
+		}
+	}
+	held = append(held, "(999, 'p01', 5)")
+	mustExec(t, db, "INSERT INTO shop.ratings VALUES "+strings.Join(train, ","), "INSERT INTO shop.held VALUES "+strings.Join(held, ","),
+		"INSERT INTO shop.who SELECT DISTINCT user_id FROM shop.held")
+	conn, err := srv.DB("shop").Conn(t.Context())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.ExecContext(t.Context(), `CALL sys.ML_TRAIN('shop.ratings', 'rating', JSON_OBJECT('task', 'recommendation',
+		'users', 'user_id', 'items', 'product_id'), @rec)`)
+	require.NoError(t, err)
+	_, err = conn.ExecContext(t.Context(), `CALL sys.ML_PREDICT_TABLE('shop.who', @rec, 'shop.recs',
+		JSON_OBJECT('recommend', 'items', 'topk', 5))`)
+	require.NoError(t, err)
+
+	// The expected metrics, from the recommended lists and held-out rows.
+	recs := map[int][]string{}
+	rows, err := db.Query("SELECT user_id, Prediction FROM shop.recs WHERE Prediction IS NOT NULL")
+	require.NoError(t, err)
+	for rows.Next() {
+		var u int
+		var list string
+		require.NoError(t, rows.Scan(&u, &list))
+		recs[u] = strings.Split(list, ",")
+	}
+	require.NoError(t, rows.Err())
+	rows.Close()
+	expect := func(minRating float64) map[string]float64 {
+		relevant := map[int]map[string]bool{}
+		rows, err := db.Query("SELECT user_id, product_id FROM shop.held WHERE rating >= ? AND user_id <> 999", minRating)
+		require.NoError(t, err)
+		defer rows.Close()
+		for rows.Next() {
+			var u int
+			var p string
+			require.NoError(t, rows.Scan(&u, &p))
+			if relevant[u] == nil {
+				relevant[u] = map[string]bool{}
+			}
+			relevant[u][p] = true
+		}
+		require.NoError(t, rows.Err())
+		sums := map[string]float64{}
+		for u, rel := range relevant {
+			hits, dcg, idcg := 0, 0.0, 0.0
+			for r, p := range recs[u] {
+				if rel[p] {
+					hits++
+					dcg += 1 / math.Log2(float64(r)+2)
+				}
+			}
+			for r := 0; r < min(5, len(rel)); r++ {
+				idcg += 1 / math.Log2(float64(r)+2)
+			}
+			sums["precision_at_k"] += float64(hits) / 5
+			sums["recall_at_k"] += float64(hits) / float64(len(rel))
+			sums["ndcg_at_k"] += dcg / idcg
+			if hits > 0 {
+				sums["hit_ratio_at_k"]++
+			}
+		}
+		for k := range sums {
+			sums[k] /= float64(len(relevant))
+		}
+		return sums
+	}
+	for _, threshold := range []float64{0, 4} {
+		want := expect(threshold)
+		for metric, v := range want {
+			opts := "JSON_OBJECT('topk', 5)"
+			if threshold > 0 {
+				opts = fmt.Sprintf("JSON_OBJECT('topk', 5, 'threshold', %g)", threshold)
+			}
+			_, err := conn.ExecContext(t.Context(), "CALL sys.ML_SCORE('shop.held', 'rating', @rec, '"+metric+"', @score, "+opts+")")
+			require.NoError(t, err, metric)
+			var got float64
+			require.NoError(t, conn.QueryRowContext(t.Context(), "SELECT @score").Scan(&got))
+			require.InDelta(t, v, got, 1e-9, "%s threshold %g", metric, threshold)
+		}
+		require.Greater(t, want["hit_ratio_at_k"], 0.5, "the taste groups are learnt")
+	}
+
+	for _, tc := range []struct{ stmt, msg string }{
+		{"CALL sys.ML_SCORE('shop.held', 'rating', @rec, 'accuracy', @score, NULL)", "Invalid metric 'accuracy' for the recommendation task"},
+		{"CALL sys.ML_SCORE('shop.held', 'rating', @rec, 'ndcg_at_k', @score, JSON_OBJECT('topk', 0))", "topk must be a positive integer"},
+		{"CALL sys.ML_SCORE('shop.held', 'rating', @rec, 'ndcg_at_k', @score, JSON_OBJECT('threshold', 'high'))", "threshold must be a number"},
+		{"CALL sys.ML_SCORE('shop.held', 'rating', @rec, 'ndcg_at_k', @score, JSON_OBJECT('threshold', 9))", "has no relevant item"},
+	} {
+		_, err := conn.ExecContext(t.Context(), tc.stmt)
+		code, msg := mysqlErrMsg(t, err)
+		require.EqualValues(t, 1644, code, tc.stmt)
+		require.Contains(t, msg, tc.msg, tc.stmt)
+	}
+}
