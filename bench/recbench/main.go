@@ -12,7 +12,6 @@ import (
 	"encoding/csv"
 	"flag"
 	"fmt"
-	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -87,26 +86,22 @@ func main() {
 			continue
 		}
 		n++
-		topALS := m.TopItems(u, 10, func(i int) bool { return seen[u][i] })
-		for r, s := range topALS {
-			if s.Index == held[u] {
-				hrALS++
-				ndcgALS += 1 / math.Log2(float64(r)+2)
-			}
+		rel := map[int]bool{held[u]: true}
+		var alsList, popList []int
+		for _, s := range m.TopItems(u, 10, func(i int) bool { return seen[u][i] }) {
+			alsList = append(alsList, s.Index)
 		}
-		r := 0
 		for _, s := range popRank {
-			if seen[u][s.Index] {
-				continue
-			}
-			if s.Index == held[u] {
-				hrPop++
-				ndcgPop += 1 / math.Log2(float64(r)+2)
-			}
-			if r++; r == 10 {
+			if len(popList) == 10 {
 				break
 			}
+			if !seen[u][s.Index] {
+				popList = append(popList, s.Index)
+			}
 		}
+		als, popular := recommend.Rank(alsList, rel, 10), recommend.Rank(popList, rel, 10)
+		hrALS, ndcgALS = hrALS+als.Hit, ndcgALS+als.NDCG
+		hrPop, ndcgPop = hrPop+popular.Hit, ndcgPop+popular.NDCG
 	}
 	fmt.Printf("MovieLens ml-latest-small: %d users, %d items, %d training ratings, %d held out (leave-last-out, rating >= 4)\n\n", users, items, len(train), int(n))
 	fmt.Printf("%-12s %8s %9s\n", "model", "HR@10", "NDCG@10")
