@@ -271,3 +271,52 @@ func TestHeatWaveRecommendationScore(t *testing.T) {
 		require.Contains(t, msg, tc.msg, tc.stmt)
 	}
 }
+
+// TestHeatWaveExcludeModelList checks exclude_model_list for
+// classification: a SibylDB algorithm leaves the search only when every
+// HeatWave model it stands for is excluded.
+func TestHeatWaveExcludeModelList(t *testing.T) {
+	srv := testserver.Start(t)
+	db := srv.DB("", "multiStatements=true")
+	mustExec(t, db, "CREATE DATABASE ml", "CREATE TABLE ml.pts (id INT PRIMARY KEY, x1 DOUBLE, x2 DOUBLE, label VARCHAR(4))")
+	rng := rand.New(rand.NewSource(12))
+	var vals []string
+	for i := 0; i < 400; i++ {
+		x1, x2 := rng.Float64(), rng.Float64()
+		label := "no"
+		if x1+0.5*x2 > 0.8 {
+			label = "yes"
+		}
+		vals = append(vals, fmt.Sprintf("(%d, %.4f, %.4f, '%s')", i, x1, x2, label))
+	}
+	mustExec(t, db, "INSERT INTO ml.pts VALUES "+strings.Join(vals, ","))
+	conn, err := srv.DB("ml").Conn(t.Context())
+	require.NoError(t, err)
+	defer conn.Close()
+	train := func(options string) error {
+		_, err := conn.ExecContext(t.Context(), "SET @m = NULL")
+		require.NoError(t, err)
+		_, err = conn.ExecContext(t.Context(), `CALL sys.ML_TRAIN('ml.pts', 'label', JSON_OBJECT('task', 'classification',
+			'exclude_column_list', JSON_ARRAY('id')`+options+`), @m)`)
+		return err
+	}
+	trees := "'XGBClassifier', 'LGBMClassifier', 'RandomForestClassifier', 'ExtraTreesClassifier', 'DecisionTreeClassifier'"
+	for _, tc := range []struct{ options, model string }{
+		{", 'exclude_model_list', JSON_ARRAY(" + trees + ", 'MLPClassifier')", "LogisticRegression"},
+		{", 'exclude_model_list', JSON_ARRAY('RandomForestClassifier', 'LogisticRegression', 'LinearSVC', 'MLPClassifier')", "XGBClassifier"},
+		{", 'model_list', JSON_ARRAY('MLPClassifier', 'LogisticRegression'), 'exclude_model_list', JSON_ARRAY('LogisticRegression', 'LinearSVC')", "MLPClassifier"},
+	} {
+		require.NoError(t, train(tc.options), tc.options)
+		var mtype string
+		require.NoError(t, conn.QueryRowContext(t.Context(), "SELECT model_type FROM ML_SCHEMA_root.MODEL_CATALOG WHERE model_handle = @m").Scan(&mtype))
+		require.Equal(t, tc.model, mtype, tc.options)
+	}
+	for _, tc := range []struct{ options, msg string }{
+		{", 'exclude_model_list', JSON_ARRAY(" + trees + ", 'MLPClassifier', 'LogisticRegression', 'LinearSVC')", "leave no model to train for the classification task"},
+		{", 'exclude_model_list', JSON_ARRAY('SVC')", "Invalid model 'SVC' in exclude_model_list"},
+	} {
+		code, msg := mysqlErrMsg(t, train(tc.options))
+		require.EqualValues(t, 1644, code, tc.options)
+		require.Contains(t, msg, tc.msg, tc.options)
+	}
+}

@@ -68,7 +68,7 @@ func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
 	if b, err := json.Marshal(opts); err == nil {
 		spec.Options = string(b)
 	}
-	var include, exclude []string
+	var include, exclude, excluded []string
 	for k, v := range opts {
 		switch k {
 		case "task":
@@ -77,13 +77,13 @@ func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
 			if err != nil {
 				return err
 			}
-			if spec.Algorithms, err = algorithms(names); err != nil {
+			if spec.Algorithms, err = algorithms(names, k); err != nil {
 				return err
 			}
 		case "exclude_model_list":
-			// The search space is small; excluding models is honoured
-			// only through model_list.
-			ctx.Warn(mysql.ERUnknownError, "ML_TRAIN option exclude_model_list is accepted and ignored; use model_list")
+			if excluded, err = stringList(v, k); err != nil {
+				return err
+			}
 		case "optimization_metric":
 			if spec.Objective, err = objective(fmt.Sprint(v), task); err != nil {
 				return err
@@ -101,6 +101,12 @@ func (r *Routines) train(ctx *sql.Context, args []any, outVars []string) error {
 				return mlError("Invalid option '%s' for ML_TRAIN (supported: task, model_list, exclude_model_list, optimization_metric, include_column_list, exclude_column_list, notes)", k)
 			}
 			ctx.Warn(mysql.ERUnknownError, "ML_TRAIN option %s is accepted and ignored", k)
+		}
+	}
+
+	if excluded != nil {
+		if spec.Algorithms, err = withoutExcluded(task, spec.Algorithms, excluded); err != nil {
+			return err
 		}
 	}
 
@@ -301,7 +307,7 @@ func (r *Routines) classificationType(ctx *sql.Context, db, table, target string
 
 // algorithms maps HeatWave's model_list to the SibylDB algorithms the
 // search may choose.
-func algorithms(names []string) ([]string, error) {
+func algorithms(names []string, option string) ([]string, error) {
 	algos := map[string]bool{}
 	for _, n := range names {
 		switch {
@@ -312,7 +318,7 @@ func algorithms(names []string) ([]string, error) {
 		case strings.HasPrefix(n, "MLP"):
 			algos[model.MLP] = true
 		default:
-			return nil, mlError("Invalid model '%s' in model_list (SibylDB trains XGBClassifier/XGBRegressor, LogisticRegression/LinearRegression and MLPClassifier/MLPRegressor families)", n)
+			return nil, mlError("Invalid model '%s' in %s (SibylDB trains XGBClassifier/XGBRegressor, LogisticRegression/LinearRegression and MLPClassifier/MLPRegressor families)", n, option)
 		}
 	}
 	out := make([]string, 0, len(algos))
@@ -320,6 +326,43 @@ func algorithms(names []string) ([]string, error) {
 		out = append(out, a)
 	}
 	sort.Strings(out)
+	return out, nil
+}
+
+// heatwaveModels are HeatWave's model names of each task that SibylDB
+// trains one of its algorithms for (see algorithms).
+var heatwaveModels = map[string][]string{
+	"classification": {"XGBClassifier", "LGBMClassifier", "RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier",
+		"LogisticRegression", "LinearSVC", "MLPClassifier"},
+	"regression": {"XGBRegressor", "LGBMRegressor", "RandomForestRegressor", "ExtraTreesRegressor", "DecisionTreeRegressor",
+		"LinearRegression", "LinearSVR", "MLPRegressor"},
+}
+
+// withoutExcluded applies exclude_model_list to the algorithms the
+// search may choose (nil: all). One SibylDB algorithm stands for several
+// HeatWave models (the gradient-boosted trees for XGBoost, LightGBM and
+// the forests), so it leaves the search only when every model of the
+// task it stands for is excluded: excluding RandomForestClassifier alone
+// keeps the trees, which also stand for XGBClassifier.
+func withoutExcluded(task string, allowed, excluded []string) ([]string, error) {
+	if _, err := algorithms(excluded, "exclude_model_list"); err != nil {
+		return nil, err
+	}
+	if allowed == nil {
+		allowed, _ = algorithms(heatwaveModels[task], "")
+	}
+	var out []string
+	for _, a := range allowed {
+		for _, m := range heatwaveModels[task] {
+			if algo, _ := algorithms([]string{m}, ""); algo[0] == a && !containsFold(excluded, m) {
+				out = append(out, a)
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, mlError("model_list and exclude_model_list leave no model to train for the %s task", task)
+	}
 	return out, nil
 }
 
