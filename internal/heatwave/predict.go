@@ -458,6 +458,21 @@ func (r *Routines) scoreRows(ctx *sql.Context, iter sql.RowIter, md *models.Mode
 		}
 		return nil
 	}
+	if err := eachBatch(ctx, iter, submit); err != nil {
+		return err
+	}
+	for _, b := range pending {
+		if err := write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachBatch reads iter to its end in batches of batchRows rows (the last
+// may be shorter, none is empty) and calls fn with each, which may keep
+// it.
+func eachBatch(ctx *sql.Context, iter sql.RowIter, fn func([]sql.Row) error) error {
 	batch := make([]sql.Row, 0, batchRows)
 	for {
 		row, err := iter.Next(ctx)
@@ -467,23 +482,15 @@ func (r *Routines) scoreRows(ctx *sql.Context, iter sql.RowIter, md *models.Mode
 		if err != nil {
 			return err
 		}
-		batch = append(batch, row)
-		if len(batch) == batchRows {
-			if err := submit(batch); err != nil {
+		if batch = append(batch, row); len(batch) == batchRows {
+			if err := fn(batch); err != nil {
 				return err
 			}
 			batch = make([]sql.Row, 0, batchRows)
 		}
 	}
 	if len(batch) > 0 {
-		if err := submit(batch); err != nil {
-			return err
-		}
-	}
-	for _, b := range pending {
-		if err := write(b); err != nil {
-			return err
-		}
+		return fn(batch)
 	}
 	return nil
 }

@@ -203,23 +203,7 @@ func (r *Routines) scoreForecast(ctx *sql.Context, md *models.Model, db, table, 
 		}
 		return nil
 	}
-	batch := make([]sql.Row, 0, batchRows)
-	for {
-		row, err := iter.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		if batch = append(batch, row); len(batch) == batchRows {
-			if err := flush(batch); err != nil {
-				return err
-			}
-			batch = batch[:0]
-		}
-	}
-	if err := flush(batch); err != nil {
+	if err := eachBatch(ctx, iter, flush); err != nil {
 		return err
 	}
 	if len(actual) == 0 {
