@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -354,4 +355,71 @@ func TestPlanCacheSeesCommitsAndKeepsSnapshots(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "v2", read())
 	require.Equal(t, int64(6), planCacheHits(t, admin)-before, "the reads ran from the cached plan")
+}
+
+// TestPlanCacheVectorSearch runs a prepared ANN search
+// (VectorIndexScan) from its cached plan with several query vectors, and
+// requires the rows a freshly planned search returns, at two settings of
+// mhnsw_ef_search, which must still take effect.
+func TestPlanCacheVectorSearch(t *testing.T) {
+	srv, admin := planCacheServer(t)
+	const dim = 16
+	mustExec(t, admin, fmt.Sprintf("CREATE TABLE pc.vp (id INT PRIMARY KEY, v VECTOR(%d) NOT NULL, VECTOR INDEX (v) M=4 DISTANCE=cosine)", dim))
+	var values []string
+	// Random directions: no two rows at the same distance from a query.
+	rng := rand.New(rand.NewSource(14))
+	vec := func() string {
+		parts := make([]string, dim)
+		for j := range parts {
+			parts[j] = fmt.Sprintf("%.4f", rng.Float64()*2-1)
+		}
+		return "[" + strings.Join(parts, ",") + "]"
+	}
+	for i := 0; i < 1500; i++ {
+		values = append(values, fmt.Sprintf("(%d, VEC_FromText('%s'))", i, vec()))
+	}
+	mustExec(t, admin, "INSERT INTO pc.vp VALUES "+strings.Join(values, ","))
+	ctx := context.Background()
+	conn, err := srv.DB("pc", "interpolateParams=false").Conn(ctx)
+	require.NoError(t, err)
+	defer conn.Close()
+
+	const cached = "SELECT id FROM vp ORDER BY VEC_DISTANCE_COSINE(v, STRING_TO_VECTOR(?)) LIMIT 10"
+	// Not cacheable (an expression in the select list), same index search.
+	const fresh = "SELECT id, VEC_DISTANCE_COSINE(v, STRING_TO_VECTOR(?)) AS d FROM vp ORDER BY d LIMIT 10"
+	// No index: the exact answer.
+	const exact = "SELECT id FROM vp ORDER BY VEC_DISTANCE_COSINE(v, STRING_TO_VECTOR(?)) + 0, id LIMIT 10"
+	ids := func(r stmtResult) string {
+		var out []string
+		for _, row := range r.rows {
+			out = append(out, strings.SplitN(strings.TrimPrefix(row, "id="), ",", 2)[0])
+		}
+		return strings.Join(out, ",")
+	}
+	var queries []string
+	for i := 0; i < 8; i++ {
+		queries = append(queries, vec())
+	}
+	differs := false
+	for _, ef := range []int{200, 1} {
+		_, err := conn.ExecContext(ctx, fmt.Sprintf("SET mhnsw_ef_search = %d", ef))
+		require.NoError(t, err)
+		before := planCacheHits(t, admin)
+		for round := 0; round < 2; round++ {
+			for _, q := range queries {
+				got := runPrepared(t, ctx, conn, cached, q)
+				require.Zero(t, got.err)
+				require.Len(t, got.rows, 10)
+				require.Equal(t, ids(runPrepared(t, ctx, conn, fresh, q)), ids(got), "ef %d, query %s", ef, q)
+				want := ids(runPrepared(t, ctx, conn, exact, q))
+				if ef == 200 {
+					require.Equal(t, want, ids(got), "query %s", q)
+				} else if want != ids(got) {
+					differs = true
+				}
+			}
+		}
+		require.GreaterOrEqual(t, planCacheHits(t, admin)-before, int64(2*len(queries)-1), "ef %d: executes served from the cached plan", ef)
+	}
+	require.True(t, differs, "mhnsw_ef_search = 1 changes some answers")
 }

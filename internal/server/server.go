@@ -296,7 +296,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	sessions := &sessionTable{conns: map[uint32]*connState{}}
 	txn := newTxnControl(reg, sessions)
-	plans := plancache.New(s.engine.Analyzer.Catalog, reg)
+	plans := plancache.New(s.engine, reg)
 	s.engine.PlanCache = plans
 	if err := (processes{locks: txn.locks, visible: s.maySeeProcess}).install(info, s.engine.Analyzer.ExecBuilder); err != nil {
 		_ = s.listener.Close()

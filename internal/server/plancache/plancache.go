@@ -74,6 +74,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	gms "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
@@ -87,7 +88,8 @@ const maxPlansPerConn = 256
 
 // Cache is the plan cache. It implements the engine's PlanCache.
 type Cache struct {
-	cat   sql.Catalog
+	engine *gms.Engine
+	cat    sql.Catalog
 	epoch atomic.Uint64
 
 	mu    sync.Mutex
@@ -96,11 +98,12 @@ type Cache struct {
 	hits, misses *status.Counter
 }
 
-// New returns a cache that checks privileges through cat's authorization
-// handler and counts into reg.
-func New(cat sql.Catalog, reg *status.Registry) *Cache {
+// New returns a cache for engine's plans that counts into reg. The caller
+// installs it as engine.PlanCache.
+func New(engine *gms.Engine, reg *status.Registry) *Cache {
 	return &Cache{
-		cat:    cat,
+		engine: engine,
+		cat:    engine.Analyzer.Catalog,
 		conns:  map[uint32]map[planKey][]*entry{},
 		hits:   reg.Counter("Sibyl_plan_cache_hits"),
 		misses: reg.Counter("Sibyl_plan_cache_misses"),
@@ -114,8 +117,15 @@ type entry struct {
 	epoch uint64
 	// bindTypes are the types of the bound literals the plan was built for.
 	bindTypes map[string]sql.Type
-	point     *pointPlan
+	plan      cachedPlan
 	qFlags    sql.QueryFlags
+}
+
+// cachedPlan is an analyzed plan that can be made for other bindings.
+type cachedPlan interface {
+	// rebuild returns the plan for the bound literals lits, or an error
+	// when it may not be reused (then the statement is planned afresh).
+	rebuild(ctx *sql.Context, cat sql.Catalog, lits map[string]sql.Expression) (sql.Node, error)
 }
 
 // statement is the per-execute state the handler puts in the context:
@@ -181,7 +191,7 @@ func (c *Cache) Lookup(ctx *sql.Context, query string, bindings map[string]ast.E
 		if e.epoch != st.epoch || !sameTypes(e.bindTypes, lits) {
 			continue
 		}
-		n, err := e.point.rebuild(ctx, c.cat, lits)
+		n, err := e.plan.rebuild(ctx, c.cat, lits)
 		if err != nil {
 			// Stale schema, a privilege now missing, a value the range
 			// builder refuses: plan it normally, which decides.
@@ -206,14 +216,15 @@ func (c *Cache) Store(ctx *sql.Context, query string, parsed ast.Statement, bind
 	if !ok {
 		return
 	}
-	p, ok := newPointPlan(ctx, c.cat, parsed, analyzed, lits)
-	if !ok {
+	var p cachedPlan
+	if pp, ok := newPointPlan(ctx, c.cat, parsed, analyzed, lits); ok {
+		p = pp
+	} else if sp, ok := newSearchPlan(ctx, c, query, parsed, bindings, analyzed, lits); ok {
+		p = sp
+	} else {
 		return
 	}
-	e := &entry{epoch: st.epoch, bindTypes: map[string]sql.Type{}, point: p}
-	for name, lit := range lits {
-		e.bindTypes[name] = lit.Type()
-	}
+	e := &entry{epoch: st.epoch, bindTypes: typesOf(lits), plan: p}
 	if qFlags != nil {
 		e.qFlags = *qFlags
 	}

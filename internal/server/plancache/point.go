@@ -51,6 +51,12 @@ func doltTableOf(t sql.Table) (doltTabler, bool) {
 		return t.WritableDoltTable.DoltTable, t.WritableDoltTable != nil && t.WritableDoltTable.DoltTable != nil
 	case *sqle.IndexedDoltTable:
 		return t.DoltTable, t.DoltTable != nil
+	case *sqle.AlterableDoltTable:
+		return t.WritableDoltTable.DoltTable, t.WritableDoltTable.DoltTable != nil
+	case *sqle.WritableDoltTable:
+		return t.DoltTable, t.DoltTable != nil
+	case *sqle.DoltTable:
+		return t, t != nil
 	}
 	return nil, false
 }
@@ -195,7 +201,7 @@ func newPointPlan(ctx *sql.Context, cat sql.Catalog, parsed ast.Statement, analy
 		p.binds = append(p.binds, bind)
 	}
 	var err error
-	if p.schemaHash, err = p.currentSchemaHash(ctx); err != nil {
+	if p.schemaHash, err = currentSchemaHash(ctx, p.table); err != nil {
 		return nil, false
 	}
 	again, err := p.rebuild(ctx, cat, lits)
@@ -205,8 +211,10 @@ func newPointPlan(ctx *sql.Context, cat sql.Catalog, parsed ast.Statement, analy
 	return p, true
 }
 
-func (p *pointPlan) currentSchemaHash(ctx *sql.Context) (hash.Hash, error) {
-	t, err := p.table.DoltTable(ctx)
+// currentSchemaHash is the hash of table's schema in the session's
+// current root.
+func currentSchemaHash(ctx *sql.Context, table doltTabler) (hash.Hash, error) {
+	t, err := table.DoltTable(ctx)
 	if err != nil {
 		return hash.Hash{}, err
 	}
@@ -220,7 +228,7 @@ func (p *pointPlan) rebuild(ctx *sql.Context, cat sql.Catalog, lits map[string]s
 	if err := cat.AuthorizationHandler().HandleAuth(ctx, nil, p.auth); err != nil {
 		return nil, err
 	}
-	h, err := p.currentSchemaHash(ctx)
+	h, err := currentSchemaHash(ctx, p.table)
 	if err != nil {
 		return nil, err
 	}
