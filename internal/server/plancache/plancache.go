@@ -90,7 +90,7 @@ const maxPlansPerConn = 256
 type Cache struct {
 	engine *gms.Engine
 	cat    sql.Catalog
-	epoch atomic.Uint64
+	epoch  atomic.Uint64
 
 	mu    sync.Mutex
 	conns map[uint32]map[planKey][]*entry
