@@ -11,7 +11,8 @@
 //
 // # What is cached
 //
-// One shape, like TiDB's point-get plan: a primary-key point select,
+// Two shapes. First, like TiDB's point-get plan, a primary-key point
+// select,
 //
 //	SELECT <columns of the table or *> FROM <base table> WHERE pk1 = ? [AND pk2 = ? ...]
 //
@@ -28,13 +29,26 @@
 // analyzer's plan exactly (compared by DebugString). A later execute
 // builds the lookup for the new values the same way and substitutes it.
 //
+// Second, a vector search answered by vecsql's VectorIndexScan,
+//
+//	SELECT <columns or *> FROM <base table> ORDER BY <distance>(col, <expression of ?>) LIMIT <n>
+//
+// with every bind variable inside the ORDER BY call. The scan's analysis
+// does not depend on the query vector's value, only on its being constant,
+// so a later execute substitutes the new bound literals for the old ones
+// (search.go). This is proved per statement when it is stored: the
+// statement is planned again by GMS (Engine.BoundQueryPlan) with other
+// values of the same types, and the substituted plan must equal that
+// plan. mhnsw_ef_search is read by the scan when it runs, so it takes
+// effect on cached plans too.
+//
 // Plans are kept per connection, per current database and statement text,
 // and per the types of the bound values: GMS types each bound literal by
 // its value (an integer gets the smallest integer type that holds it, a
 // string, a decimal, NULL), and the type decides what the analyzer does
-// (an int column compared with a string keeps a Filter, with NULL folds
+// (an int column compared with a string keeps a Filter, NULL folds
 // differently), so a plan is reused only for bindings of the same types.
-// Shapes that keep a Filter are simply not cached.
+// Plans of any other shape, or that keep a Filter, are not cached.
 //
 // # When a cached plan is not used
 //
@@ -199,7 +213,7 @@ func (c *Cache) Lookup(ctx *sql.Context, query string, bindings map[string]ast.E
 			break
 		}
 		c.hits.Add(1)
-		flags := e.qFlags
+		flags := sql.QueryFlags{Flags: e.qFlags.Flags.Copy()}
 		return n, &flags, nil
 	}
 	c.misses.Add(1)
@@ -226,7 +240,7 @@ func (c *Cache) Store(ctx *sql.Context, query string, parsed ast.Statement, bind
 	}
 	e := &entry{epoch: st.epoch, bindTypes: typesOf(lits), plan: p}
 	if qFlags != nil {
-		e.qFlags = *qFlags
+		e.qFlags = sql.QueryFlags{Flags: qFlags.Flags.Copy()}
 	}
 	key := planKey{db: ctx.GetCurrentDatabase(), query: query}
 	c.mu.Lock()
