@@ -17,6 +17,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/limits"
 	"github.com/sibyldb/sibyldb/internal/metrics"
+	"github.com/sibyldb/sibyldb/internal/server/plancache"
 	"github.com/sibyldb/sibyldb/internal/sqlext"
 	"github.com/sibyldb/sibyldb/internal/txlock"
 )
@@ -87,6 +88,8 @@ type handler struct {
 	governor *limits.Governor
 	// metrics records statement latency by kind.
 	metrics *metrics.Metrics
+	// plans keeps analyzed plans of repeated prepared statements.
+	plans *plancache.Cache
 }
 
 // errConnectionClosed is the outcome of a statement its connection's end
@@ -141,6 +144,9 @@ func (h *handler) ComStmtExecute(ctx context.Context, c *mysql.Conn, prepare *my
 	spool := func(r *sqltypes.Result, _ bool) error { return cb(r) }
 	return h.hidePanic(c, h.run(ctx, c, prepare.PrepareStmt, prepare.BindVars, spool, func(ctx context.Context, cb mysql.ResultSpoolFn) (err error) {
 		defer h.recoverStatement(c, &err)
+		if h.plans != nil {
+			ctx = plancache.WithStatement(ctx, c.ConnectionID)
+		}
 		return h.Handler.ComStmtExecute(ctx, c, prepare, func(r *sqltypes.Result) error { return cb(r, false) })
 	}))
 }
@@ -155,6 +161,9 @@ func (h *handler) ComResetConnection(c *mysql.Conn) error {
 	// The session, and with it any open transaction, is discarded.
 	h.endTxn(h.sessions.get(c.ConnectionID), false)
 	exec.ForgetSession(c.ConnectionID) // its user variables go too
+	if h.plans != nil {
+		h.plans.Forget(c.ConnectionID)
+	}
 	return h.Handler.ComResetConnection(c)
 }
 
@@ -168,6 +177,9 @@ func (h *handler) ConnectionClosed(c *mysql.Conn) {
 	}
 	h.endTxn(h.sessions.remove(c.ConnectionID), false)
 	exec.ForgetSession(c.ConnectionID)
+	if h.plans != nil {
+		h.plans.Forget(c.ConnectionID)
+	}
 }
 
 // maxAttempts bounds how often one statement runs: restarts on a fresh
@@ -194,6 +206,12 @@ const maxAttempts = 10
 func (h *handler) run(ctx context.Context, c *mysql.Conn, query string, binds map[string]*querypb.BindVariable, cb mysql.ResultSpoolFn, exec func(context.Context, mysql.ResultSpoolFn) error) (err error) {
 	defer h.observeStatement(query, time.Now(), &err)
 	defer func() { h.after(c, err) }()
+	if h.plans != nil && plancache.Invalidates(query) {
+		// Before, so no plan is reused while it runs; after, so no plan
+		// analyzed while it ran is reused.
+		h.plans.Invalidate()
+		defer h.plans.Invalidate()
+	}
 	ctx, syncs := withCommitSyncs(ctx, h.txn.groupCommit)
 	defer func() {
 		if serr := syncs.flush(); serr != nil && err == nil {

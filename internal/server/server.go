@@ -43,6 +43,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/privilege"
 	"github.com/sibyldb/sibyldb/internal/s3io"
 	"github.com/sibyldb/sibyldb/internal/secret"
+	"github.com/sibyldb/sibyldb/internal/server/plancache"
 	"github.com/sibyldb/sibyldb/internal/sqlext"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
 	"github.com/sibyldb/sibyldb/internal/status"
@@ -295,6 +296,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	sessions := &sessionTable{conns: map[uint32]*connState{}}
 	txn := newTxnControl(reg, sessions)
+	plans := plancache.New(s.engine, reg)
+	s.engine.PlanCache = plans
 	if err := (processes{locks: txn.locks, visible: s.maySeeProcess}).install(info, s.engine.Analyzer.ExecBuilder); err != nil {
 		_ = s.listener.Close()
 		_ = st.close()
@@ -329,7 +332,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	wrap := func(e *gms.Engine, sm *gmsserver.SessionManager, h mysql.Handler) (*gms.Engine, *gmsserver.SessionManager, mysql.Handler) {
 		return e, sm, &handler{Handler: h, engine: e, txn: txn, sessions: sessions, ctxFactory: se.ContextFactory, log: s.log,
 			finished: s.finishStatement, tlsAvailable: tlsConfig != nil, gate: gate, isAdmin: s.isConnectionAdmin, governor: s.governor,
-			metrics: s.Metrics}
+			metrics: s.Metrics, plans: plans}
 	}
 	// NewConfig applies max_connections and the net timeouts, so SET
 	// PERSIST max_connections takes effect at the next start, as in MySQL.

@@ -1,0 +1,272 @@
+package plancache
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb"
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle"
+	"github.com/dolthub/dolt/go/store/hash"
+	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/expression"
+	"github.com/dolthub/go-mysql-server/sql/plan"
+	"github.com/dolthub/go-mysql-server/sql/planbuilder"
+	"github.com/dolthub/go-mysql-server/sql/transform"
+	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+)
+
+// errStale is a cached plan's table whose schema changed.
+var errStale = errors.New("plan cache: the table's schema changed")
+
+// pointPlan is a cached primary-key point select.
+type pointPlan struct {
+	// root is the analyzed plan; ita its IndexedTableAccess, replaced on
+	// reuse.
+	root sql.Node
+	ita  *plan.IndexedTableAccess
+	// colExprs are the primary key's column expressions, as the index
+	// builder names them, and binds the bind variable each is equal to.
+	colExprs []string
+	binds    []string
+	// auth is the table's authorization, as binding checks it.
+	auth ast.AuthInformation
+	// table reads the table's schema hash in the session's current root.
+	table      doltTabler
+	schemaHash hash.Hash
+}
+
+// doltTabler is Dolt's table, which reads its data (and schema) from the
+// session's current root.
+type doltTabler interface {
+	DoltTable(*sql.Context) (*doltdb.Table, error)
+}
+
+// doltTableOf returns the Dolt table an indexed access reads. (Both
+// indexed tables embed the table in a field named like its DoltTable
+// method, which hides the method.)
+func doltTableOf(t sql.Table) (doltTabler, bool) {
+	switch t := t.(type) {
+	case *sqle.WritableIndexedDoltTable:
+		return t.WritableDoltTable.DoltTable, t.WritableDoltTable != nil && t.WritableDoltTable.DoltTable != nil
+	case *sqle.IndexedDoltTable:
+		return t.DoltTable, t.DoltTable != nil
+	case *sqle.AlterableDoltTable:
+		return t.WritableDoltTable.DoltTable, t.WritableDoltTable.DoltTable != nil
+	case *sqle.WritableDoltTable:
+		return t.DoltTable, t.DoltTable != nil
+	case *sqle.DoltTable:
+		return t, t != nil
+	}
+	return nil, false
+}
+
+// bindLiterals converts the bindings as binding does (planbuilder's
+// SetBindings); ok is false unless each is a literal.
+func bindLiterals(ctx *sql.Context, bindings map[string]ast.Expr) (lits map[string]sql.Expression, ok bool) {
+	defer func() {
+		if recover() != nil { // the builder reports errors by panicking
+			lits, ok = nil, false
+		}
+	}()
+	b := planbuilder.New(ctx, nil, nil)
+	b.SetBindings(bindings)
+	lits = b.BindCtx().Bindings
+	for _, e := range lits {
+		if _, isLit := e.(*expression.Literal); !isLit {
+			return nil, false
+		}
+	}
+	return lits, true
+}
+
+// pointShape checks the statement's AST: a SELECT of plain columns (or *)
+// from one base table, WHERE a conjunction of `column = ?`, nothing else.
+// It returns the table expression and the bind variable of each column.
+func pointShape(parsed ast.Statement) (*ast.AliasedTableExpr, map[string]string, bool) {
+	sel, ok := parsed.(*ast.Select)
+	if !ok || sel.With != nil || !plainOpts(sel.QueryOpts) ||
+		len(sel.From) != 1 || sel.Where == nil || len(sel.GroupBy) != 0 || sel.Having != nil ||
+		len(sel.OrderBy) != 0 || sel.Limit != nil || sel.Lock != nil && (strings.TrimSpace(sel.Lock.Type) != "" || len(sel.Lock.Tables) != 0) || sel.Into != nil ||
+		len(sel.Window) != 0 || len(sel.Comments) != 0 {
+		return nil, nil, false
+	}
+	te, ok := sel.From[0].(*ast.AliasedTableExpr)
+	if !ok || te.AsOf != nil || te.Hints != nil || len(te.Partitions) != 0 {
+		return nil, nil, false
+	}
+	if _, ok := te.Expr.(ast.TableName); !ok {
+		return nil, nil, false
+	}
+	for _, se := range sel.SelectExprs {
+		switch e := se.(type) {
+		case *ast.StarExpr:
+		case *ast.AliasedExpr:
+			if c, ok := e.Expr.(*ast.ColName); !ok || c.StoredProcVal != nil {
+				return nil, nil, false
+			}
+		default:
+			return nil, nil, false
+		}
+	}
+	cols := map[string]string{}
+	var walk func(ast.Expr) bool
+	walk = func(e ast.Expr) bool {
+		switch e := e.(type) {
+		case *ast.AndExpr:
+			return walk(e.Left) && walk(e.Right)
+		case *ast.ComparisonExpr:
+			if e.Operator != ast.EqualStr || e.Escape != nil {
+				return false
+			}
+			col, ok := e.Left.(*ast.ColName)
+			val, vok := e.Right.(*ast.SQLVal)
+			if !ok || !vok {
+				col, ok = e.Right.(*ast.ColName)
+				val, vok = e.Left.(*ast.SQLVal)
+			}
+			if !ok || !vok || val.Type != ast.ValArg || col.StoredProcVal != nil {
+				return false
+			}
+			name := strings.ToLower(col.Name.String())
+			if _, dup := cols[name]; dup {
+				return false
+			}
+			cols[name] = strings.TrimPrefix(string(val.Val), ":")
+			return true
+		}
+		return false
+	}
+	if sel.Where.Type != ast.WhereStr || !walk(sel.Where.Expr) {
+		return nil, nil, false
+	}
+	return te, cols, true
+}
+
+// plainOpts accepts only SELECT ALL and the query-cache hints, which
+// change nothing here.
+func plainOpts(o ast.QueryOpts) bool {
+	return !o.Distinct && len(o.DistinctOn) == 0 && !o.StraightJoinHint && !o.SQLCalcFoundRows
+}
+
+// newPointPlan returns the cacheable form of analyzed, if the statement
+// and its plan have the point-select shape and rebuilding the plan from
+// the same bindings reproduces it.
+func newPointPlan(ctx *sql.Context, cat sql.Catalog, parsed ast.Statement, analyzed sql.Node, lits map[string]sql.Expression) (*pointPlan, bool) {
+	te, cols, ok := pointShape(parsed)
+	if !ok {
+		return nil, false
+	}
+	var ita *plan.IndexedTableAccess
+	switch n := analyzed.(type) {
+	case *plan.IndexedTableAccess:
+		ita = n
+	case *plan.Project:
+		for _, e := range n.Projections {
+			if _, ok := e.(*expression.GetField); !ok {
+				return nil, false
+			}
+		}
+		ita, ok = n.Child.(*plan.IndexedTableAccess)
+	}
+	if ita == nil || !ok || !ita.IsStatic() || ita.Typ != plan.ItaTypeStatic {
+		return nil, false
+	}
+	idx := ita.Index()
+	if idx == nil || !strings.EqualFold(idx.ID(), "PRIMARY") || idx.IsSpatial() || idx.IsFullText() || idx.IsVector() {
+		return nil, false
+	}
+	table, ok := doltTableOf(ita.UnderlyingTable())
+	if !ok {
+		return nil, false
+	}
+	p := &pointPlan{root: analyzed, ita: ita, auth: te.Auth, table: table}
+	cets := idx.ColumnExpressionTypes()
+	if len(cets) != len(cols) {
+		return nil, false
+	}
+	for _, cet := range cets {
+		name := cet.Expression
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			name = name[i+1:]
+		}
+		bind, ok := cols[strings.ToLower(name)]
+		if !ok {
+			return nil, false
+		}
+		if _, ok := lits[bind]; !ok {
+			return nil, false
+		}
+		p.colExprs = append(p.colExprs, cet.Expression)
+		p.binds = append(p.binds, bind)
+	}
+	var err error
+	if p.schemaHash, err = currentSchemaHash(ctx, p.table); err != nil {
+		return nil, false
+	}
+	again, err := p.rebuild(ctx, cat, lits)
+	if err != nil || sql.DebugString(again) != sql.DebugString(analyzed) {
+		return nil, false
+	}
+	return p, true
+}
+
+// currentSchemaHash is the hash of table's schema in the session's
+// current root.
+func currentSchemaHash(ctx *sql.Context, table doltTabler) (hash.Hash, error) {
+	t, err := table.DoltTable(ctx)
+	if err != nil {
+		return hash.Hash{}, err
+	}
+	return t.GetSchemaHash(ctx)
+}
+
+// rebuild returns the plan for the bound values lits: the privilege check
+// binding would make, the schema the plan was built for, and the lookup
+// built as the analyzer builds it.
+func (p *pointPlan) rebuild(ctx *sql.Context, cat sql.Catalog, lits map[string]sql.Expression) (sql.Node, error) {
+	if err := cat.AuthorizationHandler().HandleAuth(ctx, nil, p.auth); err != nil {
+		return nil, err
+	}
+	h, err := currentSchemaHash(ctx, p.table)
+	if err != nil {
+		return nil, err
+	}
+	if h != p.schemaHash {
+		return nil, errStale
+	}
+	idx := p.ita.Index()
+	b := sql.NewMySQLIndexBuilder(idx)
+	for i, col := range p.colExprs {
+		lit := lits[p.binds[i]]
+		v, err := lit.Eval(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		b.Equals(ctx, col, lit.Type(), v)
+	}
+	if _, err := b.Build(ctx); err != nil {
+		return nil, err
+	}
+	ranges := b.Ranges(ctx)
+	empty := len(ranges) == 0
+	if len(ranges) == 1 {
+		if empty, err = ranges[0].IsEmpty(); err != nil {
+			return nil, err
+		}
+	} else if len(ranges) > 1 {
+		return nil, fmt.Errorf("plan cache: %d ranges for a point lookup", len(ranges))
+	}
+	lookup := sql.NewIndexLookup(idx, ranges, false, empty, idx.IsSpatial(), false)
+	ita, err := plan.NewStaticIndexedAccessForTableNode(ctx, p.ita.TableNode, lookup)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := transform.Node(p.root, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		if n == sql.Node(p.ita) {
+			return ita, transform.NewTree, nil
+		}
+		return n, transform.SameTree, nil
+	})
+	return out, err
+}
