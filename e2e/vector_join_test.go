@@ -284,9 +284,13 @@ func TestVectorIndexJoinEfSearch(t *testing.T) {
 	}
 }
 
-// exactQuery is q with its ORDER BY distance (dist, or its alias "dist")
-// plus 0: the same order, in an expression the vector rule does not take.
+// exactQuery is q with its last ORDER BY key, the distance (dist, or its
+// alias "dist"), plus 0: the same order, in an expression the vector rule does not take.
 func exactQuery(q, dist string) string {
-	exact := strings.ReplaceAll(q, "ORDER BY "+dist, "ORDER BY "+dist+" + 0")
-	return strings.ReplaceAll(exact, "ORDER BY dist", "ORDER BY dist + 0")
+	for _, key := range []string{dist, "BY dist"} {
+		for _, end := range []string{" LIMIT", " DESC LIMIT"} {
+			q = strings.ReplaceAll(q, key+end, key+" + 0"+end)
+		}
+	}
+	return q
 }
