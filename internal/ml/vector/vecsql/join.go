@@ -422,13 +422,17 @@ func useIndexInJoin(ctx *sql.Context, top *plan.TopN) (sql.Node, transform.TreeI
 				s.filter = nil
 			}
 		}
-		child, same, err := transform.Node(top.Child, func(c sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		replaced := 0
+		child, _, err := transform.Node(top.Child, func(c sql.Node) (sql.Node, transform.TreeIdentity, error) {
 			if c == sql.Node(rt) {
+				replaced++
 				return newDrivingScan(s), transform.NewTree, nil
 			}
 			return c, transform.SameTree, nil
 		})
-		if err != nil || same {
+		// The driving table's node must be read in that one place (a
+		// node shared by both sides of a self-join would feed both).
+		if err != nil || replaced != 1 {
 			return top, transform.SameTree, err
 		}
 		out, err := top.WithChildren(&JoinSearch{search: s, child: child})
