@@ -92,13 +92,13 @@ func (j *JoinSearch) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row s
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
-		// Every distance is NULL: the exact plan, the driving table
-		// scanned.
-		child, err := j.feed(j.search.table)
-		if err != nil {
-			return nil, err
-		}
+	child, found, err := j.feed(j.search.table)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || !found {
+		// Every distance is NULL, or the join reads the table itself:
+		// the exact plan, the driving table scanned.
 		return b.Build(ctx, child, row)
 	}
 	k, err := j.search.limitValue(ctx, row)
@@ -108,15 +108,18 @@ func (j *JoinSearch) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row s
 	return &joinSearchIter{j: j, b: b, row: row, q: q, k: k, fed: map[rowDigest]int{}}, nil
 }
 
-// feed is the join with the driving table read from n.
-func (j *JoinSearch) feed(n sql.Node) (sql.Node, error) {
-	out, _, err := transform.Node(j.child, func(c sql.Node) (sql.Node, transform.TreeIdentity, error) {
+// feed is the join with the driving table read from n; found is false
+// when a later rewrite has put the table itself back in the join, which
+// then needs no feeding.
+func (j *JoinSearch) feed(n sql.Node) (out sql.Node, found bool, err error) {
+	out, _, err = transform.Node(j.child, func(c sql.Node) (sql.Node, transform.TreeIdentity, error) {
 		if _, ok := c.(*drivingScan); ok {
+			found = true
 			return n, transform.NewTree, nil
 		}
 		return c, transform.SameTree, nil
 	})
-	return out, err
+	return out, found, err
 }
 
 // joinSearchIter streams the join of successive batches of nearest
@@ -165,7 +168,7 @@ func (it *joinSearchIter) Next(ctx *sql.Context) (sql.Row, error) {
 		if len(batch) == 0 {
 			continue
 		}
-		child, err := it.j.feed(&rowsScan{schema: it.j.search.table.Schema(), rows: batch})
+		child, _, err := it.j.feed(&rowsScan{schema: it.j.search.table.Schema(), rows: batch})
 		if err != nil {
 			return nil, err
 		}
