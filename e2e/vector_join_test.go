@@ -220,6 +220,22 @@ func TestVectorIndexJoin(t *testing.T) {
 		})
 	}
 
+	// MySQL's EXPLAIN forms show the search as the driving table's access.
+	t.Run("EXPLAIN", func(t *testing.T) {
+		q := "SELECT d.id, c.name FROM docs d JOIN cats c ON c.id = d.cat_id WHERE c.name <> 'cat3' ORDER BY VEC_DISTANCE_COSINE(d.emb, STRING_TO_VECTOR('" + queries[0] + "')) LIMIT 10"
+		rows := queryRows(t, db, "EXPLAIN "+q)
+		require.Len(t, rows, 2, rows)
+		// id|select_type|table|partitions|type|possible_keys|key|key_len|ref|rows|filtered|Extra
+		first := strings.Split(rows[0], "|")
+		require.Equal(t, []string{"d", "index", "emb"}, []string{first[2], first[4], first[6]}, rows[0])
+		require.Contains(t, first[11], "Using vector index (distance=cosine, M=8)")
+		require.Contains(t, first[11], "Using filesort", "the join's rows are still sorted")
+		require.Equal(t, "c", strings.Split(rows[1], "|")[2])
+		tree := queryString(t, db, "EXPLAIN FORMAT=TREE "+q)
+		require.Contains(t, tree, "Vector index scan on docs using emb (distance=cosine, M=8)", tree)
+		require.Contains(t, tree, "Sort: ", tree)
+	})
+
 	// The mariadb CLI and sibyl_embed as the query vector: the brief's
 	// semantic search over a join.
 	t.Run("mariadb CLI, sibyl_embed", func(t *testing.T) {
