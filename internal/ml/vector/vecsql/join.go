@@ -105,6 +105,14 @@ func (j *JoinSearch) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row s
 	if err != nil {
 		return nil, err
 	}
+	// The join is built in Next, possibly on another goroutine (a Batch
+	// above reads its child concurrently) while this one reads the plan;
+	// nodes cache their schema on first use (TableAlias), so fill those
+	// caches here, before any other goroutine can see the plan.
+	transform.Inspect(j.child, func(n sql.Node) bool {
+		_ = n.Schema()
+		return true
+	})
 	return &joinSearchIter{j: j, b: b, row: row, q: q, k: k, fed: map[rowDigest]int{}}, nil
 }
 
