@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/dolthub/dolt/go/libraries/doltcore/sqle"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/plan"
@@ -92,7 +93,7 @@ func (j *JoinSearch) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row s
 	if err != nil {
 		return nil, err
 	}
-	child, found, err := j.feed(j.search.table)
+	child, found, err := j.feed(j.search.read())
 	if err != nil {
 		return nil, err
 	}
@@ -317,20 +318,6 @@ func (r *rowsScan) BuildRowIter(*sql.Context, sql.NodeExecBuilder, sql.Row) (sql
 	return sql.RowsToRowIter(r.rows...), nil
 }
 
-// tableLeaf is the table n reads whole: a ResolvedTable, possibly under
-// an alias (returned).
-func tableLeaf(n sql.Node) (*plan.ResolvedTable, string, bool) {
-	switch t := n.(type) {
-	case *plan.ResolvedTable:
-		return t, "", true
-	case *plan.TableAlias:
-		if rt, ok := t.Child.(*plan.ResolvedTable); ok {
-			return rt, t.Name(), true
-		}
-	}
-	return nil, "", false
-}
-
 // streamsLeft reports whether a join of type t reads its left side once,
 // row by row, and produces each left row's output from that row and the
 // right side alone (so feeding it fewer left rows drops exactly their
@@ -377,7 +364,7 @@ func useIndexInJoin(ctx *sql.Context, top *plan.TopN) (sql.Node, transform.TreeI
 			if !deterministic(x.Expression) {
 				return top, transform.SameTree, nil
 			}
-			if _, _, ok := tableLeaf(x.Child); ok && joined {
+			if _, ok := readOf(ctx, x.Child); ok && joined {
 				ownFilter = x.Expression
 			}
 			n = x.Child
@@ -387,16 +374,17 @@ func useIndexInJoin(ctx *sql.Context, top *plan.TopN) (sql.Node, transform.TreeI
 			}
 			joined = true
 			n = x.Left()
-		case *plan.ResolvedTable, *plan.TableAlias:
+		case *plan.ResolvedTable, *plan.TableAlias, *plan.IndexedTableAccess:
 			leaf = x
 		default:
 			return top, transform.SameTree, nil
 		}
 	}
-	rt, alias, ok := tableLeaf(leaf)
+	read, ok := readOf(ctx, leaf)
 	if !ok || !joined {
 		return top, transform.SameTree, nil
 	}
+	rt, alias := read.rt, read.alias
 	metric, args, ok := distanceCall(order)
 	if !ok {
 		return top, transform.SameTree, nil
@@ -426,8 +414,8 @@ func useIndexInJoin(ctx *sql.Context, top *plan.TopN) (sql.Node, transform.TreeI
 		if !isVec {
 			continue
 		}
-		s := &Search{table: rt, alias: alias, index: ix.ID(), col: col, opts: opts, dim: vt.Dimensions,
-			query: args[1-i], limit: top.Limit, filter: ownFilter}
+		s := &Search{table: rt, alias: alias, source: read.node, inRange: read.inRange, index: ix.ID(), col: col,
+			opts: opts, dim: vt.Dimensions, query: args[1-i], limit: top.Limit, filter: ownFilter}
 		if s.filter != nil {
 			if _, ok, err := s.bindToTable(s.filter); err != nil || !ok {
 				s.filter = nil
@@ -435,7 +423,7 @@ func useIndexInJoin(ctx *sql.Context, top *plan.TopN) (sql.Node, transform.TreeI
 		}
 		replaced := 0
 		child, _, err := transform.Node(top.Child, func(c sql.Node) (sql.Node, transform.TreeIdentity, error) {
-			if c == sql.Node(rt) {
+			if c == read.node {
 				replaced++
 				return newDrivingScan(s), transform.NewTree, nil
 			}
@@ -467,4 +455,113 @@ func deterministic(e sql.Expression) bool {
 		return !ok
 	})
 	return ok
+}
+
+// tableRead is how the plan reads the table the search would replace: the
+// node itself (node), the table (rt, its alias) and, for a read of a
+// static index range (WHERE id > 100 becomes one), the range as a row
+// predicate, which the search must apply since it reads the whole graph.
+type tableRead struct {
+	node    sql.Node
+	rt      *plan.ResolvedTable
+	alias   string
+	inRange func(*sql.Context, sql.Row) (bool, error)
+}
+
+// readOf recognises a table read the search can replace: a scan or a
+// static index range read, possibly under an alias.
+func readOf(ctx *sql.Context, n sql.Node) (tableRead, bool) {
+	alias := ""
+	if ta, ok := n.(*plan.TableAlias); ok {
+		alias, n = ta.Name(), ta.Child
+	}
+	switch t := n.(type) {
+	case *plan.ResolvedTable:
+		return tableRead{node: t, rt: t, alias: alias}, true
+	case *plan.IndexedTableAccess:
+		rt, ok := t.TableNode.(*plan.ResolvedTable)
+		if !ok || !t.IsStatic() {
+			return tableRead{}, false
+		}
+		in, ok := rangePredicate(ctx, t, rt.Schema())
+		if !ok {
+			return tableRead{}, false
+		}
+		// The index read's table node holds the storage's range reader;
+		// the graph is built from a scan of the table itself.
+		var plain sql.Table
+		switch x := rt.UnderlyingTable().(type) {
+		case *sqle.IndexedDoltTable:
+			plain = x.DoltTable
+		case *sqle.WritableIndexedDoltTable:
+			plain = x.WritableDoltTable
+		default:
+			return tableRead{}, false
+		}
+		mt, err := rt.WithTable(plain)
+		if err != nil {
+			return tableRead{}, false
+		}
+		if rt, ok = mt.(*plan.ResolvedTable); !ok || !rt.Schema().Equals(t.Schema()) {
+			return tableRead{}, false
+		}
+		// The search stands where the index read stood: its column ids.
+		rt = rt.WithId(t.Id()).(*plan.ResolvedTable).WithColumns(t.Columns()).(*plan.ResolvedTable)
+		return tableRead{node: t, rt: rt, alias: alias, inRange: in}, true
+	}
+	return tableRead{}, false
+}
+
+// rangePredicate is whether a row's index key lies in one of ita's static
+// ranges: for each key column, the range's lower cut is at or below the
+// value and its upper cut at or above it.
+func rangePredicate(ctx *sql.Context, ita *plan.IndexedTableAccess, schema sql.Schema) (func(*sql.Context, sql.Row) (bool, error), bool) {
+	lookup, _, err := ita.GetLookup(ctx, nil)
+	if err != nil || lookup.Index == nil || lookup.IsSpatialLookup {
+		return nil, false
+	}
+	ranges, ok := lookup.Ranges.(sql.MySQLRangeCollection)
+	if !ok {
+		return nil, false
+	}
+	exprs := lookup.Index.Expressions()
+	cols := make([]int, len(exprs))
+	for i, e := range exprs {
+		if cols[i] = schema.IndexOfColName(lastPart(e)); cols[i] < 0 {
+			return nil, false
+		}
+	}
+	for _, r := range ranges {
+		if len(r) > len(cols) {
+			return nil, false
+		}
+	}
+	return func(ctx *sql.Context, row sql.Row) (bool, error) {
+	next:
+		for _, r := range ranges {
+			for i, ce := range r {
+				v, err := sql.UnwrapAny(ctx, row[cols[i]])
+				if err != nil {
+					return false, err
+				}
+				var below, above sql.MySQLRangeCut = sql.BelowNull{}, sql.AboveNull{}
+				if v != nil {
+					below, above = sql.Below{Key: v, Typ: ce.Typ}, sql.Above{Key: v, Typ: ce.Typ}
+				}
+				lo, err := ce.LowerBound.Compare(below, ce.Typ)
+				if err != nil {
+					return false, err
+				}
+				hi, err := above.Compare(ce.UpperBound, ce.Typ)
+				if err != nil {
+					return false, err
+				}
+				if lo > 0 || hi > 0 {
+					continue next
+				}
+			}
+			return true, nil
+		}
+		return false, nil
+	}, true
 }

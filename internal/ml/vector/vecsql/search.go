@@ -47,6 +47,11 @@ type Search struct {
 	query  sql.Expression
 	limit  sql.Expression
 	filter sql.Expression // nil: no WHERE
+	// source is the read the search replaced, which the plan runs when
+	// there is no query vector: the table, or a static index range of it,
+	// whose range inRange (nil for the table) checks for the search.
+	source  sql.Node
+	inRange func(*sql.Context, sql.Row) (bool, error)
 	// order is the ORDER BY expression over the table's row, nil when a
 	// TopN above still sorts.
 	order sql.Expression
@@ -111,7 +116,7 @@ func (s *Search) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row sql.R
 	if !ok {
 		// No vector to compare with: the distance is NULL for every row,
 		// and NULLs sort first; any k rows answer.
-		return b.Build(ctx, s.table, row)
+		return b.Build(ctx, s.read(), row)
 	}
 	k, err := s.limitValue(ctx, row)
 	if err != nil {
@@ -127,6 +132,14 @@ func (s *Search) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row sql.R
 		}
 	}
 	return sql.RowsToRowIter(rows...), nil
+}
+
+// read is the plan's own read of the table the search replaced.
+func (s *Search) read() sql.Node {
+	if s.source != nil {
+		return s.source
+	}
+	return s.table
 }
 
 // queryVector evaluates the query vector; ok is false when it is not a
@@ -178,15 +191,27 @@ func (s *Search) nearest(ctx *sql.Context, b sql.NodeExecBuilder, q []float32, k
 	defer release()
 	var accept func(uint32) bool
 	var filterErr error
-	if s.filter != nil {
-		filter, err := s.bindFilter()
-		if err != nil {
-			return nil, err
+	if s.filter != nil || s.inRange != nil {
+		var filter sql.Expression
+		if s.filter != nil {
+			if filter, err = s.bindFilter(); err != nil {
+				return nil, err
+			}
 		}
 		accept = func(id uint32) bool {
 			r := e.rows[id]
 			if r == nil || filterErr != nil {
 				return false
+			}
+			if s.inRange != nil {
+				in, err := s.inRange(ctx, r)
+				if err != nil || !in {
+					filterErr = err
+					return false
+				}
+			}
+			if filter == nil {
+				return true
 			}
 			v, err := filter.Eval(ctx, r)
 			if err != nil {
@@ -331,10 +356,11 @@ func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, e
 		if f, ok := below.(*plan.Filter); ok {
 			filter, below = f.Expression, f.Child
 		}
-		rt, alias, ok := tableLeaf(below)
+		read, ok := readOf(ctx, below)
 		if !ok {
 			return useIndexInJoin(ctx, top)
 		}
+		rt := read.rt
 		metric, args, ok := distanceCall(order)
 		if !ok {
 			return n, transform.SameTree, nil
@@ -342,6 +368,12 @@ func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, e
 		tables := tablesOf(top)
 		for i, a := range args {
 			ix, gf, ok := indexedColumn(ctx, tables, a)
+			if !ok && read.inRange != nil {
+				// An index range read is no table node tablesOf sees.
+				if gf, ok = a.(*expression.GetField); ok {
+					ix, ok = vectorIndex(ctx, rt.Table, gf.Name())
+				}
+			}
 			if !ok || !constant(args[1-i]) {
 				continue
 			}
@@ -354,7 +386,7 @@ func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, e
 			if col < 0 || !isVec {
 				continue
 			}
-			s := &Search{table: rt, alias: alias, index: ix.ID(), col: col, opts: opts, dim: vt.Dimensions, query: args[1-i], limit: top.Limit, filter: filter}
+			s := &Search{table: rt, alias: read.alias, source: read.node, inRange: read.inRange, index: ix.ID(), col: col, opts: opts, dim: vt.Dimensions, query: args[1-i], limit: top.Limit, filter: filter}
 			// The search sorts its k rows itself and the TopN becomes a
 			// Limit, unless the TopN must count all rows
 			// (SQL_CALC_FOUND_ROWS) or the sort key is not the table's.
@@ -365,7 +397,7 @@ func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, e
 				}
 			}
 			replaced, same, err := transform.Node(top, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
-				if n == sql.Node(rt) {
+				if n == read.node {
 					return s, transform.NewTree, nil
 				}
 				return n, transform.SameTree, nil
