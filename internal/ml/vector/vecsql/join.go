@@ -36,7 +36,9 @@ import (
 // the driving table is the streamed (left) side of an inner, cross, left
 // outer, semi or anti join, with no operator between the TopN and the
 // table but projections, filters and such joins; every other shape keeps
-// the exact plan.
+// the exact plan. The driving table may be read whole or by a static
+// index range (a WHERE the planner turned into one), which the search
+// then applies as a filter.
 
 // JoinSearch reads a join through a vector index search of its driving
 // table. Child is the join, with the driving table replaced by a
