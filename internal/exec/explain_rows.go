@@ -236,12 +236,35 @@ func (e *explainer) walk(n sql.Node, id int, selectType string, start int) {
 }
 
 // readsByOwnAccess reports whether n reads a table through a TableAccess
-// node (the vector index search).
+// node (the vector index search) that yields n's rows nearest first; a
+// join's rows, driven by the search, are still sorted above it.
 func readsByOwnAccess(n sql.Node) bool {
-	return transform.InspectUp(n, func(n sql.Node) bool {
-		_, ok := n.(TableAccess)
-		return ok
+	found := false
+	transform.Inspect(n, func(n sql.Node) bool {
+		switch n.(type) {
+		case TableAccess:
+			found = true
+		case *plan.JoinNode:
+			return false
+		}
+		return !found
 	})
+	return found
+}
+
+// ownAccess is the TableAccess n reads through, looking through the
+// single-child nodes (an alias) above it.
+func ownAccess(n sql.Node) (TableAccess, bool) {
+	for n != nil {
+		if a, ok := n.(TableAccess); ok {
+			return a, true
+		}
+		if len(n.Children()) != 1 {
+			return nil, false
+		}
+		n = n.Children()[0]
+	}
+	return nil, false
 }
 
 // dmlSource walks the rows an UPDATE or DELETE reads: MySQL shows them as
@@ -428,6 +451,16 @@ func underlyingTable(n sql.Node) sql.Table {
 // under an alias) to its EXPLAIN row.
 func (e *explainer) access(n sql.Node, id int, selectType string) *explainRow {
 	r := e.tableRow(n, id, selectType)
+	// A table read by its own means under an alias (the vector index
+	// search of a join's driving table, FROM docs d).
+	if own, ok := ownAccess(n); ok {
+		_, key, typ, extra := own.ExplainAccess()
+		r.accessType, r.key, r.possibleKeys = typ, key, []string{key}
+		if extra != "" {
+			r.addExtra(extra)
+		}
+		return r
+	}
 	var ita *plan.IndexedTableAccess
 	transform.Inspect(n, func(n sql.Node) bool {
 		if i, ok := n.(*plan.IndexedTableAccess); ok {

@@ -1,7 +1,8 @@
 // Package vecsql binds package vector to the SQL engine: the vector
 // functions under their MySQL 9 and MariaDB 11.8 names, VEC_DISTANCE's
 // resolution to the metric of the column's vector index, and the planner
-// rule that answers ORDER BY <distance> LIMIT k from an HNSW graph.
+// rule that answers ORDER BY <distance> LIMIT k from an HNSW graph, over
+// one table or a join's driving table (join.go).
 //
 // The functions replace go-mysql-server's own (which compute VEC_DISTANCE
 // as squared L2, format text differently from both servers, and report

@@ -156,6 +156,9 @@ func graphFor(ctx *sql.Context, b sql.NodeExecBuilder, rt *plan.ResolvedTable, c
 	e.mu.Lock()
 	if h == "" || e.hash != h || e.graph == nil {
 		if err := e.refresh(ctx, b, rt, col, opts, dim); err != nil {
+			// A scan that failed part way leaves rows in the graph that
+			// byKey does not know: start over next time.
+			e.graph, e.rows, e.byKey, e.hash = nil, nil, nil, ""
 			e.mu.Unlock()
 			return nil, nil, err
 		}

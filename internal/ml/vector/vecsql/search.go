@@ -36,7 +36,10 @@ func SystemVariables() []sql.SystemVariable {
 // times instead of twice per heap comparison. A Filter above it stays and
 // checks the rows it yields.
 type Search struct {
-	table  *plan.ResolvedTable
+	table *plan.ResolvedTable
+	// alias is the table's name in the query (FROM docs d: "d"), which
+	// its column references carry; "" when not aliased.
+	alias  string
 	index  string
 	col    int
 	opts   Options
@@ -44,6 +47,11 @@ type Search struct {
 	query  sql.Expression
 	limit  sql.Expression
 	filter sql.Expression // nil: no WHERE
+	// source is the read the search replaced, which the plan runs when
+	// there is no query vector: the table, or a static index range of it,
+	// whose range inRange (nil for the table) checks for the search.
+	source  sql.Node
+	inRange func(*sql.Context, sql.Row) (bool, error)
 	// order is the ORDER BY expression over the table's row, nil when a
 	// TopN above still sorts.
 	order sql.Expression
@@ -101,27 +109,75 @@ func (s *Search) WithExpressions(exprs ...sql.Expression) (sql.Node, error) {
 
 // BuildRowIter implements sql.ExecBuilderNode.
 func (s *Search) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row sql.Row) (sql.RowIter, error) {
-	qv, err := s.query.Eval(ctx, row)
+	q, ok, err := s.queryVector(ctx, row)
 	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		// No vector to compare with: the distance is NULL for every row,
+		// and NULLs sort first; any k rows answer.
+		return b.Build(ctx, s.read(), row)
+	}
+	k, err := s.limitValue(ctx, row)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.nearest(ctx, b, q, k)
+	if err != nil {
+		return nil, err
+	}
+	if s.order != nil {
+		if err := s.sortRows(ctx, rows); err != nil {
+			return nil, err
+		}
+	}
+	return sql.RowsToRowIter(rows...), nil
+}
+
+// read is the plan's own read of the table the search replaced.
+func (s *Search) read() sql.Node {
+	if s.source != nil {
+		return s.source
+	}
+	return s.table
+}
+
+// queryVector evaluates the query vector; ok is false when it is not a
+// vector of the column's dimension (NULL, or another length), so that
+// every row's distance is NULL.
+func (s *Search) queryVector(ctx *sql.Context, row sql.Row) ([]float32, bool, error) {
+	qv, err := s.query.Eval(ctx, row)
+	if err != nil {
+		return nil, false, err
 	}
 	if u, err := sql.UnwrapAny(ctx, qv); err == nil {
 		qv = u
 	}
 	q, ok := binaryVector(qv)
 	if !ok || len(q) != s.dim {
-		// No vector to compare with: the distance is NULL for every row,
-		// and NULLs sort first; any k rows answer.
-		return b.Build(ctx, s.table, row)
+		return nil, false, nil
 	}
+	return q, true, nil
+}
+
+// limitValue evaluates the LIMIT (with a prepared statement's parameter
+// bound) as a row count.
+func (s *Search) limitValue(ctx *sql.Context, row sql.Row) (int, error) {
 	lv, err := s.limit.Eval(ctx, row)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	k, _, err := types.Int64.Convert(ctx, lv)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
+	return int(k.(int64)), nil
+}
+
+// nearest returns the k rows nearest q that pass the filter, nearest
+// first (fewer only when fewer pass), searching mhnsw_ef_search
+// candidates (at least k).
+func (s *Search) nearest(ctx *sql.Context, b sql.NodeExecBuilder, q []float32, k int) ([]sql.Row, error) {
 	ef := int64(20)
 	if v, err := ctx.GetSessionVariable(ctx, VarEfSearch); err == nil {
 		if n, ok := v.(int64); ok {
@@ -135,15 +191,27 @@ func (s *Search) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row sql.R
 	defer release()
 	var accept func(uint32) bool
 	var filterErr error
-	if s.filter != nil {
-		filter, err := s.bindFilter()
-		if err != nil {
-			return nil, err
+	if s.filter != nil || s.inRange != nil {
+		var filter sql.Expression
+		if s.filter != nil {
+			if filter, err = s.bindFilter(); err != nil {
+				return nil, err
+			}
 		}
 		accept = func(id uint32) bool {
 			r := e.rows[id]
 			if r == nil || filterErr != nil {
 				return false
+			}
+			if s.inRange != nil {
+				in, err := s.inRange(ctx, r)
+				if err != nil || !in {
+					filterErr = err
+					return false
+				}
+			}
+			if filter == nil {
+				return true
 			}
 			v, err := filter.Eval(ctx, r)
 			if err != nil {
@@ -154,7 +222,7 @@ func (s *Search) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row sql.R
 			return t
 		}
 	}
-	res := e.graph.Search(q, int(k.(int64)), int(ef), accept)
+	res := e.graph.Search(q, k, int(ef), accept)
 	if filterErr != nil {
 		return nil, filterErr
 	}
@@ -162,12 +230,7 @@ func (s *Search) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row sql.R
 	for _, r := range res {
 		rows = append(rows, e.rows[r.ID])
 	}
-	if s.order != nil {
-		if err := s.sortRows(ctx, rows); err != nil {
-			return nil, err
-		}
-	}
-	return sql.RowsToRowIter(rows...), nil
+	return rows, nil
 }
 
 // sortRows orders rows by s.order ascending as the TopN it replaced:
@@ -240,6 +303,14 @@ func (s *Search) bindFilter() (sql.Expression, error) {
 	return e, nil
 }
 
+// name is the table's name as the query's column references qualify it.
+func (s *Search) name() string {
+	if s.alias != "" {
+		return s.alias
+	}
+	return s.table.Name()
+}
+
 // bindToTable rebinds e's columns to the table's row by name; ok is false
 // when e refers to a column of another table.
 func (s *Search) bindToTable(expr sql.Expression) (sql.Expression, bool, error) {
@@ -251,7 +322,7 @@ func (s *Search) bindToTable(expr sql.Expression) (sql.Expression, bool, error) 
 			return e, transform.SameTree, nil
 		}
 		i := schema.IndexOfColName(gf.Name())
-		if i < 0 || !strings.EqualFold(gf.Table(), s.table.Name()) && gf.Table() != "" {
+		if i < 0 || !strings.EqualFold(gf.Table(), s.name()) && gf.Table() != "" {
 			ok = false
 			return e, transform.SameTree, nil
 		}
@@ -285,15 +356,11 @@ func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, e
 		if f, ok := below.(*plan.Filter); ok {
 			filter, below = f.Expression, f.Child
 		}
-		rt, ok := below.(*plan.ResolvedTable)
+		read, ok := readOf(ctx, below)
 		if !ok {
-			if ta, ok2 := below.(*plan.TableAlias); ok2 {
-				rt, ok = ta.Child.(*plan.ResolvedTable)
-			}
+			return useIndexInJoin(ctx, top)
 		}
-		if !ok {
-			return n, transform.SameTree, nil
-		}
+		rt := read.rt
 		metric, args, ok := distanceCall(order)
 		if !ok {
 			return n, transform.SameTree, nil
@@ -301,6 +368,12 @@ func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, e
 		tables := tablesOf(top)
 		for i, a := range args {
 			ix, gf, ok := indexedColumn(ctx, tables, a)
+			if !ok && read.inRange != nil {
+				// An index range read is no table node tablesOf sees.
+				if gf, ok = a.(*expression.GetField); ok {
+					ix, ok = vectorIndex(ctx, rt.Table, gf.Name())
+				}
+			}
 			if !ok || !constant(args[1-i]) {
 				continue
 			}
@@ -313,7 +386,7 @@ func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, e
 			if col < 0 || !isVec {
 				continue
 			}
-			s := &Search{table: rt, index: ix.ID(), col: col, opts: opts, dim: vt.Dimensions, query: args[1-i], limit: top.Limit, filter: filter}
+			s := &Search{table: rt, alias: read.alias, source: read.node, inRange: read.inRange, index: ix.ID(), col: col, opts: opts, dim: vt.Dimensions, query: args[1-i], limit: top.Limit, filter: filter}
 			// The search sorts its k rows itself and the TopN becomes a
 			// Limit, unless the TopN must count all rows
 			// (SQL_CALC_FOUND_ROWS) or the sort key is not the table's.
@@ -324,7 +397,7 @@ func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, e
 				}
 			}
 			replaced, same, err := transform.Node(top, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
-				if n == sql.Node(rt) {
+				if n == read.node {
 					return s, transform.NewTree, nil
 				}
 				return n, transform.SameTree, nil
