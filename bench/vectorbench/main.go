@@ -62,6 +62,7 @@ func main() {
 	bin := flag.String("bin", "bin/sibyldb", "server binary for -sql")
 	python := flag.String("python", "/usr/bin/python3", "interpreter with hnswlib and faiss")
 	skipPy := flag.Bool("nopy", false, "skip hnswlib and FAISS")
+	skipFaiss := flag.Bool("nofaiss", false, "skip FAISS (its 341k-vector build takes about 15 minutes)")
 	skipGo := flag.Bool("nogo", false, "skip the in-process graph")
 	exactQ := flag.Int("exact-queries", 16, "with -sql: queries for the exact scan through SQL (it reads the whole table per query)")
 	profile := flag.String("cpuprofile", "", "with -sql: write a CPU profile of the server answering the prepared query (first ef) to this file")
@@ -112,7 +113,7 @@ func main() {
 
 	// hnswlib and FAISS.
 	if !*skipPy {
-		rows = append(rows, python3(*python, base, queries, truth, *m, *efc, efs)...)
+		rows = append(rows, python3(*python, base, queries, truth, *m, *efc, efs, *skipFaiss)...)
 	}
 
 	if *runSQL {
@@ -279,7 +280,7 @@ func writeF32(path string, vs [][]float32) error {
 	return os.WriteFile(path, buf, 0o644)
 }
 
-func python3(py string, base, queries [][]float32, truth [][]int32, m, efc int, efs []int) []row {
+func python3(py string, base, queries [][]float32, truth [][]int32, m, efc int, efs []int, noFaiss bool) []row {
 	dir, err := os.MkdirTemp("", "vectorbench")
 	if err != nil {
 		return nil
@@ -303,7 +304,11 @@ func python3(py string, base, queries [][]float32, truth [][]int32, m, efc int, 
 	if _, err := os.Stat(script); err != nil {
 		script = "bench/vectorbench/ann.py"
 	}
-	out, err := exec.Command(py, script, bp, qp, tp, strconv.Itoa(len(base[0])), strconv.Itoa(m), strconv.Itoa(efc), strings.Join(efStr, ","), "2").Output()
+	libs := "hnswlib,faiss"
+	if noFaiss {
+		libs = "hnswlib"
+	}
+	out, err := exec.Command(py, script, bp, qp, tp, strconv.Itoa(len(base[0])), strconv.Itoa(m), strconv.Itoa(efc), strings.Join(efStr, ","), "2", libs).Output()
 	if err != nil {
 		return []row{{name: "hnswlib/faiss", note: "ann.py failed: " + err.Error()}}
 	}
