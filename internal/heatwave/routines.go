@@ -39,6 +39,10 @@ type Routines struct {
 	// NewContext opens an internal session, for the model catalog schema
 	// that the server, not the user, creates.
 	NewContext func(context.Context) (*sql.Context, error)
+	// LockTable, when set, takes the running transaction's lock on a
+	// table the statement created and fills directly (not through the
+	// engine's row writers, which lock each row they write).
+	LockTable func(ctx *sql.Context, db, table string) error
 }
 
 // routine is one CALL sys.<name>(...) routine.

@@ -224,6 +224,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	sql.SystemVariables.AddSystemVariables(comprehend.SystemVariables(cfg.ComprehendBackend))
 	sql.SystemVariables.AddSystemVariables(s3io.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(bulkload.SystemVariables())
+	sql.SystemVariables.AddSystemVariables(heatwave.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(storageGCSystemVariables())
 	sql.SystemVariables.AddSystemVariables(limits.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(vecsql.SystemVariables())
@@ -295,6 +296,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	sessions := &sessionTable{conns: map[uint32]*connState{}}
 	txn := newTxnControl(reg, sessions)
+	heatWave.LockTable = txn.lockCreatedTable
 	if err := (processes{locks: txn.locks, visible: s.maySeeProcess}).install(info, s.engine.Analyzer.ExecBuilder); err != nil {
 		_ = s.listener.Close()
 		_ = st.close()
