@@ -717,19 +717,26 @@ type tuples struct {
 	ns             tree.NodeStore
 	kb, vb         *val.TupleBuilder
 	pool           pool.BuffPool
+	// json marks the value fields whose small JSON documents putSmallJSON
+	// writes (nil: none).
+	json []bool
 }
 
-func newTuples(rows prolly.Map, keyMap, valMap val.OrdinalMapping) tuples {
+func newTuples(ctx *sql.Context, rows prolly.Map, keyMap, valMap val.OrdinalMapping) tuples {
 	kd, vd := rows.Descriptors()
 	ns := rows.NodeStore()
-	return tuples{keyMap: keyMap, valMap: valMap, ns: ns,
+	t := tuples{keyMap: keyMap, valMap: valMap, ns: ns,
 		kb: val.NewTupleBuilder(kd, ns), vb: val.NewTupleBuilder(vd, ns), pool: pool.NewBuffPool()}
+	if optimizedJSON(ctx) {
+		t.json = jsonColumns(vd)
+	}
+	return t
 }
 
 func (t *target) newEncoder(ctx *sql.Context) (*encoder, error) {
 	e := &encoder{
 		t: t, ctx: ctx, split: splitter{f: &t.format},
-		row: make(sql.Row, len(t.cols)), tuples: newTuples(t.rows, t.keyMap, t.valMap),
+		row: make(sql.Row, len(t.cols)), tuples: newTuples(ctx, t.rows, t.keyMap, t.valMap),
 	}
 	for _, ix := range t.indexes {
 		ikd, _ := ix.rows.Descriptors()
@@ -824,6 +831,13 @@ func (e *tuples) encodeRow(ctx context.Context, row sql.Row) (val.Tuple, val.Tup
 		return nil, nil, notApplicable("key encoding: %v", err)
 	}
 	for to, from := range e.valMap {
+		if e.json != nil && e.json[to] {
+			if done, err := putSmallJSON(ctx, e.ns, e.vb, to, row[from]); err != nil {
+				return nil, nil, err
+			} else if done {
+				continue
+			}
+		}
 		if err := tree.PutField(ctx, e.ns, e.vb, to, row[from]); err != nil {
 			return nil, nil, notApplicable("value encoding: %v", err)
 		}

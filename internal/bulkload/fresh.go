@@ -94,7 +94,7 @@ func NewTableWriter(ctx *sql.Context, db, table string, s sql.Schema) (*TableWri
 	w.inOrder = make(chan *rowChunk, 2*workers)
 	w.cur = &rowChunk{rows: make([]sql.Row, 0, freshChunkRows), done: make(chan struct{})}
 	for i := 0; i < workers; i++ {
-		enc := newTuples(w.rows, w.keyMap, w.valMap)
+		enc := newTuples(ctx, w.rows, w.keyMap, w.valMap)
 		recovered.Go(w.g, func() error {
 			for c := range w.todo {
 				c.kvs, c.err = encodeRows(ctx, &enc, c.rows)

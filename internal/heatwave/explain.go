@@ -366,10 +366,12 @@ func (r *Routines) fillTable(ctx *sql.Context, db sql.Database, outTable string,
 				drop()
 				return err
 			}
+			count(r.DirectWrites)
 			return nil
 		}
 		ctx.GetLogger().Debugf("output table %s is written row by row: %s", outTable, reason)
 	}
+	count(r.EngineWrites)
 	tbl, ok, err := db.GetTableInsensitive(ctx, outTable)
 	if err != nil || !ok {
 		return fmt.Errorf("output table %s: %v", outTable, err)

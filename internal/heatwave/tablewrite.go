@@ -4,6 +4,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql"
 
 	"github.com/sibyldb/sibyldb/internal/bulkload"
+	"github.com/sibyldb/sibyldb/internal/status"
 )
 
 // FastPathVariable turns the direct table writer of ML_PREDICT_TABLE and
@@ -17,3 +18,9 @@ func SystemVariables() []sql.SystemVariable {
 }
 
 func fastPathEnabled(ctx *sql.Context) bool { return bulkload.SwitchOn(ctx, FastPathVariable) }
+
+func count(c *status.Counter) {
+	if c != nil {
+		c.Add(1)
+	}
+}

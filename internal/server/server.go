@@ -194,7 +194,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	llamacpp.Configure(cfg.LlamaLib)
 	s.ML.CanReadFiles = s.Models.CanReadFiles
 	s.newMetrics()
-	heatWave := &heatwave.Routines{Models: s.Models, Privileges: s.privileges, NewContext: s.NewContext, Engine: s.Engine}
+	heatWave := &heatwave.Routines{Models: s.Models, Privileges: s.privileges, NewContext: s.NewContext, Engine: s.Engine,
+		DirectWrites: reg.Counter("Sibyl_ml_table_direct"), EngineWrites: reg.Counter("Sibyl_ml_table_engine")}
 	s.Models.Dropped = heatWave.ForgetModel
 	stmts := append([]sqlext.Statement{
 		sqlext.FlushStatus{Counters: reg},
