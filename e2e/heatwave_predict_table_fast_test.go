@@ -159,6 +159,38 @@ func TestHeatWavePredictTableFastPath(t *testing.T) {
 	outputs["in_tx"] = output{"id", tableRows(t, db, "ml.in_tx", "id")}
 	require.Len(t, outputs["in_tx"].rows, 2000)
 
+	// The output table counts as the transaction's write: when a later
+	// statement of the transaction finds a row changed since its
+	// snapshot, the transaction fails (as with the engine's row writes)
+	// rather than being restarted on a fresh snapshot, which would drop
+	// the table without a word.
+	tx, err = db.Begin()
+	require.NoError(t, err)
+	_, err = tx.Exec("CALL sys.ML_PREDICT_TABLE('ml.keyed', '" + churn + "', 'ml.lost', NULL)")
+	require.NoError(t, err)
+	mustExec(t, db, "UPDATE ml.customers SET value = value + 1 WHERE id = 1")
+	_, err = tx.Exec("UPDATE ml.customers SET spend = 0 WHERE id = 1")
+	code, _ = mysqlErr(t, err)
+	require.EqualValues(t, 1213, code, "the transaction is rolled back")
+	_ = tx.Rollback()
+	_, err = db.Exec("SELECT COUNT(*) FROM ml.lost")
+	code, _ = mysqlErr(t, err)
+	require.EqualValues(t, 1146, code)
+
+	// Two transactions writing the same new output table: the second
+	// waits for the first's lock on it, as it would for the rows the
+	// engine's inserts lock, instead of both writing and the later
+	// commit failing.
+	first := session(t, db, "BEGIN", "CALL sys.ML_PREDICT_TABLE('ml.keyed', '"+churn+"', 'ml.contended', NULL)")
+	second := session(t, db, "SET innodb_lock_wait_timeout = 1")
+	_, err = second.ExecContext(t.Context(), "CALL sys.ML_PREDICT_TABLE('ml.keyless', '"+churn+"', 'ml.contended', NULL)")
+	code, _ = mysqlErr(t, err)
+	require.EqualValues(t, 1205, code, "lock wait timeout")
+	_, err = first.ExecContext(t.Context(), "COMMIT")
+	require.NoError(t, err)
+	require.EqualValues(t, 2000, queryInt(t, db, "SELECT COUNT(*) FROM ml.contended"))
+	outputs["contended"] = output{"id", tableRows(t, db, "ml.contended", "id")}
+
 	// Durable: the output tables read the same after a restart.
 	srv.Restart()
 	db = srv.DB("ml")

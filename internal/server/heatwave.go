@@ -25,11 +25,13 @@ func (s *Server) registerHeatWave(ctx context.Context) error {
 	return s.Functions.Register(sqlCtx, "", heatwave.ExplainRow(s.Models))
 }
 
-// lockCreatedTable takes the lock of the running transaction on db.table,
-// a table its statement created and fills directly (ML_PREDICT_TABLE's
-// output): X on the table, as LOAD DATA's bulk path takes, and the
-// transaction counts as having written, so it is not restarted on a fresh
-// snapshot (which would lose the table) should a later lock be stale.
+// lockCreatedTable takes the running transaction's lock on db.table, a
+// table its statement created and fills directly (ML_PREDICT_TABLE's
+// output) instead of through the row writers that lock each row: X on the
+// table, as LOAD DATA's bulk path takes. A second transaction writing the
+// same new table waits for it, as it would for the rows, rather than both
+// writing and the later commit failing; the transaction counts as having
+// written, as with row writes.
 func (c *txnControl) lockCreatedTable(ctx *sql.Context, db, table string) error {
 	baseDB, _ := doltdb.SplitRevisionDbName(db)
 	baseDB, table = strings.ToLower(baseDB), strings.ToLower(table)
