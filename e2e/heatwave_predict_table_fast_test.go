@@ -3,40 +3,15 @@ package e2e
 import (
 	"database/sql"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-// tableRows reads every row of table ordered by order, each row's
-// columns rendered as text (NULL as <NULL>).
+// tableRows reads every row of table ordered by order (see dump).
 func tableRows(t *testing.T, db *sql.DB, table, order string) []string {
 	t.Helper()
-	rows, err := db.Query("SELECT * FROM " + table + " ORDER BY " + order)
-	require.NoError(t, err)
-	defer rows.Close()
-	cols, err := rows.Columns()
-	require.NoError(t, err)
-	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		require.NoError(t, rows.Scan(ptrs...))
-		parts := make([]string, len(cols))
-		for i, v := range vals {
-			parts[i] = "<NULL>"
-			if v.Valid {
-				parts[i] = v.String
-			}
-		}
-		out = append(out, strings.Join(parts, " | "))
-	}
-	require.NoError(t, rows.Err())
-	return out
+	return dump(t, db, "SELECT * FROM "+table+" ORDER BY "+order)
 }
 
 // createTable is SHOW CREATE TABLE ml.table.
@@ -63,18 +38,11 @@ func tableHash(t *testing.T, db *sql.DB, table string) string {
 // any write, and durably.
 func TestHeatWavePredictTableFastPath(t *testing.T) {
 	srv, db := modelSetup(t, 2000)
-	conn, err := db.Conn(t.Context())
-	require.NoError(t, err)
-	defer conn.Close()
-	exec := func(q string) {
-		t.Helper()
-		_, err := conn.ExecContext(t.Context(), q)
-		require.NoErrorf(t, err, "exec %q", q)
-	}
-	exec(`CALL sys.ML_TRAIN('ml.customers', 'churn', JSON_OBJECT('task', 'classification',
-		'exclude_column_list', JSON_ARRAY('id', 'value')), @churn)`)
-	exec(`CALL sys.ML_TRAIN('ml.customers', 'value', JSON_OBJECT('task', 'regression',
-		'exclude_column_list', JSON_ARRAY('id', 'churn')), @value)`)
+	conn := session(t, db,
+		`CALL sys.ML_TRAIN('ml.customers', 'churn', JSON_OBJECT('task', 'classification',
+			'exclude_column_list', JSON_ARRAY('id', 'value')), @churn)`,
+		`CALL sys.ML_TRAIN('ml.customers', 'value', JSON_OBJECT('task', 'regression',
+			'exclude_column_list', JSON_ARRAY('id', 'churn')), @value)`)
 	churn, value := userVar(t, conn, "churn").String, userVar(t, conn, "value").String
 
 	// Inputs: keyed (with NULL features), keyless (the output gets an

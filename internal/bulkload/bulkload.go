@@ -348,20 +348,30 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 	if err := t.mapFields(ctx); err != nil {
 		return nil, err
 	}
-	if t.keyMap, err = columnMapping(sch.GetPKCols(), ld.DestSch); err != nil {
+	if t.keyMap, t.valMap, t.rows, err = rowStorage(ctx, tbl, sch, ld.DestSch); err != nil {
 		return nil, err
 	}
-	if t.valMap, err = columnMapping(sch.GetNonPKCols(), ld.DestSch); err != nil {
-		return nil, err
+	return t, nil
+}
+
+// rowStorage is table tbl's (of schema sch) primary row map and where
+// its key and value tuples' fields are in the statement's rows, of
+// schema s.
+func rowStorage(ctx context.Context, tbl *doltdb.Table, sch schema.Schema, s sql.Schema) (keyMap, valMap val.OrdinalMapping, rows prolly.Map, err error) {
+	if keyMap, err = columnMapping(sch.GetPKCols(), s); err != nil {
+		return nil, nil, rows, err
+	}
+	if valMap, err = columnMapping(sch.GetNonPKCols(), s); err != nil {
+		return nil, nil, rows, err
 	}
 	idx, err := tbl.GetRowData(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("bulk load: %w", err)
+		return nil, nil, rows, fmt.Errorf("bulk load: %w", err)
 	}
-	if t.rows, err = durable.ProllyMapFromIndex(idx); err != nil {
-		return nil, notApplicable("row storage: %v", err)
+	if rows, err = durable.ProllyMapFromIndex(idx); err != nil {
+		return nil, nil, rows, notApplicable("row storage: %v", err)
 	}
-	return t, nil
+	return keyMap, valMap, rows, nil
 }
 
 // columnMapping maps the stored columns cc (a table's key or non-key

@@ -144,18 +144,8 @@ func newTableWriter(ctx *sql.Context, db, table string, s sql.Schema) (*TableWri
 			return nil, notApplicable("column %s is generated or AUTO_INCREMENT", c.Name)
 		}
 	}
-	if w.keyMap, err = columnMapping(sch.GetPKCols(), s); err != nil {
+	if w.keyMap, w.valMap, w.rows, err = rowStorage(ctx, tbl, sch, s); err != nil {
 		return nil, err
-	}
-	if w.valMap, err = columnMapping(sch.GetNonPKCols(), s); err != nil {
-		return nil, err
-	}
-	idx, err := tbl.GetRowData(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("bulk write: %w", err)
-	}
-	if w.rows, err = durable.ProllyMapFromIndex(idx); err != nil {
-		return nil, notApplicable("row storage: %v", err)
 	}
 	if n, err := w.rows.Count(); err != nil {
 		return nil, fmt.Errorf("bulk write: %w", err)
