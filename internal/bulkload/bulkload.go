@@ -348,30 +348,43 @@ func newTarget(ctx *sql.Context, node sql.Node) (*target, error) {
 	if err := t.mapFields(ctx); err != nil {
 		return nil, err
 	}
-	mapping := func(cc *schema.ColCollection) (val.OrdinalMapping, error) {
-		m := make(val.OrdinalMapping, cc.StoredSize())
-		for i := range m {
-			m[i] = ld.DestSch.IndexOfColName(cc.GetByStoredIndex(i).Name)
-			if m[i] < 0 {
-				return nil, notApplicable("column %s not in the statement's schema", cc.GetByStoredIndex(i).Name)
-			}
-		}
-		return m, nil
-	}
-	if t.keyMap, err = mapping(sch.GetPKCols()); err != nil {
+	if t.keyMap, t.valMap, t.rows, err = rowStorage(ctx, tbl, sch, ld.DestSch); err != nil {
 		return nil, err
 	}
-	if t.valMap, err = mapping(sch.GetNonPKCols()); err != nil {
-		return nil, err
+	return t, nil
+}
+
+// rowStorage is table tbl's (of schema sch) primary row map and where
+// its key and value tuples' fields are in the statement's rows, of
+// schema s.
+func rowStorage(ctx context.Context, tbl *doltdb.Table, sch schema.Schema, s sql.Schema) (keyMap, valMap val.OrdinalMapping, rows prolly.Map, err error) {
+	if keyMap, err = columnMapping(sch.GetPKCols(), s); err != nil {
+		return nil, nil, rows, err
+	}
+	if valMap, err = columnMapping(sch.GetNonPKCols(), s); err != nil {
+		return nil, nil, rows, err
 	}
 	idx, err := tbl.GetRowData(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("bulk load: %w", err)
+		return nil, nil, rows, fmt.Errorf("bulk load: %w", err)
 	}
-	if t.rows, err = durable.ProllyMapFromIndex(idx); err != nil {
-		return nil, notApplicable("row storage: %v", err)
+	if rows, err = durable.ProllyMapFromIndex(idx); err != nil {
+		return nil, nil, rows, notApplicable("row storage: %v", err)
 	}
-	return t, nil
+	return keyMap, valMap, rows, nil
+}
+
+// columnMapping maps the stored columns cc (a table's key or non-key
+// columns) to their positions in the statement's rows, of schema s.
+func columnMapping(cc *schema.ColCollection, s sql.Schema) (val.OrdinalMapping, error) {
+	m := make(val.OrdinalMapping, cc.StoredSize())
+	for i := range m {
+		m[i] = s.IndexOfColName(cc.GetByStoredIndex(i).Name)
+		if m[i] < 0 {
+			return nil, notApplicable("column %s not in the statement's schema", cc.GetByStoredIndex(i).Name)
+		}
+	}
+	return m, nil
 }
 
 // mapFields sets fieldCols, fixed and genAuto from the column list.
@@ -677,40 +690,67 @@ func (t *target) write(ctx context.Context, sctx *sql.Context, inOrder <-chan *c
 			return 0, fmt.Errorf("bulk load: AUTO_INCREMENT: %w", err)
 		}
 	}
-	root, err := t.root.PutTable(ctx, t.tableName, tbl)
-	if err != nil {
-		return 0, fmt.Errorf("bulk load: %w", err)
-	}
-	if err := t.sess.SetWorkingRoot(sctx, t.dbName, root); err != nil {
-		return 0, fmt.Errorf("bulk load: %w", err)
+	if err := setTable(sctx, t.sess, t.dbName, t.root, t.tableName, tbl); err != nil {
+		return 0, err
 	}
 	return n, nil
 }
 
+// setTable makes root with table name set to tbl the session's working
+// root of database db: the statement's transaction then commits or rolls
+// it back as any write.
+func setTable(ctx *sql.Context, sess *dsess.DoltSession, db string, root doltdb.RootValue, name doltdb.TableName, tbl *doltdb.Table) error {
+	root, err := root.PutTable(ctx, name, tbl)
+	if err != nil {
+		return fmt.Errorf("bulk load: %w", err)
+	}
+	if err := sess.SetWorkingRoot(ctx, db, root); err != nil {
+		return fmt.Errorf("bulk load: %w", err)
+	}
+	return nil
+}
+
 // encoder is one worker's state: a line splitter and tuple builders.
 type encoder struct {
-	t      *target
-	ctx    *sql.Context
-	split  splitter
-	row    sql.Row
-	ns     tree.NodeStore
-	kb, vb *val.TupleBuilder
-	sec    []index.SecondaryKeyBuilder
-	pool   pool.BuffPool
+	t     *target
+	ctx   *sql.Context
+	split splitter
+	row   sql.Row
+	tuples
+	sec []index.SecondaryKeyBuilder
+}
+
+// tuples encodes SQL rows into a table's key and value tuples as Dolt's
+// prollyIndexWriter does. One per goroutine: the builders are reused.
+type tuples struct {
+	keyMap, valMap val.OrdinalMapping // tuple field -> row column
+	ns             tree.NodeStore
+	kb, vb         *val.TupleBuilder
+	pool           pool.BuffPool
+	// json marks the value fields whose small JSON documents putSmallJSON
+	// writes (nil: none).
+	json []bool
+}
+
+func newTuples(ctx *sql.Context, rows prolly.Map, keyMap, valMap val.OrdinalMapping) tuples {
+	kd, vd := rows.Descriptors()
+	ns := rows.NodeStore()
+	t := tuples{keyMap: keyMap, valMap: valMap, ns: ns,
+		kb: val.NewTupleBuilder(kd, ns), vb: val.NewTupleBuilder(vd, ns), pool: pool.NewBuffPool()}
+	if optimizedJSON(ctx) {
+		t.json = jsonColumns(vd)
+	}
+	return t
 }
 
 func (t *target) newEncoder(ctx *sql.Context) (*encoder, error) {
-	kd, vd := t.rows.Descriptors()
-	ns := t.rows.NodeStore()
 	e := &encoder{
 		t: t, ctx: ctx, split: splitter{f: &t.format},
-		row: make(sql.Row, len(t.cols)), ns: ns,
-		kb: val.NewTupleBuilder(kd, ns), vb: val.NewTupleBuilder(vd, ns),
-		pool: pool.NewBuffPool(),
+		row: make(sql.Row, len(t.cols)), tuples: newTuples(ctx, t.rows, t.keyMap, t.valMap),
 	}
 	for _, ix := range t.indexes {
 		ikd, _ := ix.rows.Descriptors()
-		b, err := index.NewSecondaryKeyBuilder(ctx, t.tableName.Name, t.schema, ix.def, ikd, e.pool, ns)
+		b, err := index.NewSecondaryKeyBuilder(ctx, t.tableName.Name, t.schema, ix.def, ikd, e.pool, e.ns)
 		if err != nil {
 			return nil, notApplicable("index %s: %v", ix.def.Name(), err)
 		}
@@ -772,7 +812,7 @@ func (e *encoder) encode(c *chunk) ([]kv, error) {
 			c.maxAuto = max(c.maxAuto, autoID)
 			autoID++
 		}
-		k, v, err := e.tuples()
+		k, v, err := e.encodeRow(e.ctx, e.row)
 		if err != nil {
 			return nil, err
 		}
@@ -789,10 +829,10 @@ func (e *encoder) encode(c *chunk) ([]kv, error) {
 	}
 }
 
-// tuples encodes e.row as Dolt's prollyIndexWriter does.
-func (e *encoder) tuples() (val.Tuple, val.Tuple, error) {
-	for to, from := range e.t.keyMap {
-		if err := tree.PutField(e.ctx, e.ns, e.kb, to, e.row[from]); err != nil {
+// encodeRow encodes row as Dolt's prollyIndexWriter does.
+func (e *tuples) encodeRow(ctx context.Context, row sql.Row) (val.Tuple, val.Tuple, error) {
+	for to, from := range e.keyMap {
+		if err := tree.PutField(ctx, e.ns, e.kb, to, row[from]); err != nil {
 			return nil, nil, notApplicable("key encoding: %v", err)
 		}
 	}
@@ -800,8 +840,15 @@ func (e *encoder) tuples() (val.Tuple, val.Tuple, error) {
 	if err != nil {
 		return nil, nil, notApplicable("key encoding: %v", err)
 	}
-	for to, from := range e.t.valMap {
-		if err := tree.PutField(e.ctx, e.ns, e.vb, to, e.row[from]); err != nil {
+	for to, from := range e.valMap {
+		if e.json != nil && e.json[to] {
+			if done, err := putSmallJSON(ctx, e.ns, e.vb, to, row[from]); err != nil {
+				return nil, nil, err
+			} else if done {
+				continue
+			}
+		}
+		if err := tree.PutField(ctx, e.ns, e.vb, to, row[from]); err != nil {
 			return nil, nil, notApplicable("value encoding: %v", err)
 		}
 	}

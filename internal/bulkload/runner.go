@@ -23,13 +23,35 @@ const Variable = "sibyl_load_data_fast_path"
 
 // SystemVariables are the variables this package reads.
 func SystemVariables() []sql.SystemVariable {
-	return []sql.SystemVariable{&sql.MysqlSystemVariable{
-		Name:    Variable,
+	return []sql.SystemVariable{SwitchVariable(Variable)}
+}
+
+// SwitchVariable is a boolean system variable, ON by default, of session
+// and global scope, that turns a fast path off.
+func SwitchVariable(name string) sql.SystemVariable {
+	return &sql.MysqlSystemVariable{
+		Name:    name,
 		Scope:   sql.GetMysqlScope(sql.SystemVariableScope_Both),
 		Dynamic: true,
-		Type:    types.NewSystemBoolType(Variable),
+		Type:    types.NewSystemBoolType(name),
 		Default: int8(1),
-	}}
+	}
+}
+
+// SwitchOn reports whether the switch variable name is on in ctx's
+// session (on when it is not registered).
+func SwitchOn(ctx *sql.Context, name string) bool {
+	v, err := ctx.GetSessionVariable(ctx, name)
+	if err != nil {
+		return true
+	}
+	switch b := v.(type) {
+	case int8:
+		return b != 0
+	case bool:
+		return b
+	}
+	return true
 }
 
 // Runner runs a LOAD DATA INFILE statement in the caller's session: by
@@ -60,7 +82,7 @@ func (r *Runner) Run(ctx *sql.Context, q string, load *ast.Load) (sql.RowIter, e
 		return progress.Report{Name: "loading", Done: loaded.Load(), Unit: "rows"}
 	})
 	defer end()
-	if enabled(ctx) {
+	if SwitchOn(ctx, Variable) {
 		res, err := Load(ctx, node, &loaded)
 		if err != nil {
 			return nil, err
@@ -95,20 +117,6 @@ func count(c *status.Counter) {
 	if c != nil {
 		c.Add(1)
 	}
-}
-
-func enabled(ctx *sql.Context) bool {
-	v, err := ctx.GetSessionVariable(ctx, Variable)
-	if err != nil {
-		return true
-	}
-	switch b := v.(type) {
-	case int8:
-		return b != 0
-	case bool:
-		return b
-	}
-	return true
 }
 
 // TempFile creates a file for data to be loaded: in secure_file_priv, so

@@ -390,7 +390,7 @@ func (r *Routines) predictTable(ctx *sql.Context, args []any, _ []string) error 
 		predType = predictionType(md)
 	}
 	outSchema, pkIdx, addedPK := outputSchema(inSchema, outTable, predType)
-	return fillTable(ctx, db, outTable, outSchema, pkIdx, func(emit func(sql.Row) error) error {
+	return r.fillTable(ctx, db, outTable, outSchema, pkIdx, copyable(inDB, outDB, inSchema), func(emit func(sql.Row) error) error {
 		return r.scoreRows(ctx, iter, md, p, featIdx, score, addedPK, len(outSchema), emit)
 	})
 }

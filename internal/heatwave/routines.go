@@ -27,6 +27,7 @@ import (
 
 	"github.com/sibyldb/sibyldb/internal/ml/models"
 	"github.com/sibyldb/sibyldb/internal/privilege"
+	"github.com/sibyldb/sibyldb/internal/status"
 )
 
 // Routines implements the CALL sys.ML_* statements. It satisfies
@@ -39,6 +40,14 @@ type Routines struct {
 	// NewContext opens an internal session, for the model catalog schema
 	// that the server, not the user, creates.
 	NewContext func(context.Context) (*sql.Context, error)
+	// LockTable, when set, takes the running transaction's lock on a
+	// table the statement created and fills directly (not through the
+	// engine's row writers, which lock each row they write).
+	LockTable func(ctx *sql.Context, db, table string) error
+	// DirectWrites and EngineWrites count the output tables (ML_PREDICT_TABLE,
+	// ML_EXPLAIN_TABLE) written directly and through the engine's
+	// inserts; either may be nil.
+	DirectWrites, EngineWrites *status.Counter
 }
 
 // routine is one CALL sys.<name>(...) routine.

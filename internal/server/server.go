@@ -195,7 +195,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	llamacpp.Configure(cfg.LlamaLib)
 	s.ML.CanReadFiles = s.Models.CanReadFiles
 	s.newMetrics()
-	heatWave := &heatwave.Routines{Models: s.Models, Privileges: s.privileges, NewContext: s.NewContext, Engine: s.Engine}
+	heatWave := &heatwave.Routines{Models: s.Models, Privileges: s.privileges, NewContext: s.NewContext, Engine: s.Engine,
+		DirectWrites: reg.Counter("Sibyl_ml_table_direct"), EngineWrites: reg.Counter("Sibyl_ml_table_engine")}
 	s.Models.Dropped = heatWave.ForgetModel
 	stmts := append([]sqlext.Statement{
 		sqlext.FlushStatus{Counters: reg},
@@ -225,6 +226,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	sql.SystemVariables.AddSystemVariables(comprehend.SystemVariables(cfg.ComprehendBackend))
 	sql.SystemVariables.AddSystemVariables(s3io.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(bulkload.SystemVariables())
+	sql.SystemVariables.AddSystemVariables(heatwave.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(storageGCSystemVariables())
 	sql.SystemVariables.AddSystemVariables(limits.SystemVariables())
 	sql.SystemVariables.AddSystemVariables(vecsql.SystemVariables())
@@ -298,6 +300,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	txn := newTxnControl(reg, sessions)
 	plans := plancache.New(s.engine, reg)
 	s.engine.PlanCache = plans
+	heatWave.LockTable = txn.lockCreatedTable
 	if err := (processes{locks: txn.locks, visible: s.maySeeProcess}).install(info, s.engine.Analyzer.ExecBuilder); err != nil {
 		_ = s.listener.Close()
 		_ = st.close()
