@@ -30,7 +30,7 @@ type pointPlan struct {
 	colExprs []string
 	binds    []string
 	// auth is the table's authorization, as binding checks it.
-	auth ast.AuthInformation
+	auth *authCheck
 	// table reads the table's schema hash in the session's current root.
 	table      doltTabler
 	schemaHash hash.Hash
@@ -180,7 +180,7 @@ func newPointPlan(ctx *sql.Context, cat sql.Catalog, parsed ast.Statement, analy
 	if !ok {
 		return nil, false
 	}
-	p := &pointPlan{root: analyzed, ita: ita, auth: te.Auth, table: table}
+	p := &pointPlan{root: analyzed, ita: ita, auth: &authCheck{auth: te.Auth}, table: table}
 	cets := idx.ColumnExpressionTypes()
 	if len(cets) != len(cols) {
 		return nil, false
@@ -225,7 +225,7 @@ func currentSchemaHash(ctx *sql.Context, table doltTabler) (hash.Hash, error) {
 // binding would make, the schema the plan was built for, and the lookup
 // built as the analyzer builds it.
 func (p *pointPlan) rebuild(ctx *sql.Context, cat sql.Catalog, lits map[string]sql.Expression) (sql.Node, error) {
-	if err := cat.AuthorizationHandler().HandleAuth(ctx, nil, p.auth); err != nil {
+	if err := p.auth.check(ctx, cat); err != nil {
 		return nil, err
 	}
 	h, err := currentSchemaHash(ctx, p.table)
