@@ -233,6 +233,8 @@ func (c *Cache) Store(ctx *sql.Context, query string, parsed ast.Statement, bind
 	var p cachedPlan
 	if pp, ok := newPointPlan(ctx, c.cat, parsed, analyzed, lits); ok {
 		p = pp
+	} else if rp, ok := newRangePlan(ctx, c, query, parsed, bindings, analyzed, lits); ok {
+		p = rp
 	} else if sp, ok := newSearchPlan(ctx, c, query, parsed, bindings, analyzed, lits); ok {
 		p = sp
 	} else {

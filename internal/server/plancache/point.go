@@ -19,6 +19,9 @@ import (
 // errStale is a cached plan's table whose schema changed.
 var errStale = errors.New("plan cache: the table's schema changed")
 
+// errUnbounded is a range the analyzer would not answer with the index.
+var errUnbounded = errors.New("plan cache: the range does not use the index")
+
 // pointPlan is a cached primary-key point select.
 type pointPlan struct {
 	// root is the analyzed plan; ita its IndexedTableAccess, replaced on
