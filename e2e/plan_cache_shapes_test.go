@@ -19,8 +19,8 @@ import (
 
 // rangeCacheServer is planCacheServer plus pc.t4, whose g repeats (for
 // DISTINCT).
-func rangeCacheServer(t *testing.T) (*testserver.Server, *sql.DB) {
-	srv, admin := planCacheServer(t)
+func rangeCacheServer(t *testing.T, env ...string) (*testserver.Server, *sql.DB) {
+	srv, admin := planCacheServer(t, env...)
 	mustExec(t, admin, "CREATE TABLE pc.t4 (id INT PRIMARY KEY, g INT, s VARCHAR(10))")
 	for i := 0; i < 30; i++ {
 		mustExec(t, admin, fmt.Sprintf("INSERT INTO pc.t4 VALUES (%d, %d, 's%d')", i, i%4, i%3))
@@ -29,7 +29,8 @@ func rangeCacheServer(t *testing.T) (*testserver.Server, *sql.DB) {
 }
 
 func TestPlanCacheRangeResultsMatchUncached(t *testing.T) {
-	srv, admin := rangeCacheServer(t)
+	// Every hit is also planned by GMS and must be the same plan.
+	srv, admin := rangeCacheServer(t, planCacheVerify)
 	ctx := context.Background()
 	conn, err := srv.DB("pc", "interpolateParams=false").Conn(ctx)
 	require.NoError(t, err)

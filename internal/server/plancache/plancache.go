@@ -84,6 +84,8 @@ package plancache
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,7 +112,17 @@ type Cache struct {
 	conns map[uint32]map[planKey][]*entry
 
 	hits, misses *status.Counter
+
+	// verify plans every hit afresh too and fails the statement when the
+	// cached plan differs (SIBYLDB_PLAN_CACHE_VERIFY=1; for tests).
+	verify bool
 }
+
+// VerifyEnv, set to 1 in the server's environment, makes every cache hit
+// also plan the statement as GMS does and fail with an error when the
+// cached plan is not the same. It doubles the planning work; tests use it
+// to check the cache against GMS on every execute.
+const VerifyEnv = "SIBYLDB_PLAN_CACHE_VERIFY"
 
 // New returns a cache for engine's plans that counts into reg. The caller
 // installs it as engine.PlanCache.
@@ -121,6 +133,7 @@ func New(engine *gms.Engine, reg *status.Registry) *Cache {
 		conns:  map[uint32]map[planKey][]*entry{},
 		hits:   reg.Counter("Sibyl_plan_cache_hits"),
 		misses: reg.Counter("Sibyl_plan_cache_misses"),
+		verify: os.Getenv(VerifyEnv) == "1",
 	}
 }
 
@@ -212,6 +225,11 @@ func (c *Cache) Lookup(ctx *sql.Context, query string, bindings map[string]ast.E
 			c.drop(st.connID, key, e)
 			break
 		}
+		if c.verify {
+			if err := c.verifyHit(ctx, query, bindings, n); err != nil {
+				return nil, nil, err
+			}
+		}
 		c.hits.Add(1)
 		flags := sql.QueryFlags{Flags: e.qFlags.Flags.Copy()}
 		return n, &flags, nil
@@ -298,4 +316,21 @@ func sameTypeMaps(a, b map[string]sql.Type) bool {
 		}
 	}
 	return true
+}
+
+// verifyHit plans the statement as GMS does and requires the cached plan
+// to be the same (VerifyEnv).
+func (c *Cache) verifyHit(ctx *sql.Context, query string, bindings map[string]ast.Expr, cached sql.Node) error {
+	parsed, ok := c.engine.PreparedDataCache.GetCachedStmt(ctx.Session.ID(), query)
+	if !ok {
+		return fmt.Errorf("plan cache verify: %q is not prepared", query)
+	}
+	fresh, err := c.engine.BoundQueryPlan(ctx, query, parsed, bindings)
+	if err != nil {
+		return fmt.Errorf("plan cache verify: a cached plan was used where GMS fails: %w", err)
+	}
+	if got, want := sql.DebugString(cached), sql.DebugString(fresh); got != want {
+		return fmt.Errorf("plan cache verify: the cached plan\n%s\ndiffers from GMS's\n%s", got, want)
+	}
+	return nil
 }

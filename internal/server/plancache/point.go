@@ -13,6 +13,7 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/planbuilder"
 	"github.com/dolthub/go-mysql-server/sql/transform"
+	"github.com/dolthub/go-mysql-server/sql/types"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
@@ -197,7 +198,7 @@ func newPointPlan(ctx *sql.Context, cat sql.Catalog, parsed ast.Statement, analy
 		if !ok {
 			return nil, false
 		}
-		if _, ok := lits[bind]; !ok {
+		if lit, ok := lits[bind]; !ok || !exactKey(cet.Type, lit.Type()) {
 			return nil, false
 		}
 		p.colExprs = append(p.colExprs, cet.Expression)
@@ -212,6 +213,16 @@ func newPointPlan(ctx *sql.Context, cat sql.Catalog, parsed ast.Statement, analy
 		return nil, false
 	}
 	return p, true
+}
+
+// exactKey reports whether a key column of type col compared with a
+// bound value of type val is planned the same for every value of that
+// type: an integer column and an integer value. For other pairs the
+// analyzer's choice to keep a Filter above the scan depends on the value
+// (Dolt drops it for a string that converts exactly, e.g. '7', and keeps
+// it for 'abc'), so the plan of one value is not the plan of another.
+func exactKey(col, val sql.Type) bool {
+	return types.IsInteger(col) && types.IsInteger(val)
 }
 
 // currentSchemaHash is the hash of table's schema in the session's

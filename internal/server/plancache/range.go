@@ -172,7 +172,7 @@ func newRangePlan(ctx *sql.Context, c *Cache, query string, parsed ast.Statement
 	if i := strings.LastIndexByte(name, '.'); i >= 0 {
 		name = name[i+1:]
 	}
-	if !strings.EqualFold(name, col) {
+	if !strings.EqualFold(name, col) || !exactKey(cets[0].Type, lits[lo].Type()) || !exactKey(cets[0].Type, lits[hi].Type()) {
 		return nil, false
 	}
 	table, ok := doltTableOf(ita.UnderlyingTable())
