@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"database/sql"
+	"fmt"
 	"math"
 	"testing"
 
@@ -106,8 +106,8 @@ func TestPlanCacheRangeCountsOnlyCachedShapes(t *testing.T) {
 		{"SELECT DISTINCT c FROM t1 WHERE id BETWEEN ? AND ? ORDER BY c", true},
 		{"SELECT c FROM t1 WHERE id NOT BETWEEN ? AND ?", false},
 		{"SELECT c FROM t1 WHERE id >= ? AND id <= ?", false},
-		{"SELECT c FROM t1 WHERE k BETWEEN ? AND ?", false},   // not the primary key
-		{"SELECT v FROM t2 WHERE a BETWEEN ? AND ?", false},   // part of a composite key
+		{"SELECT c FROM t1 WHERE k BETWEEN ? AND ?", false}, // not the primary key
+		{"SELECT v FROM t2 WHERE a BETWEEN ? AND ?", false}, // part of a composite key
 		{"SELECT c FROM t1 WHERE id BETWEEN ? AND ? LIMIT 3", false},
 		{"SELECT SUM(k + 1) FROM t1 WHERE id BETWEEN ? AND ?", false}, // an expression
 		{"SELECT SUM(DISTINCT k) FROM t1 WHERE id BETWEEN ? AND ?", false},
