@@ -323,7 +323,7 @@ func TestPlanCacheRevokeSelect(t *testing.T) {
 }
 
 func TestPlanCacheSeesCommitsAndKeepsSnapshots(t *testing.T) {
-	srv, admin := planCacheServer(t)
+	srv, admin := planCacheServer(t, planCacheVerify)
 	ctx := context.Background()
 	conn, err := srv.DB("pc", "interpolateParams=false").Conn(ctx)
 	require.NoError(t, err)
@@ -370,7 +370,8 @@ func TestPlanCacheSeesCommitsAndKeepsSnapshots(t *testing.T) {
 // requires the rows a freshly planned search returns, at two settings of
 // mhnsw_ef_search, which must still take effect.
 func TestPlanCacheVectorSearch(t *testing.T) {
-	srv, admin := planCacheServer(t)
+	// Every hit is also planned by GMS and must be the same plan.
+	srv, admin := planCacheServer(t, planCacheVerify)
 	const dim = 16
 	mustExec(t, admin, fmt.Sprintf("CREATE TABLE pc.vp (id INT PRIMARY KEY, v VECTOR(%d) NOT NULL, VECTOR INDEX (v) M=4 DISTANCE=cosine)", dim))
 	var values []string
