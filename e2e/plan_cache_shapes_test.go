@@ -200,4 +200,12 @@ func TestPlanCacheRangeRevokeSelect(t *testing.T) {
 	mustExec(t, admin, "GRANT SELECT ON pc.t1 TO 'pcu'@'%'")
 	require.Equal(t, "SUM(k)=1", runPrepared(t, ctx, conn, q, 1, 1).String())
 	require.Equal(t, "SUM(k)=5", runPrepared(t, ctx, conn, q, 1, 2).String())
+
+	// A dropped account's session fails as a fresh plan does.
+	mustExec(t, admin, "DROP USER 'pcu'@'%'")
+	for i := 0; i < 2; i++ {
+		got := runPrepared(t, ctx, conn, q, 1, 2)
+		require.NotZero(t, got.err)
+		require.Equal(t, runPrepared(t, ctx, conn, q+" LIMIT 1000000", 1, 2).String(), got.String())
+	}
 }

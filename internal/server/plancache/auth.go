@@ -16,7 +16,8 @@ import (
 // the MySQLDb's update counter, which every change of users, roles or
 // grants advances (mysql_db.Editor.Close) and which the session's cached
 // privilege set is stamped with; a different user, or any change of
-// privileges anywhere, checks again. A failed check is never remembered.
+// privileges anywhere, checks again, and so does a session whose account
+// no longer exists. A failed check is never remembered.
 //
 // An authCheck belongs to one connection's plan; a connection runs one
 // statement at a time, so it needs no lock.
@@ -37,6 +38,16 @@ func grantTables(cat sql.Catalog) *mysql_db.MySQLDb {
 	return c.MySQLDb
 }
 
+// userExists reports whether client's account still exists. A dropped
+// account's session keeps its privilege set and counter (GMS's
+// UserActivePrivilegeSet leaves them when it finds no user), so the
+// counter alone does not tell.
+func userExists(db *mysql_db.MySQLDb, client sql.Client) bool {
+	rd := db.Reader()
+	defer rd.Close()
+	return db.GetUser(rd, client.User, client.Address, false) != nil
+}
+
 // check repeats the privilege check, or returns nil when it passed for
 // this user at the current version of the grant tables.
 func (a *authCheck) check(ctx *sql.Context, cat sql.Catalog) error {
@@ -49,7 +60,7 @@ func (a *authCheck) check(ctx *sql.Context, cat sql.Catalog) error {
 	db.UserActivePrivilegeSet(ctx)
 	_, counter := ctx.Session.GetPrivilegeSet()
 	client := ctx.Session.Client()
-	if a.passed && a.counter == counter && a.user == client.User && a.host == client.Address {
+	if a.passed && a.counter == counter && a.user == client.User && a.host == client.Address && userExists(db, client) {
 		return nil
 	}
 	a.passed = false

@@ -11,7 +11,7 @@
 //
 // # What is cached
 //
-// Two shapes. First, like TiDB's point-get plan, a primary-key point
+// Three shapes. First, like TiDB's point-get plan, a primary-key point
 // select,
 //
 //	SELECT <columns of the table or *> FROM <base table> WHERE pk1 = ? [AND pk2 = ? ...]
@@ -42,6 +42,26 @@
 // plan. mhnsw_ef_search is read by the scan when it runs, so it takes
 // effect on cached plans too.
 //
+// Third, a primary-key range select (sysbench's simple, sum, order and
+// distinct ranges),
+//
+//	SELECT [DISTINCT] <columns, or SUM/COUNT/MIN/MAX/AVG of a column> FROM <base table> WHERE pk BETWEEN ? AND ? [ORDER BY <columns>]
+//
+// on a one-column primary key, planned by GMS as a static
+// IndexedTableAccess on PRIMARY with no Filter under Project, scalar
+// GroupBy, Sort and Distinct nodes only. A later execute builds the range
+// for the new bounds as the analyzer does (range.go). Store proves it by
+// rebuilding with the same bounds and by planning other bounds with GMS.
+//
+// The key columns of point and range plans are cached only when both the
+// column and the bound values are integers: for other pairs GMS keeps or
+// drops the Filter above the scan depending on the value (a string that
+// converts exactly, '7', loses it; 'abc' keeps it).
+//
+// With SIBYLDB_PLAN_CACHE_VERIFY=1 in the server's environment every hit
+// is also planned by GMS and the statement fails when the plans differ;
+// the e2e tests run so.
+//
 // Plans are kept per connection, per current database and statement text,
 // and per the types of the bound values: GMS types each bound literal by
 // its value (an integer gets the smallest integer type that holds it, a
@@ -67,7 +87,9 @@
 //   - Every reuse repeats the privilege check binding would make (SELECT on
 //     the table, through the engine's authorization handler, with SibylDB's
 //     rules), so REVOKE takes effect at once; when it fails, the statement
-//     is planned normally and fails there with MySQL's error.
+//     is planned normally and fails there with MySQL's error. A passed
+//     check is remembered for the account and the grant tables' version
+//     (auth.go).
 //   - COM_RESET_CONNECTION and the connection's end drop its plans.
 //
 // # Freshness
