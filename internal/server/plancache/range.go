@@ -87,7 +87,7 @@ func rangeShape(parsed ast.Statement) (te *ast.AliasedTableExpr, col, lo, hi str
 	c, isCol := rc.Left.(*ast.ColName)
 	from, fromOK := rc.From.(*ast.SQLVal)
 	to, toOK := rc.To.(*ast.SQLVal)
-	if !isCol || c.StoredProcVal != nil || !fromOK || !toOK || from.Type != ast.ValArg || to.Type != ast.ValArg {
+	if !isCol || !plainColumn(c) || !fromOK || !toOK || from.Type != ast.ValArg || to.Type != ast.ValArg {
 		return nil, "", "", "", false
 	}
 	// The bounds are the statement's only bind variables.
@@ -101,9 +101,11 @@ func rangeShape(parsed ast.Statement) (te *ast.AliasedTableExpr, col, lo, hi str
 	return te, strings.ToLower(c.Name.String()), lo, hi, true
 }
 
+// plainColumn is a column reference (not a user variable, which parses
+// as a column named @...).
 func plainColumn(e ast.Expr) bool {
 	c, ok := e.(*ast.ColName)
-	return ok && c.StoredProcVal == nil
+	return ok && c.StoredProcVal == nil && !strings.HasPrefix(c.Name.String(), "@")
 }
 
 // simpleAggregate is SUM, COUNT, MIN, MAX or AVG of one column (or
