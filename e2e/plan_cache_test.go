@@ -90,8 +90,15 @@ func samePlanResults(t *testing.T, ctx context.Context, conn *sql.Conn, query, s
 	return got
 }
 
-func planCacheServer(t *testing.T) (*testserver.Server, *sql.DB) {
-	srv := testserver.Start(t)
+// planCacheVerify makes the server plan every cache hit as GMS does too
+// and fail the statement when the cached plan differs
+// (plancache.VerifyEnv).
+const planCacheVerify = "SIBYLDB_PLAN_CACHE_VERIFY=1"
+
+// planCacheServer starts a server with the test tables; env is added to
+// its environment.
+func planCacheServer(t *testing.T, env ...string) (*testserver.Server, *sql.DB) {
+	srv := testserver.StartWithEnv(t, env)
 	admin := srv.DB("")
 	mustExec(t, admin,
 		"CREATE DATABASE pc", "CREATE DATABASE pc2",
@@ -112,7 +119,8 @@ func planCacheServer(t *testing.T) (*testserver.Server, *sql.DB) {
 }
 
 func TestPlanCacheResultsMatchUncached(t *testing.T) {
-	srv, admin := planCacheServer(t)
+	// Every hit is also planned by GMS and must be the same plan.
+	srv, admin := planCacheServer(t, planCacheVerify)
 	ctx := context.Background()
 	conn, err := srv.DB("pc", "interpolateParams=false").Conn(ctx)
 	require.NoError(t, err)
@@ -315,7 +323,7 @@ func TestPlanCacheRevokeSelect(t *testing.T) {
 }
 
 func TestPlanCacheSeesCommitsAndKeepsSnapshots(t *testing.T) {
-	srv, admin := planCacheServer(t)
+	srv, admin := planCacheServer(t, planCacheVerify)
 	ctx := context.Background()
 	conn, err := srv.DB("pc", "interpolateParams=false").Conn(ctx)
 	require.NoError(t, err)
@@ -362,7 +370,8 @@ func TestPlanCacheSeesCommitsAndKeepsSnapshots(t *testing.T) {
 // requires the rows a freshly planned search returns, at two settings of
 // mhnsw_ef_search, which must still take effect.
 func TestPlanCacheVectorSearch(t *testing.T) {
-	srv, admin := planCacheServer(t)
+	// Every hit is also planned by GMS and must be the same plan.
+	srv, admin := planCacheServer(t, planCacheVerify)
 	const dim = 16
 	mustExec(t, admin, fmt.Sprintf("CREATE TABLE pc.vp (id INT PRIMARY KEY, v VECTOR(%d) NOT NULL, VECTOR INDEX (v) M=4 DISTANCE=cosine)", dim))
 	var values []string

@@ -11,7 +11,7 @@
 //
 // # What is cached
 //
-// Two shapes. First, like TiDB's point-get plan, a primary-key point
+// Three shapes. First, like TiDB's point-get plan, a primary-key point
 // select,
 //
 //	SELECT <columns of the table or *> FROM <base table> WHERE pk1 = ? [AND pk2 = ? ...]
@@ -42,6 +42,26 @@
 // plan. mhnsw_ef_search is read by the scan when it runs, so it takes
 // effect on cached plans too.
 //
+// Third, a primary-key range select (sysbench's simple, sum, order and
+// distinct ranges),
+//
+//	SELECT [DISTINCT] <columns, or SUM/COUNT/MIN/MAX/AVG of a column> FROM <base table> WHERE pk BETWEEN ? AND ? [ORDER BY <columns>]
+//
+// on a one-column primary key, planned by GMS as a static
+// IndexedTableAccess on PRIMARY with no Filter under Project, scalar
+// GroupBy, Sort and Distinct nodes only. A later execute builds the range
+// for the new bounds as the analyzer does (range.go). Store proves it by
+// rebuilding with the same bounds and by planning other bounds with GMS.
+//
+// The key columns of point and range plans are cached only when both the
+// column and the bound values are integers: for other pairs GMS keeps or
+// drops the Filter above the scan depending on the value (a string that
+// converts exactly, '7', loses it; 'abc' keeps it).
+//
+// With SIBYLDB_PLAN_CACHE_VERIFY=1 in the server's environment every hit
+// is also planned by GMS and the statement fails when the plans differ;
+// the e2e tests run so.
+//
 // Plans are kept per connection, per current database and statement text,
 // and per the types of the bound values: GMS types each bound literal by
 // its value (an integer gets the smallest integer type that holds it, a
@@ -67,7 +87,9 @@
 //   - Every reuse repeats the privilege check binding would make (SELECT on
 //     the table, through the engine's authorization handler, with SibylDB's
 //     rules), so REVOKE takes effect at once; when it fails, the statement
-//     is planned normally and fails there with MySQL's error.
+//     is planned normally and fails there with MySQL's error. A passed
+//     check is remembered for the account and the grant tables' version
+//     (auth.go).
 //   - COM_RESET_CONNECTION and the connection's end drop its plans.
 //
 // # Freshness
@@ -84,6 +106,8 @@ package plancache
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -110,7 +134,17 @@ type Cache struct {
 	conns map[uint32]map[planKey][]*entry
 
 	hits, misses *status.Counter
+
+	// verify plans every hit afresh too and fails the statement when the
+	// cached plan differs (SIBYLDB_PLAN_CACHE_VERIFY=1; for tests).
+	verify bool
 }
+
+// VerifyEnv, set to 1 in the server's environment, makes every cache hit
+// also plan the statement as GMS does and fail with an error when the
+// cached plan is not the same. It doubles the planning work; tests use it
+// to check the cache against GMS on every execute.
+const VerifyEnv = "SIBYLDB_PLAN_CACHE_VERIFY"
 
 // New returns a cache for engine's plans that counts into reg. The caller
 // installs it as engine.PlanCache.
@@ -121,6 +155,7 @@ func New(engine *gms.Engine, reg *status.Registry) *Cache {
 		conns:  map[uint32]map[planKey][]*entry{},
 		hits:   reg.Counter("Sibyl_plan_cache_hits"),
 		misses: reg.Counter("Sibyl_plan_cache_misses"),
+		verify: os.Getenv(VerifyEnv) == "1",
 	}
 }
 
@@ -212,6 +247,11 @@ func (c *Cache) Lookup(ctx *sql.Context, query string, bindings map[string]ast.E
 			c.drop(st.connID, key, e)
 			break
 		}
+		if c.verify {
+			if err := c.verifyHit(ctx, query, bindings, n); err != nil {
+				return nil, nil, err
+			}
+		}
 		c.hits.Add(1)
 		flags := sql.QueryFlags{Flags: e.qFlags.Flags.Copy()}
 		return n, &flags, nil
@@ -233,6 +273,8 @@ func (c *Cache) Store(ctx *sql.Context, query string, parsed ast.Statement, bind
 	var p cachedPlan
 	if pp, ok := newPointPlan(ctx, c.cat, parsed, analyzed, lits); ok {
 		p = pp
+	} else if rp, ok := newRangePlan(ctx, c, query, parsed, bindings, analyzed, lits); ok {
+		p = rp
 	} else if sp, ok := newSearchPlan(ctx, c, query, parsed, bindings, analyzed, lits); ok {
 		p = sp
 	} else {
@@ -296,4 +338,21 @@ func sameTypeMaps(a, b map[string]sql.Type) bool {
 		}
 	}
 	return true
+}
+
+// verifyHit plans the statement as GMS does and requires the cached plan
+// to be the same (VerifyEnv).
+func (c *Cache) verifyHit(ctx *sql.Context, query string, bindings map[string]ast.Expr, cached sql.Node) error {
+	parsed, ok := c.engine.PreparedDataCache.GetCachedStmt(ctx.Session.ID(), query)
+	if !ok {
+		return fmt.Errorf("plan cache verify: %q is not prepared", query)
+	}
+	fresh, err := c.engine.BoundQueryPlan(ctx, query, parsed, bindings)
+	if err != nil {
+		return fmt.Errorf("plan cache verify: a cached plan was used where GMS fails: %w", err)
+	}
+	if got, want := sql.DebugString(cached), sql.DebugString(fresh); got != want {
+		return fmt.Errorf("plan cache verify: the cached plan\n%s\ndiffers from GMS's\n%s", got, want)
+	}
+	return nil
 }

@@ -27,7 +27,7 @@ type searchPlan struct {
 	root sql.Node
 	// old are the bound literals root was analyzed with.
 	old        map[string]sql.Expression
-	auth       ast.AuthInformation
+	auth       *authCheck
 	table      doltTabler
 	schemaHash hash.Hash
 }
@@ -127,7 +127,7 @@ func newSearchPlan(ctx *sql.Context, c *Cache, query string, parsed ast.Statemen
 			}
 		}
 	}
-	p := &searchPlan{root: analyzed, old: lits, auth: te.Auth, table: table}
+	p := &searchPlan{root: analyzed, old: lits, auth: &authCheck{auth: te.Auth}, table: table}
 	var err error
 	if p.schemaHash, err = currentSchemaHash(ctx, table); err != nil {
 		return nil, false
@@ -155,7 +155,7 @@ func newSearchPlan(ctx *sql.Context, c *Cache, query string, parsed ast.Statemen
 
 // rebuild implements cachedPlan.
 func (p *searchPlan) rebuild(ctx *sql.Context, cat sql.Catalog, lits map[string]sql.Expression) (sql.Node, error) {
-	if err := cat.AuthorizationHandler().HandleAuth(ctx, nil, p.auth); err != nil {
+	if err := p.auth.check(ctx, cat); err != nil {
 		return nil, err
 	}
 	h, err := currentSchemaHash(ctx, p.table)

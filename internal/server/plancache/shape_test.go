@@ -92,3 +92,42 @@ func TestShapes(t *testing.T) {
 		require.Equal(t, tc.search, search, "search: %s", tc.query)
 	}
 }
+
+func TestRangeShape(t *testing.T) {
+	cases := []struct {
+		query string
+		want  bool
+	}{
+		{"SELECT c FROM sbtest1 WHERE id BETWEEN ? AND ?", true},
+		{"SELECT SUM(k) FROM sbtest1 WHERE id BETWEEN ? AND ?", true},
+		{"SELECT c FROM sbtest1 WHERE id BETWEEN ? AND ? ORDER BY c", true},
+		{"SELECT DISTINCT c FROM sbtest1 WHERE id BETWEEN ? AND ? ORDER BY c", true},
+		{"SELECT COUNT(*), MIN(c) AS m, AVG(k) FROM t WHERE t.id BETWEEN ? AND ?", true},
+		{"SELECT * FROM t WHERE id BETWEEN ? AND ? ORDER BY c DESC, k", true},
+		{"SELECT c FROM t WHERE id BETWEEN ? AND ? LIMIT 5", false},
+		{"SELECT c FROM t WHERE id NOT BETWEEN ? AND ?", false},
+		{"SELECT c FROM t WHERE id BETWEEN 1 AND ?", false},
+		{"SELECT c FROM t WHERE id BETWEEN ? AND ? + 1", false},
+		{"SELECT c FROM t WHERE id BETWEEN ? AND ? AND k = ?", false},
+		{"SELECT c FROM t WHERE id >= ? AND id <= ?", false},
+		{"SELECT SUM(DISTINCT k) FROM t WHERE id BETWEEN ? AND ?", false},
+		{"SELECT SUM(k + 1) FROM t WHERE id BETWEEN ? AND ?", false},
+		{"SELECT UPPER(c) FROM t WHERE id BETWEEN ? AND ?", false},
+		{"SELECT k, COUNT(*) FROM t WHERE id BETWEEN ? AND ? GROUP BY k", false},
+		{"SELECT SUM(k) FROM t WHERE id BETWEEN ? AND ? HAVING SUM(k) > 1", false},
+		{"SELECT c FROM t WHERE id BETWEEN ? AND ? ORDER BY 1", false},
+		{"SELECT c FROM t WHERE id BETWEEN ? AND ? ORDER BY ?", false},
+		{"SELECT c FROM t WHERE id BETWEEN ? AND ? FOR UPDATE", false},
+		{"SELECT c FROM t AS OF 'main' WHERE id BETWEEN ? AND ?", false},
+		{"SELECT c FROM t, u WHERE id BETWEEN ? AND ?", false},
+		{"SELECT c FROM (SELECT * FROM t) x WHERE id BETWEEN ? AND ?", false},
+		{"SELECT SUM(k) OVER () FROM t WHERE id BETWEEN ? AND ?", false},
+		{"SELECT c FROM t WHERE @v BETWEEN ? AND ?", false},
+	}
+	for _, tc := range cases {
+		parsed, err := ast.Parse(tc.query)
+		require.NoError(t, err, tc.query)
+		_, _, _, _, ok := rangeShape(parsed)
+		require.Equal(t, tc.want, ok, tc.query)
+	}
+}
