@@ -33,11 +33,7 @@ type pointPlan struct {
 	// builder names them, and binds the bind variable each is equal to.
 	colExprs []string
 	binds    []string
-	// auth is the table's authorization, as binding checks it.
-	auth *authCheck
-	// table reads the table's schema hash in the session's current root.
-	table      doltTabler
-	schemaHash hash.Hash
+	guard
 }
 
 // doltTabler is Dolt's table, which reads its data (and schema) from the
@@ -184,7 +180,7 @@ func newPointPlan(ctx *sql.Context, cat sql.Catalog, parsed ast.Statement, analy
 	if !ok {
 		return nil, false
 	}
-	p := &pointPlan{root: analyzed, ita: ita, auth: &authCheck{auth: te.Auth}, table: table}
+	p := &pointPlan{root: analyzed, ita: ita, guard: guard{auth: &authCheck{auth: te.Auth}, table: table}}
 	cets := idx.ColumnExpressionTypes()
 	if len(cets) != len(cols) {
 		return nil, false
@@ -204,8 +200,7 @@ func newPointPlan(ctx *sql.Context, cat sql.Catalog, parsed ast.Statement, analy
 		p.colExprs = append(p.colExprs, cet.Expression)
 		p.binds = append(p.binds, bind)
 	}
-	var err error
-	if p.schemaHash, err = currentSchemaHash(ctx, p.table); err != nil {
+	if err := p.guard.init(ctx); err != nil {
 		return nil, false
 	}
 	again, err := p.rebuild(ctx, cat, lits)
@@ -239,15 +234,8 @@ func currentSchemaHash(ctx *sql.Context, table doltTabler) (hash.Hash, error) {
 // binding would make, the schema the plan was built for, and the lookup
 // built as the analyzer builds it.
 func (p *pointPlan) rebuild(ctx *sql.Context, cat sql.Catalog, lits map[string]sql.Expression) (sql.Node, error) {
-	if err := p.auth.check(ctx, cat); err != nil {
+	if err := p.guard.check(ctx, cat); err != nil {
 		return nil, err
-	}
-	h, err := currentSchemaHash(ctx, p.table)
-	if err != nil {
-		return nil, err
-	}
-	if h != p.schemaHash {
-		return nil, errStale
 	}
 	idx := p.ita.Index()
 	b := sql.NewMySQLIndexBuilder(idx)
@@ -265,22 +253,61 @@ func (p *pointPlan) rebuild(ctx *sql.Context, cat sql.Catalog, lits map[string]s
 	ranges := b.Ranges(ctx)
 	empty := len(ranges) == 0
 	if len(ranges) == 1 {
+		var err error
 		if empty, err = ranges[0].IsEmpty(); err != nil {
 			return nil, err
 		}
 	} else if len(ranges) > 1 {
 		return nil, fmt.Errorf("plan cache: %d ranges for a point lookup", len(ranges))
 	}
-	lookup := sql.NewIndexLookup(idx, ranges, false, empty, idx.IsSpatial(), false)
-	ita, err := plan.NewStaticIndexedAccessForTableNode(ctx, p.ita.TableNode, lookup)
+	return withLookup(ctx, p.root, p.ita, sql.NewIndexLookup(idx, ranges, false, empty, idx.IsSpatial(), false))
+}
+
+// withLookup is root with its static index access ita reading lookup
+// instead.
+func withLookup(ctx *sql.Context, root sql.Node, ita *plan.IndexedTableAccess, lookup sql.IndexLookup) (sql.Node, error) {
+	access, err := plan.NewStaticIndexedAccessForTableNode(ctx, ita.TableNode, lookup)
 	if err != nil {
 		return nil, err
 	}
-	out, _, err := transform.Node(p.root, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
-		if n == sql.Node(p.ita) {
-			return ita, transform.NewTree, nil
+	out, _, err := transform.Node(root, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
+		if n == sql.Node(ita) {
+			return access, transform.NewTree, nil
 		}
 		return n, transform.SameTree, nil
 	})
 	return out, err
+}
+
+// guard is what every cached plan checks before it is reused: the
+// privilege check binding would make, and the table's schema in the
+// session's current root, unchanged since the plan was analyzed.
+type guard struct {
+	// auth is the table's authorization, as binding checks it.
+	auth *authCheck
+	// table reads the table's schema hash in the session's current root.
+	table      doltTabler
+	schemaHash hash.Hash
+}
+
+// init records the table's schema as the plan was analyzed.
+func (g *guard) init(ctx *sql.Context) (err error) {
+	g.schemaHash, err = currentSchemaHash(ctx, g.table)
+	return err
+}
+
+// check fails when the plan may not be reused: errStale for a changed
+// schema, or the privilege error binding would give.
+func (g *guard) check(ctx *sql.Context, cat sql.Catalog) error {
+	if err := g.auth.check(ctx, cat); err != nil {
+		return err
+	}
+	h, err := currentSchemaHash(ctx, g.table)
+	if err != nil {
+		return err
+	}
+	if h != g.schemaHash {
+		return errStale
+	}
+	return nil
 }

@@ -3,7 +3,6 @@ package plancache
 import (
 	"strings"
 
-	"github.com/dolthub/dolt/go/store/hash"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
@@ -39,11 +38,9 @@ type rangePlan struct {
 	ita  *plan.IndexedTableAccess
 	// colExpr is the primary key's column as the index builder names it;
 	// lo and hi are the bind variables of BETWEEN's bounds.
-	colExpr    string
-	lo, hi     string
-	auth       *authCheck
-	table      doltTabler
-	schemaHash hash.Hash
+	colExpr string
+	lo, hi  string
+	guard
 }
 
 // rangeShape checks the statement's AST and returns the table, the
@@ -181,9 +178,8 @@ func newRangePlan(ctx *sql.Context, c *Cache, query string, parsed ast.Statement
 	if !ok {
 		return nil, false
 	}
-	p := &rangePlan{root: analyzed, ita: ita, colExpr: cets[0].Expression, lo: lo, hi: hi, auth: &authCheck{auth: te.Auth}, table: table}
-	var err error
-	if p.schemaHash, err = currentSchemaHash(ctx, table); err != nil {
+	p := &rangePlan{root: analyzed, ita: ita, colExpr: cets[0].Expression, lo: lo, hi: hi, guard: guard{auth: &authCheck{auth: te.Auth}, table: table}}
+	if err := p.guard.init(ctx); err != nil {
 		return nil, false
 	}
 	again, err := p.rebuild(ctx, c.cat, lits)
@@ -215,15 +211,8 @@ func newRangePlan(ctx *sql.Context, c *Cache, query string, parsed ast.Statement
 // the schema the plan was built for, and the range built as the analyzer
 // builds it.
 func (p *rangePlan) rebuild(ctx *sql.Context, cat sql.Catalog, lits map[string]sql.Expression) (sql.Node, error) {
-	if err := p.auth.check(ctx, cat); err != nil {
+	if err := p.guard.check(ctx, cat); err != nil {
 		return nil, err
-	}
-	h, err := currentSchemaHash(ctx, p.table)
-	if err != nil {
-		return nil, err
-	}
-	if h != p.schemaHash {
-		return nil, errStale
 	}
 	loLit, hiLit := lits[p.lo], lits[p.hi]
 	loV, err := loLit.Eval(ctx, nil)
@@ -261,16 +250,5 @@ func (p *rangePlan) rebuild(ctx *sql.Context, cat sql.Catalog, lits map[string]s
 	if !idx.CanSupport(ctx, ranges.ToRanges()...) {
 		return nil, errUnbounded
 	}
-	lookup := sql.NewIndexLookup(idx, ranges, false, empty, idx.IsSpatial(), false)
-	ita, err := plan.NewStaticIndexedAccessForTableNode(ctx, p.ita.TableNode, lookup)
-	if err != nil {
-		return nil, err
-	}
-	out, _, err := transform.Node(p.root, func(n sql.Node) (sql.Node, transform.TreeIdentity, error) {
-		if n == sql.Node(p.ita) {
-			return ita, transform.NewTree, nil
-		}
-		return n, transform.SameTree, nil
-	})
-	return out, err
+	return withLookup(ctx, p.root, p.ita, sql.NewIndexLookup(idx, ranges, false, empty, idx.IsSpatial(), false))
 }

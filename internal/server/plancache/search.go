@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/dolthub/dolt/go/store/hash"
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/expression"
 	"github.com/dolthub/go-mysql-server/sql/plan"
@@ -26,10 +25,8 @@ import (
 type searchPlan struct {
 	root sql.Node
 	// old are the bound literals root was analyzed with.
-	old        map[string]sql.Expression
-	auth       *authCheck
-	table      doltTabler
-	schemaHash hash.Hash
+	old map[string]sql.Expression
+	guard
 }
 
 // searchShape checks the statement's AST: one base table, plain columns,
@@ -127,9 +124,8 @@ func newSearchPlan(ctx *sql.Context, c *Cache, query string, parsed ast.Statemen
 			}
 		}
 	}
-	p := &searchPlan{root: analyzed, old: lits, auth: &authCheck{auth: te.Auth}, table: table}
-	var err error
-	if p.schemaHash, err = currentSchemaHash(ctx, table); err != nil {
+	p := &searchPlan{root: analyzed, old: lits, guard: guard{auth: &authCheck{auth: te.Auth}, table: table}}
+	if err := p.guard.init(ctx); err != nil {
 		return nil, false
 	}
 	// Plan it again with other values, as GMS does, and require the
@@ -155,15 +151,8 @@ func newSearchPlan(ctx *sql.Context, c *Cache, query string, parsed ast.Statemen
 
 // rebuild implements cachedPlan.
 func (p *searchPlan) rebuild(ctx *sql.Context, cat sql.Catalog, lits map[string]sql.Expression) (sql.Node, error) {
-	if err := p.auth.check(ctx, cat); err != nil {
+	if err := p.guard.check(ctx, cat); err != nil {
 		return nil, err
-	}
-	h, err := currentSchemaHash(ctx, p.table)
-	if err != nil {
-		return nil, err
-	}
-	if h != p.schemaHash {
-		return nil, errStale
 	}
 	n, _, err := p.substitute(lits)
 	return n, err
