@@ -188,16 +188,8 @@ func newRangePlan(ctx *sql.Context, c *Cache, query string, parsed ast.Statement
 	}
 	// Plan it again with other values, as GMS does, and require the
 	// rebuilt plan to be the same.
-	other, ok := otherBindings(bindings)
+	otherLits, replanned, ok := c.replan(ctx, query, parsed, bindings, lits)
 	if !ok {
-		return nil, false
-	}
-	otherLits, ok := bindLiterals(ctx, other)
-	if !ok || !sameTypes(typesOf(lits), otherLits) {
-		return nil, false
-	}
-	replanned, err := c.engine.BoundQueryPlan(ctx, query, parsed, other)
-	if err != nil {
 		return nil, false
 	}
 	rebuilt, err := p.rebuild(ctx, c.cat, otherLits)

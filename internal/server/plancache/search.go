@@ -130,16 +130,8 @@ func newSearchPlan(ctx *sql.Context, c *Cache, query string, parsed ast.Statemen
 	}
 	// Plan it again with other values, as GMS does, and require the
 	// substituted plan to be the same.
-	other, ok := otherBindings(bindings)
+	otherLits, replanned, ok := c.replan(ctx, query, parsed, bindings, lits)
 	if !ok {
-		return nil, false
-	}
-	otherLits, ok := bindLiterals(ctx, other)
-	if !ok || !sameTypes(typesOf(lits), otherLits) {
-		return nil, false
-	}
-	replanned, err := c.engine.BoundQueryPlan(ctx, query, parsed, other)
-	if err != nil {
 		return nil, false
 	}
 	subst, n, err := p.substitute(otherLits)
@@ -147,6 +139,26 @@ func newSearchPlan(ctx *sql.Context, c *Cache, query string, parsed ast.Statemen
 		return nil, false
 	}
 	return p, true
+}
+
+// replan plans the statement as GMS does with other bound values of the
+// same types as lits (otherBindings), which a cached plan rebuilt for
+// those values must then equal: the proof that the plan depends on the
+// bound values only where the cache substitutes them.
+func (c *Cache) replan(ctx *sql.Context, query string, parsed ast.Statement, bindings map[string]ast.Expr, lits map[string]sql.Expression) (map[string]sql.Expression, sql.Node, bool) {
+	other, ok := otherBindings(bindings)
+	if !ok {
+		return nil, nil, false
+	}
+	otherLits, ok := bindLiterals(ctx, other)
+	if !ok || !sameTypes(typesOf(lits), otherLits) {
+		return nil, nil, false
+	}
+	replanned, err := c.engine.BoundQueryPlan(ctx, query, parsed, other)
+	if err != nil {
+		return nil, nil, false
+	}
+	return otherLits, replanned, true
 }
 
 // rebuild implements cachedPlan.
