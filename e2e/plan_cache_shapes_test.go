@@ -119,17 +119,7 @@ func TestPlanCacheRangeCountsOnlyCachedShapes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
-			runPrepared(t, ctx, conn, tc.query, 3, 9) // plans it
-			before := planCacheHits(t, admin)
-			for i := 0; i < 5; i++ {
-				require.Zero(t, runPrepared(t, ctx, conn, tc.query, 3, 9).err)
-			}
-			hits := planCacheHits(t, admin) - before
-			if tc.cached {
-				require.Equal(t, int64(5), hits)
-			} else {
-				require.Zero(t, hits)
-			}
+			requireCached(t, ctx, conn, admin, tc.cached, tc.query, 3, 9)
 		})
 	}
 }

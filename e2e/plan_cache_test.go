@@ -80,6 +80,24 @@ func planCacheHits(t *testing.T, db *sql.DB) int64 {
 	return globalStatus(t, db, "Sibyl_plan_cache_hits")["Sibyl_plan_cache_hits"]
 }
 
+// requireCached plans query on conn, executes it five more times and
+// requires all five (cached) or none of them to be plan cache hits, as
+// admin reads the counter.
+func requireCached(t *testing.T, ctx context.Context, conn *sql.Conn, admin *sql.DB, cached bool, query string, args ...any) {
+	t.Helper()
+	runPrepared(t, ctx, conn, query, args...) // plans it
+	before := planCacheHits(t, admin)
+	for i := 0; i < 5; i++ {
+		require.Zero(t, runPrepared(t, ctx, conn, query, args...).err)
+	}
+	hits := planCacheHits(t, admin) - before
+	if cached {
+		require.Equal(t, int64(5), hits)
+	} else {
+		require.Zero(t, hits)
+	}
+}
+
 // samePlanResults executes query (cacheable) and its uncacheable twin
 // (query + suffix) with args, and requires equal outcomes.
 func samePlanResults(t *testing.T, ctx context.Context, conn *sql.Conn, query, suffix string, args ...any) stmtResult {
@@ -186,17 +204,7 @@ func TestPlanCacheCountsOnlyCachedShapes(t *testing.T) {
 			if strings.Count(tc.query, "?") == 2 {
 				args = append(args, 9)
 			}
-			runPrepared(t, ctx, conn, tc.query, args...) // plans it
-			before := planCacheHits(t, admin)
-			for i := 0; i < 5; i++ {
-				require.Zero(t, runPrepared(t, ctx, conn, tc.query, args...).err)
-			}
-			hits := planCacheHits(t, admin) - before
-			if tc.cached {
-				require.Equal(t, int64(5), hits)
-			} else {
-				require.Zero(t, hits)
-			}
+			requireCached(t, ctx, conn, admin, tc.cached, tc.query, args...)
 		})
 	}
 }
