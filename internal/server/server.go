@@ -47,6 +47,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/sqlext"
 	"github.com/sibyldb/sibyldb/internal/sqlfunc"
 	"github.com/sibyldb/sibyldb/internal/status"
+	"github.com/sibyldb/sibyldb/internal/txrebase"
 )
 
 // Version is SibylDB's release, set at build time with -ldflags.
@@ -298,6 +299,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	sessions := &sessionTable{conns: map[uint32]*connState{}}
 	txn := newTxnControl(reg, sessions)
+	txrebase.Install(reg)
 	plans := plancache.New(s.engine, reg)
 	s.engine.PlanCache = plans
 	heatWave.LockTable = txn.lockCreatedTable
