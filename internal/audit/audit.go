@@ -168,16 +168,27 @@ func (l *Log) insert(ctx *sql.Context, batch []mlfunc.AuditRecord) error {
 	return catalog.InsertRows(ctx, l.engine, Table, rows)
 }
 
-// trim deletes the oldest rows beyond sibyl_ml_audit_log_size.
+// trim deletes the oldest rows beyond sibyl_ml_audit_log_size. It runs
+// after every batch, so it must cost little when the table is within the
+// bound and when it is over by a few rows: COUNT(*) is answered from the
+// primary index's tree counts, the oldest id to keep is found by walking
+// the primary key from its start, and the delete is a primary-key range.
 func (l *Log) trim(ctx *sql.Context) error {
 	_, v, _ := sql.SystemVariables.GetGlobal(VarSize)
 	keep, _ := v.(int64)
 	if keep <= 0 {
 		return nil
 	}
-	q := fmt.Sprintf("DELETE FROM %s.%s WHERE id < (SELECT MIN(id) FROM (SELECT id FROM %s.%s ORDER BY id DESC LIMIT %d) newest)",
-		catalog.Database, Table, catalog.Database, Table, keep)
-	return catalog.Exec(ctx, l.engine, q)
+	table := catalog.Database + "." + Table
+	n, _, err := catalog.QueryInt(ctx, l.engine, "SELECT COUNT(*) FROM "+table)
+	if err != nil || n <= keep {
+		return err
+	}
+	last, ok, err := catalog.QueryInt(ctx, l.engine, fmt.Sprintf("SELECT id FROM %s ORDER BY id LIMIT 1 OFFSET %d", table, n-keep-1))
+	if err != nil || !ok {
+		return err
+	}
+	return catalog.Exec(ctx, l.engine, fmt.Sprintf("DELETE FROM %s WHERE id <= %d", table, last))
 }
 
 func trunc(s string, n int) string {

@@ -16,6 +16,7 @@ import (
 
 	gms "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
+	"github.com/dolthub/go-mysql-server/sql/types"
 )
 
 // Database is the system database SibylDB keeps its own tables in.
@@ -70,6 +71,24 @@ func Exec(ctx *sql.Context, engine *gms.Engine, q string) error {
 	}
 	_, err = sql.RowIterToRows(ctx, iter)
 	return err
+}
+
+// QueryInt runs a query returning one integer in ctx's session; ok is
+// false when it returns no row or NULL.
+func QueryInt(ctx *sql.Context, engine *gms.Engine, q string) (n int64, ok bool, err error) {
+	_, iter, _, err := engine.Query(ctx, q)
+	if err != nil {
+		return 0, false, err
+	}
+	rows, err := sql.RowIterToRows(ctx, iter)
+	if err != nil || len(rows) == 0 || len(rows[0]) == 0 || rows[0][0] == nil {
+		return 0, false, err
+	}
+	v, _, err := types.Int64.Convert(ctx, rows[0][0])
+	if err != nil {
+		return 0, false, err
+	}
+	return v.(int64), true, nil
 }
 
 // InsertRows adds rows to a table of the system database in ctx's
