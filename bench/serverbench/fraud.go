@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -100,15 +101,26 @@ func runFraud(o options, sib *target) ([]mlResult, error) {
 			}
 		}()
 	}
+	syncsBefore, serr := groupCommitStatus(db)
 	beside, err := rate(d, 1, plain)
+	syncsAfter, serr2 := groupCommitStatus(db)
 	cancel()
 	wg.Wait()
 	if err != nil {
 		return nil, err
 	}
+	if serr = errors.Join(serr, serr2); serr != nil {
+		return nil, serr
+	}
 	if e, ok := bgErr.Load().(error); ok {
 		return nil, fmt.Errorf("scored insert beside plain inserts: %w", e)
 	}
+	// Where the plain inserts' time goes: every commit waits until it is
+	// durable (group commit), so the wait per commit and the commits each
+	// fsync covered show whether fsync is the limit.
+	commits := float64(syncsAfter["Sibyl_group_commit_commits"] - syncsBefore["Sibyl_group_commit_commits"])
+	fsyncs := float64(syncsAfter["Sibyl_group_commit_fsyncs"] - syncsBefore["Sibyl_group_commit_fsyncs"])
+	waitMs := float64(syncsAfter["Sibyl_group_commit_wait_us"]-syncsBefore["Sibyl_group_commit_wait_us"]) / 1000
 	lat := o.fraudLatency.String()
 	return []mlResult{
 		{fmt.Sprintf("trigger-scored INSERT, %s endpoint, 1 client", lat), fmt.Sprintf("%.1f rows/s", one), ""},
@@ -117,7 +129,28 @@ func runFraud(o options, sib *target) ([]mlResult, error) {
 		{"plain INSERT into another table, alone", fmt.Sprintf("%.0f rows/s", alone), ""},
 		{fmt.Sprintf("plain INSERT beside %d scoring clients", o.fraudClients), fmt.Sprintf("%.0f rows/s", beside), ""},
 		{"(e) beside / alone", fmt.Sprintf("%.2fx", beside/alone), ">= 0.5x"},
+		{"durability wait per commit beside (group commit)", fmt.Sprintf("%.2f ms", waitMs/max(commits, 1)), ""},
+		{"commits per fsync beside", fmt.Sprintf("%.1f", commits/max(fsyncs, 1)), ""},
 	}, nil
+}
+
+// groupCommitStatus reads the server's group-commit counters.
+func groupCommitStatus(db *sql.DB) (map[string]int64, error) {
+	rows, err := db.Query("SHOW GLOBAL STATUS LIKE 'Sibyl_group_commit%'")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]int64{}
+	for rows.Next() {
+		var k string
+		var v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		m[k] = v
+	}
+	return m, rows.Err()
 }
 
 // rate runs op from clients goroutines for d and returns completed ops/s.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/dolthub/vitess/go/mysql"
 
@@ -42,15 +43,18 @@ import (
 // string so that this package builds against unpatched Dolt too.
 const deferredSyncKey = "github.com/dolthub/dolt/go/store/nbs.DeferredSyncer"
 
-// groupCommitCounters count deferred commits and the fsyncs they ran.
+// groupCommitCounters count deferred commits, the fsyncs they ran and the
+// time statements waited for their commits to become durable (their own
+// fsync or one already running that covers them), in microseconds.
 type groupCommitCounters struct {
-	commits, fsyncs *status.Counter
+	commits, fsyncs, waitMicros *status.Counter
 }
 
 func newGroupCommitCounters(reg *status.Registry) groupCommitCounters {
 	return groupCommitCounters{
-		commits: reg.Counter("Sibyl_group_commit_commits"),
-		fsyncs:  reg.Counter("Sibyl_group_commit_fsyncs"),
+		commits:    reg.Counter("Sibyl_group_commit_commits"),
+		fsyncs:     reg.Counter("Sibyl_group_commit_fsyncs"),
+		waitMicros: reg.Counter("Sibyl_group_commit_wait_us"),
 	}
 }
 
@@ -82,6 +86,11 @@ func (s *commitSyncs) flush() error {
 	pending := s.pending
 	s.pending = nil
 	s.mu.Unlock()
+	if len(pending) == 0 {
+		return nil
+	}
+	start := time.Now()
+	defer func() { s.counters.waitMicros.Add(uint64(time.Since(start).Microseconds())) }()
 	for _, sync := range pending {
 		synced, err := sync()
 		if err != nil {
