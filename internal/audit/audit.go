@@ -14,6 +14,7 @@ import (
 
 	"fmt"
 	"sync"
+	"time"
 
 	gms "github.com/dolthub/go-mysql-server"
 	"github.com/dolthub/go-mysql-server/sql"
@@ -106,10 +107,18 @@ func (l *Log) Close() {
 	<-l.done
 }
 
+// batchWindow is how long the writer gathers records after the first of a
+// batch. Each batch is a transaction with its own fsync on the system
+// database, so writing whatever was queued at once made a busy server (one
+// record per statement that called a model) commit the log a hundred times
+// a second beside the user's own commits.
+const batchWindow = 50 * time.Millisecond
+
 func (l *Log) run() {
 	defer close(l.done)
 	for r := range l.records {
 		batch := []mlfunc.AuditRecord{r}
+		window := time.NewTimer(batchWindow)
 	more:
 		for len(batch) < 256 {
 			select {
@@ -118,10 +127,11 @@ func (l *Log) run() {
 					break more
 				}
 				batch = append(batch, r)
-			default:
+			case <-window.C:
 				break more
 			}
 		}
+		window.Stop()
 		if err := l.write(batch); err != nil {
 			l.dropped.Add(uint64(len(batch)))
 			l.log.WithError(err).Warn("writing the ML audit log")
