@@ -48,6 +48,12 @@
 // scheduler, the audit log, catalog updates) take no locks; their commits
 // merge into the branch as Dolt's do.
 //
+// At commit, the row locks are what lets package txrebase replay a
+// transaction's row edits onto a moved branch head instead of Dolt's
+// three-way merge: no other client transaction can have changed a row this
+// one wrote. txrebase still checks every key and leaves anything else to
+// the merge.
+//
 // DDL locks its database exclusively (X): it waits for every open
 // transaction that has written to that database, and writers of that
 // database wait for it. LOAD DATA's bulk path locks its table X.
