@@ -169,7 +169,7 @@ func TestCommitRebaseOrMerge(t *testing.T) {
 
 	for _, tc := range []struct {
 		name         string
-		first, other string // the first session's statement (in BEGIN ... COMMIT) and the other's (autocommit)
+		first, other string // the first session's statements ("; "-separated, in BEGIN ... COMMIT) and the other's (autocommit)
 		rebased      bool
 		check        string // returns 1 when both sessions' changes are there
 	}{
@@ -177,16 +177,25 @@ func TestCommitRebaseOrMerge(t *testing.T) {
 			"SELECT COUNT(*) = 2 FROM ro.plain WHERE (id, v) IN ((1, 11), (2, 25)) AND v > 0"},
 		{"a table with a foreign key", "INSERT INTO ro.child VALUES (1, 1)", "INSERT INTO ro.child VALUES (2, 1)", false,
 			"SELECT COUNT(*) = 2 FROM ro.child"},
-		{"a new unique value", "INSERT INTO ro.uniq VALUES (1, 'a')", "INSERT INTO ro.uniq VALUES (2, 'b')", false,
+		{"a new unique value", "INSERT INTO ro.uniq VALUES (1, 'a')", "INSERT INTO ro.uniq VALUES (2, 'b')", true,
 			"SELECT COUNT(*) = 2 FROM ro.uniq WHERE e IN ('a', 'b')"},
+		// The transaction moves 'a' from row 1 to row 3 while head still
+		// has ('a', 1): Dolt's merge reported a unique violation (1105,
+		// transaction rolled back); the rebase sees the transaction
+		// deleted that entry.
+		{"a unique value moved to another row", "UPDATE ro.uniq SET e = 'z' WHERE id = 1; INSERT INTO ro.uniq VALUES (3, 'a')",
+			"INSERT INTO ro.uniq VALUES (4, 'q')", true,
+			"SELECT COUNT(*) = 4 FROM ro.uniq WHERE (id, e) IN ((1, 'z'), (2, 'b'), (3, 'a'), (4, 'q'))"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			rebasedBefore, mergedBefore := commitPaths(t, db)
 			tx, err := db.BeginTx(ctx, nil)
 			require.NoError(t, err)
-			_, err = tx.ExecContext(ctx, tc.first)
-			require.NoError(t, err)
+			for _, q := range strings.Split(tc.first, "; ") {
+				_, err = tx.ExecContext(ctx, q)
+				require.NoError(t, err)
+			}
 			mustExec(t, db, tc.other)
 			require.NoError(t, tx.Commit())
 			rebased, merged := commitPaths(t, db)

@@ -32,9 +32,11 @@
 //     exactly what it held in the ancestor: nobody else changed that row
 //     (a lock-free writer such as the server's own catalog session, or a
 //     lost race); the merge decides such rows;
-//   - no unique index gained an entry: a unique violation between the two
-//     sides is the merge's to find (txlock makes it rare for clients: the
-//     second writer of a value waits and then sees the first's row).
+//   - no value the transaction added to a unique index is in head's index
+//     under a row the transaction did not delete: a unique violation
+//     between the two sides is the merge's to report (txlock makes it
+//     impossible between clients: the second writer of a value waits for
+//     the first and then sees its row).
 //
 // # What it produces
 //
@@ -280,7 +282,7 @@ func rebaseTable(ctx context.Context, head, ours, anc *doltdb.Table) (*doltdb.Ta
 		}
 		return durable.ProllyMapFromIndex(idx)
 	}
-	merged, err := replay(ctx, rows, head, ours, anc, false)
+	merged, err := replay(ctx, rows, head, ours, anc, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +307,11 @@ func rebaseTable(ctx context.Context, head, ours, anc *doltdb.Table) (*doltdb.Ta
 				}
 				return durable.ProllyMapFromIndex(i)
 			}
-			m, err := replay(ctx, index, head, ours, anc, idx.IsUnique())
+			uniqueCols := 0
+			if idx.IsUnique() {
+				uniqueCols = idx.Count()
+			}
+			m, err := replay(ctx, index, head, ours, anc, uniqueCols)
 			if err != nil {
 				return nil, err
 			}
@@ -358,10 +364,14 @@ func sameArtifacts(ctx context.Context, ours, anc *doltdb.Table) (bool, error) {
 }
 
 // replay applies the edits from anc's to ours' version of one tree (the
-// primary rows or one secondary index, each read by read) to head's. It declines
-// when head's entry for an edited key is not the ancestor's, or when unique
-// is set and an entry is added or changed.
-func replay(ctx context.Context, read func(*doltdb.Table) (prolly.Map, error), head, ours, anc *doltdb.Table, unique bool) (prolly.Map, error) {
+// primary rows or one secondary index, each read by read) to head's. It
+// declines when head's entry for an edited key is not the ancestor's, and,
+// for a unique index on uniqueCols columns, when an added entry's
+// non-NULL values are in head's index under a row the transaction did not
+// delete (a violation the merge reports). A value the transaction moved
+// from one row to another is rebased: Dolt's merge reports that as a
+// unique violation.
+func replay(ctx context.Context, read func(*doltdb.Table) (prolly.Map, error), head, ours, anc *doltdb.Table, uniqueCols int) (prolly.Map, error) {
 	a, err := read(anc)
 	if err != nil {
 		return prolly.Map{}, err
@@ -380,29 +390,62 @@ func replay(ctx context.Context, read func(*doltdb.Table) (prolly.Map, error), h
 	if a.HashOf() == h.HashOf() {
 		return o, nil
 	}
-	edits := h.Mutate()
-	err = prolly.DiffMaps(ctx, a, o, false, func(ctx context.Context, d tree.Diff) error {
-		if unique && d.Type != tree.RemovedDiff {
-			return errDecline
+	var unique *val.TupleDesc
+	if uniqueCols > 0 {
+		unique = h.KeyDesc().PrefixDesc(uniqueCols)
+	}
+	var diffs []tree.Diff
+	err = prolly.DiffMaps(ctx, a, o, false, func(_ context.Context, d tree.Diff) error {
+		diffs = append(diffs, d)
+		return nil
+	})
+	if err != nil && err != io.EOF { // DiffMaps ends with io.EOF
+		return prolly.Map{}, err
+	}
+	// removed holds the entries the transaction deleted, which may hold a
+	// unique value it gave another row.
+	removed := map[string]bool{}
+	for _, d := range diffs {
+		if d.Type == tree.RemovedDiff {
+			removed[string(d.Key)] = true
 		}
+	}
+	edits := h.Mutate()
+	for _, d := range diffs {
 		key := val.Tuple(d.Key)
 		found, cur := false, val.Tuple(nil)
 		if err := h.Get(ctx, key, func(k, v val.Tuple) error {
 			found, cur = k != nil, v
 			return nil
 		}); err != nil {
-			return err
+			return prolly.Map{}, err
 		}
 		if d.Type == tree.AddedDiff && found || d.Type != tree.AddedDiff && (!found || string(cur) != string(d.From)) {
-			return errDecline // someone else changed this entry: the merge decides
+			return prolly.Map{}, errDecline // someone else changed this entry: the merge decides
 		}
 		if d.Type == tree.RemovedDiff {
-			return edits.Delete(ctx, key)
+			if err := edits.Delete(ctx, key); err != nil {
+				return prolly.Map{}, err
+			}
+			continue
 		}
-		return edits.Put(ctx, key, val.Tuple(d.To))
-	})
-	if err != nil && err != io.EOF { // DiffMaps ends with io.EOF
-		return prolly.Map{}, err
+		if unique != nil && !unique.HasNulls(key) {
+			// head satisfies the constraint, so it has at most one entry
+			// with these values; it must be one the transaction deleted.
+			var holder val.Tuple
+			if err := h.GetPrefix(ctx, key, unique, func(k, _ val.Tuple) error {
+				holder = k
+				return nil
+			}); err != nil {
+				return prolly.Map{}, err
+			}
+			if holder != nil && !removed[string(holder)] {
+				return prolly.Map{}, errDecline
+			}
+		}
+		if err := edits.Put(ctx, key, val.Tuple(d.To)); err != nil {
+			return prolly.Map{}, err
+		}
 	}
 	return edits.Map(ctx)
 }
