@@ -235,5 +235,8 @@ func TestGroupCommitSyncsOutsideTheCommitLock(t *testing.T) {
 	// Each of those statements waited for its fsync, or for one that
 	// covered it: at least some microseconds in all.
 	require.Positive(t, after["Sibyl_group_commit_wait_us"]-before["Sibyl_group_commit_wait_us"])
+	journal := globalStatus(t, db, "Sibyl_journal_fsync%")
+	require.GreaterOrEqual(t, journal["Sibyl_journal_fsyncs"], fsyncs, "every journal fsync is counted, deferred or not")
+	require.Positive(t, journal["Sibyl_journal_fsync_us"])
 	t.Logf("%d commits, %d fsyncs", commits, fsyncs)
 }

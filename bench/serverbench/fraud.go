@@ -121,6 +121,8 @@ func runFraud(o options, sib *target) ([]mlResult, error) {
 	commits := float64(syncsAfter["Sibyl_group_commit_commits"] - syncsBefore["Sibyl_group_commit_commits"])
 	fsyncs := float64(syncsAfter["Sibyl_group_commit_fsyncs"] - syncsBefore["Sibyl_group_commit_fsyncs"])
 	waitMs := float64(syncsAfter["Sibyl_group_commit_wait_us"]-syncsBefore["Sibyl_group_commit_wait_us"]) / 1000
+	journalSyncs := float64(syncsAfter["Sibyl_journal_fsyncs"] - syncsBefore["Sibyl_journal_fsyncs"])
+	journalMs := float64(syncsAfter["Sibyl_journal_fsync_us"]-syncsBefore["Sibyl_journal_fsync_us"]) / 1000
 	lat := o.fraudLatency.String()
 	return []mlResult{
 		{fmt.Sprintf("trigger-scored INSERT, %s endpoint, 1 client", lat), fmt.Sprintf("%.1f rows/s", one), ""},
@@ -131,12 +133,14 @@ func runFraud(o options, sib *target) ([]mlResult, error) {
 		{"(e) beside / alone", fmt.Sprintf("%.2fx", beside/alone), ">= 0.5x"},
 		{"durability wait per commit beside (group commit)", fmt.Sprintf("%.2f ms", waitMs/max(commits, 1)), ""},
 		{"commits per fsync beside", fmt.Sprintf("%.1f", commits/max(fsyncs, 1)), ""},
+		{"journal fsync time beside (all databases)", fmt.Sprintf("%.2f ms each, %.0f%% of the time", journalMs/max(journalSyncs, 1), 100*journalMs/d.Seconds()/1000), ""},
 	}, nil
 }
 
-// groupCommitStatus reads the server's group-commit counters.
+// groupCommitStatus reads the server's group-commit and journal fsync
+// counters.
 func groupCommitStatus(db *sql.DB) (map[string]int64, error) {
-	rows, err := db.Query("SHOW GLOBAL STATUS LIKE 'Sibyl_group_commit%'")
+	rows, err := db.Query("SHOW GLOBAL STATUS WHERE Variable_name LIKE 'Sibyl_group_commit%' OR Variable_name LIKE 'Sibyl_journal_fsync%'")
 	if err != nil {
 		return nil, err
 	}

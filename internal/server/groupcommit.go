@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dolthub/dolt/go/store/nbs"
 	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/sibyldb/sibyldb/internal/status"
@@ -36,12 +37,23 @@ import (
 //     innodb_flush_log_at_trx_commit=1 does not show rows before their
 //     redo is flushed; this is the one place SibylDB is weaker.
 //
-// Built without the patch, Dolt ignores the context value and every root
-// update syncs under the lock: correct, one fsync per commit.
+// deferredSyncKey is the patch's context key for a statement's syncer.
+const deferredSyncKey = nbs.DeferredSyncKey
 
-// deferredSyncKey must equal nbs.DeferredSyncKey of the patch. It is a
-// string so that this package builds against unpatched Dolt too.
-const deferredSyncKey = "github.com/dolthub/dolt/go/store/nbs.DeferredSyncer"
+var observeFsyncs sync.Once
+
+// countJournalFsyncs makes every journal fsync in the process, deferred or
+// not, count in Sibyl_journal_fsyncs and Sibyl_journal_fsync_us: with
+// Sibyl_group_commit_wait_us they tell a slow disk from a long queue.
+func countJournalFsyncs(reg *status.Registry) {
+	observeFsyncs.Do(func() {
+		n, us := reg.Counter("Sibyl_journal_fsyncs"), reg.Counter("Sibyl_journal_fsync_us")
+		nbs.FsyncObserver = func(d time.Duration) {
+			n.Add(1)
+			us.Add(uint64(d.Microseconds()))
+		}
+	})
+}
 
 // groupCommitCounters count deferred commits, the fsyncs they ran and the
 // time statements waited for their commits to become durable (their own
@@ -51,6 +63,7 @@ type groupCommitCounters struct {
 }
 
 func newGroupCommitCounters(reg *status.Registry) groupCommitCounters {
+	countJournalFsyncs(reg)
 	return groupCommitCounters{
 		commits:    reg.Counter("Sibyl_group_commit_commits"),
 		fsyncs:     reg.Counter("Sibyl_group_commit_fsyncs"),
