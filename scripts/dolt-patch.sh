@@ -8,8 +8,8 @@
 # patch's header says what it changes and why), and writes
 # build/go.dolt.mod: go.mod plus replace directives pointing the modules at
 # the copies. The Makefile passes -modfile=build/go.dolt.mod to every go
-# command. A plain `go build` without it builds SibylDB against the
-# unpatched modules. The module cache is never modified.
+# command; without it SibylDB does not compile (it uses hooks the patches
+# add). The module cache is never modified.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 build="$repo/build"
