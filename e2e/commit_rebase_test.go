@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -43,36 +42,24 @@ func TestConcurrentWriteTransactionsRebase(t *testing.T) {
 	mustExec(t, db, "INSERT INTO rb.t VALUES "+strings.Join(values, ", "))
 	rebasedBefore, mergedBefore := commitPaths(t, db)
 
-	db.SetMaxOpenConns(clients)
 	var committed atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go func(c int) {
-			defer wg.Done()
-			rng := rand.New(rand.NewSource(int64(c)))
-			for i := 0; i < txnsPerClient; i++ {
-				a, b, d := rng.Intn(rows)+1, rng.Intn(rows)+1, rng.Intn(rows)+1
-				for {
-					err := writeOnlyTxn(context.Background(), db, c, i, a, b, d)
-					if err == nil {
-						committed.Add(1)
-						break
-					}
-					if !retryable(err) {
-						errs <- fmt.Errorf("client %d txn %d: %w", c, i, err)
-						return
-					}
-				}
+	rngs := make([]*rand.Rand, clients)
+	for c := range rngs {
+		rngs[c] = rand.New(rand.NewSource(int64(c)))
+	}
+	hammerN(t, db, txnsPerClient, func(ctx context.Context, conn *sql.Conn, c, i int) error {
+		a, b, d := rngs[c].Intn(rows)+1, rngs[c].Intn(rows)+1, rngs[c].Intn(rows)+1
+		for {
+			err := writeOnlyTxn(ctx, conn, c, i, a, b, d)
+			if err == nil {
+				committed.Add(1)
+				return nil
 			}
-		}(c)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+			if !retryable(err) {
+				return err
+			}
+		}
+	})
 	require.EqualValues(t, clients*txnsPerClient, committed.Load())
 
 	check := func(t *testing.T) {
@@ -105,8 +92,8 @@ func TestConcurrentWriteTransactionsRebase(t *testing.T) {
 
 // writeOnlyTxn is one oltp_write_only transaction on rb.t plus an insert
 // into rb.ai, rolled back on any error.
-func writeOnlyTxn(ctx context.Context, db *sql.DB, client, i, a, b, d int) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
+func writeOnlyTxn(ctx context.Context, conn *sql.Conn, client, i, a, b, d int) (err error) {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}

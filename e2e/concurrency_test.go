@@ -18,9 +18,15 @@ const (
 	updatesPerClient = 250
 )
 
-// hammer runs fn from clients goroutines, each on its own connection, and
-// fails the test on the first error.
+// hammer runs fn updatesPerClient times from clients goroutines, each on
+// its own connection, and fails the test on the first error.
 func hammer(t *testing.T, db *sql.DB, fn func(ctx context.Context, conn *sql.Conn, client, i int) error) {
+	t.Helper()
+	hammerN(t, db, updatesPerClient, fn)
+}
+
+// hammerN is hammer with n operations per client.
+func hammerN(t *testing.T, db *sql.DB, n int, fn func(ctx context.Context, conn *sql.Conn, client, i int) error) {
 	t.Helper()
 	db.SetMaxOpenConns(clients)
 	db.SetMaxIdleConns(clients)
@@ -37,7 +43,7 @@ func hammer(t *testing.T, db *sql.DB, fn func(ctx context.Context, conn *sql.Con
 				return
 			}
 			defer conn.Close()
-			for i := 0; i < updatesPerClient; i++ {
+			for i := 0; i < n; i++ {
 				if err := fn(ctx, conn, c, i); err != nil {
 					errs <- fmt.Errorf("client %d op %d: %w", c, i, err)
 					return
