@@ -166,7 +166,22 @@ func splitQualified(name, currentDB string) (string, string) {
 
 // hasLockingClause reports SELECT ... FOR UPDATE / FOR SHARE / LOCK IN SHARE
 // MODE. A match inside a string literal only costs a parse.
+// It runs for every SELECT, so it compares in place instead of upper-casing
+// a copy of the query.
 func hasLockingClause(query string) bool {
-	q := strings.ToUpper(query)
-	return strings.Contains(q, "FOR UPDATE") || strings.Contains(q, "FOR SHARE") || strings.Contains(q, "LOCK IN SHARE MODE")
+	return containsFold(query, "FOR UPDATE") || containsFold(query, "FOR SHARE") || containsFold(query, "LOCK IN SHARE MODE")
+}
+
+// containsFold reports whether s contains the upper-case ASCII word
+// sequence sub, ignoring case.
+func containsFold(s, sub string) bool {
+	first := sub[0]
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if c := s[i]; c == first || c == first+('a'-'A') {
+			if strings.EqualFold(s[i:i+len(sub)], sub) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -39,3 +39,25 @@ func TestStatementLocks(t *testing.T) {
 		require.Equal(t, c.want, got, c.q)
 	}
 }
+
+// TestHasLockingClause: the locking-read pre-check, in any letter case.
+func TestHasLockingClause(t *testing.T) {
+	cases := []struct {
+		q    string
+		want bool
+	}{
+		{"SELECT c FROM t WHERE id = ?", false},
+		{"SELECT c FROM t WHERE id = ? FOR UPDATE", true},
+		{"select c from t where id = ? for update", true},
+		{"select c from t where id = ? For Share", true},
+		{"SELECT c FROM t LOCK IN SHARE MODE", true},
+		{"SELECT c FROM t lock in share mode", true},
+		{"SELECT 'for update' FROM t", true}, // a literal costs a parse, no more
+		{"SELECT c FROM t FOR", false},
+		{"SELECT fo", false},
+		{"", false},
+	}
+	for _, c := range cases {
+		require.Equal(t, c.want, hasLockingClause(c.q), c.q)
+	}
+}

@@ -41,6 +41,15 @@ type Registry struct {
 
 	mu       sync.RWMutex
 	counters map[string]*Counter // keyed by lower-case name
+
+	// lookups is a read-only copy of counters, also keyed by each
+	// counter's name as registered, replaced when a counter is added.
+	// GMS increments status variables several times per statement
+	// (Questions, Com_select, Threads_running, ...) by their mixed-case
+	// names; reading a snapshot needs neither the lock, whose shared
+	// cache line every statement on every core would write, nor a
+	// lower-cased copy of the name.
+	lookups atomic.Pointer[map[string]*Counter]
 }
 
 var (
@@ -78,6 +87,12 @@ func (r *Registry) Counter(name string) *Counter {
 		Default: uint64(0),
 	}}
 	r.counters[key] = c
+	snap := make(map[string]*Counter, 2*len(r.counters))
+	for k, c := range r.counters {
+		snap[k] = c
+		snap[c.Name()] = c
+	}
+	r.lookups.Store(&snap)
 	return c
 }
 
@@ -115,9 +130,33 @@ func (r *Registry) Flush() {
 }
 
 func (r *Registry) lookup(name string) (*Counter, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	c, ok := r.counters[strings.ToLower(name)]
+	snap := r.lookups.Load()
+	if snap == nil {
+		return nil, false
+	}
+	if c, ok := (*snap)[name]; ok {
+		return c, true
+	}
+	// Lower-case into a stack buffer: a map index by string(bytes) does
+	// not copy, and most names asked for are GMS's own, which miss.
+	var buf [64]byte
+	if len(name) > len(buf) {
+		c, ok := (*snap)[strings.ToLower(name)]
+		return c, ok
+	}
+	b := buf[:len(name)]
+	for i := 0; i < len(name); i++ {
+		ch := name[i]
+		if ch >= 0x80 {
+			c, ok := (*snap)[strings.ToLower(name)]
+			return c, ok
+		}
+		if 'A' <= ch && ch <= 'Z' {
+			ch += 'a' - 'A'
+		}
+		b[i] = ch
+	}
+	c, ok := (*snap)[string(b)]
 	return c, ok
 }
 

@@ -19,6 +19,14 @@ import (
 // privileges anywhere, checks again, and so does a session whose account
 // no longer exists. A failed check is never remembered.
 //
+// A dropped account's session keeps its privilege set and the old counter
+// (GMS's UserActivePrivilegeSet leaves them when it finds no user), so the
+// counter alone does not tell that the account is gone; but then
+// UserActivePrivilegeSet returns an empty set, and an empty set checks
+// again. (So does an account without any privilege, which could not have
+// passed a SELECT check through its grants anyway.) This avoids looking the
+// account up in the grant tables on every execute.
+//
 // An authCheck belongs to one connection's plan; a connection runs one
 // statement at a time, so it needs no lock.
 type authCheck struct {
@@ -38,16 +46,6 @@ func grantTables(cat sql.Catalog) *mysql_db.MySQLDb {
 	return c.MySQLDb
 }
 
-// userExists reports whether client's account still exists. A dropped
-// account's session keeps its privilege set and counter (GMS's
-// UserActivePrivilegeSet leaves them when it finds no user), so the
-// counter alone does not tell.
-func userExists(db *mysql_db.MySQLDb, client sql.Client) bool {
-	rd := db.Reader()
-	defer rd.Close()
-	return db.GetUser(rd, client.User, client.Address, false) != nil
-}
-
 // check repeats the privilege check, or returns nil when it passed for
 // this user at the current version of the grant tables.
 func (a *authCheck) check(ctx *sql.Context, cat sql.Catalog) error {
@@ -56,11 +54,12 @@ func (a *authCheck) check(ctx *sql.Context, cat sql.Catalog) error {
 		return cat.AuthorizationHandler().HandleAuth(ctx, nil, a.auth)
 	}
 	// Brings the session's privilege set up to date and stamps it with the
-	// grant tables' current version, read before the check below.
-	db.UserActivePrivilegeSet(ctx)
+	// grant tables' current version, read before the check below; empty
+	// when the account no longer exists.
+	privs := db.UserActivePrivilegeSet(ctx)
 	_, counter := ctx.Session.GetPrivilegeSet()
 	client := ctx.Session.Client()
-	if a.passed && a.counter == counter && a.user == client.User && a.host == client.Address && userExists(db, client) {
+	if a.passed && a.counter == counter && a.user == client.User && a.host == client.Address && privs.HasPrivileges() {
 		return nil
 	}
 	a.passed = false

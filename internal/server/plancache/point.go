@@ -3,6 +3,7 @@ package plancache
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/dolthub/dolt/go/libraries/doltcore/doltdb"
@@ -64,6 +65,9 @@ func doltTableOf(t sql.Table) (doltTabler, bool) {
 // bindLiterals converts the bindings as binding does (planbuilder's
 // SetBindings); ok is false unless each is a literal.
 func bindLiterals(ctx *sql.Context, bindings map[string]ast.Expr) (lits map[string]sql.Expression, ok bool) {
+	if lits, ok := intLiterals(bindings); ok {
+		return lits, true
+	}
 	defer func() {
 		if recover() != nil { // the builder reports errors by panicking
 			lits, ok = nil, false
@@ -78,6 +82,65 @@ func bindLiterals(ctx *sql.Context, bindings map[string]ast.Expr) (lits map[stri
 		}
 	}
 	return lits, true
+}
+
+// intLiterals converts bindings that are all integers that fit in an
+// int64, the values of sysbench's and most applications' key lookups, as
+// planbuilder's ConvertVal does (Builder.convertInt: each value gets the
+// smallest integer type that holds it, signed before unsigned), without
+// making a planbuilder (which reads and parses the session's sql_mode).
+// ok is false when any binding is something else; bindLiterals then asks
+// the planbuilder. SIBYLDB_PLAN_CACHE_VERIFY checks the result against
+// GMS on every hit.
+func intLiterals(bindings map[string]ast.Expr) (map[string]sql.Expression, bool) {
+	lits := make(map[string]sql.Expression, len(bindings))
+	for name, e := range bindings {
+		v, ok := e.(*ast.SQLVal)
+		if !ok || v.Type != ast.IntVal {
+			return nil, false
+		}
+		i64, err := strconv.ParseInt(string(v.Val), 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		lits[name] = intLiteral(i64)
+	}
+	return lits, true
+}
+
+// intLiteral is Builder.convertInt's literal for an int64 value.
+func intLiteral(i64 int64) *expression.Literal {
+	if uint64(i64)&0x8000_0000_0000_0000 != 0 {
+		if uint64(^i64)&0xFFFF_FFFF_FFFF_FF80 == 0 {
+			return expression.NewLiteral(int8(i64), types.Int8)
+		}
+		if uint64(^i64)&0xFFFF_FFFF_FFFF_8000 == 0 {
+			return expression.NewLiteral(int16(i64), types.Int16)
+		}
+		if uint64(^i64)&0xFFFF_FFFF_8000_0000 == 0 {
+			return expression.NewLiteral(int32(i64), types.Int32)
+		}
+		return expression.NewLiteral(i64, types.Int64)
+	}
+	if uint64(i64)&0xFFFF_FFFF_FFFF_FF80 == 0 {
+		return expression.NewLiteral(int8(i64), types.Int8)
+	}
+	if uint64(i64)&0xFFFF_FFFF_FFFF_FF00 == 0 {
+		return expression.NewLiteral(uint8(i64), types.Uint8)
+	}
+	if uint64(i64)&0xFFFF_FFFF_FFFF_8000 == 0 {
+		return expression.NewLiteral(int16(i64), types.Int16)
+	}
+	if uint64(i64)&0xFFFF_FFFF_FFFF_0000 == 0 {
+		return expression.NewLiteral(uint16(i64), types.Uint16)
+	}
+	if uint64(i64)&0xFFFF_FFFF_8000_0000 == 0 {
+		return expression.NewLiteral(int32(i64), types.Int32)
+	}
+	if uint64(i64)&0xFFFF_FFFF_0000_0000 == 0 {
+		return expression.NewLiteral(uint32(i64), types.Uint32)
+	}
+	return expression.NewLiteral(i64, types.Int64)
 }
 
 // pointShape checks the statement's AST: a SELECT of plain columns (or *)
@@ -282,12 +345,48 @@ func withLookup(ctx *sql.Context, root sql.Node, ita *plan.IndexedTableAccess, l
 // guard is what every cached plan checks before it is reused: the
 // privilege check binding would make, and the table's schema in the
 // session's current root, unchanged since the plan was analyzed.
+//
+// A guard belongs to one connection's plan, used by one statement at a
+// time, so it needs no lock.
 type guard struct {
 	// auth is the table's authorization, as binding checks it.
 	auth *authCheck
 	// table reads the table's schema hash in the session's current root.
 	table      doltTabler
 	schemaHash hash.Hash
+	// checkedRoot is the session root the schema was last found unchanged
+	// in. Dolt's root values are immutable (every change makes a new one),
+	// and the guard holds on to this one, so while a statement's session
+	// root is this same object the table's schema in it is the one already
+	// checked, and reading the table from the root again (a walk of its
+	// table map) is skipped. A read-only workload keeps one root object
+	// per committed state; any write, by anyone, makes a new root and the
+	// schema is read again.
+	checkedRoot doltdb.RootValue
+}
+
+// rootReader is the database of a Dolt table (sqle.Database), which
+// gives the session's current root: the root the table reads unless it is
+// locked to another, whose schema then does not change either.
+type rootReader interface {
+	GetRoot(*sql.Context) (doltdb.RootValue, error)
+}
+
+// sessionRoot returns the session's current root of table's database.
+func sessionRoot(ctx *sql.Context, table doltTabler) (doltdb.RootValue, bool) {
+	dt, ok := table.(*sqle.DoltTable)
+	if !ok {
+		return nil, false
+	}
+	db, ok := dt.DatabaseSchema().(rootReader)
+	if !ok {
+		return nil, false
+	}
+	root, err := db.GetRoot(ctx)
+	if err != nil || root == nil {
+		return nil, false
+	}
+	return root, true
 }
 
 // init records the table's schema as the plan was analyzed.
@@ -302,12 +401,22 @@ func (g *guard) check(ctx *sql.Context, cat sql.Catalog) error {
 	if err := g.auth.check(ctx, cat); err != nil {
 		return err
 	}
+	root, rootOK := sessionRoot(ctx, g.table)
+	if rootOK && g.checkedRoot != nil && root == g.checkedRoot {
+		return nil
+	}
 	h, err := currentSchemaHash(ctx, g.table)
 	if err != nil {
 		return err
 	}
 	if h != g.schemaHash {
+		g.checkedRoot = nil
 		return errStale
+	}
+	if rootOK {
+		g.checkedRoot = root
+	} else {
+		g.checkedRoot = nil
 	}
 	return nil
 }
