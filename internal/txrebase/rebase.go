@@ -68,11 +68,6 @@ import (
 	"github.com/sibyldb/sibyldb/internal/status"
 )
 
-// Counters count commits rebased here and commits left to Dolt's merge.
-type Counters struct {
-	Rebased, Merged *status.Counter
-}
-
 var installOnce sync.Once
 
 // Install makes every transaction commit in the process try Rebase before
@@ -80,14 +75,14 @@ var installOnce sync.Once
 // are Sibyl_commit_rebases and Sibyl_commit_merges of reg.
 func Install(reg *status.Registry) {
 	installOnce.Do(func() {
-		c := Counters{Rebased: reg.Counter("Sibyl_commit_rebases"), Merged: reg.Counter("Sibyl_commit_merges")}
+		rebased, merged := reg.Counter("Sibyl_commit_rebases"), reg.Counter("Sibyl_commit_merges")
 		dsess.RebaseWorkingRoot = func(ctx *sql.Context, head, ours, anc doltdb.RootValue) (doltdb.RootValue, bool, error) {
 			root, ok, err := Rebase(ctx, head, ours, anc)
 			if err == nil {
 				if ok {
-					c.Rebased.Add(1)
+					rebased.Add(1)
 				} else {
-					c.Merged.Add(1)
+					merged.Add(1)
 				}
 			}
 			return root, ok, err
