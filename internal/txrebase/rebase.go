@@ -107,16 +107,12 @@ func Rebase(ctx context.Context, head, ours, anc doltdb.RootValue) (doltdb.RootV
 }
 
 func rebase(ctx context.Context, head, ours, anc doltdb.RootValue) (doltdb.RootValue, error) {
-	fks, err := sameRootShape(ctx, anc, ours, head)
-	if err != nil {
-		return nil, err
-	}
-	names, err := anc.GetAllTableNames(ctx, false)
+	names, fks, err := sameRootShape(ctx, anc, ours, head)
 	if err != nil {
 		return nil, err
 	}
 	result := head
-	for _, name := range names {
+	for name := range names {
 		ha, _, err := anc.GetTableHash(ctx, name)
 		if err != nil {
 			return nil, err
@@ -160,53 +156,53 @@ func rebase(ctx context.Context, head, ours, anc doltdb.RootValue) (doltdb.RootV
 }
 
 // sameRootShape declines unless the three roots differ in table contents
-// only, and returns their (common) foreign keys.
-func sameRootShape(ctx context.Context, anc, ours, head doltdb.RootValue) (*doltdb.ForeignKeyCollection, error) {
+// only, and returns their (common) table names and foreign keys.
+func sameRootShape(ctx context.Context, anc, ours, head doltdb.RootValue) (map[doltdb.TableName]struct{}, *doltdb.ForeignKeyCollection, error) {
 	ancNames, err := tableNames(ctx, anc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ancFKs, err := anc.GetForeignKeyCollection(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var ancFKHash hash.Hash
 	if ancFKs.Count() > 0 {
 		if ancFKHash, err = ancFKs.HashOf(ctx, anc.VRW()); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	ancVersion, _, err := anc.GetFeatureVersion(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ancCollation, err := anc.GetCollation(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, r := range []doltdb.RootValue{ours, head} {
 		if v, _, err := r.GetFeatureVersion(ctx); err != nil || v != ancVersion {
-			return nil, declineOr(err)
+			return nil, nil, declineOr(err)
 		}
 		if c, err := r.GetCollation(ctx); err != nil || c != ancCollation {
-			return nil, declineOr(err)
+			return nil, nil, declineOr(err)
 		}
 		names, err := tableNames(ctx, r)
 		if err != nil || !sameNames(names, ancNames) {
-			return nil, declineOr(err)
+			return nil, nil, declineOr(err)
 		}
 		fks, err := r.GetForeignKeyCollection(ctx)
 		if err != nil || fks.Count() != ancFKs.Count() {
-			return nil, declineOr(err)
+			return nil, nil, declineOr(err)
 		}
 		if fks.Count() > 0 {
 			h, err := fks.HashOf(ctx, r.VRW())
 			if err != nil || h != ancFKHash {
-				return nil, declineOr(err)
+				return nil, nil, declineOr(err)
 			}
 		}
 	}
-	return ancFKs, nil
+	return ancNames, ancFKs, nil
 }
 
 func declineOr(err error) error {
