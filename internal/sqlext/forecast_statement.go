@@ -17,6 +17,7 @@ import (
 	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 
+	"github.com/sibyldb/sibyldb/internal/catalog"
 	"github.com/sibyldb/sibyldb/internal/ml/forecast"
 	"github.com/sibyldb/sibyldb/internal/ml/models"
 )
@@ -219,7 +220,7 @@ func (s ForecastStatement) createTable(ctx *sql.Context, db, table string, ifNot
 			return 0, mysql.NewSQLError(mysql.ERTableExists, "42S01", "Table '%s' already exists", table)
 		}
 	}
-	if err := catalogExec(ctx, s.Engine(), "CREATE TABLE "+target+" ("+strings.Join(defs, ", ")+")"); err != nil {
+	if err := catalog.Exec(ctx, s.Engine(), "CREATE TABLE "+target+" ("+strings.Join(defs, ", ")+")"); err != nil {
 		return 0, err
 	}
 	const batch = 500
@@ -239,21 +240,11 @@ func (s ForecastStatement) createTable(ctx *sql.Context, db, table string, ifNot
 			}
 			sb.WriteByte(')')
 		}
-		if err := catalogExec(ctx, s.Engine(), sb.String()); err != nil {
+		if err := catalog.Exec(ctx, s.Engine(), sb.String()); err != nil {
 			return 0, err
 		}
 	}
 	return len(rows), nil
-}
-
-// catalogExec runs one statement to completion.
-func catalogExec(ctx *sql.Context, engine *gms.Engine, q string) error {
-	_, iter, _, err := engine.Query(ctx, q)
-	if err != nil {
-		return err
-	}
-	_, err = sql.RowIterToRows(ctx, iter)
-	return err
 }
 
 // sqlLiteral writes a forecast value as SQL text.
