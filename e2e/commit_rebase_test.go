@@ -14,12 +14,13 @@ import (
 	"github.com/sibyldb/sibyldb/internal/testserver"
 )
 
-// commitPaths returns how many commits so far were rebased onto a moved
-// working root (internal/txrebase) and how many were left to Dolt's merge.
-func commitPaths(t *testing.T, db *sql.DB) (rebased, merged int64) {
+// commitPaths returns how many rebases onto a moved working root
+// (internal/txrebase) were done so far, how many of them under the commit
+// lock, and how many commits were left to Dolt's merge.
+func commitPaths(t *testing.T, db *sql.DB) (rebased, locked, merged int64) {
 	t.Helper()
 	s := globalStatus(t, db, "Sibyl_commit_%")
-	return s["Sibyl_commit_rebases"], s["Sibyl_commit_merges"]
+	return s["Sibyl_commit_rebases"], s["Sibyl_commit_rebases_locked"], s["Sibyl_commit_merges"]
 }
 
 // TestConcurrentWriteTransactionsRebase runs sysbench's oltp_write_only
@@ -40,7 +41,7 @@ func TestConcurrentWriteTransactionsRebase(t *testing.T) {
 		values[i] = fmt.Sprintf("(%d, 0, 'init')", i+1)
 	}
 	mustExec(t, db, "INSERT INTO rb.t VALUES "+strings.Join(values, ", "))
-	rebasedBefore, mergedBefore := commitPaths(t, db)
+	rebasedBefore, lockedBefore, mergedBefore := commitPaths(t, db)
 
 	var committed atomic.Int64
 	rngs := make([]*rand.Rand, clients)
@@ -77,7 +78,8 @@ func TestConcurrentWriteTransactionsRebase(t *testing.T) {
 	require.Contains(t, explainTree(t, db, "SELECT id, k FROM rb.t WHERE k >= 0 ORDER BY id"), "index: [t.k]", "the range query must read the secondary index")
 	check(t)
 
-	rebased, merged := commitPaths(t, db)
+	rebased, locked, merged := commitPaths(t, db)
+	t.Logf("%d rebases, %d of them under the commit lock (the root moved again after an early rebase)", rebased-rebasedBefore, locked-lockedBefore)
 	require.Greater(t, rebased-rebasedBefore, int64(0), "commits onto a moved root were rebased")
 	require.Equal(t, mergedBefore, merged, "no commit of this workload needs Dolt's merge")
 
@@ -176,7 +178,7 @@ func TestCommitRebaseOrMerge(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			rebasedBefore, mergedBefore := commitPaths(t, db)
+			rebasedBefore, lockedBefore, mergedBefore := commitPaths(t, db)
 			tx, err := db.BeginTx(ctx, nil)
 			require.NoError(t, err)
 			for _, q := range strings.Split(tc.first, "; ") {
@@ -185,7 +187,10 @@ func TestCommitRebaseOrMerge(t *testing.T) {
 			}
 			mustExec(t, db, tc.other)
 			require.NoError(t, tx.Commit())
-			rebased, merged := commitPaths(t, db)
+			rebased, locked, merged := commitPaths(t, db)
+			// Nothing commits between the early rebase and the commit
+			// lock here, so the lock never rebases.
+			require.Equal(t, lockedBefore, locked, "the rebase ran before the commit lock")
 			if tc.rebased {
 				require.Equal(t, rebasedBefore+1, rebased)
 				require.Equal(t, mergedBefore, merged)

@@ -15,6 +15,11 @@
 // root, plus this transaction's row changes", which a diff of the
 // transaction's own tables and a few tree edits produce.
 //
+// The replay is done first outside the commit lock, onto the working root
+// as it is then (Dolt patch 6): under the lock the commit is a
+// fast-forward unless another transaction committed in between, in which
+// case the rebased root is rebased once more onto the new one.
+//
 // # When it applies
 //
 // Rebase returns ok=false, and Dolt's MergeRoots runs as before, unless
@@ -73,17 +78,29 @@ var installOnce sync.Once
 // Install makes every transaction commit in the process try Rebase before
 // Dolt's merge. The hook is process-wide because Dolt's is; the counters
 // are Sibyl_commit_rebases and Sibyl_commit_merges of reg.
+//
+// Dolt (patch 6) calls the hook first outside the commit lock, onto the
+// working root as it is then, and again under the lock only if the root
+// moved once more in between. So Sibyl_commit_rebases counts rebases done
+// (a commit rebased early and again under the lock counts twice) and
+// Sibyl_commit_merges counts commits left to the merge, which only the
+// locked call decides: an early decline is tried again under the lock.
+// Sibyl_commit_rebases_locked counts the rebases done under the lock.
 func Install(reg *status.Registry) {
 	installOnce.Do(func() {
 		rebased, merged := reg.Counter("Sibyl_commit_rebases"), reg.Counter("Sibyl_commit_merges")
-		dsess.RebaseWorkingRoot = func(ctx *sql.Context, head, ours, anc doltdb.RootValue) (doltdb.RootValue, bool, error) {
+		rebasedLocked := reg.Counter("Sibyl_commit_rebases_locked")
+		dsess.RebaseWorkingRoot = func(ctx *sql.Context, head, ours, anc doltdb.RootValue, locked bool) (doltdb.RootValue, bool, error) {
 			root, ok, err := Rebase(ctx, head, ours, anc)
-			if err == nil {
-				if ok {
-					rebased.Add(1)
-				} else {
-					merged.Add(1)
+			switch {
+			case err != nil:
+			case ok:
+				rebased.Add(1)
+				if locked {
+					rebasedLocked.Add(1)
 				}
+			case locked:
+				merged.Add(1)
 			}
 			return root, ok, err
 		}
@@ -260,8 +277,8 @@ func rebaseTable(ctx context.Context, head, ours, anc *doltdb.Table) (*doltdb.Ta
 			return nil, errDecline
 		}
 	}
-	if same, err := sameArtifacts(ctx, ours, anc); err != nil || !same {
-		return nil, declineOr(err)
+	if !sameArtifacts(ours, anc) {
+		return nil, errDecline
 	}
 
 	ns := head.NodeStore()
@@ -336,22 +353,16 @@ func rebaseTable(ctx context.Context, head, ours, anc *doltdb.Table) (*doltdb.Ta
 }
 
 // sameArtifacts reports whether the transaction left the table's
-// conflicts and constraint violations as they were.
-func sameArtifacts(ctx context.Context, ours, anc *doltdb.Table) (bool, error) {
-	a, err := anc.GetArtifacts(ctx)
-	if err != nil {
-		return false, err
+// conflicts and constraint violations as they were. Artifacts are content
+// addressed, so equal addresses are equal artifacts (the zero address is
+// none); a format without an address declines the rebase.
+func sameArtifacts(ours, anc *doltdb.Table) bool {
+	o, ok := ours.ArtifactsAddr()
+	if !ok {
+		return false
 	}
-	o, err := ours.GetArtifacts(ctx)
-	if err != nil {
-		return false, err
-	}
-	ah, err := a.HashOf()
-	if err != nil {
-		return false, err
-	}
-	oh, err := o.HashOf()
-	return err == nil && ah == oh, err
+	a, ok := anc.ArtifactsAddr()
+	return ok && o == a
 }
 
 // replay applies the edits from anc's to ours' version of one tree (the
