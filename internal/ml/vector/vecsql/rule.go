@@ -80,23 +80,42 @@ func lastPart(s string) string {
 }
 
 // tablesOf maps the (lower-case) names and aliases of the plan's tables to
-// the tables.
+// the tables, read whole or through an index (a join's lookup into the
+// table, or a range the planner made of a WHERE).
 func tablesOf(n sql.Node) map[string]sql.Table {
 	out := map[string]sql.Table{}
 	transform.Inspect(n, func(n sql.Node) bool {
 		switch t := n.(type) {
 		case *plan.TableAlias:
-			if rt, ok := t.Child.(*plan.ResolvedTable); ok {
+			if rt := resolvedTableOf(t); rt != nil {
 				out[strings.ToLower(t.Name())] = rt.Table
 			}
-		case *plan.ResolvedTable:
-			if _, dup := out[strings.ToLower(t.Name())]; !dup {
-				out[strings.ToLower(t.Name())] = t.Table
+		case *plan.ResolvedTable, *plan.IndexedTableAccess:
+			if rt := resolvedTableOf(t); rt != nil {
+				if _, dup := out[strings.ToLower(rt.Name())]; !dup {
+					out[strings.ToLower(rt.Name())] = rt.Table
+				}
 			}
 		}
 		return true
 	})
 	return out
+}
+
+// resolvedTableOf is the table n reads: a table, possibly aliased, read
+// whole or through an index; nil for any other relation.
+func resolvedTableOf(n sql.Node) *plan.ResolvedTable {
+	if ta, ok := n.(*plan.TableAlias); ok {
+		n = ta.Child
+	}
+	switch x := n.(type) {
+	case *plan.ResolvedTable:
+		return x
+	case *plan.IndexedTableAccess:
+		rt, _ := x.TableNode.(*plan.ResolvedTable)
+		return rt
+	}
+	return nil
 }
 
 // indexedColumn finds the vector index behind e, a column reference.
