@@ -154,7 +154,8 @@ func resolveIndexDistance(ctx *sql.Context, n sql.Node) (sql.Node, transform.Tre
 
 // RuleID identifies the vector rule among the analyzer's rules. SibylDB's
 // rule ids must be distinct, since each Install skips an id already
-// present: 7000 exec, 7001 server (warnings), 7100 privilege, 7200 vecsql.
+// present: 7000 exec, 7001 server (warnings), 7100 privilege, 7200 vecsql
+// (7201 its join order rule).
 const RuleID analyzer.RuleId = 7200
 
 // gmsVectorRule is the engine's own rule that answers ORDER BY distance
@@ -163,10 +164,12 @@ const RuleID analyzer.RuleId = 7200
 // must never pick it; Install removes it.
 const gmsVectorRule = "replaceIdxOrderByDistance"
 
-// Install adds the vector rule to GMS's final analyzer rules and removes
-// the engine's own vector index rule. It must run before the engine is
-// built.
+// Install adds the vector rule to GMS's final analyzer rules, and the
+// rule that lets a join's vector-indexed table drive it (steerJoinOrder)
+// before the engine's join planning, and removes the engine's own vector
+// index rule. It must run before the engine is built.
 func Install() {
+	installJoinOrder()
 	kept := analyzer.OnceAfterDefault[:0:0]
 	for _, r := range analyzer.OnceAfterDefault {
 		if r.Id.String() != gmsVectorRule {
