@@ -35,8 +35,8 @@ import (
 // planner nest them under d as it likes), and falls back to its own
 // choice when no plan satisfies the hint (a join it does not reorder);
 // the vector rule, after planning, still checks the plan and takes only
-// the shapes whose answer it can prove exact, so a hint can make a plan
-// faster or leave it alone, never wrong. Merge joins are excluded because
+// the shapes whose answer it can prove exact, so the hint can change how
+// fast a statement runs, never its rows. Merge joins are excluded because
 // they read their left side in key order, which the search cannot feed;
 // with d first the planner's lookup and hash joins stream d's rows.
 //
