@@ -38,7 +38,9 @@ import (
 // table but projections, filters and such joins; every other shape keeps
 // the exact plan. The driving table may be read whole or by a static
 // index range (a WHERE the planner turned into one), which the search
-// then applies as a filter.
+// then applies as a filter. Which table drives is the join planner's
+// choice, steered towards d before it plans (steerJoinOrder, joinorder.go)
+// wherever d may legally drive.
 
 // JoinSearch reads a join through a vector index search of its driving
 // table. Child is the join, with the driving table replaced by a

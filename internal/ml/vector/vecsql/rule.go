@@ -80,23 +80,42 @@ func lastPart(s string) string {
 }
 
 // tablesOf maps the (lower-case) names and aliases of the plan's tables to
-// the tables.
+// the tables, read whole or through an index (a join's lookup into the
+// table, or a range the planner made of a WHERE).
 func tablesOf(n sql.Node) map[string]sql.Table {
 	out := map[string]sql.Table{}
 	transform.Inspect(n, func(n sql.Node) bool {
 		switch t := n.(type) {
 		case *plan.TableAlias:
-			if rt, ok := t.Child.(*plan.ResolvedTable); ok {
+			if rt := resolvedTableOf(t); rt != nil {
 				out[strings.ToLower(t.Name())] = rt.Table
 			}
-		case *plan.ResolvedTable:
-			if _, dup := out[strings.ToLower(t.Name())]; !dup {
-				out[strings.ToLower(t.Name())] = t.Table
+		case *plan.ResolvedTable, *plan.IndexedTableAccess:
+			if rt := resolvedTableOf(t); rt != nil {
+				if _, dup := out[strings.ToLower(rt.Name())]; !dup {
+					out[strings.ToLower(rt.Name())] = rt.Table
+				}
 			}
 		}
 		return true
 	})
 	return out
+}
+
+// resolvedTableOf is the table n reads: a table, possibly aliased, read
+// whole or through an index; nil for any other relation.
+func resolvedTableOf(n sql.Node) *plan.ResolvedTable {
+	if ta, ok := n.(*plan.TableAlias); ok {
+		n = ta.Child
+	}
+	switch x := n.(type) {
+	case *plan.ResolvedTable:
+		return x
+	case *plan.IndexedTableAccess:
+		rt, _ := x.TableNode.(*plan.ResolvedTable)
+		return rt
+	}
+	return nil
 }
 
 // indexedColumn finds the vector index behind e, a column reference.
@@ -135,7 +154,8 @@ func resolveIndexDistance(ctx *sql.Context, n sql.Node) (sql.Node, transform.Tre
 
 // RuleID identifies the vector rule among the analyzer's rules. SibylDB's
 // rule ids must be distinct, since each Install skips an id already
-// present: 7000 exec, 7001 server (warnings), 7100 privilege, 7200 vecsql.
+// present: 7000 exec, 7001 server (warnings), 7100 privilege, 7200 vecsql
+// (7201 its join order rule).
 const RuleID analyzer.RuleId = 7200
 
 // gmsVectorRule is the engine's own rule that answers ORDER BY distance
@@ -144,10 +164,12 @@ const RuleID analyzer.RuleId = 7200
 // must never pick it; Install removes it.
 const gmsVectorRule = "replaceIdxOrderByDistance"
 
-// Install adds the vector rule to GMS's final analyzer rules and removes
-// the engine's own vector index rule. It must run before the engine is
-// built.
+// Install adds the vector rule to GMS's final analyzer rules, and the
+// rule that lets a join's vector-indexed table drive it (steerJoinOrder)
+// before the engine's join planning, and removes the engine's own vector
+// index rule. It must run before the engine is built.
 func Install() {
+	installJoinOrder()
 	kept := analyzer.OnceAfterDefault[:0:0]
 	for _, r := range analyzer.OnceAfterDefault {
 		if r.Id.String() != gmsVectorRule {

@@ -24,3 +24,23 @@ func TestInstallRemovesEngineVectorRule(t *testing.T) {
 		t.Fatal("SibylDB's vector rule is not installed")
 	}
 }
+
+// TestInstallJoinOrderRule: the rule that hints a join's vector-indexed
+// table first must run right before the engine plans joins (it only
+// hints the planner), exactly once however often Install runs.
+func TestInstallJoinOrderRule(t *testing.T) {
+	Install()
+	Install()
+	at, n := -1, 0
+	for i, r := range analyzer.OnceAfterDefault {
+		if r.Id == joinOrderRuleID {
+			at, n = i, n+1
+		}
+	}
+	if n != 1 {
+		t.Fatalf("join order rule installed %d times", n)
+	}
+	if next := analyzer.OnceAfterDefault[at+1].Id.String(); next != gmsJoinPlanRule {
+		t.Fatalf("join order rule runs before %s, not %s", next, gmsJoinPlanRule)
+	}
+}
