@@ -29,7 +29,10 @@ import (
 // vector index search returns: first the k nearest, and while the join
 // has produced fewer than k rows and the search has not run out of rows,
 // the next batch (the search widened, the rows already joined skipped).
-// The TopN above still sorts and cuts the rows, so the answer is the
+// Once the widened search would ask for a quarter of the indexed rows,
+// the batch is all the rows not joined yet, unsearched: when the join
+// keeps few rows (a selective condition on another table), that bounds
+// the cost near the exact plan's scan of the table. The TopN above still sorts and cuts the rows, so the answer is the
 // exact plan's over the driving rows searched, which contain the nearest
 // ones. That holds when each driving row's join rows do not depend on
 // which other driving rows exist, so the rule takes only joins in which
@@ -208,11 +211,11 @@ func (it *joinSearchIter) nextBatch(ctx *sql.Context) ([]sql.Row, error) {
 		n = it.searched + grow
 	}
 	it.searched = n
-	rows, err := it.j.search.nearest(ctx, it.b, it.q, n)
+	rows, all, err := it.j.search.nearest(ctx, it.b, it.q, n, true)
 	if err != nil {
 		return nil, err
 	}
-	if len(rows) < n {
+	if all || len(rows) < n {
 		it.done = true
 	}
 	seen := make(map[rowDigest]int, len(rows))

@@ -122,7 +122,7 @@ func (s *Search) BuildRowIter(ctx *sql.Context, b sql.NodeExecBuilder, row sql.R
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.nearest(ctx, b, q, k)
+	rows, _, err := s.nearest(ctx, b, q, k, false)
 	if err != nil {
 		return nil, err
 	}
@@ -176,8 +176,11 @@ func (s *Search) limitValue(ctx *sql.Context, row sql.Row) (int, error) {
 
 // nearest returns the k rows nearest q that pass the filter, nearest
 // first (fewer only when fewer pass), searching mhnsw_ef_search
-// candidates (at least k).
-func (s *Search) nearest(ctx *sql.Context, b sql.NodeExecBuilder, q []float32, k int) ([]sql.Row, error) {
+// candidates (at least k). With wide set, once k reaches a quarter of the
+// indexed rows it returns every row that passes instead, in no order, and
+// all=true: a graph search that wide costs more than reading them all.
+// Only a caller that sorts above (a join's widening search) sets it.
+func (s *Search) nearest(ctx *sql.Context, b sql.NodeExecBuilder, q []float32, k int, wide bool) (rows []sql.Row, all bool, err error) {
 	ef := int64(20)
 	if v, err := ctx.GetSessionVariable(ctx, VarEfSearch); err == nil {
 		if n, ok := v.(int64); ok {
@@ -186,7 +189,7 @@ func (s *Search) nearest(ctx *sql.Context, b sql.NodeExecBuilder, q []float32, k
 	}
 	e, release, err := graphFor(ctx, b, s.table, s.col, s.opts, s.dim)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer release()
 	var accept func(uint32) bool
@@ -195,7 +198,7 @@ func (s *Search) nearest(ctx *sql.Context, b sql.NodeExecBuilder, q []float32, k
 		var filter sql.Expression
 		if s.filter != nil {
 			if filter, err = s.bindFilter(); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
 		accept = func(id uint32) bool {
@@ -222,16 +225,28 @@ func (s *Search) nearest(ctx *sql.Context, b sql.NodeExecBuilder, q []float32, k
 			return t
 		}
 	}
+	if wide && k >= len(e.rows)/wideSearchFraction {
+		for id, r := range e.rows {
+			if r != nil && (accept == nil || accept(uint32(id))) {
+				rows = append(rows, r)
+			}
+		}
+		return rows, true, filterErr
+	}
 	res := e.graph.Search(q, k, int(ef), accept)
 	if filterErr != nil {
-		return nil, filterErr
+		return nil, false, filterErr
 	}
-	rows := make([]sql.Row, 0, len(res))
+	rows = make([]sql.Row, 0, len(res))
 	for _, r := range res {
 		rows = append(rows, e.rows[r.ID])
 	}
-	return rows, nil
+	return rows, false, nil
 }
+
+// wideSearchFraction: a search for at least 1/wideSearchFraction of the
+// indexed rows reads them all instead (see nearest).
+const wideSearchFraction = 4
 
 // sortRows orders rows by s.order ascending as the TopN it replaced:
 // NULLs where the sort field puts them, the column type's comparison, and
