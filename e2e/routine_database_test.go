@@ -136,3 +136,49 @@ func TestTriggersFireFromAnyDatabase(t *testing.T) {
 	require.EqualValues(t, len(sessions), queryInt(t, root, "SELECT COUNT(*) FROM ta.log WHERE what = 'delete'"))
 	require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM tb.log"))
 }
+
+// TestProceduresRunInTheirDatabase: while a stored procedure runs, its
+// database is the current one (MySQL's implicit USE for a routine's
+// duration), whatever the caller's, and the caller's is back afterwards.
+// Before GMS patch 4, CALL pa.p() from a session using database pb wrote
+// pb's table of the same name, and from a session using none it failed
+// with "no database selected".
+func TestProceduresRunInTheirDatabase(t *testing.T) {
+	srv := testserver.Start(t)
+	root := srv.DB("")
+	for _, s := range []string{
+		"CREATE DATABASE pa", "CREATE DATABASE pb",
+		"CREATE TABLE pa.t (id INT PRIMARY KEY, db VARCHAR(16))",
+		"CREATE TABLE pb.t (id INT PRIMARY KEY, db VARCHAR(16))",
+	} {
+		mustExec(t, root, s)
+	}
+	pa := srv.DB("pa")
+	mustExec(t, pa, "CREATE PROCEDURE put(x INT) BEGIN INSERT INTO t VALUES (x, DATABASE()); END")
+	// An unqualified CALL inside a procedure names a procedure of its own database.
+	mustExec(t, pa, "CREATE PROCEDURE put_twice(x INT) BEGIN CALL put(x); CALL put(x + 1); END")
+
+	for i, s := range []struct {
+		name, db string
+	}{
+		{"no current database", ""},
+		{"another database", "pb"},
+		{"the procedure's database", "pa"},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			conn, err := srv.DB(s.db).Conn(context.Background())
+			require.NoError(t, err)
+			defer conn.Close()
+			id := 10 * (i + 1)
+			_, err = conn.ExecContext(context.Background(), "CALL pa.put(?)", id)
+			require.NoError(t, err)
+			_, err = conn.ExecContext(context.Background(), "CALL pa.put_twice(?)", id+1)
+			require.NoError(t, err)
+			var cur sql.NullString
+			require.NoError(t, conn.QueryRowContext(context.Background(), "SELECT DATABASE()").Scan(&cur))
+			require.Equal(t, s.db, cur.String, "the caller's current database is back")
+			require.EqualValues(t, 3, queryInt(t, root, fmt.Sprintf("SELECT COUNT(*) FROM pa.t WHERE id BETWEEN %d AND %d AND db = 'pa'", id, id+2)))
+		})
+	}
+	require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM pb.t"), "nothing landed in the caller's database")
+}
