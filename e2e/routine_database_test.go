@@ -182,3 +182,29 @@ func TestProceduresRunInTheirDatabase(t *testing.T) {
 	}
 	require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM pb.t"), "nothing landed in the caller's database")
 }
+
+// TestViewsReadFromAnyDatabase: a view's definition resolves in the view's
+// database, and reading db.view works from a session with no current
+// database (before GMS patch 4: "no database selected"), or another one
+// holding a table of the same name.
+func TestViewsReadFromAnyDatabase(t *testing.T) {
+	srv := testserver.Start(t)
+	root := srv.DB("")
+	for _, s := range []string{
+		"CREATE DATABASE va", "CREATE DATABASE vb",
+		"CREATE TABLE va.t (id INT PRIMARY KEY)", "INSERT INTO va.t VALUES (1), (2)",
+		"CREATE TABLE vb.t (id INT PRIMARY KEY)", "INSERT INTO vb.t VALUES (10)",
+	} {
+		mustExec(t, root, s)
+	}
+	va := srv.DB("va")
+	mustExec(t, va, "CREATE VIEW v AS SELECT id FROM t")
+	mustExec(t, va, "CREATE VIEW v2 AS SELECT SUM(id) AS s FROM v")
+	for _, db := range []string{"", "vb", "va"} {
+		t.Run("current database "+db, func(t *testing.T) {
+			d := srv.DB(db)
+			require.EqualValues(t, 3, queryInt(t, d, "SELECT SUM(id) FROM va.v"))
+			require.EqualValues(t, 3, queryInt(t, d, "SELECT s FROM va.v2"))
+		})
+	}
+}
