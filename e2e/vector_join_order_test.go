@@ -36,19 +36,8 @@ func drivingTable(t *testing.T, plan string) string {
 // replanned. Shapes where d cannot drive, or must not, keep the planner's
 // own plan, and so does a statement with the user's own join order hint.
 func TestVectorIndexJoinOrder(t *testing.T) {
-	srv := testserver.Start(t)
-	mustExec(t, srv.DB(""), "CREATE DATABASE v")
-	db := srv.DB("v")
-	vectorJoinFixture(t, db)
-	conn, err := db.Conn(context.Background())
-	require.NoError(t, err)
-	defer conn.Close()
-	// A search width beyond the table size: the graph search is exact, so
-	// the index plan must equal the exact one row for row.
-	_, err = conn.ExecContext(context.Background(), "SET mhnsw_ef_search = 2000")
-	require.NoError(t, err)
-
-	queries := []string{"[0.3,-0.2,0.5,0.1,-0.7,0.2]", "[-0.9,0.4,0.05,0.6,0.3,-0.1]", "[0.11,0.82,-0.33,-0.45,0.05,0.61]"}
+	_, db, conn := startVectorJoin(t)
+	queries := vectorJoinQueries
 	const cosine = "VEC_DISTANCE_COSINE(d.emb, STRING_TO_VECTOR(?))"
 	cases := []struct {
 		name string
@@ -147,17 +136,7 @@ func TestVectorIndexJoinOrder(t *testing.T) {
 				require.NotContains(t, plan, "VectorIndex", plan)
 				require.Equal(t, drivingTable(t, exactPlan), drivingTable(t, plan), plan)
 			}
-			for _, qv := range queries {
-				args := make([]any, 0, 4)
-				for i := 0; i < strings.Count(q, c.dist); i++ {
-					args = append(args, qv)
-				}
-				args = append(args, c.args...)
-				got := queryRows(t, conn, q, args...)
-				want := queryRows(t, conn, exactQ, args...)
-				require.NotEmpty(t, want)
-				require.Equal(t, want, got, "query vector %s", qv)
-			}
+			requireExactRows(t, conn, q, exactQ, c.dist, queries, c.args)
 		})
 	}
 

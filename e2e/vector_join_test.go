@@ -110,19 +110,8 @@ func queryRows(t *testing.T, q interface {
 // ON conditions and WHERE filters that drop many of the nearest rows still
 // give k rows. Shapes the index cannot answer keep the exact plan.
 func TestVectorIndexJoin(t *testing.T) {
-	srv := testserver.Start(t)
-	mustExec(t, srv.DB(""), "CREATE DATABASE v")
-	db := srv.DB("v")
-	vectorJoinFixture(t, db)
-	conn, err := db.Conn(context.Background())
-	require.NoError(t, err)
-	defer conn.Close()
-	// A search width beyond the table size: the graph search is exact, so
-	// the index plan must equal the exact one row for row.
-	_, err = conn.ExecContext(context.Background(), "SET mhnsw_ef_search = 2000")
-	require.NoError(t, err)
-
-	queries := []string{"[0.3,-0.2,0.5,0.1,-0.7,0.2]", "[-0.9,0.4,0.05,0.6,0.3,-0.1]", "[0.11,0.82,-0.33,-0.45,0.05,0.61]"}
+	srv, db, conn := startVectorJoin(t)
+	queries := vectorJoinQueries
 	const cosine = "VEC_DISTANCE_COSINE(d.emb, STRING_TO_VECTOR(?))"
 	cases := []struct {
 		name string
@@ -217,17 +206,7 @@ func TestVectorIndexJoin(t *testing.T) {
 			exactQ := exactQuery(q, c.dist)
 			require.NotEqual(t, q, exactQ)
 			require.NotContains(t, explainTree(t, db, literal(exactQ)), "VectorIndex")
-			for _, qv := range queries {
-				args := make([]any, 0, 4)
-				for i := 0; i < strings.Count(q, c.dist); i++ {
-					args = append(args, qv)
-				}
-				args = append(args, c.args...)
-				got := queryRows(t, conn, q, args...)
-				want := queryRows(t, conn, exactQ, args...)
-				require.NotEmpty(t, want)
-				require.Equal(t, want, got, "query vector %s", qv)
-			}
+			requireExactRows(t, conn, q, exactQ, c.dist, queries, c.args)
 		})
 	}
 
@@ -321,6 +300,45 @@ func TestVectorIndexJoinEfSearch(t *testing.T) {
 	}
 	t.Logf("mhnsw_ef_search = 10: %d of 20 searches differ from the exact answer", missed)
 	require.Positive(t, missed, "mhnsw_ef_search = 10 should trade some recall away")
+}
+
+// vectorJoinQueries are the query vectors the join tests search for.
+var vectorJoinQueries = []string{"[0.3,-0.2,0.5,0.1,-0.7,0.2]", "[-0.9,0.4,0.05,0.6,0.3,-0.1]", "[0.11,0.82,-0.33,-0.45,0.05,0.61]"}
+
+// startVectorJoin starts a server with vectorJoinFixture's tables in
+// database v and returns a pool and one connection whose search width is
+// beyond the table size: the graph search is exact, so an index plan must
+// equal the exact one row for row.
+func startVectorJoin(t *testing.T) (*testserver.Server, *sql.DB, *sql.Conn) {
+	srv := testserver.Start(t)
+	mustExec(t, srv.DB(""), "CREATE DATABASE v")
+	db := srv.DB("v")
+	vectorJoinFixture(t, db)
+	conn, err := db.Conn(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() })
+	_, err = conn.ExecContext(context.Background(), "SET mhnsw_ef_search = 2000")
+	require.NoError(t, err)
+	return srv, db, conn
+}
+
+// requireExactRows runs q and exactQ (its exact-plan twin) as prepared
+// statements for each query vector, passed once per occurrence of dist in
+// q and followed by args, and requires the same, non-empty rows.
+func requireExactRows(t *testing.T, conn interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, q, exactQ, dist string, queries []string, args []any) {
+	t.Helper()
+	for _, qv := range queries {
+		all := make([]any, 0, 4)
+		for i := 0; i < strings.Count(q, dist); i++ {
+			all = append(all, qv)
+		}
+		all = append(all, args...)
+		want := queryRows(t, conn, exactQ, all...)
+		require.NotEmpty(t, want)
+		require.Equal(t, want, queryRows(t, conn, q, all...), "query vector %s", qv)
+	}
 }
 
 // exactQuery is q with its last ORDER BY key, the distance (dist, or its

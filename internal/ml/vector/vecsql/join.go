@@ -359,13 +359,7 @@ func useIndexInJoin(ctx *sql.Context, top *plan.TopN) (sql.Node, transform.TreeI
 	for n := top.Child; leaf == nil; {
 		switch x := n.(type) {
 		case *plan.Project:
-			if gf, ok := order.(*expression.GetField); ok {
-				for _, pe := range x.Projections {
-					if a, ok := pe.(*expression.Alias); ok && strings.EqualFold(a.Name(), gf.Name()) {
-						order = a.Child
-					}
-				}
-			}
+			order = unalias(order, x)
 			n = x.Child
 		case *plan.Filter:
 			if !deterministic(x.Expression) {

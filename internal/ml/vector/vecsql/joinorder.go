@@ -128,13 +128,7 @@ func searchJoinHint(ctx *sql.Context, lim *plan.Limit) (*plan.JoinNode, string, 
 	for n = sort.Child; join == nil; {
 		switch x := n.(type) {
 		case *plan.Project:
-			if gf, ok := order.(*expression.GetField); ok {
-				for _, pe := range x.Projections {
-					if a, ok := pe.(*expression.Alias); ok && strings.EqualFold(a.Name(), gf.Name()) {
-						order = a.Child
-					}
-				}
-			}
+			order = unalias(order, x)
 			n = x.Child
 		case *plan.Filter:
 			if !deterministic(x.Expression) {

@@ -358,13 +358,7 @@ func useIndex(ctx *sql.Context, n sql.Node) (sql.Node, transform.TreeIdentity, e
 		order := top.Fields[0].Column
 		below := top.Child
 		if p, ok := below.(*plan.Project); ok {
-			if gf, ok := order.(*expression.GetField); ok {
-				for _, pe := range p.Projections {
-					if a, ok := pe.(*expression.Alias); ok && strings.EqualFold(a.Name(), gf.Name()) {
-						order = a.Child
-					}
-				}
-			}
+			order = unalias(order, p)
 			below = p.Child
 		}
 		var filter sql.Expression
@@ -478,4 +472,18 @@ func constant(e sql.Expression) bool {
 // MariaDB shows its vector index searches (type index, key the index).
 func (s *Search) ExplainAccess() (table sql.Node, key, accessType, extra string) {
 	return s.table, s.index, "index", fmt.Sprintf("Using vector index (distance=%s, M=%d)", s.opts.Metric, s.opts.M)
+}
+
+// unalias returns the expression p computes under the name order refers
+// to, when order is a reference to one of p's aliases (ORDER BY dist with
+// dist = VEC_DISTANCE(...) in the select list), else order itself.
+func unalias(order sql.Expression, p *plan.Project) sql.Expression {
+	if gf, ok := order.(*expression.GetField); ok {
+		for _, pe := range p.Projections {
+			if a, ok := pe.(*expression.Alias); ok && strings.EqualFold(a.Name(), gf.Name()) {
+				order = a.Child
+			}
+		}
+	}
+	return order
 }
