@@ -52,11 +52,13 @@ import (
 //
 // The cost is that of every d-driven search: the search widens until the
 // join has k rows, so when the other tables leave very few join rows (or
-// none: WHERE c.id = <a missing key>) it reads most of d's index, where a
-// plan reading the other table first would touch few of d's rows. The
-// planner's costs cannot weigh this (they do not model the search's early
-// stop), so the rule does not try; such a statement keeps the planner's
-// order with its own hint, /*+ JOIN_ORDER(c, d) */.
+// none: WHERE c.id = <a missing key>) it ends up joining all of d (once
+// it would search a quarter of the rows it reads the rest unsearched, so
+// about a scan of d), where a plan reading the other table first would
+// touch few of d's rows. The planner's costs cannot weigh this (they do
+// not model the search's early stop), so the rule does not try; such a
+// statement keeps the planner's order with its own hint,
+// /*+ JOIN_ORDER(c, d) */.
 
 // joinOrderRuleID identifies steerJoinOrder among the analyzer's rules.
 const joinOrderRuleID analyzer.RuleId = RuleID + 1
