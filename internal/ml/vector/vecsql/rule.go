@@ -169,6 +169,7 @@ const gmsVectorRule = "replaceIdxOrderByDistance"
 // before the engine's join planning, and removes the engine's own vector
 // index rule. It must run before the engine is built.
 func Install() {
+	graphBuilds()
 	installJoinOrder()
 	kept := analyzer.OnceAfterDefault[:0:0]
 	for _, r := range analyzer.OnceAfterDefault {

@@ -187,11 +187,23 @@ func (s *Search) nearest(ctx *sql.Context, b sql.NodeExecBuilder, q []float32, k
 			ef = n
 		}
 	}
-	e, release, err := graphFor(ctx, b, s.table, s.col, s.opts, s.dim)
+	e, proj, release, err := graphFor(ctx, b, s.table, s.col, s.opts, s.dim)
 	if err != nil {
 		return nil, false, err
 	}
 	defer release()
+	// row is the graph's row id as this plan's table reads it.
+	row := func(id uint32) sql.Row {
+		r := e.rows[id]
+		if r == nil || proj == nil {
+			return r
+		}
+		out := make(sql.Row, len(proj))
+		for i, j := range proj {
+			out[i] = r[j]
+		}
+		return out
+	}
 	var accept func(uint32) bool
 	var filterErr error
 	if s.filter != nil || s.inRange != nil {
@@ -202,10 +214,10 @@ func (s *Search) nearest(ctx *sql.Context, b sql.NodeExecBuilder, q []float32, k
 			}
 		}
 		accept = func(id uint32) bool {
-			r := e.rows[id]
-			if r == nil || filterErr != nil {
+			if e.rows[id] == nil || filterErr != nil {
 				return false
 			}
+			r := row(id)
 			if s.inRange != nil {
 				in, err := s.inRange(ctx, r)
 				if err != nil || !in {
@@ -228,7 +240,7 @@ func (s *Search) nearest(ctx *sql.Context, b sql.NodeExecBuilder, q []float32, k
 	if wide && k >= len(e.rows)/wideSearchFraction {
 		for id, r := range e.rows {
 			if r != nil && (accept == nil || accept(uint32(id))) {
-				rows = append(rows, r)
+				rows = append(rows, row(uint32(id)))
 			}
 		}
 		return rows, true, filterErr
@@ -239,7 +251,7 @@ func (s *Search) nearest(ctx *sql.Context, b sql.NodeExecBuilder, q []float32, k
 	}
 	rows = make([]sql.Row, 0, len(res))
 	for _, r := range res {
-		rows = append(rows, e.rows[r.ID])
+		rows = append(rows, row(r.ID))
 	}
 	return rows, false, nil
 }
