@@ -91,25 +91,21 @@ func TestTriggerTargetsCached(t *testing.T) {
 func TestTriggersFireFromAnyDatabase(t *testing.T) {
 	srv := testserver.Start(t)
 	root := srv.DB("")
-	for _, s := range []string{
+	mustExec(t, root,
 		"CREATE DATABASE ta", "CREATE DATABASE tb",
 		"CREATE TABLE ta.acct (id INT PRIMARY KEY, v INT)",
 		"CREATE TABLE ta.log (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(16))",
 		// The other database has a table of the same name: the trigger's
 		// unqualified INSERT INTO log must still write ta.log.
 		"CREATE TABLE tb.log (id INT AUTO_INCREMENT PRIMARY KEY, what VARCHAR(16))",
-	} {
-		mustExec(t, root, s)
-	}
+	)
 	ta := srv.DB("ta")
-	for _, s := range []string{
+	mustExec(t, ta,
 		"CREATE TRIGGER cap BEFORE INSERT ON acct FOR EACH ROW SET NEW.v = LEAST(NEW.v, 100)",
 		"CREATE TRIGGER logins AFTER INSERT ON acct FOR EACH ROW INSERT INTO log (what) VALUES ('insert')",
 		"CREATE TRIGGER logupd AFTER UPDATE ON acct FOR EACH ROW INSERT INTO log (what) VALUES ('update')",
 		"CREATE TRIGGER logdel AFTER DELETE ON acct FOR EACH ROW INSERT INTO log (what) VALUES ('delete')",
-	} {
-		mustExec(t, ta, s)
-	}
+	)
 
 	sessions := []struct {
 		name string
@@ -146,13 +142,11 @@ func TestTriggersFireFromAnyDatabase(t *testing.T) {
 func TestProceduresRunInTheirDatabase(t *testing.T) {
 	srv := testserver.Start(t)
 	root := srv.DB("")
-	for _, s := range []string{
+	mustExec(t, root,
 		"CREATE DATABASE pa", "CREATE DATABASE pb",
 		"CREATE TABLE pa.t (id INT PRIMARY KEY, db VARCHAR(16))",
 		"CREATE TABLE pb.t (id INT PRIMARY KEY, db VARCHAR(16))",
-	} {
-		mustExec(t, root, s)
-	}
+	)
 	pa := srv.DB("pa")
 	mustExec(t, pa, "CREATE PROCEDURE put(x INT) BEGIN INSERT INTO t VALUES (x, DATABASE()); END")
 	// An unqualified CALL inside a procedure names a procedure of its own database.
@@ -190,13 +184,11 @@ func TestProceduresRunInTheirDatabase(t *testing.T) {
 func TestViewsReadFromAnyDatabase(t *testing.T) {
 	srv := testserver.Start(t)
 	root := srv.DB("")
-	for _, s := range []string{
+	mustExec(t, root,
 		"CREATE DATABASE va", "CREATE DATABASE vb",
 		"CREATE TABLE va.t (id INT PRIMARY KEY)", "INSERT INTO va.t VALUES (1), (2)",
 		"CREATE TABLE vb.t (id INT PRIMARY KEY)", "INSERT INTO vb.t VALUES (10)",
-	} {
-		mustExec(t, root, s)
-	}
+	)
 	va := srv.DB("va")
 	mustExec(t, va, "CREATE VIEW v AS SELECT id FROM t")
 	mustExec(t, va, "CREATE VIEW v2 AS SELECT SUM(id) AS s FROM v")

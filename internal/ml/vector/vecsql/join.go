@@ -32,10 +32,11 @@ import (
 // Once the widened search would ask for a quarter of the indexed rows,
 // the batch is all the rows not joined yet, unsearched: when the join
 // keeps few rows (a selective condition on another table), that bounds
-// the cost near the exact plan's scan of the table. The TopN above still sorts and cuts the rows, so the answer is the
-// exact plan's over the driving rows searched, which contain the nearest
-// ones. That holds when each driving row's join rows do not depend on
-// which other driving rows exist, so the rule takes only joins in which
+// the cost near the exact plan's scan of the table. The TopN above still
+// sorts and cuts the rows, so the answer is the exact plan's over the
+// driving rows searched, which contain the nearest ones. That holds when
+// each driving row's join rows do not depend on which other driving rows
+// exist, so the rule takes only joins in which
 // the driving table is the streamed (left) side of an inner, cross, left
 // outer, semi or anti join, with no operator between the TopN and the
 // table but projections, filters and such joins; every other shape keeps
