@@ -108,8 +108,14 @@ func readExplainCases(t *testing.T, path string) []explainCase {
 // ("NULL" for NULL), so MySQL's and MariaDB's column sets compare alike.
 func explainTable(t *testing.T, db *sql.DB, q string) []map[string]string {
 	t.Helper()
-	rows, err := db.Query("EXPLAIN " + q)
-	require.NoErrorf(t, err, "EXPLAIN %s", q)
+	return queryMaps(t, db, "EXPLAIN "+q)
+}
+
+// queryMaps returns q's rows as column name -> value ("NULL" for NULL).
+func queryMaps(t *testing.T, db *sql.DB, q string) []map[string]string {
+	t.Helper()
+	rows, err := db.Query(q)
+	require.NoErrorf(t, err, "%s", q)
 	defer rows.Close()
 	cols, err := rows.Columns()
 	require.NoError(t, err)

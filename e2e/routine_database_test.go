@@ -133,6 +133,39 @@ func TestTriggersFireFromAnyDatabase(t *testing.T) {
 	require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM tb.log"))
 }
 
+// TestWholeTableDeleteKeepsItsTriggers: DELETE without WHERE becomes a
+// TRUNCATE only when the table has no ON DELETE trigger. Before GMS patch
+// 4 the check looked in the session's current database: from one holding
+// a table of the same name the guard trigger below was skipped and every
+// row deleted, and from a session using no database the DELETE failed
+// with "database not found".
+func TestWholeTableDeleteKeepsItsTriggers(t *testing.T) {
+	srv := testserver.Start(t)
+	root := srv.DB("")
+	mustExec(t, root,
+		"CREATE DATABASE da", "CREATE DATABASE db2",
+		"CREATE TABLE da.guarded (id INT PRIMARY KEY)", "CREATE TABLE db2.guarded (id INT PRIMARY KEY)",
+		"CREATE TABLE da.plain (id INT PRIMARY KEY)", "CREATE TABLE db2.plain (id INT PRIMARY KEY)",
+		"INSERT INTO da.guarded VALUES (1), (2)", "INSERT INTO db2.guarded VALUES (1)")
+	mustExec(t, srv.DB("da"), `CREATE TRIGGER no_delete BEFORE DELETE ON guarded FOR EACH ROW
+		BEGIN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'deletes forbidden'; END`)
+	for _, s := range []struct{ name, db string }{
+		{"no current database", ""}, {"another database", "db2"}, {"the table's database", "da"},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			requireDenied(t, srv.DB(s.db), "DELETE FROM da.guarded", 1644, "45000", "deletes forbidden")
+			require.EqualValues(t, 2, queryInt(t, root, "SELECT COUNT(*) FROM da.guarded"))
+
+			mustExec(t, root, "INSERT INTO da.plain VALUES (1), (2)", "INSERT INTO db2.plain VALUES (7)")
+			mustExec(t, srv.DB(s.db), "DELETE FROM da.plain")
+			require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM da.plain"))
+			require.EqualValues(t, 1, queryInt(t, root, "SELECT COUNT(*) FROM db2.plain"), "the other database's table is untouched")
+			mustExec(t, root, "DELETE FROM db2.plain")
+		})
+	}
+	require.EqualValues(t, 1, queryInt(t, root, "SELECT COUNT(*) FROM db2.guarded"))
+}
+
 // TestProceduresRunInTheirDatabase: while a stored procedure runs, its
 // database is the current one (MySQL's implicit USE for a routine's
 // duration), whatever the caller's, and the caller's is back afterwards.

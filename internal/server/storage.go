@@ -115,6 +115,9 @@ func openStorage(ctx context.Context, opts storageOptions) (*storage, error) {
 		// No AutoGCController: Dolt's races with CREATE DATABASE, so
 		// SibylDB runs GC itself (see storagegc.go).
 		EventSchedulerStatus: eventscheduler.SchedulerOn,
+		// MySQL runs an event in the second it is due; Dolt's scheduler
+		// looks every 30 s, so EVERY 1 SECOND ran every 30 s (Dolt patch 11).
+		EventSchedulerPeriod: 1,
 		EngineOverrides:      opts.overrides,
 	}
 	se, err := engine.NewSqlEngine(ctx, mrEnv, cfg)

@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/sibyldb/sibyldb/internal/testserver"
+)
+
+// TestRoutinesRunWithTheirDefinersPrivileges: as in MySQL, a trigger and a
+// SQL SECURITY DEFINER procedure (the default) run with the privileges of
+// the account that defined them, checked when they run; a SQL SECURITY
+// INVOKER procedure runs with its caller's. Before go-mysql-server patch 6
+// every procedure ran with its caller's privileges and a trigger's body was
+// not checked when it fired, so a user with TRIGGER on one table and CREATE
+// ROUTINE could leave code for root to run: root's next INSERT into her
+// table rewrote a table she may not touch.
+func TestRoutinesRunWithTheirDefinersPrivileges(t *testing.T) {
+	srv := testserver.Start(t)
+	root := srv.DB("")
+	mustExec(t, root, "CREATE DATABASE app",
+		"CREATE TABLE app.t (id INT PRIMARY KEY)",
+		"CREATE TABLE app.salaries (id INT PRIMARY KEY, s INT)",
+		"INSERT INTO app.salaries VALUES (1, 1000)",
+		"CREATE TABLE app.audit (id INT PRIMARY KEY AUTO_INCREMENT, note VARCHAR(64))",
+		"CREATE USER eve IDENTIFIED BY 'pw'",
+		"GRANT SELECT, INSERT, TRIGGER ON app.t TO eve",
+		"GRANT CREATE ROUTINE, ALTER ROUTINE, EXECUTE ON app.* TO eve")
+	eve := srv.Open(srv.DSN("eve", "pw", "app"))
+	app := srv.DB("app")
+	salary := func() int64 { return queryInt(t, root, "SELECT s FROM app.salaries WHERE id = 1") }
+	const denied = "command denied to user 'eve'@'%'"
+
+	t.Run("a planted procedure runs as its definer", func(t *testing.T) {
+		// Harmless when the trigger is created, swapped afterwards.
+		mustExec(t, eve, "CREATE PROCEDURE p() SELECT 1",
+			"CREATE TRIGGER tr AFTER INSERT ON t FOR EACH ROW CALL p()",
+			"DROP PROCEDURE p",
+			"CREATE PROCEDURE p() UPDATE salaries SET s = 0")
+		requireDenied(t, app, "INSERT INTO t VALUES (1)", 1142, "42000", denied)
+		requireDenied(t, app, "CALL p()", 1142, "42000", denied)
+		require.EqualValues(t, 1000, salary())
+		require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM app.t"), "the firing statement failed as a whole")
+		mustExec(t, root, "DROP TRIGGER app.tr", "DROP PROCEDURE app.p")
+	})
+
+	t.Run("definitions record their definer", func(t *testing.T) {
+		mustExec(t, eve, "CREATE PROCEDURE mine() SELECT 1",
+			"CREATE TRIGGER mine BEFORE INSERT ON t FOR EACH ROW SET NEW.id = NEW.id")
+		require.Equal(t, "CREATE DEFINER = `eve`@`%` PROCEDURE mine() SELECT 1",
+			queryMaps(t, root, "SHOW CREATE PROCEDURE app.mine")[0]["Create Procedure"])
+		require.Equal(t, "CREATE DEFINER = `eve`@`%` TRIGGER mine BEFORE INSERT ON t FOR EACH ROW SET NEW.id = NEW.id",
+			queryMaps(t, root, "SHOW CREATE TRIGGER app.mine")[0]["SQL Original Statement"])
+		require.Equal(t, "eve@%", queryString(t, root, "SELECT DEFINER FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'app' AND ROUTINE_NAME = 'mine'"))
+		require.Equal(t, "eve@%", queryString(t, root, "SELECT DEFINER FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'app' AND TRIGGER_NAME = 'mine'"))
+		mustExec(t, root, "DROP TRIGGER app.mine", "DROP PROCEDURE app.mine")
+	})
+
+	t.Run("a trigger writes what its definer may, for anyone", func(t *testing.T) {
+		mustExec(t, root, "CREATE TRIGGER app.log_t AFTER INSERT ON app.t FOR EACH ROW INSERT INTO app.audit (note) VALUES (CONCAT('row ', NEW.id))")
+		mustExec(t, eve, "INSERT INTO t VALUES (2)")
+		require.Equal(t, []string{`"row 2"`}, dump(t, root, "SELECT note FROM app.audit"))
+		requireDenied(t, eve, "INSERT INTO audit (note) VALUES ('forged')", 1142, "42000", denied)
+		mustExec(t, root, "DROP TRIGGER app.log_t", "DELETE FROM app.t", "DELETE FROM app.audit")
+	})
+
+	t.Run("a revoked privilege leaves the definer's trigger too", func(t *testing.T) {
+		mustExec(t, root, "GRANT UPDATE ON app.salaries TO eve")
+		mustExec(t, eve, "CREATE TRIGGER bump BEFORE INSERT ON t FOR EACH ROW UPDATE salaries SET s = s + 1")
+		mustExec(t, root, "INSERT INTO app.t VALUES (3)")
+		require.EqualValues(t, 1001, salary())
+		mustExec(t, root, "REVOKE UPDATE ON app.salaries FROM eve")
+		requireDenied(t, app, "INSERT INTO t VALUES (4)", 1142, "42000", denied)
+		requireDenied(t, eve, "INSERT INTO t VALUES (4)", 1142, "42000", denied)
+		require.EqualValues(t, 1001, salary())
+		mustExec(t, root, "DROP TRIGGER app.bump", "DELETE FROM app.t")
+	})
+
+	t.Run("SQL SECURITY INVOKER runs as the caller", func(t *testing.T) {
+		mustExec(t, eve,
+			"CREATE PROCEDURE as_invoker() SQL SECURITY INVOKER SELECT CURRENT_USER()",
+			"CREATE PROCEDURE as_definer() SELECT CURRENT_USER()",
+			"CREATE PROCEDURE raise_invoker() SQL SECURITY INVOKER UPDATE salaries SET s = s + 10")
+		one := srv.Open(srv.DSN("root", "", "app"))
+		one.SetMaxOpenConns(1)
+		require.Equal(t, "root@localhost", queryString(t, one, "CALL as_invoker()"))
+		require.Equal(t, "eve@%", queryString(t, one, "CALL as_definer()"))
+		require.Equal(t, "root@localhost", queryString(t, one, "SELECT CURRENT_USER()"), "the caller is restored")
+		mustExec(t, one, "CALL raise_invoker()")
+		require.EqualValues(t, 1011, salary())
+		requireDenied(t, eve, "CALL raise_invoker()", 1142, "42000", denied)
+		require.EqualValues(t, 1011, salary())
+	})
+
+	t.Run("a dropped definer's routines no longer run", func(t *testing.T) {
+		mustExec(t, eve, "CREATE PROCEDURE orphan() SELECT 1",
+			"CREATE TRIGGER orphan BEFORE INSERT ON t FOR EACH ROW SET NEW.id = NEW.id")
+		mustExec(t, root, "DROP USER eve")
+		for _, q := range []string{"CALL orphan()", "INSERT INTO t VALUES (5)"} {
+			_, err := app.Exec(q)
+			require.Error(t, err, q)
+			require.Contains(t, err.Error(), "Access denied for user 'eve'", q)
+		}
+		require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM app.t"))
+	})
+}
