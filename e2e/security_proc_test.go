@@ -387,3 +387,34 @@ func TestMetadataShowsOnlyWhatTheUserMayAccess(t *testing.T) {
 	mustExec(t, root, "GRANT SELECT ON shop.* TO m")
 	require.Contains(t, strings(m, "SELECT commit_message FROM dolt_reflog()"), "secret: layoffs in March")
 }
+
+// TestDoltFunctionsNeedTheirPrivileges: Dolt's functions checked no
+// privilege. DOLT_HASHOF_TABLE answered for a table the user may not read
+// (a content hash: with a table of the same shape elsewhere she could
+// confirm guesses of its rows), the commit-graph functions for a database
+// whose history she may not read, and DOLT_JOIN_COST planned any query in
+// an engine without authorization.
+func TestDoltFunctionsNeedTheirPrivileges(t *testing.T) {
+	srv := testserver.Start(t)
+	shop := shopWithHistory(t, srv)
+	mustExec(t, shop, "CREATE TABLE secret (id INT PRIMARY KEY, v INT)", "INSERT INTO secret VALUES (1, 42)",
+		"CREATE USER tl IDENTIFIED BY 'pw'", "GRANT SELECT ON shop.t TO tl",
+		"CREATE USER reader IDENTIFIED BY 'pw'", "GRANT SELECT ON shop.* TO reader")
+	tl := srv.Open(srv.DSN("tl", "pw", "shop"))
+	reader := srv.Open(srv.DSN("reader", "pw", "shop"))
+
+	expectDenied(t, tl, "SELECT DOLT_HASHOF_TABLE('secret')", 1142)
+	expectDenied(t, tl, "SELECT * FROM dolt_hashof_table('secret')", 1142)
+	for _, q := range []string{"SELECT DOLT_HASHOF_DB()", "SELECT HASHOF('HEAD')", "SELECT DOLT_HASHOF('HEAD')",
+		"SELECT DOLT_MERGE_BASE('main', 'feature')", "SELECT HAS_ANCESTOR('HEAD', 'HEAD~1')"} {
+		expectDenied(t, tl, q, 1044)
+		require.NotEmpty(t, queryString(t, reader, q), q)
+	}
+	for _, db := range []*sql.DB{tl, reader} {
+		expectDenied(t, db, "SELECT DOLT_JOIN_COST('SELECT * FROM secret a JOIN t b ON a.id = b.id')", 1227)
+	}
+	// What the grants cover still answers, the same as for root.
+	require.Equal(t, queryString(t, shop, "SELECT DOLT_HASHOF_TABLE('t')"), queryString(t, tl, "SELECT DOLT_HASHOF_TABLE('t')"))
+	require.Equal(t, queryString(t, shop, "SELECT DOLT_HASHOF_TABLE('secret')"), queryString(t, reader, "SELECT DOLT_HASHOF_TABLE('secret')"))
+	require.Contains(t, queryString(t, shop, "SELECT DOLT_JOIN_COST('SELECT * FROM secret a JOIN t b ON a.id = b.id')"), "join")
+}

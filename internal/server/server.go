@@ -276,9 +276,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	// GMS consults this package-level provider before built-ins and the
 	// database provider on every query. The guarded built-ins come first;
-	// LOAD_FILE is SibylDB's (FILE privilege, fileaccess's confinement).
-	// The vector functions (vecsql) answer for their MySQL and MariaDB names.
-	functions := vecsql.NewProvider(builtins.NewProvider(fileaccess.Functions(s.Functions, hasFile)))
+	// LOAD_FILE is SibylDB's (FILE privilege, fileaccess's confinement);
+	// Dolt's functions that read beyond a table grant check privileges
+	// (privilege.Functions). The vector functions (vecsql) answer for
+	// their MySQL and MariaDB names.
+	functions := vecsql.NewProvider(builtins.NewProvider(fileaccess.Functions(privilege.Functions(s.Functions, s.privileges), hasFile)))
 	functions.Add("sibyl_embed", vecsql.EmbedFunction(s.embeddingModels))
 	analyzer.ExternalFunctionProvider = functions
 	if err := s.registerHeatWave(ctx); err != nil {
