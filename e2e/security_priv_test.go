@@ -411,3 +411,41 @@ func sessionStatus(t *testing.T, db *sql.DB, name string) string {
 	require.NoError(t, db.QueryRow("SHOW SESSION STATUS LIKE '"+name+"'").Scan(&k, &v))
 	return v
 }
+
+// TestInsertOnDuplicateKeyUpdateNeedsUpdate: as in MySQL, INSERT ... ON
+// DUPLICATE KEY UPDATE needs UPDATE on the table as well as INSERT. GMS
+// asked only INSERT, so an account allowed to add rows (an append-only
+// log writer, say) could overwrite any existing row.
+func TestInsertOnDuplicateKeyUpdateNeedsUpdate(t *testing.T) {
+	srv := testserver.Start(t)
+	root := srv.DB("")
+	mustExec(t, root, "CREATE DATABASE ledger", "CREATE TABLE ledger.entries (id INT PRIMARY KEY, amount INT)",
+		"INSERT INTO ledger.entries VALUES (1, 100)",
+		"CREATE TABLE ledger.mirror (id INT PRIMARY KEY, amount INT)",
+		"CREATE USER appender IDENTIFIED BY 'pw'", "GRANT INSERT ON ledger.entries TO appender",
+		"CREATE USER editor IDENTIFIED BY 'pw'", "GRANT INSERT, UPDATE ON ledger.entries TO editor",
+		"GRANT INSERT, TRIGGER ON ledger.mirror TO appender")
+	appender := srv.Open(srv.DSN("appender", "pw", "ledger"))
+	editor := srv.Open(srv.DSN("editor", "pw", "ledger"))
+	amount := func() int64 { return queryInt(t, root, "SELECT amount FROM ledger.entries WHERE id = 1") }
+
+	const odku = "INSERT INTO entries VALUES (1, 0) ON DUPLICATE KEY UPDATE amount = VALUES(amount)"
+	requireDenied(t, appender, odku, 1142, "42000", "command denied to user 'appender'@'%'")
+	_, err := appender.Exec("INSERT INTO entries VALUES (?, ?) ON DUPLICATE KEY UPDATE amount = ?", 1, 0, 0)
+	num, _ := mysqlErr(t, err)
+	require.EqualValues(t, 1142, num, "prepared: %v", err)
+	require.EqualValues(t, 100, amount())
+	// Nor in a trigger: not when she creates it, nor when it fires (it
+	// runs with her privileges) after UPDATE was taken back.
+	const trigger = "CREATE TRIGGER mirror_copy AFTER INSERT ON mirror FOR EACH ROW INSERT INTO entries VALUES (NEW.id, NEW.amount) ON DUPLICATE KEY UPDATE amount = VALUES(amount)"
+	requireDenied(t, appender, trigger, 1142, "42000", "command denied to user 'appender'@'%'")
+	mustExec(t, root, "GRANT UPDATE ON ledger.entries TO appender")
+	mustExec(t, appender, trigger)
+	mustExec(t, root, "REVOKE UPDATE ON ledger.entries FROM appender")
+	requireDenied(t, root, "INSERT INTO ledger.mirror VALUES (1, 0)", 1142, "42000", "command denied to user 'appender'@'%'")
+	require.EqualValues(t, 100, amount())
+
+	mustExec(t, appender, "INSERT INTO entries VALUES (2, 5)")
+	mustExec(t, editor, odku)
+	require.EqualValues(t, 0, amount())
+}

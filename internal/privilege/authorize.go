@@ -96,8 +96,23 @@ func (h authHandler) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 			}
 		}
 	}
-	return h.AuthorizationHandler.HandleAuth(ctx, state, historySubject(auth))
+	if err := h.AuthorizationHandler.HandleAuth(ctx, state, historySubject(auth)); err != nil {
+		return err
+	}
+	if _, ok := auth.Extra.(OnDuplicateKeyUpdate); ok && auth.AuthType == ast.AuthType_INSERT {
+		update := auth
+		update.AuthType, update.Extra = ast.AuthType_UPDATE, nil
+		return h.AuthorizationHandler.HandleAuth(ctx, state, update)
+	}
+	return nil
 }
+
+// OnDuplicateKeyUpdate marks the authorization of an INSERT ... ON
+// DUPLICATE KEY UPDATE (the SQL parser sets it as the Extra of the
+// statement's authorization). MySQL asks UPDATE on the table as well as
+// INSERT; GMS asked INSERT only, so an account allowed only to add rows
+// could overwrite any existing row.
+type OnDuplicateKeyUpdate struct{}
 
 // ModelCatalogSchemaPrefix starts the name of a HeatWave model catalog
 // schema, ML_SCHEMA_<user>.

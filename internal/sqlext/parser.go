@@ -15,6 +15,8 @@ import (
 
 	"github.com/dolthub/go-mysql-server/sql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
+
+	"github.com/sibyldb/sibyldb/internal/privilege"
 )
 
 // Statement is one statement kind SibylDB adds to the grammar.
@@ -74,6 +76,16 @@ func (p *Parser) rewrite(st ast.Statement) {
 		if w, ok := node.(*ast.With); ok && w != nil && w.Recursive {
 			ignoreSelfReferences(w)
 		}
+		if ins, ok := node.(*ast.Insert); ok && len(ins.OnDup) > 0 && ins.Auth.AuthType == ast.AuthType_INSERT {
+			ins.Auth.Extra = privilege.OnDuplicateKeyUpdate{}
+		}
+		if ddl, ok := node.(*ast.DDL); ok {
+			// Walk does not descend into the bodies of triggers,
+			// procedures and events, which are bound from this parse.
+			if body := routineBody(ddl); body != nil {
+				p.rewrite(body)
+			}
+		}
 		if fn, ok := node.(*ast.FuncExpr); ok && !fn.Qualifier.IsEmpty() {
 			if prefix, ok := p.qualified[strings.ToLower(fn.Qualifier.String())]; ok {
 				fn.Name = ast.NewColIdent(prefix + fn.Name.String())
@@ -82,6 +94,20 @@ func (p *Parser) rewrite(st ast.Statement) {
 		}
 		return true, nil
 	}, st)
+}
+
+// routineBody returns the body of a CREATE TRIGGER, PROCEDURE or EVENT,
+// nil for other DDL.
+func routineBody(ddl *ast.DDL) ast.Statement {
+	switch {
+	case ddl.TriggerSpec != nil:
+		return ddl.TriggerSpec.Body
+	case ddl.ProcedureSpec != nil:
+		return ddl.ProcedureSpec.Body
+	case ddl.EventSpec != nil:
+		return ddl.EventSpec.Body
+	}
+	return nil
 }
 
 // ignoreSelfReferences marks a recursive CTE's references to itself as
