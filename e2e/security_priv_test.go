@@ -412,6 +412,42 @@ func sessionStatus(t *testing.T, db *sql.DB, name string) string {
 	return v
 }
 
+// TestWritesThatReadNeedSelect: as in MySQL, UPDATE and DELETE need
+// SELECT on the table when they read its columns (WHERE, ORDER BY, or a
+// SET expression). GMS asked UPDATE or DELETE only, and the count of rows
+// changed answered any question about the values: an UPDATE-only account
+// could find a salary by bisection with SET id = id WHERE s > ?.
+func TestWritesThatReadNeedSelect(t *testing.T) {
+	srv := testserver.Start(t)
+	root := srv.DB("")
+	mustExec(t, root, "CREATE DATABASE hr", "CREATE TABLE hr.pay (id INT PRIMARY KEY, s INT)",
+		"INSERT INTO hr.pay VALUES (1, 1000), (2, 2000)",
+		"CREATE USER upd IDENTIFIED BY 'pw'", "GRANT UPDATE ON hr.pay TO upd",
+		"CREATE USER del IDENTIFIED BY 'pw'", "GRANT DELETE ON hr.pay TO del")
+	upd := srv.Open(srv.DSN("upd", "pw", "hr"))
+	del := srv.Open(srv.DSN("del", "pw", "hr"))
+	for _, c := range []struct {
+		db *sql.DB
+		q  string
+	}{
+		{upd, "UPDATE pay SET id = id WHERE s > 1500"},
+		{upd, "UPDATE pay SET s = s + 1"},
+		{upd, "UPDATE pay SET s = 0 ORDER BY s LIMIT 1"},
+		{del, "DELETE FROM pay WHERE s > 1500"},
+		{del, "DELETE FROM pay ORDER BY s LIMIT 1"},
+	} {
+		requireDenied(t, c.db, c.q, 1142, "42000", "command denied to user")
+	}
+	require.Equal(t, []string{`"1,1000"`, `"2,2000"`}, dump(t, root, "SELECT CONCAT(id, ',', s) FROM hr.pay ORDER BY id"))
+	// Writes that read nothing need nothing more.
+	mustExec(t, upd, "UPDATE pay SET s = 5")
+	mustExec(t, del, "DELETE FROM pay")
+	require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM hr.pay"))
+	mustExec(t, root, "INSERT INTO hr.pay VALUES (1, 1000)", "GRANT SELECT ON hr.pay TO upd")
+	mustExec(t, upd, "UPDATE pay SET s = s + 1 WHERE id = 1")
+	require.EqualValues(t, 1001, queryInt(t, root, "SELECT s FROM hr.pay WHERE id = 1"))
+}
+
 // TestInsertOnDuplicateKeyUpdateNeedsUpdate: as in MySQL, INSERT ... ON
 // DUPLICATE KEY UPDATE needs UPDATE on the table as well as INSERT. GMS
 // asked only INSERT, so an account allowed to add rows (an append-only

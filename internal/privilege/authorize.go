@@ -99,20 +99,24 @@ func (h authHandler) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 	if err := h.AuthorizationHandler.HandleAuth(ctx, state, historySubject(auth)); err != nil {
 		return err
 	}
-	if _, ok := auth.Extra.(OnDuplicateKeyUpdate); ok && auth.AuthType == ast.AuthType_INSERT {
-		update := auth
-		update.AuthType, update.Extra = ast.AuthType_UPDATE, nil
-		return h.AuthorizationHandler.HandleAuth(ctx, state, update)
+	if also, ok := auth.Extra.(AlsoNeeds); ok {
+		more := auth
+		more.AuthType, more.Extra = string(also), nil
+		return h.AuthorizationHandler.HandleAuth(ctx, state, more)
 	}
 	return nil
 }
 
-// OnDuplicateKeyUpdate marks the authorization of an INSERT ... ON
-// DUPLICATE KEY UPDATE (the SQL parser sets it as the Extra of the
-// statement's authorization). MySQL asks UPDATE on the table as well as
-// INSERT; GMS asked INSERT only, so an account allowed only to add rows
-// could overwrite any existing row.
-type OnDuplicateKeyUpdate struct{}
+// AlsoNeeds, set by the SQL parser as the Extra of a statement's
+// authorization, names a privilege the statement needs on the same tables
+// besides its own, where MySQL asks for both and GMS asked for one:
+//
+//   - INSERT ... ON DUPLICATE KEY UPDATE needs UPDATE: an account allowed
+//     only to add rows could overwrite any existing row;
+//   - UPDATE and DELETE that read columns (in WHERE, ORDER BY or a SET
+//     expression) need SELECT: the count of rows changed told an
+//     UPDATE-only or DELETE-only account which rows hold which values.
+type AlsoNeeds string
 
 // ModelCatalogSchemaPrefix starts the name of a HeatWave model catalog
 // schema, ML_SCHEMA_<user>.

@@ -76,8 +76,19 @@ func (p *Parser) rewrite(st ast.Statement) {
 		if w, ok := node.(*ast.With); ok && w != nil && w.Recursive {
 			ignoreSelfReferences(w)
 		}
-		if ins, ok := node.(*ast.Insert); ok && len(ins.OnDup) > 0 && ins.Auth.AuthType == ast.AuthType_INSERT {
-			ins.Auth.Extra = privilege.OnDuplicateKeyUpdate{}
+		switch n := node.(type) {
+		case *ast.Insert:
+			if len(n.OnDup) > 0 && n.Auth.AuthType == ast.AuthType_INSERT {
+				n.Auth.Extra = privilege.AlsoNeeds(ast.AuthType_UPDATE)
+			}
+		case *ast.Update:
+			if readsColumns(n.Where, n.OrderBy, n.Exprs) {
+				alsoNeedSelect(n.TableExprs, ast.AuthType_UPDATE)
+			}
+		case *ast.Delete:
+			if readsColumns(n.Where, n.OrderBy) {
+				alsoNeedSelect(n.TableExprs, ast.AuthType_DELETE)
+			}
 		}
 		if ddl, ok := node.(*ast.DDL); ok {
 			// Walk does not descend into the bodies of triggers,
@@ -94,6 +105,38 @@ func (p *Parser) rewrite(st ast.Statement) {
 		}
 		return true, nil
 	}, st)
+}
+
+// readsColumns reports whether any of the clauses names a column (for
+// assignments, on their right-hand side).
+func readsColumns(clauses ...ast.SQLNode) bool {
+	found := false
+	for _, c := range clauses {
+		if exprs, ok := c.(ast.AssignmentExprs); ok {
+			for _, e := range exprs {
+				found = found || readsColumns(e.Expr)
+			}
+			continue
+		}
+		_ = ast.Walk(func(node ast.SQLNode) (bool, error) {
+			if _, ok := node.(*ast.ColName); ok {
+				found = true
+			}
+			return !found, nil
+		}, c)
+	}
+	return found
+}
+
+// alsoNeedSelect marks the tables a statement writes with authorization
+// authType as needing SELECT as well (privilege.AlsoNeeds).
+func alsoNeedSelect(tables ast.TableExprs, authType string) {
+	_ = ast.Walk(func(node ast.SQLNode) (bool, error) {
+		if an, ok := node.(ast.AuthNode); ok && an.GetAuthInformation().AuthType == authType {
+			an.SetExtra(privilege.AlsoNeeds(ast.AuthType_SELECT))
+		}
+		return true, nil
+	}, tables)
 }
 
 // routineBody returns the body of a CREATE TRIGGER, PROCEDURE or EVENT,
