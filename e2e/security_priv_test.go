@@ -448,6 +448,33 @@ func TestWritesThatReadNeedSelect(t *testing.T) {
 	require.EqualValues(t, 1001, queryInt(t, root, "SELECT s FROM hr.pay WHERE id = 1"))
 }
 
+// TestLockingReadsNeedAWritePrivilege: as in MySQL 8.0.22+, SELECT ...
+// FOR UPDATE / FOR SHARE / LOCK IN SHARE MODE needs UPDATE, DELETE or LOCK
+// TABLES besides SELECT. With SELECT alone an account could hold row locks
+// that stop every writer of those rows for as long as it kept its
+// transaction open.
+func TestLockingReadsNeedAWritePrivilege(t *testing.T) {
+	srv := testserver.Start(t)
+	root := srv.DB("")
+	mustExec(t, root, "CREATE DATABASE lk", "CREATE TABLE lk.t (id INT PRIMARY KEY, v INT)", "INSERT INTO lk.t VALUES (1, 0)",
+		"CREATE USER reader IDENTIFIED BY 'pw'", "GRANT SELECT ON lk.t TO reader",
+		"CREATE USER locker IDENTIFIED BY 'pw'", "GRANT SELECT, LOCK TABLES ON lk.* TO locker",
+		"CREATE USER writer IDENTIFIED BY 'pw'", "GRANT SELECT, UPDATE ON lk.t TO writer")
+	reader := srv.Open(srv.DSN("reader", "pw", "lk"))
+	locking := []string{"SELECT v FROM t WHERE id = 1 FOR UPDATE", "SELECT v FROM t WHERE id = 1 FOR SHARE",
+		"SELECT v FROM t WHERE id = 1 LOCK IN SHARE MODE", "SELECT v FROM (SELECT * FROM t) d FOR UPDATE"}
+	for _, q := range locking {
+		requireDenied(t, reader, q, 1142, "42000", "command denied to user 'reader'@'%'")
+	}
+	require.Zero(t, queryInt(t, reader, "SELECT v FROM t WHERE id = 1"), "plain reads need SELECT only")
+	for _, user := range []string{"locker", "writer"} {
+		db := srv.Open(srv.DSN(user, "pw", "lk"))
+		for _, q := range locking {
+			require.Zero(t, queryInt(t, db, q), "%s: %s", user, q)
+		}
+	}
+}
+
 // TestInsertOnDuplicateKeyUpdateNeedsUpdate: as in MySQL, INSERT ... ON
 // DUPLICATE KEY UPDATE needs UPDATE on the table as well as INSERT. GMS
 // asked only INSERT, so an account allowed to add rows (an append-only

@@ -99,24 +99,38 @@ func (h authHandler) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 	if err := h.AuthorizationHandler.HandleAuth(ctx, state, historySubject(auth)); err != nil {
 		return err
 	}
-	if also, ok := auth.Extra.(AlsoNeeds); ok {
-		more := auth
-		more.AuthType, more.Extra = string(also), nil
-		return h.AuthorizationHandler.HandleAuth(ctx, state, more)
+	also, ok := auth.Extra.(AlsoNeeds)
+	if !ok {
+		return nil
 	}
-	return nil
+	var first error
+	for _, authType := range also {
+		more := auth
+		more.AuthType, more.Extra = authType, nil
+		err := h.AuthorizationHandler.HandleAuth(ctx, state, more)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // AlsoNeeds, set by the SQL parser as the Extra of a statement's
-// authorization, names a privilege the statement needs on the same tables
-// besides its own, where MySQL asks for both and GMS asked for one:
+// authorization, lists privileges of which the statement needs one on the
+// same tables besides its own, where MySQL asks for more than GMS did:
 //
 //   - INSERT ... ON DUPLICATE KEY UPDATE needs UPDATE: an account allowed
 //     only to add rows could overwrite any existing row;
 //   - UPDATE and DELETE that read columns (in WHERE, ORDER BY or a SET
 //     expression) need SELECT: the count of rows changed told an
-//     UPDATE-only or DELETE-only account which rows hold which values.
-type AlsoNeeds string
+//     UPDATE-only or DELETE-only account which rows hold which values;
+//   - SELECT ... FOR UPDATE / FOR SHARE / LOCK IN SHARE MODE needs UPDATE,
+//     DELETE or LOCK TABLES (MySQL 8.0.22): a read-only account could hold
+//     row locks that stop every writer of those rows.
+type AlsoNeeds []string
 
 // ModelCatalogSchemaPrefix starts the name of a HeatWave model catalog
 // schema, ML_SCHEMA_<user>.

@@ -16,7 +16,7 @@ import (
 
 // Locking reads lock rows
 //
-// SELECT ... FOR UPDATE / LOCK IN SHARE MODE over one table with a primary
+// SELECT ... FOR UPDATE / FOR SHARE / LOCK IN SHARE MODE over one table with a primary
 // key locks the rows it selects, by primary key, as InnoDB does: the
 // server first runs the statement's own FROM, WHERE, ORDER BY and LIMIT
 // for the primary keys, locks those rows, and, when one of them changed
@@ -35,7 +35,7 @@ const maxLockingReadRounds = 5
 // is false when the statement is not of that shape (or its rows kept
 // changing); the caller then locks tables.
 func (h *handler) lockReadRows(ctx context.Context, st *connState, query string, binds map[string]*querypb.BindVariable) (handled bool, err error) {
-	parsed, err := ast.Parse(query)
+	parsed, err := parseLockingRead(query)
 	if err != nil {
 		return false, nil
 	}

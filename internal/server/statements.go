@@ -104,8 +104,14 @@ func ddlLocks(query, currentDB string) []stmtLock {
 	return out
 }
 
+// parseLockingRead parses a locking read, FOR SHARE included (see
+// sqlext.ShareModeSpelling).
+func parseLockingRead(query string) (ast.Statement, error) {
+	return ast.Parse(sqlext.ShareModeSpelling(query))
+}
+
 func lockingReadLocks(query, currentDB string) []stmtLock {
-	st, err := ast.Parse(query)
+	st, err := parseLockingRead(query)
 	if err != nil {
 		return nil
 	}

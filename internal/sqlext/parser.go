@@ -11,6 +11,7 @@ package sqlext
 
 import (
 	"context"
+	"regexp"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -79,15 +80,19 @@ func (p *Parser) rewrite(st ast.Statement) {
 		switch n := node.(type) {
 		case *ast.Insert:
 			if len(n.OnDup) > 0 && n.Auth.AuthType == ast.AuthType_INSERT {
-				n.Auth.Extra = privilege.AlsoNeeds(ast.AuthType_UPDATE)
+				n.Auth.Extra = privilege.AlsoNeeds{ast.AuthType_UPDATE}
 			}
 		case *ast.Update:
 			if readsColumns(n.Where, n.OrderBy, n.Exprs) {
-				alsoNeedSelect(n.TableExprs, ast.AuthType_UPDATE)
+				alsoNeed(n.TableExprs, ast.AuthType_UPDATE, ast.AuthType_SELECT)
 			}
 		case *ast.Delete:
 			if readsColumns(n.Where, n.OrderBy) {
-				alsoNeedSelect(n.TableExprs, ast.AuthType_DELETE)
+				alsoNeed(n.TableExprs, ast.AuthType_DELETE, ast.AuthType_SELECT)
+			}
+		case *ast.Select:
+			if n.Lock != nil && strings.TrimSpace(n.Lock.Type) != "" {
+				alsoNeed(n.From, ast.AuthType_SELECT, ast.AuthType_UPDATE, ast.AuthType_DELETE, ast.AuthType_LOCK)
 			}
 		}
 		if ddl, ok := node.(*ast.DDL); ok {
@@ -128,12 +133,12 @@ func readsColumns(clauses ...ast.SQLNode) bool {
 	return found
 }
 
-// alsoNeedSelect marks the tables a statement writes with authorization
-// authType as needing SELECT as well (privilege.AlsoNeeds).
-func alsoNeedSelect(tables ast.TableExprs, authType string) {
+// alsoNeed marks the tables that a statement's authorization asks authType
+// of as needing one of anyOf as well (privilege.AlsoNeeds).
+func alsoNeed(tables ast.TableExprs, authType string, anyOf ...string) {
 	_ = ast.Walk(func(node ast.SQLNode) (bool, error) {
 		if an, ok := node.(ast.AuthNode); ok && an.GetAuthInformation().AuthType == authType {
-			an.SetExtra(privilege.AlsoNeeds(ast.AuthType_SELECT))
+			an.SetExtra(privilege.AlsoNeeds(anyOf))
 		}
 		return true, nil
 	}, tables)
@@ -195,6 +200,13 @@ func (p *Parser) ParseSimple(query string) (ast.Statement, error) {
 		return st, err
 	}
 	st, err := p.base.ParseSimple(query)
+	if err != nil {
+		if q := ShareModeSpelling(query); q != query {
+			if st2, err2 := p.base.ParseSimple(q); err2 == nil {
+				st, err = st2, nil
+			}
+		}
+	}
 	p.rewrite(st)
 	return st, syntaxError(err)
 }
@@ -225,8 +237,26 @@ func (p *Parser) ParseWithOptions(ctx context.Context, query string, delimiter r
 		}
 	}
 	st, parsed, rest, err := p.base.ParseWithOptions(ctx, query, delimiter, multi, options)
+	if err != nil {
+		if q := ShareModeSpelling(query); q != query {
+			if st2, parsed2, rest2, err2 := p.base.ParseWithOptions(ctx, q, delimiter, multi, options); err2 == nil {
+				st, parsed, rest, err = st2, parsed2, rest2, nil
+			}
+		}
+	}
 	p.rewrite(st)
 	return st, parsed, rest, syntaxError(err)
+}
+
+// forShare is MySQL 8's FOR SHARE locking clause ending a statement.
+var forShare = regexp.MustCompile(`(?i)\bFOR\s+SHARE(\s*(;|$))`)
+
+// ShareModeSpelling spells a statement-ending FOR SHARE, which the grammar
+// lacks, as LOCK IN SHARE MODE, the older spelling of the same clause. The
+// parser tries it only on a query that failed to parse, and keeps it only
+// when the respelt query parses.
+func ShareModeSpelling(query string) string {
+	return forShare.ReplaceAllString(query, "LOCK IN SHARE MODE$1")
 }
 
 // splitFirst returns the first statement of query and, when multi, the
@@ -275,6 +305,16 @@ func (p *Parser) ParseOneWithOptions(ctx context.Context, query string, options 
 		}
 	}
 	st, next, err := p.base.ParseOneWithOptions(ctx, query, options)
+	if err != nil {
+		if q := ShareModeSpelling(query); q != query {
+			if st2, next2, err2 := p.base.ParseOneWithOptions(ctx, q, options); err2 == nil {
+				st, next, err = st2, next2, nil
+				if next > 0 {
+					next += len(query) - len(q)
+				}
+			}
+		}
+	}
 	p.rewrite(st)
 	return st, next, syntaxError(err)
 }
