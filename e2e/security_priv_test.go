@@ -475,6 +475,25 @@ func TestLockingReadsNeedAWritePrivilege(t *testing.T) {
 	}
 }
 
+// TestCreateTableLikeNeedsSelectOnItsSource: as in MySQL, CREATE TABLE
+// ... LIKE needs SELECT on the table it copies. GMS asked nothing, so an
+// account allowed to create tables could copy any table's definition
+// (columns, indexes, checks) and read it with SHOW CREATE TABLE.
+func TestCreateTableLikeNeedsSelectOnItsSource(t *testing.T) {
+	srv := testserver.Start(t)
+	root := srv.DB("")
+	mustExec(t, root, "CREATE DATABASE hr", "CREATE DATABASE sandbox",
+		"CREATE TABLE hr.pay (id INT PRIMARY KEY, salary_band INT, CHECK (salary_band < 10))",
+		"CREATE USER maker IDENTIFIED BY 'pw'", "GRANT ALL ON sandbox.* TO maker", "GRANT CREATE ON hr.* TO maker")
+	maker := srv.Open(srv.DSN("maker", "pw", "sandbox"))
+	requireDenied(t, maker, "CREATE TABLE copy1 LIKE hr.pay", 1142, "42000", "command denied to user 'maker'@'%'")
+	requireDenied(t, srv.Open(srv.DSN("maker", "pw", "hr")), "CREATE TABLE copy2 LIKE pay", 1142, "42000", "command denied to user 'maker'@'%'")
+	require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_NAME LIKE 'copy%'"))
+	mustExec(t, root, "GRANT SELECT ON hr.pay TO maker")
+	mustExec(t, maker, "CREATE TABLE copy1 LIKE hr.pay")
+	require.Contains(t, queryMaps(t, maker, "SHOW CREATE TABLE copy1")[0]["Create Table"], "salary_band")
+}
+
 // TestInsertOnDuplicateKeyUpdateNeedsUpdate: as in MySQL, INSERT ... ON
 // DUPLICATE KEY UPDATE needs UPDATE on the table as well as INSERT. GMS
 // asked only INSERT, so an account allowed to add rows (an append-only

@@ -99,6 +99,16 @@ func (h authHandler) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 	if err := h.AuthorizationHandler.HandleAuth(ctx, state, historySubject(auth)); err != nil {
 		return err
 	}
+	if reads, ok := auth.Extra.(AlsoReads); ok {
+		for i := 0; i+1 < len(reads); i += 2 {
+			read := ast.AuthInformation{AuthType: ast.AuthType_SELECT, TargetType: ast.AuthTargetType_SingleTableIdentifier,
+				TargetNames: []string{reads[i], reads[i+1]}}
+			if err := h.AuthorizationHandler.HandleAuth(ctx, state, read); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	also, ok := auth.Extra.(AlsoNeeds)
 	if !ok {
 		return nil
@@ -131,6 +141,14 @@ func (h authHandler) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 //     DELETE or LOCK TABLES (MySQL 8.0.22): a read-only account could hold
 //     row locks that stop every writer of those rows.
 type AlsoNeeds []string
+
+// AlsoReads, set by the SQL parser as the Extra of a CREATE TABLE ... LIKE's
+// authorization, lists the tables whose definitions the statement copies,
+// as database, table pairs ("" for the current database). MySQL asks
+// SELECT on them; GMS asked nothing, so anyone allowed to create a table
+// could copy the definition of any table, columns, indexes and checks, and
+// read it with SHOW CREATE TABLE.
+type AlsoReads []string
 
 // ModelCatalogSchemaPrefix starts the name of a HeatWave model catalog
 // schema, ML_SCHEMA_<user>.

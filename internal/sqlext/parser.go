@@ -95,6 +95,13 @@ func (p *Parser) rewrite(st ast.Statement) {
 				alsoNeed(n.From, ast.AuthType_SELECT, ast.AuthType_UPDATE, ast.AuthType_DELETE, ast.AuthType_LOCK)
 			}
 		}
+		if ddl, ok := node.(*ast.DDL); ok && ddl.OptLike != nil {
+			var reads privilege.AlsoReads
+			for _, t := range ddl.OptLike.LikeTables {
+				reads = append(reads, t.DbQualifier.String(), t.Name.String())
+			}
+			ddl.Auth.Extra = reads
+		}
 		if ddl, ok := node.(*ast.DDL); ok {
 			// Walk does not descend into the bodies of triggers,
 			// procedures and events, which are bound from this parse.

@@ -62,6 +62,20 @@ func TestParserMarksExtraPrivileges(t *testing.T) {
 	}
 }
 
+func TestParserMarksTablesCopied(t *testing.T) {
+	p := NewParser(sql.NewMysqlParser())
+	for q, want := range map[string]privilege.AlsoReads{
+		"CREATE TABLE c LIKE hr.pay": {"hr", "pay"},
+		"CREATE TABLE c LIKE pay":    {"", "pay"},
+		"CREATE TABLE c (id INT)":    nil,
+	} {
+		st, _, _, err := p.ParseWithOptions(context.Background(), q, ';', false, ast.ParserOptions{})
+		require.NoError(t, err, q)
+		got, _ := st.(*ast.DDL).Auth.Extra.(privilege.AlsoReads)
+		require.Equal(t, want, got, q)
+	}
+}
+
 func TestShareModeSpelling(t *testing.T) {
 	for in, want := range map[string]string{
 		"SELECT 1 FOR SHARE":           "SELECT 1 LOCK IN SHARE MODE",
