@@ -94,18 +94,17 @@ func (p *Parser) rewrite(st ast.Statement) {
 			if n.Lock != nil && strings.TrimSpace(n.Lock.Type) != "" {
 				alsoNeed(n.From, ast.AuthType_SELECT, ast.AuthType_UPDATE, ast.AuthType_DELETE, ast.AuthType_LOCK)
 			}
-		}
-		if ddl, ok := node.(*ast.DDL); ok && ddl.OptLike != nil {
-			var reads privilege.AlsoReads
-			for _, t := range ddl.OptLike.LikeTables {
-				reads = append(reads, t.DbQualifier.String(), t.Name.String())
+		case *ast.DDL:
+			if n.OptLike != nil {
+				var reads privilege.AlsoReads
+				for _, t := range n.OptLike.LikeTables {
+					reads = append(reads, t.DbQualifier.String(), t.Name.String())
+				}
+				n.Auth.Extra = reads
 			}
-			ddl.Auth.Extra = reads
-		}
-		if ddl, ok := node.(*ast.DDL); ok {
 			// Walk does not descend into the bodies of triggers,
 			// procedures and events, which are bound from this parse.
-			if body := routineBody(ddl); body != nil {
+			if body := routineBody(n); body != nil {
 				p.rewrite(body)
 			}
 		}
