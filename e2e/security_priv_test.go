@@ -436,7 +436,8 @@ func TestWritesThatReadNeedSelect(t *testing.T) {
 		{del, "DELETE FROM pay WHERE s > 1500"},
 		{del, "DELETE FROM pay ORDER BY s LIMIT 1"},
 	} {
-		requireDenied(t, c.db, c.q, 1142, "42000", "command denied to user")
+		// MySQL's wording, naming the command and the table.
+		requireDenied(t, c.db, c.q, 1142, "42000", "SELECT command denied to user '"+map[*sql.DB]string{upd: "upd", del: "del"}[c.db]+"'@'%' for table 'pay'")
 	}
 	require.Equal(t, []string{`"1,1000"`, `"2,2000"`}, dump(t, root, "SELECT CONCAT(id, ',', s) FROM hr.pay ORDER BY id"))
 	// Writes that read nothing need nothing more.
@@ -512,7 +513,7 @@ func TestInsertOnDuplicateKeyUpdateNeedsUpdate(t *testing.T) {
 	amount := func() int64 { return queryInt(t, root, "SELECT amount FROM ledger.entries WHERE id = 1") }
 
 	const odku = "INSERT INTO entries VALUES (1, 0) ON DUPLICATE KEY UPDATE amount = VALUES(amount)"
-	requireDenied(t, appender, odku, 1142, "42000", "command denied to user 'appender'@'%'")
+	requireDenied(t, appender, odku, 1142, "42000", "UPDATE command denied to user 'appender'@'%' for table 'entries'")
 	_, err := appender.Exec("INSERT INTO entries VALUES (?, ?) ON DUPLICATE KEY UPDATE amount = ?", 1, 0, 0)
 	num, _ := mysqlErr(t, err)
 	require.EqualValues(t, 1142, num, "prepared: %v", err)
