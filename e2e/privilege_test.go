@@ -297,6 +297,7 @@ func TestTableGrantsAllowCTEs(t *testing.T) {
 	require.Equal(t, []string{`"1"`, `"2"`}, dump(t, tl, "WITH c AS (SELECT id FROM t) SELECT id FROM c ORDER BY id"))
 	require.Equal(t, []string{`"3"`}, dump(t, tl, "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 3) SELECT MAX(n) FROM c"))
 	_, err := tl.Exec("WITH c AS (SELECT id FROM hidden) SELECT id FROM c")
-	num, _ := mysqlErr(t, err)
+	num, msg := mysqlErrMsg(t, err)
 	require.EqualValues(t, 1142, num, "a CTE over an ungranted table is still refused")
+	require.Equal(t, "SELECT command denied to user 'tl'@'%' for table 'hidden'", msg, "in MySQL's words")
 }

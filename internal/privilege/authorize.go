@@ -129,11 +129,12 @@ func (h authHandler) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 }
 
 // check runs GMS's authorization and gives a refusal on tables MySQL's
-// wording: GMS says only "command denied to user 'u'@'h'", where MySQL
-// names the command and the table (ER_TABLEACCESS_DENIED_ERROR).
+// wording: GMS says "command denied to user 'u'@'h'" or "Access denied for
+// user 'u'@'h' to table 't'", where MySQL names the command and the table
+// (ER_TABLEACCESS_DENIED_ERROR).
 func (h authHandler) check(ctx *sql.Context, state sql.AuthorizationQueryState, auth ast.AuthInformation) error {
 	err := h.AuthorizationHandler.HandleAuth(ctx, state, auth)
-	if err == nil || !sql.ErrPrivilegeCheckFailed.Is(err) {
+	if err == nil || !(sql.ErrPrivilegeCheckFailed.Is(err) || sql.ErrTableAccessDeniedForUser.Is(err)) {
 		return err
 	}
 	switch auth.TargetType {
