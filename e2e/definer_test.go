@@ -105,3 +105,41 @@ func TestRoutinesRunWithTheirDefinersPrivileges(t *testing.T) {
 		require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM app.t"))
 	})
 }
+
+// TestViewsReadWithTheirDefinersPrivileges: as in MySQL, a view (SQL
+// SECURITY DEFINER by default) reads its tables with its definer's
+// privileges, so SELECT on the view is all a reader needs: the usual way
+// to show some columns or rows of a table and not the rest. A SQL SECURITY
+// INVOKER view needs the reader's own privileges on its tables, and a
+// definer who loses hers loses her views for everyone. Before go-mysql-
+// server patch 6 every view was read with the reader's privileges.
+func TestViewsReadWithTheirDefinersPrivileges(t *testing.T) {
+	srv := testserver.Start(t)
+	root := srv.DB("")
+	mustExec(t, root, "CREATE DATABASE hr",
+		"CREATE TABLE hr.staff (id INT PRIMARY KEY, name VARCHAR(16), salary INT)",
+		"INSERT INTO hr.staff VALUES (1, 'ann', 100), (2, 'bob', 200)",
+		"CREATE VIEW hr.directory AS SELECT id, name FROM hr.staff",
+		"CREATE OR REPLACE ALGORITHM = MERGE VIEW hr.directory2 AS SELECT id, name FROM hr.staff",
+		"CREATE SQL SECURITY INVOKER VIEW hr.directory_inv AS SELECT id, name FROM hr.staff",
+		"CREATE USER reader IDENTIFIED BY 'pw'",
+		"GRANT SELECT ON hr.directory TO reader", "GRANT SELECT ON hr.directory2 TO reader", "GRANT SELECT ON hr.directory_inv TO reader",
+		"CREATE USER vera IDENTIFIED BY 'pw'", "GRANT SELECT ON hr.staff TO vera", "GRANT CREATE VIEW ON hr.* TO vera")
+	reader := srv.Open(srv.DSN("reader", "pw", "hr"))
+	const staffDenied = "SELECT command denied to user 'reader'@'%' for table 'staff'"
+
+	for _, v := range []string{"directory", "directory2"} {
+		require.Equal(t, []string{`"1,ann"`, `"2,bob"`}, dump(t, reader, "SELECT CONCAT(id, ',', name) FROM "+v+" ORDER BY id"), v)
+	}
+	requireDenied(t, reader, "SELECT * FROM directory_inv", 1142, "42000", staffDenied)
+	requireDenied(t, reader, "SELECT salary FROM staff", 1142, "42000", staffDenied)
+	require.Equal(t, "root@localhost", queryString(t, root,
+		"SELECT DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = 'hr' AND TABLE_NAME = 'directory2'"))
+
+	vera := srv.Open(srv.DSN("vera", "pw", "hr"))
+	mustExec(t, vera, "CREATE VIEW names AS SELECT name FROM staff")
+	mustExec(t, root, "GRANT SELECT ON hr.names TO reader")
+	require.EqualValues(t, 2, queryInt(t, reader, "SELECT COUNT(*) FROM names"))
+	mustExec(t, root, "REVOKE SELECT ON hr.staff FROM vera")
+	requireDenied(t, reader, "SELECT COUNT(*) FROM names", 1142, "42000", "SELECT command denied to user 'vera'@'%' for table 'staff'")
+}
