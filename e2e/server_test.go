@@ -305,7 +305,7 @@ func TestUsersRolesAndGrantsPersist(t *testing.T) {
 		"CREATE USER 'reader'@'%' IDENTIFIED BY 'pw1'",
 		"GRANT SELECT ON hr.* TO 'reader'@'%'",
 		"CREATE ROLE 'editor'",
-		"GRANT SELECT, INSERT ON hr.* TO 'editor'",
+		"GRANT SELECT, INSERT, UPDATE ON hr.* TO 'editor'",
 		"CREATE USER 'writer'@'%' IDENTIFIED BY 'pw2' DEFAULT ROLE 'editor'",
 		"GRANT 'editor' TO 'writer'@'%'",
 	)

@@ -15,10 +15,13 @@ import (
 //     may not read. Hashes are content-addressed, so a user able to create
 //     a table of the same shape elsewhere can confirm guesses of its rows
 //     by comparing hashes; it now needs SELECT on the table.
-//   - DOLT_HASHOF_DB, HASHOF / DOLT_HASHOF, DOLT_MERGE_BASE and
-//     HAS_ANCESTOR read the database's commit graph, which dolt_log() and
-//     the other history tables show only with SELECT on the whole database;
-//     so do they now.
+//   - DOLT_HASHOF_DB('WORKING') hashes the whole database, a change
+//     detector for tables the user may not read: it now needs SELECT on
+//     the database;
+//   - HASHOF / DOLT_HASHOF, DOLT_MERGE_BASE and HAS_ANCESTOR answer about
+//     the commit graph of any database: they now need some privilege in
+//     it (as USE does), which a user reading her table's history by commit
+//     (dolt_commit_diff_t ... WHERE to_commit = HASHOF('HEAD')) holds.
 //   - DOLT_JOIN_COST('query') plans any query in a private engine with no
 //     authorization at all (table names, indexes and row estimates of
 //     every database); it is a debugging aid and now needs SUPER.
@@ -27,16 +30,17 @@ type functionRule int
 const (
 	needTableSelect functionRule = iota
 	needDatabaseSelect
+	needDatabaseAccess
 	needSuper
 )
 
 var guardedFunctions = map[string]functionRule{
 	dfunctions.HashOfTableFuncName:      needTableSelect,
 	dfunctions.HashOfDatabaseFuncName:   needDatabaseSelect,
-	dfunctions.HashOfFuncName:           needDatabaseSelect,
-	dfunctions.DeprecatedHashOfFuncName: needDatabaseSelect,
-	dfunctions.DoltMergeBaseFuncName:    needDatabaseSelect,
-	dfunctions.HasAncestorFuncName:      needDatabaseSelect,
+	dfunctions.HashOfFuncName:           needDatabaseAccess,
+	dfunctions.DeprecatedHashOfFuncName: needDatabaseAccess,
+	dfunctions.DoltMergeBaseFuncName:    needDatabaseAccess,
+	dfunctions.HasAncestorFuncName:      needDatabaseAccess,
 	dfunctions.JoinCostFuncName:         needSuper,
 }
 
@@ -132,8 +136,12 @@ func (g *guardedFunction) authorize(ctx *sql.Context, row sql.Row) error {
 		if !g.c.HasGlobal(ctx, sql.PrivilegeType_Super) {
 			return Denied("SUPER")
 		}
-	case needDatabaseSelect:
-		if !g.c.db.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{Database: db}, sql.PrivilegeType_Select)) {
+	case needDatabaseSelect, needDatabaseAccess:
+		allowed := g.c.CanSeeDatabase(ctx, db)
+		if g.rule == needDatabaseSelect {
+			allowed = g.c.db.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{Database: db}, sql.PrivilegeType_Select))
+		}
+		if !allowed {
 			return mysql.NewSQLError(mysql.ERDBAccessDenied, "42000", "Access denied for user '%s'@'%s' to database '%s'", cl.User, cl.Address, db)
 		}
 	case needTableSelect:
