@@ -309,11 +309,9 @@ func (r *Routines) writeTable(ctx *sql.Context, outDB, outTable string, schema s
 // outputDatabase checks that the session may create outDB.outTable (CREATE
 // and INSERT on outDB) and that it does not exist yet.
 func (r *Routines) outputDatabase(ctx *sql.Context, outDB, outTable string) (sql.Database, error) {
-	cl := ctx.Session.Client()
 	for _, priv := range []sql.PrivilegeType{sql.PrivilegeType_Create, sql.PrivilegeType_Insert} {
 		if r.Privileges != nil && !r.Privileges.HasOn(ctx, outDB, priv) {
-			return nil, mysql.NewSQLError(1142, "42000", "%s command denied to user '%s'@'%s' for table '%s'",
-				strings.ToUpper(priv.String()), cl.User, cl.Address, outTable)
+			return nil, privilege.TableDenied(ctx, strings.ToUpper(priv.String()), outTable)
 		}
 	}
 	db, err := r.Engine().Analyzer.Catalog.Database(ctx, outDB)

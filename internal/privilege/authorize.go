@@ -4,7 +4,6 @@ import (
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/vitess/go/mysql"
 	ast "github.com/dolthub/vitess/go/vt/sqlparser"
 )
 
@@ -146,9 +145,7 @@ func (h authHandler) check(ctx *sql.Context, state sql.AuthorizationQueryState, 
 		one := auth
 		one.TargetType, one.TargetNames = ast.AuthTargetType_SingleTableIdentifier, []string{t.db, t.table}
 		if h.AuthorizationHandler.HandleAuth(ctx, state, one) != nil {
-			cl := ctx.Session.Client()
-			return mysql.NewSQLError(erTableAccessDenied, "42000", "%s command denied to user '%s'@'%s' for table '%s'",
-				auth.AuthType, cl.User, cl.Address, t.table)
+			return TableDenied(ctx, auth.AuthType, t.table)
 		}
 	}
 	return err
@@ -296,7 +293,5 @@ func (c *Checker) authorizeSystemTableWrite(ctx *sql.Context, authType, db, tabl
 	if allowed {
 		return nil
 	}
-	cl := ctx.Session.Client()
-	return mysql.NewSQLError(erTableAccessDenied, "42000", "%s command denied to user '%s'@'%s' for table '%s'",
-		authType, cl.User, cl.Address, table)
+	return TableDenied(ctx, authType, table)
 }

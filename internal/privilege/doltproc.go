@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/vitess/go/mysql"
 
 	"github.com/sibyldb/sibyldb/internal/catalog"
 )
@@ -154,10 +153,7 @@ func IsSystemDatabase(db string) bool { return baseDatabase(db) == SystemDatabas
 
 // SystemDenied is MySQL's answer to a write into a database no account may
 // change (as for information_schema): ER_DBACCESS_DENIED_ERROR.
-func SystemDenied(ctx *sql.Context, db string) error {
-	cl := ctx.Session.Client()
-	return mysql.NewSQLError(mysql.ERDBAccessDenied, "42000", "Access denied for user '%s'@'%s' to database '%s'", cl.User, cl.Address, db)
-}
+func SystemDenied(ctx *sql.Context, db string) error { return DatabaseDenied(ctx, db) }
 
 // AuthorizeProcedure decides whether the session may run the Dolt
 // procedure proc now. It runs when the procedure runs, so it holds however
@@ -185,8 +181,7 @@ func (c *Checker) AuthorizeProcedure(ctx *sql.Context, proc string) error {
 		return sql.ErrNoDatabaseSelected.New()
 	}
 	if !c.db.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{Database: db}, class.Privileges()...)) {
-		cl := ctx.Session.Client()
-		return mysql.NewSQLError(mysql.ERDBAccessDenied, "42000", "Access denied for user '%s'@'%s' to database '%s'", cl.User, cl.Address, db)
+		return DatabaseDenied(ctx, db)
 	}
 	return nil
 }

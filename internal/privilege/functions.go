@@ -5,7 +5,6 @@ import (
 
 	"github.com/dolthub/dolt/go/libraries/doltcore/sqle/dfunctions"
 	"github.com/dolthub/go-mysql-server/sql"
-	"github.com/dolthub/vitess/go/mysql"
 )
 
 // Dolt's SQL functions that read what a table grant does not cover check
@@ -130,19 +129,18 @@ func (g *guardedFunction) authorize(ctx *sql.Context, row sql.Row) error {
 		return nil
 	}
 	db := baseDatabase(ctx.GetCurrentDatabase())
-	cl := ctx.Session.Client()
 	switch g.rule {
 	case needSuper:
 		if !g.c.HasGlobal(ctx, sql.PrivilegeType_Super) {
 			return Denied("SUPER")
 		}
-	case needDatabaseSelect, needDatabaseAccess:
-		allowed := g.c.CanSeeDatabase(ctx, db)
-		if g.rule == needDatabaseSelect {
-			allowed = g.c.db.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{Database: db}, sql.PrivilegeType_Select))
+	case needDatabaseSelect:
+		if !g.c.db.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{Database: db}, sql.PrivilegeType_Select)) {
+			return DatabaseDenied(ctx, db)
 		}
-		if !allowed {
-			return mysql.NewSQLError(mysql.ERDBAccessDenied, "42000", "Access denied for user '%s'@'%s' to database '%s'", cl.User, cl.Address, db)
+	case needDatabaseAccess:
+		if !g.c.CanSeeDatabase(ctx, db) {
+			return DatabaseDenied(ctx, db)
 		}
 	case needTableSelect:
 		children := g.Children()
@@ -158,7 +156,7 @@ func (g *guardedFunction) authorize(ctx *sql.Context, row sql.Row) error {
 			return nil // NULL, or the function's own type error
 		}
 		if !g.c.db.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{Database: db, Table: table}, sql.PrivilegeType_Select)) {
-			return mysql.NewSQLError(erTableAccessDenied, "42000", "SELECT command denied to user '%s'@'%s' for table '%s'", cl.User, cl.Address, table)
+			return TableDenied(ctx, "SELECT", table)
 		}
 	}
 	return nil

@@ -90,6 +90,20 @@ func (c *Checker) HasGlobal(ctx *sql.Context, priv sql.PrivilegeType) bool {
 	return c.db.UserHasPrivileges(ctx, sql.NewPrivilegedOperation(sql.PrivilegeCheckSubject{}, priv))
 }
 
+// TableDenied is MySQL's ER_TABLEACCESS_DENIED_ERROR: command (SELECT,
+// UPDATE, ...) refused on table for the session's user.
+func TableDenied(ctx *sql.Context, command, table string) error {
+	cl := ctx.Session.Client()
+	return mysql.NewSQLError(erTableAccessDenied, "42000", "%s command denied to user '%s'@'%s' for table '%s'", command, cl.User, cl.Address, table)
+}
+
+// DatabaseDenied is MySQL's ER_DBACCESS_DENIED_ERROR: database refused to
+// the session's user.
+func DatabaseDenied(ctx *sql.Context, db string) error {
+	cl := ctx.Session.Client()
+	return mysql.NewSQLError(mysql.ERDBAccessDenied, "42000", "Access denied for user '%s'@'%s' to database '%s'", cl.User, cl.Address, db)
+}
+
 // ExecuteDenied is MySQL's ER_PROCACCESS_DENIED_ERROR.
 func ExecuteDenied(ctx *sql.Context, db, fn string) error {
 	cl := ctx.Session.Client()

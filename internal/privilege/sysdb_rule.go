@@ -6,7 +6,6 @@ import (
 	"github.com/dolthub/go-mysql-server/sql/analyzer"
 	"github.com/dolthub/go-mysql-server/sql/plan"
 	"github.com/dolthub/go-mysql-server/sql/transform"
-	"github.com/dolthub/vitess/go/mysql"
 )
 
 // RuleID identifies SibylDB's privilege rule among the analyzer's rules.
@@ -66,8 +65,7 @@ func checkHistoryFunctions(ctx *sql.Context, n sql.Node) error {
 			return true
 		}
 		if !c.CanSeeDatabase(ctx, baseDatabase(db.Name())) || !c.selectsEveryTable(ctx, db) {
-			cl := ctx.Session.Client()
-			err = mysql.NewSQLError(erTableAccessDenied, "42000", "SELECT command denied to user '%s'@'%s' for table '%s'", cl.User, cl.Address, name)
+			err = TableDenied(ctx, "SELECT", name)
 		}
 		return err == nil
 	})

@@ -200,12 +200,9 @@ func (s ModelStatements) Parse(ctx context.Context, stmt string) (sql.Node, ast.
 // the database or globally), besides CREATE MODEL. The system database
 // holds SibylDB's own state and takes no user objects, whoever asks.
 func (s ModelStatements) mayCreateIn(ctx *sql.Context, db string) error {
-	cl := ctx.Session.Client()
-	if strings.EqualFold(db, catalog.Database) {
-		return mysql.NewSQLError(mysql.ERDBAccessDenied, "42000", "Access denied for user '%s'@'%s' to database '%s'", cl.User, cl.Address, db)
-	}
-	if s.Privileges != nil && !s.Privileges.HasOn(ctx, db, sql.PrivilegeType_CreateRoutine) {
-		return mysql.NewSQLError(mysql.ERDBAccessDenied, "42000", "Access denied for user '%s'@'%s' to database '%s'", cl.User, cl.Address, db)
+	if strings.EqualFold(db, catalog.Database) ||
+		(s.Privileges != nil && !s.Privileges.HasOn(ctx, db, sql.PrivilegeType_CreateRoutine)) {
+		return privilege.DatabaseDenied(ctx, db)
 	}
 	return nil
 }
