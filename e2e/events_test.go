@@ -27,11 +27,12 @@ func TestEventsRunOnSchedule(t *testing.T) {
 	}
 	mustExec(t, root, "DROP EVENT ev.tick")
 	// Consecutive runs are about a second apart (the scheduler looks every
-	// second, so two may be up to two apart).
-	gaps := dump(t, root, `SELECT TIMESTAMPDIFF(MICROSECOND, p.at, n.at) <= 2100000 FROM ev.ticks p JOIN ev.ticks n ON n.id = p.id + 1`)
+	// second), far from the 30 s they were; 10 s leaves room for a busy
+	// machine delaying a run.
+	gaps := dump(t, root, `SELECT TIMESTAMPDIFF(MICROSECOND, p.at, n.at) < 10000000 FROM ev.ticks p JOIN ev.ticks n ON n.id = p.id + 1`)
 	require.NotEmpty(t, gaps)
 	for _, g := range gaps {
-		require.Equal(t, `"1"`, g, "runs more than 2 s apart: %v", dump(t, root, "SELECT at FROM ev.ticks ORDER BY id"))
+		require.Equal(t, `"1"`, g, "runs 10 s or more apart: %v", dump(t, root, "SELECT at FROM ev.ticks ORDER BY id"))
 	}
 	require.NotContains(t, srv.Log(), "unable to commit transaction")
 }
