@@ -93,6 +93,20 @@ func TestRoutinesRunWithTheirDefinersPrivileges(t *testing.T) {
 		require.EqualValues(t, 1011, salary())
 	})
 
+	t.Run("USER() names who connected, CURRENT_USER() whose privileges run", func(t *testing.T) {
+		// An audit trigger records the writer with USER(): in MySQL it
+		// names the connected account even in a definer's trigger.
+		mustExec(t, root, "CREATE TABLE app.who (u VARCHAR(64), c VARCHAR(64), sub VARCHAR(64), su VARCHAR(64), sy VARCHAR(64))",
+			"CREATE TRIGGER app.who_wrote AFTER INSERT ON app.t FOR EACH ROW "+
+				"INSERT INTO app.who VALUES (USER(), CURRENT_USER(), (SELECT CURRENT_USER()), SESSION_USER(), SYSTEM_USER())")
+		mustExec(t, eve, "INSERT INTO t VALUES (6)")
+		require.Equal(t, []string{`"eve@%"|"root@localhost"|"root@localhost"|"eve@%"|"eve@%"`},
+			dump(t, root, "SELECT u, c, sub, su, sy FROM app.who"))
+		mustExec(t, eve, "CREATE PROCEDURE whoami() SELECT CONCAT(USER(), ' ', CURRENT_USER())")
+		require.Equal(t, "root@localhost eve@%", queryString(t, app, "CALL whoami()"))
+		mustExec(t, root, "DROP TRIGGER app.who_wrote", "DROP PROCEDURE app.whoami", "DROP TABLE app.who", "DELETE FROM app.t")
+	})
+
 	t.Run("a dropped definer's routines no longer run", func(t *testing.T) {
 		mustExec(t, eve, "CREATE PROCEDURE orphan() SELECT 1",
 			"CREATE TRIGGER orphan BEFORE INSERT ON t FOR EACH ROW SET NEW.id = NEW.id")
