@@ -227,12 +227,14 @@ func TestDefinerSpoofing(t *testing.T) {
 	mustExec(t, mallory, "DROP FUNCTION twice") // as MySQL: database-level ALTER ROUTINE covers every routine
 }
 
-// TestTriggerCannotBorrowMLPrivileges: the engine runs a trigger with the
-// privileges of whoever fires it, so a user with TRIGGER but no EXECUTE on
-// an ML function must not be able to put a call to it in a trigger, where
-// a privileged user's INSERT would make the call and store its result in a
-// table she reads. Creating such a trigger needs the privileges the call
-// needs, as creating one that reads a table needs SELECT on it.
+// TestTriggerCannotBorrowMLPrivileges: a user with TRIGGER but no EXECUTE
+// on an ML function must not be able to put a call to it in a trigger,
+// where a privileged user's INSERT would make the call and store its
+// result in a table she reads. Creating such a trigger needs the
+// privileges the call needs, as creating one that reads a table needs
+// SELECT on it, and the call runs with its definer's privileges when the
+// trigger fires, whoever fires it (exec.BindAccounts): a revoked EXECUTE
+// stops her trigger for root too.
 func TestTriggerCannotBorrowMLPrivileges(t *testing.T) {
 	srv, model, root := mlSetup(t, 3, 3, "SAGEMAKER")
 	mustExec(t, root, "CREATE TABLE scored (x DOUBLE, p DOUBLE)", "CREATE TABLE copied (x DOUBLE, p DOUBLE)",
@@ -257,6 +259,9 @@ func TestTriggerCannotBorrowMLPrivileges(t *testing.T) {
 	mustExec(t, mallory, "CREATE TRIGGER t1 BEFORE INSERT ON scored FOR EACH ROW SET NEW.p = twice(NEW.x)")
 	mustExec(t, root, "INSERT INTO scored (x) VALUES (4)")
 	require.EqualValues(t, 8, queryInt(t, root, "SELECT p FROM scored WHERE x = 4"))
+	mustExec(t, root, "REVOKE EXECUTE ON FUNCTION ml.twice FROM mallory")
+	requireDenied(t, root, "INSERT INTO scored (x) VALUES (5)", 1370, "42000", denied)
+	require.Zero(t, queryInt(t, root, "SELECT COUNT(*) FROM scored WHERE x = 5"))
 }
 
 func TestSystemUserProtectsRoot(t *testing.T) {

@@ -25,6 +25,9 @@ type Site struct {
 	Invoker Invoker
 	Slot    *Slot
 	Args    [][]sql.Expression
+	// Account is the account the site's calls are authorized as (see
+	// BindAccounts).
+	Account string
 }
 
 // argGroups are the site's distinct argument lists: calls written with the
@@ -207,7 +210,7 @@ func NewPrefetch(source sql.Node, sites []*Site) *Batch {
 func (b *Batch) BuildRowIter(ctx *sql.Context, builder sql.NodeExecBuilder, row sql.Row) (sql.RowIter, error) {
 	for _, s := range b.sites {
 		if a, ok := s.Invoker.(Authorizer); ok {
-			if err := a.Authorize(ctx); err != nil {
+			if err := authorizeAs(ctx, s.Account, a); err != nil {
 				return nil, err
 			}
 		}

@@ -19,6 +19,9 @@ type FuncCall struct {
 	typ  sql.Type
 	slot *Slot
 	opts FuncCallOptions
+	// account is the account the call is authorized as (see
+	// BindAccounts); empty for the session's user.
+	account string
 }
 
 // FuncCallOptions customise a FuncCall.
@@ -48,6 +51,17 @@ func (c *FuncCall) Args() []sql.Expression { return c.args }
 
 // Invoker implements Call.
 func (c *FuncCall) Invoker() Invoker { return c.inv }
+
+// Account implements Call.
+func (c *FuncCall) Account() string { return c.account }
+
+// WithInvoker returns the call with inv in place of its invoker, bound to
+// the same account.
+func (c *FuncCall) WithInvoker(inv Invoker) *FuncCall {
+	nc := *c
+	nc.inv, nc.slot = inv, nil
+	return &nc
+}
 
 // Slot implements Call.
 func (c *FuncCall) Slot() *Slot { return c.slot }
@@ -138,7 +152,7 @@ func (c *FuncCall) Eval(ctx *sql.Context, row sql.Row) (any, error) {
 	}
 	if !ok {
 		if a, isAuth := c.inv.(Authorizer); isAuth {
-			if err := a.Authorize(ctx); err != nil {
+			if err := authorizeAs(ctx, c.account, a); err != nil {
 				return nil, err
 			}
 		}

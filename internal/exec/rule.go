@@ -81,11 +81,14 @@ func batchCalls(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.
 					return e, transform.SameTree, nil
 				}
 				inv := c.Invoker()
-				site, ok := byKey[inv.Key()]
+				// Calls authorized as different accounts share results
+				// (the slot), not the check.
+				key := inv.Key() + "\x00" + c.Account()
+				site, ok := byKey[key]
 				if !ok {
-					site = &Site{Invoker: inv, Slot: slotFor(inv)}
+					site = &Site{Invoker: inv, Slot: slotFor(inv), Account: c.Account()}
 					feeds[site.Slot]++
-					byKey[inv.Key()] = site
+					byKey[key] = site
 					sites = append(sites, site)
 				}
 				site.Args = append(site.Args, c.Args())

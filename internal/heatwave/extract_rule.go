@@ -67,6 +67,6 @@ func extractPredictions(_ *sql.Context, _ *analyzer.Analyzer, n sql.Node, _ *pla
 		}
 		only := *inv
 		only.predictionOnly = true
-		return exec.NewFuncCall(&only, call.Args(), call.Type(), exec.FuncCallOptions{}), transform.NewTree, nil
+		return call.WithInvoker(&only), transform.NewTree, nil
 	})
 }

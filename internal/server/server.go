@@ -279,10 +279,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// LOAD_FILE is SibylDB's (FILE privilege, fileaccess's confinement);
 	// Dolt's functions that read beyond a table grant check privileges
 	// (privilege.Functions). The vector functions (vecsql) answer for
-	// their MySQL and MariaDB names.
+	// their MySQL and MariaDB names. ML calls are authorized as the
+	// account that bound them (exec.BindAccounts): a trigger's definer.
 	functions := vecsql.NewProvider(builtins.NewProvider(fileaccess.Functions(privilege.Functions(s.Functions, s.privileges), hasFile)))
 	functions.Add("sibyl_embed", vecsql.EmbedFunction(s.embeddingModels))
-	analyzer.ExternalFunctionProvider = functions
+	analyzer.ExternalFunctionProvider = exec.BindAccounts(functions)
 	if err := s.registerHeatWave(ctx); err != nil {
 		_ = st.close()
 		return nil, err
