@@ -157,3 +157,35 @@ func TestViewsReadWithTheirDefinersPrivileges(t *testing.T) {
 	mustExec(t, root, "REVOKE SELECT ON hr.staff FROM vera")
 	requireDenied(t, reader, "SELECT COUNT(*) FROM names", 1142, "42000", "SELECT command denied to user 'vera'@'%' for table 'staff'")
 }
+
+// TestRoutinesSetSystemVariables: SET GLOBAL and SET SESSION in a
+// procedure body set the system variable (they failed with "variable
+// could not be found" before go-mysql-server patch 8), with the
+// privileges the body runs with: any caller of root's procedure may set a
+// global through it, as in MySQL, and a user's own procedure may not. A
+// routine variable named like a system variable is still the routine's.
+func TestRoutinesSetSystemVariables(t *testing.T) {
+	srv := testserver.Start(t)
+	root := srv.DB("")
+	mustExec(t, root, "CREATE DATABASE app",
+		"CREATE PROCEDURE app.limit_rows(n INT) SET SESSION sql_select_limit = n",
+		"CREATE PROCEDURE app.set_gc(n BIGINT) SET GLOBAL sibyl_storage_gc_threshold = n",
+		"CREATE PROCEDURE app.shadow() BEGIN DECLARE wait_timeout INT DEFAULT 1; "+
+			"SET wait_timeout = 5; SET @seen = wait_timeout; SET @@session.wait_timeout = 77; END",
+		"CREATE USER eve IDENTIFIED BY 'pw'",
+		"GRANT EXECUTE, CREATE ROUTINE, ALTER ROUTINE ON app.* TO eve")
+	one := srv.Open(srv.DSN("root", "", ""))
+	one.SetMaxOpenConns(1)
+	mustExec(t, one, "CALL app.limit_rows(3)")
+	require.EqualValues(t, 3, queryInt(t, one, "SELECT @@session.sql_select_limit"))
+	mustExec(t, one, "CALL app.shadow()")
+	require.EqualValues(t, 5, queryInt(t, one, "SELECT @seen"))
+	require.EqualValues(t, 77, queryInt(t, one, "SELECT @@session.wait_timeout"))
+
+	eve := srv.Open(srv.DSN("eve", "pw", "app"))
+	mustExec(t, eve, "CALL set_gc(12345)")
+	require.Equal(t, "12345", globalValue(t, root, "sibyl_storage_gc_threshold"))
+	mustExec(t, eve, "CREATE PROCEDURE mine() SET GLOBAL sibyl_storage_gc_threshold = 1")
+	requireDenied(t, eve, "CALL mine()", 1227, "42000", "SYSTEM_VARIABLES_ADMIN")
+	require.Equal(t, "12345", globalValue(t, root, "sibyl_storage_gc_threshold"))
+}
