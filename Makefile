@@ -69,9 +69,11 @@ bench: build
 	$(GO) run $(GOARGS) ./bench/serverbench --sibyldb $(CURDIR)/$(BIN)
 
 # bench-sysbench runs sysbench's OLTP workloads at 1, 8 and 16 threads
-# against SibylDB and a MariaDB it starts beside it, and prints the table.
+# against SibylDB, a MariaDB and Dolt's own sql-server (the embedded
+# engine's version, unpatched) it starts beside it, and prints the table.
 bench-sysbench: build
-	$(GO) run $(GOARGS) ./bench/sysbench --sibyldb $(CURDIR)/$(BIN)
+	scripts/build-dolt.sh
+	$(GO) run $(GOARGS) ./bench/sysbench --sibyldb $(CURDIR)/$(BIN) --dolt $(CURDIR)/bin/dolt
 
 # bench-ml trains on the shared datasets through SQL and prints quality,
 # training time and prediction throughput.

@@ -3,8 +3,12 @@
 // ports with temporary data dirs, in the same run on the same machine), and
 // prints a Markdown table of transactions per second, their ratio and the
 // rate of retryable errors (1213 and 1205, which sysbench is told to retry).
+// With --dolt it also measures Dolt's own sql-server, built from the Dolt
+// version SibylDB embeds (scripts/build-dolt.sh), without SibylDB's patches:
+// the storage engine's own figures, to tell what SibylDB adds or costs
+// from what the engine itself does.
 //
-//	go run -tags gms_pure_go ./bench/sysbench --sibyldb bin/sibyldb
+//	go run -tags gms_pure_go ./bench/sysbench --sibyldb bin/sibyldb [--dolt bin/dolt]
 //
 // Every workload runs at every thread count against the same prepared
 // tables (10 x 10,000 rows by default); the write workloads keep the table
@@ -36,6 +40,7 @@ type options struct {
 	threads   []int
 	workloads []string
 	skipMaria bool
+	dolt      string
 }
 
 // server is one MySQL-protocol server under test.
@@ -60,7 +65,8 @@ func main() {
 	flag.DurationVar(&o.duration, "time", 10*time.Second, "duration of each run")
 	flag.StringVar(&threads, "threads", "1,8,16", "comma-separated thread counts")
 	flag.StringVar(&workloads, "workloads", "oltp_point_select,oltp_read_only,oltp_read_write,oltp_write_only,oltp_update_index", "comma-separated sysbench workloads")
-	flag.BoolVar(&o.skipMaria, "skip-mariadb", false, "measure SibylDB only")
+	flag.BoolVar(&o.skipMaria, "skip-mariadb", false, "do not measure MariaDB")
+	flag.StringVar(&o.dolt, "dolt", "", "path to a dolt binary: also measure Dolt's own sql-server")
 	flag.Parse()
 	for _, t := range strings.Split(threads, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(t))
@@ -96,6 +102,15 @@ func run(o options) error {
 			defer maria.stop()
 			servers = append(servers, maria)
 		}
+	}
+	if o.dolt != "" {
+		p, err := testserver.StartDoltProcess(o.dolt)
+		if err != nil {
+			return err
+		}
+		dolt := newServer("Dolt", p)
+		defer dolt.stop()
+		servers = append(servers, dolt)
 	}
 	results := map[string]map[string]result{} // server -> cell -> result
 	for _, s := range servers {
@@ -197,30 +212,29 @@ func tail(out []byte) string {
 	return s
 }
 
+// printTable prints a row per cell: SibylDB, then each other server with
+// SibylDB's ratio to it.
 func printTable(o options, servers []*server, results map[string]map[string]result) {
 	fmt.Printf("sysbench, %d tables x %d rows, %s per run; tps (p95 latency ms; retried errors/s)\n\n",
 		o.tables, o.tableSize, o.duration)
-	fmt.Print("| workload | threads | SibylDB |")
-	if len(servers) > 1 {
-		fmt.Print(" MariaDB | SibylDB/MariaDB |")
+	head, rule := "| workload | threads | SibylDB |", "|---|---:|---:|"
+	for _, s := range servers[1:] {
+		head += fmt.Sprintf(" %s | SibylDB/%s |", s.name, s.name)
+		rule += "---:|---:|"
 	}
-	fmt.Println()
-	fmt.Print("|---|---:|---:|")
-	if len(servers) > 1 {
-		fmt.Print("---:|---:|")
-	}
-	fmt.Println()
+	fmt.Println(head)
+	fmt.Println(rule)
 	for _, w := range o.workloads {
 		for _, th := range o.threads {
 			sib := results[servers[0].name][cell(w, th)]
 			fmt.Printf("| %s | %d | %s |", w, th, format(sib))
-			if len(servers) > 1 {
-				m := results[servers[1].name][cell(w, th)]
+			for _, s := range servers[1:] {
+				r := results[s.name][cell(w, th)]
 				ratio := "n/a"
-				if m.tps > 0 {
-					ratio = fmt.Sprintf("%.2fx", sib.tps/m.tps)
+				if r.tps > 0 {
+					ratio = fmt.Sprintf("%.2fx", sib.tps/r.tps)
 				}
-				fmt.Printf(" %s | %s |", format(m), ratio)
+				fmt.Printf(" %s | %s |", format(r), ratio)
 			}
 			fmt.Println()
 		}

@@ -60,8 +60,9 @@ func StartProcess(cmd *exec.Cmd, dsn string) (stop func(), err error) {
 	}
 }
 
-// Process is a server started by StartSibylDBProcess or StartMariaDBProcess for a
-// benchmark: its own temporary data dir, a free loopback address.
+// Process is a server started by StartSibylDBProcess, StartMariaDBProcess
+// or StartDoltProcess for a benchmark: its own temporary data dir, a free
+// loopback address.
 type Process struct {
 	Addr string // host:port
 	Stop func() // ends the server and removes its data dir
@@ -82,6 +83,34 @@ func StartSibylDBProcess(bin string, extra ...string) (*Process, error) {
 func StartMariaDBProcess() (*Process, error) {
 	return startInTempDir("mariadb", func(dir, addr string) (*exec.Cmd, error) {
 		return MariaDBCommand(dir, addr)
+	})
+}
+
+// StartDoltProcess starts `bin sql-server` (Dolt's own server, for a
+// benchmark of the storage engine SibylDB embeds) with its data and its
+// configuration in a temporary dir: DOLT_ROOT_PATH keeps the commit
+// author CREATE DATABASE needs out of the user's global config.
+func StartDoltProcess(bin string) (*Process, error) {
+	return startInTempDir("dolt", func(dir, addr string) (*exec.Cmd, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		env := append(os.Environ(), "DOLT_ROOT_PATH="+dir)
+		for _, kv := range [][2]string{{"user.name", "bench"}, {"user.email", "bench@localhost"}} {
+			c := exec.Command(bin, "config", "--global", "--add", kv[0], kv[1])
+			c.Env = env
+			if out, err := c.CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("dolt config: %w: %s", err, out)
+			}
+		}
+		data := dir + "/data"
+		if err := os.Mkdir(data, 0o700); err != nil {
+			return nil, err
+		}
+		cmd := exec.Command(bin, "sql-server", "--host", host, "--port", port, "--data-dir", data, "--loglevel", "warning")
+		cmd.Env = env
+		return cmd, nil
 	})
 }
 
