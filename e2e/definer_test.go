@@ -149,11 +149,32 @@ func TestViewsReadWithTheirDefinersPrivileges(t *testing.T) {
 	requireDenied(t, reader, "SELECT salary FROM staff", 1142, "42000", staffDenied)
 	require.Equal(t, "root@localhost", queryString(t, root,
 		"SELECT DEFINER FROM information_schema.VIEWS WHERE TABLE_SCHEMA = 'hr' AND TABLE_NAME = 'directory2'"))
+	// SHOW CREATE VIEW names both, as MySQL's does, so that a dump
+	// restores an INVOKER view as one (go-mysql-server patch 9).
+	require.Equal(t, "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`localhost` SQL SECURITY INVOKER VIEW `directory_inv` AS SELECT id, name FROM hr.staff",
+		queryMaps(t, root, "SHOW CREATE VIEW hr.directory_inv")[0]["Create View"])
+	require.Equal(t, []string{`"directory|DEFINER"`, `"directory2|DEFINER"`, `"directory_inv|INVOKER"`},
+		dump(t, root, "SELECT CONCAT(TABLE_NAME, '|', SECURITY_TYPE) FROM information_schema.VIEWS WHERE TABLE_SCHEMA = 'hr' ORDER BY TABLE_NAME"))
 
 	vera := srv.Open(srv.DSN("vera", "pw", "hr"))
 	mustExec(t, vera, "CREATE VIEW names AS SELECT name FROM staff")
+	require.Equal(t, "CREATE ALGORITHM=UNDEFINED DEFINER=`vera`@`%` SQL SECURITY DEFINER VIEW `names` AS SELECT name FROM staff",
+		queryMaps(t, root, "SHOW CREATE VIEW hr.names")[0]["Create View"])
 	mustExec(t, root, "GRANT SELECT ON hr.names TO reader")
 	require.EqualValues(t, 2, queryInt(t, reader, "SELECT COUNT(*) FROM names"))
+	// Its unqualified `staff` is hr's whatever database the reader uses
+	// (go-mysql-server patch 9: it was looked up in the reader's).
+	elsewhere := srv.Open(srv.DSN("reader", "pw", ""))
+	require.EqualValues(t, 2, queryInt(t, elsewhere, "SELECT COUNT(*) FROM hr.names"))
+	require.EqualValues(t, 2, queryInt(t, root, "SELECT COUNT(*) FROM hr.names"))
+	// And an INVOKER view's `staff` is checked as hr.staff: a reader who
+	// may read a `staff` of her own database was let through to hr's.
+	mustExec(t, root, "CREATE DATABASE mine", "CREATE TABLE mine.staff (salary INT)",
+		"GRANT SELECT ON mine.* TO reader")
+	mustExec(t, vera, "CREATE SQL SECURITY INVOKER VIEW pay AS SELECT salary FROM staff")
+	mustExec(t, root, "GRANT SELECT ON hr.pay TO reader")
+	fromMine := srv.Open(srv.DSN("reader", "pw", "mine"))
+	requireDenied(t, fromMine, "SELECT salary FROM hr.pay", 1142, "42000", staffDenied)
 	mustExec(t, root, "REVOKE SELECT ON hr.staff FROM vera")
 	requireDenied(t, reader, "SELECT COUNT(*) FROM names", 1142, "42000", "SELECT command denied to user 'vera'@'%' for table 'staff'")
 }
