@@ -95,13 +95,16 @@ func TestRoutinesRunWithTheirDefinersPrivileges(t *testing.T) {
 
 	t.Run("USER() names who connected, CURRENT_USER() whose privileges run", func(t *testing.T) {
 		// An audit trigger records the writer with USER(): in MySQL it
-		// names the connected account even in a definer's trigger.
+		// names the connected user and her host (loopback is localhost)
+		// even in a definer's trigger; CURRENT_USER() names the account
+		// whose privileges run (eve's is eve@%).
 		mustExec(t, root, "CREATE TABLE app.who (u VARCHAR(64), c VARCHAR(64), sub VARCHAR(64), su VARCHAR(64), sy VARCHAR(64))",
 			"CREATE TRIGGER app.who_wrote AFTER INSERT ON app.t FOR EACH ROW "+
 				"INSERT INTO app.who VALUES (USER(), CURRENT_USER(), (SELECT CURRENT_USER()), SESSION_USER(), SYSTEM_USER())")
 		mustExec(t, eve, "INSERT INTO t VALUES (6)")
-		require.Equal(t, []string{`"eve@%"|"root@localhost"|"root@localhost"|"eve@%"|"eve@%"`},
+		require.Equal(t, []string{`"eve@localhost"|"root@localhost"|"root@localhost"|"eve@localhost"|"eve@localhost"`},
 			dump(t, root, "SELECT u, c, sub, su, sy FROM app.who"))
+		require.Equal(t, "eve@localhost eve@%", queryString(t, eve, "SELECT CONCAT(USER(), ' ', CURRENT_USER())"))
 		mustExec(t, eve, "CREATE PROCEDURE whoami() SELECT CONCAT(USER(), ' ', CURRENT_USER())")
 		require.Equal(t, "root@localhost eve@%", queryString(t, app, "CALL whoami()"))
 		mustExec(t, root, "DROP TRIGGER app.who_wrote", "DROP PROCEDURE app.whoami", "DROP TABLE app.who", "DELETE FROM app.t")

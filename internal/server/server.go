@@ -323,6 +323,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		client := base.Client()
+		client.Host = clientHost(conn.RemoteAddr())
+		base.SetClient(client)
 		sess, err := newSession(base)
 		if err != nil {
 			return nil, err
@@ -486,6 +489,20 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 	s.ML.Audit = s.audit.Record
 	s.Models.Audit = s.audit.Record
 	return nil
+}
+
+// clientHost is the host USER() names for a connection from addr: its IP,
+// or localhost for loopback, as MySQL names it when it resolves host names
+// (its default).
+func clientHost(addr net.Addr) string {
+	host := addr.String()
+	if tcp, ok := addr.(*net.TCPAddr); ok {
+		if tcp.IP.IsLoopback() {
+			return "localhost"
+		}
+		host = tcp.IP.String()
+	}
+	return host
 }
 
 // authorizeML enforces MySQL's EXECUTE on the function and Aurora's INVOKE
