@@ -56,8 +56,12 @@ func (f boundFunction) NewInstance(args []sql.Expression) (sql.Expression, error
 }
 
 // definerOf spells c's account as a DEFINER clause does, for
-// sql.RunAsDefiner.
+// sql.RunAsDefiner; empty (the evaluating session's user) for a session
+// without a user, which only the server's own sessions have.
 func definerOf(c sql.Client) string {
+	if c.User == "" {
+		return ""
+	}
 	quote := func(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
 	return quote(c.User) + "@" + quote(c.Address)
 }
