@@ -383,6 +383,17 @@ func TestMetadataShowsOnlyWhatTheUserMayAccess(t *testing.T) {
 	}, 5*time.Second, 20*time.Millisecond, "PROCESS shows every thread")
 	require.Empty(t, strings(m, "SELECT info FROM information_schema.processlist WHERE user <> 'm'"))
 	require.NotEmpty(t, strings(m, "SELECT info FROM information_schema.processlist WHERE user = 'm'"))
+	// SHOW PROCESSLIST, which MySQL lets anyone run (GMS refused it
+	// without PROCESS), shows the same: her own threads, with the host
+	// and port she connected from.
+	for _, q := range []string{"SHOW PROCESSLIST", "SHOW FULL PROCESSLIST"} {
+		own := queryMaps(t, m, q)
+		require.NotEmpty(t, own, q)
+		for _, p := range own {
+			require.Equal(t, "m", p["User"], q)
+			require.Regexp(t, `^localhost:\d+$`, p["Host"], q)
+		}
+	}
 	require.NoError(t, <-done)
 
 	// Dolt history: the reflog, like dolt_log(), needs SELECT on every table.

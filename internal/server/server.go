@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -491,18 +492,20 @@ func (s *Server) bootstrap(ctx context.Context, loopback bool) error {
 	return nil
 }
 
-// clientHost is the host USER() names for a connection from addr: its IP,
-// or localhost for loopback, as MySQL names it when it resolves host names
-// (its default).
+// clientHost is where a connection from addr comes from, as SHOW
+// PROCESSLIST shows it and USER() names its host: the client's IP, or
+// localhost for loopback as MySQL names it when it resolves host names
+// (its default), and its port.
 func clientHost(addr net.Addr) string {
-	host := addr.String()
-	if tcp, ok := addr.(*net.TCPAddr); ok {
-		if tcp.IP.IsLoopback() {
-			return "localhost"
-		}
-		host = tcp.IP.String()
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String()
 	}
-	return host
+	host := tcp.IP.String()
+	if tcp.IP.IsLoopback() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(tcp.Port))
 }
 
 // authorizeML enforces MySQL's EXECUTE on the function and Aurora's INVOKE
