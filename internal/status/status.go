@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/dolthub/go-mysql-server/sql"
 	"github.com/dolthub/go-mysql-server/sql/types"
@@ -50,7 +51,17 @@ type Registry struct {
 	// cache line every statement on every core would write, nor a
 	// lower-cased copy of the name.
 	lookups atomic.Pointer[map[string]*Counter]
+
+	// started is when the registry was installed, at the server's start:
+	// MySQL's Uptime counts from it (GMS keeps Uptime at 0).
+	started time.Time
 }
+
+// uptimeVariable is MySQL's Uptime, which the registry computes.
+const uptimeVariable = "uptime"
+
+// uptime is the whole seconds since the server started.
+func (r *Registry) uptime() uint64 { return uint64(time.Since(r.started) / time.Second) }
 
 var (
 	installOnce sync.Once
@@ -65,7 +76,7 @@ func Global() *Registry {
 		if sql.StatusVariables == nil {
 			variables.InitStatusVariables()
 		}
-		global = &Registry{base: sql.StatusVariables, counters: map[string]*Counter{}}
+		global = &Registry{base: sql.StatusVariables, counters: map[string]*Counter{}, started: time.Now()}
 		sql.StatusVariables = global
 	})
 	return global
@@ -169,6 +180,11 @@ func (r *Registry) NewSessionMap() map[string]sql.StatusVarValue {
 // NewGlobalMap implements sql.StatusVariableRegistry.
 func (r *Registry) NewGlobalMap() map[string]sql.StatusVarValue {
 	m := r.base.NewGlobalMap()
+	for name, v := range m {
+		if strings.EqualFold(name, uptimeVariable) {
+			m[name] = &sql.ImmutableStatusVarValue{Var: v.Variable(), Val: r.uptime()}
+		}
+	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, c := range r.counters {
@@ -182,7 +198,11 @@ func (r *Registry) GetGlobal(name string) (sql.StatusVariable, interface{}, bool
 	if c, ok := r.lookup(name); ok {
 		return c.def, c.Value(), true
 	}
-	return r.base.GetGlobal(name)
+	def, v, ok := r.base.GetGlobal(name)
+	if ok && strings.EqualFold(name, uptimeVariable) {
+		v = r.uptime()
+	}
+	return def, v, ok
 }
 
 // SetGlobal implements sql.StatusVariableRegistry.

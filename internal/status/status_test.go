@@ -3,6 +3,7 @@ package status
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -44,4 +45,15 @@ func TestCountersMergeIntoGlobalStatusAndFlush(t *testing.T) {
 	reg.Flush()
 	require.Zero(t, c.Value())
 	require.Contains(t, reg.Names(), "Test_status_counter")
+}
+
+// TestUptimeCountsFromStart: MySQL's Uptime is the seconds since the
+// server started (GMS kept it at 0); monitoring reads it to spot restarts.
+func TestUptimeCountsFromStart(t *testing.T) {
+	reg := &Registry{base: Global().base, counters: map[string]*Counter{}, started: time.Now().Add(-90 * time.Second)}
+	_, v, ok := reg.GetGlobal("Uptime")
+	require.True(t, ok)
+	require.GreaterOrEqual(t, v, uint64(90))
+	require.Less(t, v, uint64(3600), "seconds, not a larger unit")
+	require.GreaterOrEqual(t, reg.NewGlobalMap()["Uptime"].Value(), uint64(90))
 }
