@@ -52,16 +52,28 @@ type Registry struct {
 	// lower-cased copy of the name.
 	lookups atomic.Pointer[map[string]*Counter]
 
-	// started is when the registry was installed, at the server's start:
-	// MySQL's Uptime counts from it (GMS keeps Uptime at 0).
+	// started is when the registry was installed, at the server's start,
+	// and flushed when FLUSH STATUS last ran (or started): MySQL's Uptime
+	// and Uptime_since_flush_status count from them (GMS keeps both at 0).
 	started time.Time
+	flushed atomic.Int64 // UnixNano
 }
 
-// uptimeVariable is MySQL's Uptime, which the registry computes.
-const uptimeVariable = "uptime"
-
-// uptime is the whole seconds since the server started.
-func (r *Registry) uptime() uint64 { return uint64(time.Since(r.started) / time.Second) }
+// clock returns the value the registry computes for the GMS status
+// variable name, if it is one of MySQL's clocks.
+func (r *Registry) clock(name string) (uint64, bool) {
+	since := func(t time.Time) uint64 { return uint64(time.Since(t) / time.Second) }
+	switch strings.ToLower(name) {
+	case "uptime":
+		return since(r.started), true
+	case "uptime_since_flush_status":
+		if ns := r.flushed.Load(); ns != 0 {
+			return since(time.Unix(0, ns)), true
+		}
+		return since(r.started), true
+	}
+	return 0, false
+}
 
 var (
 	installOnce sync.Once
@@ -133,6 +145,7 @@ func (r *Registry) Each(fn func(name string, value uint64)) {
 
 // Flush resets every SibylDB counter to zero, as FLUSH STATUS does in MySQL.
 func (r *Registry) Flush() {
+	r.flushed.Store(time.Now().UnixNano())
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, c := range r.counters {
@@ -181,8 +194,8 @@ func (r *Registry) NewSessionMap() map[string]sql.StatusVarValue {
 func (r *Registry) NewGlobalMap() map[string]sql.StatusVarValue {
 	m := r.base.NewGlobalMap()
 	for name, v := range m {
-		if strings.EqualFold(name, uptimeVariable) {
-			m[name] = &sql.ImmutableStatusVarValue{Var: v.Variable(), Val: r.uptime()}
+		if secs, ok := r.clock(name); ok {
+			m[name] = &sql.ImmutableStatusVarValue{Var: v.Variable(), Val: secs}
 		}
 	}
 	r.mu.RLock()
@@ -199,8 +212,8 @@ func (r *Registry) GetGlobal(name string) (sql.StatusVariable, interface{}, bool
 		return c.def, c.Value(), true
 	}
 	def, v, ok := r.base.GetGlobal(name)
-	if ok && strings.EqualFold(name, uptimeVariable) {
-		v = r.uptime()
+	if secs, isClock := r.clock(name); ok && isClock {
+		v = secs
 	}
 	return def, v, ok
 }

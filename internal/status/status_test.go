@@ -48,12 +48,20 @@ func TestCountersMergeIntoGlobalStatusAndFlush(t *testing.T) {
 }
 
 // TestUptimeCountsFromStart: MySQL's Uptime is the seconds since the
-// server started (GMS kept it at 0); monitoring reads it to spot restarts.
+// server started and Uptime_since_flush_status since FLUSH STATUS (GMS
+// kept both at 0); monitoring reads them to spot restarts and rates.
 func TestUptimeCountsFromStart(t *testing.T) {
 	reg := &Registry{base: Global().base, counters: map[string]*Counter{}, started: time.Now().Add(-90 * time.Second)}
-	_, v, ok := reg.GetGlobal("Uptime")
-	require.True(t, ok)
-	require.GreaterOrEqual(t, v, uint64(90))
-	require.Less(t, v, uint64(3600), "seconds, not a larger unit")
-	require.GreaterOrEqual(t, reg.NewGlobalMap()["Uptime"].Value(), uint64(90))
+	for _, name := range []string{"Uptime", "Uptime_since_flush_status"} {
+		_, v, ok := reg.GetGlobal(name)
+		require.True(t, ok, name)
+		require.GreaterOrEqual(t, v, uint64(90), name)
+		require.Less(t, v, uint64(3600), "%s: seconds, not a larger unit", name)
+		require.GreaterOrEqual(t, reg.NewGlobalMap()[name].Value(), uint64(90), name)
+	}
+	reg.Flush()
+	_, v, _ := reg.GetGlobal("Uptime_since_flush_status")
+	require.Less(t, v, uint64(90), "FLUSH STATUS restarts it")
+	_, v, _ = reg.GetGlobal("Uptime")
+	require.GreaterOrEqual(t, v, uint64(90), "and not Uptime")
 }
