@@ -450,3 +450,43 @@ func TestCTEMaxRecursionDepth(t *testing.T) {
 		})
 	}
 }
+
+// TestUsersKillTheirOwnThreads: as in MySQL, a user without
+// CONNECTION_ADMIN or SUPER may KILL her own threads (the mariadb client's
+// Ctrl-C sends KILL QUERY as the same user) and gets 1095 for another
+// account's and 1094 for an unknown one; the grammar asked SUPER of every
+// KILL.
+func TestUsersKillTheirOwnThreads(t *testing.T) {
+	srv := testserver.Start(t)
+	root := srv.DB("")
+	mustExec(t, root, "CREATE USER eve IDENTIFIED BY 'pw'", "CREATE USER mal IDENTIFIED BY 'pw'")
+	ctx := context.Background()
+	victim, err := srv.Open(srv.DSN("eve", "pw", "")).Conn(ctx)
+	require.NoError(t, err)
+	defer victim.Close()
+	var id int64
+	require.NoError(t, victim.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id))
+	done := make(chan error, 1)
+	go func() {
+		_, err := victim.ExecContext(ctx, crossJoin)
+		done <- err
+	}()
+	waitRunning(t, root, id, "WITH RECURSIVE r(n)")
+
+	requireDenied(t, srv.Open(srv.DSN("mal", "pw", "")), fmt.Sprintf("KILL QUERY %d", id), 1095, "HY000",
+		fmt.Sprintf("You are not owner of thread %d", id))
+	requireDenied(t, srv.Open(srv.DSN("eve", "pw", "")), "KILL QUERY 999999", 1094, "HY000", "Unknown thread id: 999999")
+	// An administrator without SYSTEM_USER may not end root's threads.
+	mustExec(t, root, "CREATE USER admin IDENTIFIED BY 'pw'", "GRANT SUPER ON *.* TO admin")
+	var rootID int64
+	require.NoError(t, root.QueryRow("SELECT CONNECTION_ID()").Scan(&rootID))
+	requireDenied(t, srv.Open(srv.DSN("admin", "pw", "")), fmt.Sprintf("KILL QUERY %d", rootID), 1095, "HY000", "You are not owner of thread")
+	mustExec(t, srv.Open(srv.DSN("eve", "pw", "")), fmt.Sprintf("KILL QUERY %d", id))
+	select {
+	case err := <-done:
+		num, _ := mysqlErr(t, err)
+		require.EqualValues(t, 1317, num, "%v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("her KILL QUERY did not stop her statement within 10 s")
+	}
+}

@@ -70,6 +70,9 @@ func (h authHandler) HandleAuth(ctx *sql.Context, state sql.AuthorizationQuerySt
 		// fires.
 		return nil
 	}
+	if target, ok := auth.Extra.(KillTarget); ok {
+		return h.f.checker.AuthorizeKill(ctx, uint32(target))
+	}
 	if auth.AuthType == ast.AuthType_PROCESS {
 		// SHOW PROCESSLIST, the statement the grammar marks so: MySQL
 		// lets every user run it and shows the threads of other users

@@ -68,6 +68,9 @@ func ParseAccount(s string) Account {
 // Checker grants, revokes and checks the ML privileges.
 type Checker struct {
 	db *mysql_db.MySQLDb
+	// ThreadOwner, set by the server, returns the account a connection
+	// authenticated as, for KILL (see AuthorizeKill).
+	ThreadOwner func(connID uint32) (Account, bool)
 }
 
 // Bind attaches the server's account database; the checker exists before

@@ -17,6 +17,7 @@ import (
 	"github.com/sibyldb/sibyldb/internal/exec"
 	"github.com/sibyldb/sibyldb/internal/limits"
 	"github.com/sibyldb/sibyldb/internal/metrics"
+	"github.com/sibyldb/sibyldb/internal/privilege"
 	"github.com/sibyldb/sibyldb/internal/server/plancache"
 	"github.com/sibyldb/sibyldb/internal/sqlext"
 	"github.com/sibyldb/sibyldb/internal/txlock"
@@ -26,6 +27,10 @@ import (
 type connState struct {
 	sess *dsess.DoltSession
 	txn  txnState
+	// account is the account the connection authenticated as, read when
+	// the session was built: KILL compares it from other connections'
+	// goroutines, which must not read the session's client.
+	account privilege.Account
 }
 
 // sessionTable maps connection ids to their sessions. The session builder
@@ -39,7 +44,8 @@ type sessionTable struct {
 func (t *sessionTable) put(id uint32, sess *dsess.DoltSession) *connState {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st := &connState{sess: sess}
+	cl := sess.Client()
+	st := &connState{sess: sess, account: privilege.Account{User: cl.User, Host: cl.Address}}
 	if old, ok := t.conns[id]; ok {
 		// COM_RESET_CONNECTION builds a new session; the old one's
 		// transaction, and its locks, ended (see ComResetConnection).
@@ -53,6 +59,17 @@ func (t *sessionTable) get(id uint32) *connState {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.conns[id]
+}
+
+// owner returns the account connection id authenticated as.
+func (t *sessionTable) owner(id uint32) (privilege.Account, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	st, ok := t.conns[id]
+	if !ok {
+		return privilege.Account{}, false
+	}
+	return st.account, true
 }
 
 func (t *sessionTable) remove(id uint32) *connState {

@@ -302,6 +302,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 
 	sessions := &sessionTable{conns: map[uint32]*connState{}}
+	s.privileges.ThreadOwner = sessions.owner
 	txn := newTxnControl(reg, sessions)
 	txrebase.Install(reg)
 	plans := plancache.New(s.engine, reg)

@@ -12,6 +12,7 @@ package sqlext
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/dolthub/go-mysql-server/sql"
@@ -89,6 +90,14 @@ func (p *Parser) rewrite(st ast.Statement) {
 		case *ast.Delete:
 			if readsColumns(n.Where, n.OrderBy) {
 				alsoNeed(n.TableExprs, ast.AuthType_DELETE, ast.AuthType_SELECT)
+			}
+		case *ast.Kill:
+			// MySQL lets a user kill her own threads; the grammar asks
+			// SUPER of every KILL (privilege.AuthorizeKill).
+			if id, ok := n.ConnID.(*ast.SQLVal); ok {
+				if v, err := strconv.ParseUint(string(id.Val), 10, 32); err == nil {
+					n.Auth.Extra = privilege.KillTarget(v)
+				}
 			}
 		case *ast.Select:
 			if n.Lock != nil && strings.TrimSpace(n.Lock.Type) != "" {
