@@ -334,6 +334,26 @@ func waitRunning(t *testing.T, db *sql.DB, id int64, prefix string) {
 	}, 20*time.Second, 50*time.Millisecond)
 }
 
+// startLongStatement runs crossJoin on a connection of db and returns the
+// connection's id, once root sees the statement running, and the channel
+// its result arrives on. The connection closes when the test ends.
+func startLongStatement(t *testing.T, db, root *sql.DB) (int64, <-chan error) {
+	t.Helper()
+	ctx := context.Background()
+	victim, err := db.Conn(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { victim.Close() })
+	var id int64
+	require.NoError(t, victim.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id))
+	done := make(chan error, 1)
+	go func() {
+		_, err := victim.ExecContext(ctx, crossJoin)
+		done <- err
+	}()
+	waitRunning(t, root, id, "WITH RECURSIVE r(n)")
+	return id, done
+}
+
 // TestKillStopsLongStatements: KILL QUERY and KILL CONNECTION stop a long
 // statement promptly, and its client gets MySQL's 1317.
 func TestKillStopsLongStatements(t *testing.T) {
@@ -341,18 +361,7 @@ func TestKillStopsLongStatements(t *testing.T) {
 	root := srv.DB("")
 	for _, kill := range []string{"KILL QUERY", "KILL CONNECTION", "KILL"} {
 		t.Run(kill, func(t *testing.T) {
-			ctx := context.Background()
-			victim, err := srv.DB("").Conn(ctx)
-			require.NoError(t, err)
-			defer victim.Close()
-			var id int64
-			require.NoError(t, victim.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id))
-			done := make(chan error, 1)
-			go func() {
-				_, err := victim.ExecContext(ctx, crossJoin)
-				done <- err
-			}()
-			waitRunning(t, root, id, "WITH RECURSIVE r(n)")
+			id, done := startLongStatement(t, srv.DB(""), root)
 			mustExec(t, root, fmt.Sprintf("%s %d", kill, id))
 			select {
 			case err := <-done:
@@ -460,18 +469,7 @@ func TestUsersKillTheirOwnThreads(t *testing.T) {
 	srv := testserver.Start(t)
 	root := srv.DB("")
 	mustExec(t, root, "CREATE USER eve IDENTIFIED BY 'pw'", "CREATE USER mal IDENTIFIED BY 'pw'")
-	ctx := context.Background()
-	victim, err := srv.Open(srv.DSN("eve", "pw", "")).Conn(ctx)
-	require.NoError(t, err)
-	defer victim.Close()
-	var id int64
-	require.NoError(t, victim.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id))
-	done := make(chan error, 1)
-	go func() {
-		_, err := victim.ExecContext(ctx, crossJoin)
-		done <- err
-	}()
-	waitRunning(t, root, id, "WITH RECURSIVE r(n)")
+	id, done := startLongStatement(t, srv.Open(srv.DSN("eve", "pw", "")), root)
 
 	requireDenied(t, srv.Open(srv.DSN("mal", "pw", "")), fmt.Sprintf("KILL QUERY %d", id), 1095, "HY000",
 		fmt.Sprintf("You are not owner of thread %d", id))
