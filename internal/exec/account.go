@@ -35,13 +35,14 @@ func (p accountBinder) Function(ctx *sql.Context, name string) (sql.Function, bo
 	if !ok || ctx == nil || ctx.Session == nil {
 		return fn, ok
 	}
-	return boundFunction{Function: fn, account: definerOf(ctx.Session.Client())}, true
+	cl := ctx.Session.Client()
+	return boundFunction{Function: fn, account: Account{User: cl.User, Host: cl.Address}}, true
 }
 
 // boundFunction makes its function's calls record account.
 type boundFunction struct {
 	sql.Function
-	account string
+	account Account
 }
 
 // NewInstance implements sql.Function.
@@ -55,21 +56,22 @@ func (f boundFunction) NewInstance(args []sql.Expression) (sql.Expression, error
 	return e, err
 }
 
-// definerOf spells c's account as a DEFINER clause does, for
-// sql.RunAsDefiner; empty (the evaluating session's user) for a session
-// without a user, which only the server's own sessions have.
-func definerOf(c sql.Client) string {
-	if c.User == "" {
-		return ""
+// Account is the account a call is authorized as: a user and the host part
+// of her account. The zero Account is the evaluating session's user; a
+// session without a user (only the server's own sessions have none) binds
+// calls to it too.
+type Account struct{ User, Host string }
+
+// authorizeAs runs a's check with account's privileges: the session's own
+// when account is the zero Account or the session's user, else with
+// account made the session's user for the check (sql.RunAsDefiner).
+func authorizeAs(ctx *sql.Context, account Account, a Authorizer) error {
+	cl := ctx.Session.Client()
+	if account.User == "" || (account.User == cl.User && account.Host == cl.Address) {
+		return a.Authorize(ctx)
 	}
 	quote := func(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
-	return quote(c.User) + "@" + quote(c.Address)
-}
-
-// authorizeAs runs a's check with account's privileges (the session's own
-// when account is empty or is the session's user).
-func authorizeAs(ctx *sql.Context, account string, a Authorizer) error {
-	restore, _ := sql.RunAsDefiner(ctx, account)
+	restore, _ := sql.RunAsDefiner(ctx, quote(account.User)+"@"+quote(account.Host))
 	defer restore()
 	return a.Authorize(ctx)
 }

@@ -27,7 +27,7 @@ type Site struct {
 	Args    [][]sql.Expression
 	// Account is the account the site's calls are authorized as (see
 	// BindAccounts).
-	Account string
+	Account Account
 }
 
 // argGroups are the site's distinct argument lists: calls written with the

@@ -63,9 +63,9 @@ type Call interface {
 	WithSlot(*Slot) Call
 	// Slot is the slot the call reads, nil before the batching rule ran.
 	Slot() *Slot
-	// Account is the account the call is authorized as, empty for the
+	// Account is the account the call is authorized as, zero for the
 	// session's user (see BindAccounts).
-	Account() string
+	Account() Account
 }
 
 // Slot holds the results of one function during one statement execution,

@@ -20,8 +20,8 @@ type FuncCall struct {
 	slot *Slot
 	opts FuncCallOptions
 	// account is the account the call is authorized as (see
-	// BindAccounts); empty for the session's user.
-	account string
+	// BindAccounts); zero for the session's user.
+	account Account
 }
 
 // FuncCallOptions customise a FuncCall.
@@ -53,7 +53,7 @@ func (c *FuncCall) Args() []sql.Expression { return c.args }
 func (c *FuncCall) Invoker() Invoker { return c.inv }
 
 // Account implements Call.
-func (c *FuncCall) Account() string { return c.account }
+func (c *FuncCall) Account() Account { return c.account }
 
 // WithInvoker returns the call with inv in place of its invoker, bound to
 // the same account.

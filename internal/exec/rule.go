@@ -68,7 +68,7 @@ func batchCalls(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.
 		}
 		// Point every call in this node at its function's slot.
 		var sites []*Site
-		byKey := map[string]*Site{}
+		byKey := map[siteKey]*Site{}
 		exprs := ex.Expressions()
 		changed := false
 		newExprs := make([]sql.Expression, len(exprs))
@@ -83,7 +83,7 @@ func batchCalls(ctx *sql.Context, a *analyzer.Analyzer, n sql.Node, scope *plan.
 				inv := c.Invoker()
 				// Calls authorized as different accounts share results
 				// (the slot), not the check.
-				key := inv.Key() + "\x00" + c.Account()
+				key := siteKey{inv.Key(), c.Account()}
 				site, ok := byKey[key]
 				if !ok {
 					site = &Site{Invoker: inv, Slot: slotFor(inv), Account: c.Account()}
@@ -233,4 +233,11 @@ func hasCall(n sql.Node) bool {
 		return !found
 	})
 	return found
+}
+
+// siteKey is what makes calls in one node share a Site: the function, and
+// the account the calls are authorized as.
+type siteKey struct {
+	invoker string
+	account Account
 }
